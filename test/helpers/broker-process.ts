@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const SERVER_JS = resolve(__dirname, '../../src/cli/warren-server.js');
+
+/** A free TCP port on 127.0.0.1, found by binding port 0 and closing. */
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+export interface BrokerProcess {
+  port: number;
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM, wait for exit; removes the data dir unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** SIGKILL, wait for exit; keeps the data dir. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  port?: number;
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts a real warren-server process and resolves once its AMQP port accepts connections. */
+export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
+  const port = opts.port ?? (await freePort());
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
+  const child = spawn(process.execPath, [SERVER_JS], {
+    env: {
+      ...process.env,
+      WARREN_NODE_PORT: String(port),
+      WARREN_NODE_IP: '127.0.0.1',
+      WARREN_DATA_DIR: dataDir,
+      WARREN_LOG_LEVEL: process.env.WARREN_TEST_LOG_LEVEL ?? 'warn',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const deadline = Date.now() + 15_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null) throw new Error(`warren-server exited early (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`warren-server did not listen on ${port}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    dataDir,
+    child,
+    output: () => output,
+    async stop({ keepData = false } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      ok(true);
+    });
+    socket.once('error', () => ok(false));
+  });
+}
