@@ -1,0 +1,508 @@
+/**
+ * The durable message store: one directory of append-only segment files per vhost.
+ * See README.md in this folder for the design and record-format.ts for the bytes.
+ */
+import * as fs from 'node:fs';
+import { logger } from '../log/logger';
+import { MessageCache } from './message-cache';
+import { type MessageId, type MessageStore, type RecoveryResult, type StoreStats, type StoredMessage, type Ticket, emptyStats } from './message-store';
+import {
+  HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  SEGMENT_START_RECORD_BYTES,
+  ackRecordBytes,
+  decodeMessage,
+  messageRecordBytes,
+  queueDeleteRecordBytes,
+  validRecordEnd,
+  writeAckRecord,
+  writeMessageRecord,
+  writeQueueDeleteRecord,
+  writeSegmentStartRecord,
+} from './record-format';
+import { recoverDirectory } from './recovery';
+import { segmentPath, syncDirectory } from './segment-files';
+import { MessageEntry, Segment, addDependency, collectDeletable } from './segment-ledger';
+import { CorruptRecordError, StoreClosedError, StoreFailedError } from './store-errors';
+import { WriteBatch } from './write-batch';
+
+const log = logger.child({ module: 'store' });
+
+export interface SegmentStoreOptions {
+  /** Directory of this store's segment files (one per vhost); created if missing. */
+  dir: string;
+  /** A segment rolls over when the next record would take it past this. Default 16 MiB. */
+  segmentMaxBytes?: number;
+  /** Bound on cached message bytes. Default 64 MiB. */
+  cacheMaxBytes?: number;
+}
+
+interface FlushWaiter {
+  generation: number;
+  resolve: (ticket: Ticket) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Opens (recovering) the store in `options.dir`. Recovery reads every segment, truncates
+ * a torn tail, skips and reports damaged records, then starts a new segment and deletes
+ * segments that hold nothing live. The result is on `store.recovery`.
+ */
+export async function openSegmentStore(options: SegmentStoreOptions): Promise<SegmentMessageStore> {
+  fs.mkdirSync(options.dir, { recursive: true });
+  const store = new SegmentMessageStore(options);
+  await store.flush();
+  store.reclaimRecovered();
+  return store;
+}
+
+/**
+ * {@link MessageStore} on segment files with group commit. Create it with
+ * {@link openSegmentStore}. Writes go to an in-memory batch; one flush per event-loop
+ * turn (or as soon as the previous flush finishes) writes the batch with one write per
+ * touched segment and one fdatasync, then advances `durableTicket`.
+ */
+export class SegmentMessageStore implements MessageStore {
+  readonly dir: string;
+  readonly segmentMaxBytes: number;
+  /** What open() found; the broker rebuilds its durable queues from `queues`. */
+  readonly recovery: RecoveryResult;
+
+  private readonly entries: Map<MessageId, MessageEntry>;
+  private readonly queues: Map<string, Set<MessageId>>;
+  private readonly segments = new Map<number, Segment>();
+  private readonly queueNameBytes = new Map<string, Buffer>();
+  private readonly cache: MessageCache;
+  private readonly counters = emptyStats();
+  private readonly durableListeners: ((ticket: Ticket) => void)[] = [];
+  private readonly failureListeners: ((error: Error) => void)[] = [];
+  private readonly waiters: FlushWaiter[] = [];
+  private readonly deletionCandidates = new Set<Segment>();
+  private readonly scratchNames: Buffer[] = [];
+  private readonly scratchIds: MessageId[] = [];
+
+  private active: Segment;
+  private nextSegmentNo: number;
+  private seq: number;
+  private durable: number;
+  private filling = new WriteBatch();
+  private inFlight = new WriteBatch();
+  private flushing = false;
+  private flushScheduled = false;
+  private generation = 1;
+  private needsDirSync = false;
+  private unsyncedUnlinks = 0;
+  private closed = false;
+  private failure: Error | undefined;
+
+  /** Use {@link openSegmentStore}; the constructor recovers synchronously. */
+  constructor(options: SegmentStoreOptions) {
+    this.dir = options.dir;
+    this.segmentMaxBytes = options.segmentMaxBytes ?? 16 * 1024 * 1024;
+    this.cache = new MessageCache(options.cacheMaxBytes ?? 64 * 1024 * 1024);
+    if (this.segmentMaxBytes < 4096) throw new RangeError('segmentMaxBytes must be at least 4096');
+    const state = recoverDirectory(this.dir);
+    this.recovery = state.result;
+    this.entries = state.entries;
+    this.queues = state.queues;
+    for (const segment of state.segments) this.segments.set(segment.no, segment);
+    this.seq = state.nextId - 1;
+    this.durable = this.seq;
+    this.nextSegmentNo = state.nextSegmentNo;
+    this.active = this.createSegment();
+    log.info(
+      {
+        dir: this.dir,
+        messages: state.result.messageCount,
+        queues: state.result.queues.size,
+        segments: state.result.segmentCount,
+        corruptRegions: state.result.corruptRegions,
+        truncatedBytes: state.result.truncatedBytes,
+        durationMs: Math.round(state.result.durationMs),
+      },
+      'message store recovered',
+    );
+  }
+
+  get durableTicket(): Ticket {
+    return this.durable;
+  }
+
+  get lastTicket(): Ticket {
+    return this.seq;
+  }
+
+  storeMessage(queues: readonly string[], routing: Buffer, properties: Buffer, body: Buffer): MessageId {
+    this.checkWritable();
+    const names = this.uniqueQueueNames(queues);
+    const bytes = messageRecordBytes(names, routing, properties, body);
+    if (bytes - HEADER_BYTES > MAX_PAYLOAD_BYTES) throw new RangeError('message too large for the store');
+    const segment = this.segmentFor(bytes);
+    const pos = this.filling.reserve(segment, bytes);
+    const id = ++this.seq;
+    writeMessageRecord(this.filling.buffer, pos, id, names, routing, properties, body);
+    this.filling.lastTicket = id;
+    this.entries.set(id, new MessageEntry(segment, segment.size - bytes, bytes, names.length));
+    segment.live++;
+    for (let i = 0; i < queues.length; i++) this.queueIds(queues[i]).add(id);
+    this.cache.set(id, { routing, properties, body });
+    this.counters.records++;
+    this.scheduleFlush();
+    return id;
+  }
+
+  ack(queue: string, id: MessageId): Ticket {
+    this.scratchIds.length = 0;
+    this.scratchIds.push(id);
+    return this.ackMany(queue, this.scratchIds);
+  }
+
+  ackMany(queue: string, ids: readonly MessageId[]): Ticket {
+    this.checkWritable();
+    const held = this.queues.get(queue);
+    if (held === undefined) return this.seq;
+    let count = 0;
+    for (let i = 0; i < ids.length; i++) if (held.has(ids[i])) count++;
+    if (count === 0) return this.seq;
+    const acked = count === ids.length ? ids : ids.filter((id) => held.has(id));
+    const name = this.nameBytes(queue);
+    const bytes = ackRecordBytes(name, acked.length);
+    const segment = this.segmentFor(bytes);
+    const pos = this.filling.reserve(segment, bytes);
+    writeAckRecord(this.filling.buffer, pos, name, acked);
+    for (let i = 0; i < acked.length; i++) {
+      // A repeated id is written twice but released once.
+      if (held.delete(acked[i])) this.release(acked[i], segment);
+    }
+    return this.appended();
+  }
+
+  deleteQueue(queue: string): Ticket {
+    this.checkWritable();
+    const held = this.queues.get(queue);
+    if (held === undefined) return this.seq;
+    this.queues.delete(queue);
+    if (held.size === 0) {
+      this.queueNameBytes.delete(queue);
+      return this.seq;
+    }
+    const name = this.nameBytes(queue);
+    this.queueNameBytes.delete(queue);
+    const bytes = queueDeleteRecordBytes(name);
+    const segment = this.segmentFor(bytes);
+    const pos = this.filling.reserve(segment, bytes);
+    writeQueueDeleteRecord(this.filling.buffer, pos, name);
+    for (const id of held) this.release(id, segment);
+    return this.appended();
+  }
+
+  read(id: MessageId): StoredMessage | undefined {
+    if (this.closed) throw new StoreClosedError();
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    const cached = this.cache.get(id);
+    if (cached !== undefined) {
+      this.counters.cacheHits++;
+      return cached;
+    }
+    this.counters.cacheMisses++;
+    const raw =
+      this.filling.copyOut(entry.segment, entry.offset, entry.length) ??
+      this.inFlight.copyOut(entry.segment, entry.offset, entry.length) ??
+      this.readFromFile(entry);
+    if (raw === undefined || validRecordEnd(raw, 0, raw.length) !== raw.length) {
+      this.counters.corruptReads++;
+      log.error({ segment: entry.segment.no, offset: entry.offset, id }, 'corrupt message record on read');
+      throw new CorruptRecordError(entry.segment.no, entry.offset);
+    }
+    const message = decodeMessage(raw, 0, raw.length);
+    this.cache.set(id, message);
+    return message;
+  }
+
+  has(id: MessageId): boolean {
+    return this.entries.has(id);
+  }
+
+  queueMessageIds(queue: string): MessageId[] {
+    const held = this.queues.get(queue);
+    return held === undefined ? [] : [...held];
+  }
+
+  onDurable(listener: (durableTicket: Ticket) => void): void {
+    this.durableListeners.push(listener);
+  }
+
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  flush(): Promise<Ticket> {
+    if (this.failure !== undefined) return Promise.reject(new StoreFailedError(this.failure));
+    if (this.filling.empty && !this.flushing) return Promise.resolve(this.durable);
+    const generation = this.filling.empty ? this.generation - 1 : this.generation;
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ generation, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  stats(): StoreStats {
+    const s = { ...this.counters };
+    s.pendingBytes = this.filling.length + this.inFlight.length;
+    s.liveMessages = this.entries.size;
+    s.segments = this.segments.size;
+    s.cacheBytes = this.cache.sizeBytes;
+    return s;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } catch {
+      // Already reported through onFailure; closing must still release the files.
+    }
+    this.closed = true;
+    for (const segment of this.segments.values()) {
+      if (segment.fd !== -1) fs.closeSync(segment.fd);
+      segment.fd = -1;
+    }
+    this.cache.clear();
+  }
+
+  /** Deletes segments recovery found dead; called once by openSegmentStore. */
+  reclaimRecovered(): void {
+    this.deleteSegments(collectDeletable(this.segments.values(), this.deletionCandidates));
+  }
+
+  // ---- write path ----
+
+  private checkWritable(): void {
+    if (this.closed) throw new StoreClosedError();
+    if (this.failure !== undefined) throw new StoreFailedError(this.failure);
+  }
+
+  /** Bookkeeping after a non-message record was reserved and encoded. */
+  private appended(): Ticket {
+    const ticket = ++this.seq;
+    this.filling.lastTicket = ticket;
+    this.counters.records++;
+    this.scheduleFlush();
+    return ticket;
+  }
+
+  /** Drops one queue reference to `id` by an index record written to `by`. */
+  private release(id: MessageId, by: Segment): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    addDependency(by, entry.segment);
+    if (--entry.refs > 0) return;
+    this.entries.delete(id);
+    this.cache.delete(id);
+    if (--entry.segment.live === 0) this.deletionCandidates.add(entry.segment);
+  }
+
+  /** The segment a record of `bytes` goes to, rolling over to a new one if needed. */
+  private segmentFor(bytes: number): Segment {
+    const active = this.active;
+    if (active.size > SEGMENT_START_RECORD_BYTES && active.size + bytes > this.segmentMaxBytes) {
+      active.active = false;
+      this.deletionCandidates.add(active);
+      this.active = this.createSegment();
+    }
+    return this.active;
+  }
+
+  private createSegment(): Segment {
+    const no = this.nextSegmentNo++;
+    const path = segmentPath(this.dir, no);
+    const fd = fs.openSync(path, 'wx+');
+    const segment = new Segment(no, path, fd, 0);
+    segment.active = true;
+    this.segments.set(no, segment);
+    this.needsDirSync = true;
+    this.counters.segmentsCreated++;
+    const pos = this.filling.reserve(segment, SEGMENT_START_RECORD_BYTES);
+    this.filling.records--; // not a caller's record
+    writeSegmentStartRecord(this.filling.buffer, pos, this.seq + 1);
+    this.scheduleFlush();
+    return segment;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(this.startFlush);
+  }
+
+  private readonly startFlush = (): void => {
+    this.flushScheduled = false;
+    if (this.flushing || this.filling.empty || this.failure !== undefined || this.closed) return;
+    const batch = this.filling;
+    this.filling = this.inFlight;
+    this.inFlight = batch;
+    this.generation++;
+    this.flushing = true;
+    this.writeChunk(0, 0);
+  };
+
+  /** Writes chunk `index` of the in-flight batch from byte `done` on, then the rest. */
+  private writeChunk(index: number, done: number): void {
+    const batch = this.inFlight;
+    const chunk = batch.chunks[index];
+    const length = chunk.end - chunk.start - done;
+    fs.write(chunk.segment.fd, batch.buffer, chunk.start + done, length, chunk.fileOffset + done, (error, written) => {
+      if (error) return this.fail(error);
+      this.counters.bytesWritten += written;
+      if (written < length) return this.writeChunk(index, done + written);
+      const next = batch.chunks[index + 1];
+      // A segment is made durable before the next one is written, so a crash can only
+      // tear the newest segment's tail.
+      if (next === undefined || next.segment !== chunk.segment) this.syncChunk(index);
+      else this.writeChunk(index + 1, 0);
+    });
+  }
+
+  private syncChunk(index: number): void {
+    const chunk = this.inFlight.chunks[index];
+    fs.fdatasync(chunk.segment.fd, (error) => {
+      if (error) return this.fail(error);
+      this.counters.fsyncs++;
+      const batch = this.inFlight;
+      for (let i = 0; i <= index; i++) {
+        const c = batch.chunks[i];
+        if (c.segment === chunk.segment) c.segment.durableSize = c.fileOffset + (c.end - c.start);
+      }
+      if (index + 1 < batch.chunks.length) this.writeChunk(index + 1, 0);
+      else this.finishFlush();
+    });
+  }
+
+  private finishFlush(): void {
+    if (this.needsDirSync) {
+      // New segment files must survive a crash before their records count as durable.
+      this.needsDirSync = false;
+      try {
+        syncDirectory(this.dir);
+        this.counters.fsyncs++;
+      } catch (error) {
+        return this.fail(error as Error);
+      }
+    }
+    const batch = this.inFlight;
+    const completed = this.generation - 1;
+    if (batch.lastTicket > this.durable) this.durable = batch.lastTicket;
+    this.counters.flushes++;
+    batch.reset();
+    this.flushing = false;
+    try {
+      this.reclaim();
+    } catch (error) {
+      log.error({ err: error }, 'segment reclamation failed');
+    }
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i];
+      if (waiter.generation <= completed) {
+        this.waiters.splice(i, 1);
+        waiter.resolve(this.durable);
+      } else i++;
+    }
+    for (const listener of this.durableListeners) {
+      try {
+        listener(this.durable);
+      } catch (error) {
+        log.error({ err: error }, 'onDurable listener threw');
+      }
+    }
+    if (!this.filling.empty) this.startFlush();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.flushing = false;
+    log.error({ err: error, dir: this.dir }, 'message store write failed; store is now failed');
+    const failed = new StoreFailedError(error);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(failed);
+    for (const listener of this.failureListeners) listener(failed);
+  }
+
+  // ---- space reclamation ----
+
+  private reclaim(): void {
+    if (this.deletionCandidates.size === 0) return;
+    const candidates = [...this.deletionCandidates];
+    this.deletionCandidates.clear();
+    this.deleteSegments(collectDeletable(candidates, this.deletionCandidates));
+  }
+
+  private deleteSegments(doomed: Segment[]): void {
+    for (const segment of doomed) {
+      // An index record in this segment kept acks for another, already unlinked, segment
+      // alive; that unlink must be durable first or a crash could bring back the acked
+      // messages without their acks.
+      if (segment.hadDeps && this.unsyncedUnlinks > 0) {
+        syncDirectory(this.dir);
+        this.counters.fsyncs++;
+        this.unsyncedUnlinks = 0;
+      }
+      if (segment.fd !== -1) fs.closeSync(segment.fd);
+      segment.fd = -1;
+      try {
+        fs.unlinkSync(segment.path);
+      } catch (error) {
+        log.warn({ err: error, segment: segment.no }, 'segment file could not be removed');
+      }
+      this.segments.delete(segment.no);
+      this.unsyncedUnlinks++;
+      this.counters.segmentsDeleted++;
+    }
+  }
+
+  // ---- helpers ----
+
+  private readFromFile(entry: MessageEntry): Buffer | undefined {
+    const segment = entry.segment;
+    if (segment.fd === -1) segment.fd = fs.openSync(segment.path, 'r');
+    const raw = Buffer.allocUnsafe(entry.length);
+    const got = fs.readSync(segment.fd, raw, 0, entry.length, entry.offset);
+    return got === entry.length ? raw : undefined;
+  }
+
+  private queueIds(queue: string): Set<MessageId> {
+    let ids = this.queues.get(queue);
+    if (ids === undefined) {
+      ids = new Set();
+      this.queues.set(queue, ids);
+    }
+    return ids;
+  }
+
+  private nameBytes(queue: string): Buffer {
+    let bytes = this.queueNameBytes.get(queue);
+    if (bytes === undefined) {
+      bytes = Buffer.from(queue, 'utf8');
+      if (bytes.length > 255) throw new RangeError('queue name longer than 255 bytes');
+      this.queueNameBytes.set(queue, bytes);
+    }
+    return bytes;
+  }
+
+  /** Encoded names of `queues` without repeats (reuses one scratch array). */
+  private uniqueQueueNames(queues: readonly string[]): Buffer[] {
+    if (queues.length === 0) throw new RangeError('a message needs at least one queue');
+    if (queues.length > 0xffff) throw new RangeError('too many queues for one message');
+    const names = this.scratchNames;
+    names.length = 0;
+    if (queues.length <= 8) {
+      for (let i = 0; i < queues.length; i++) {
+        const name = this.nameBytes(queues[i]);
+        if (!names.includes(name)) names.push(name);
+      }
+      return names;
+    }
+    for (const queue of new Set(queues)) names.push(this.nameBytes(queue));
+    return names;
+  }
+}
