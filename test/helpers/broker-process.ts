@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,14 +21,18 @@ export async function freePort(): Promise<number> {
 }
 
 export interface BrokerProcess {
+  /** Host to connect to (127.0.0.1 for a spawned broker). */
+  host: string;
   port: number;
   url: string;
   dataDir: string;
   child: ChildProcess;
+  /** True when WARREN_TEST_URL points the suite at an already running broker (e.g. RabbitMQ). */
+  external: boolean;
   output(): string;
   /** SIGTERM, wait for exit; removes the data dir unless keepData. */
   stop(opts?: { keepData?: boolean }): Promise<void>;
-  /** SIGKILL, wait for exit; keeps the data dir. */
+  /** SIGKILL, wait for exit; keeps the data dir. Throws on an external broker: tests that kill should skip there. */
   kill(): Promise<void>;
 }
 
@@ -38,8 +42,59 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Starts a real warren-server process and resolves once its AMQP port accepts connections. */
+/**
+ * The URL of an externally managed broker to test against instead of spawning warren-server,
+ * e.g. a real RabbitMQ used to validate the black-box suites: WARREN_TEST_URL=amqp://guest:guest@127.0.0.1:5682
+ */
+export function externalBrokerUrl(): string | undefined {
+  const url = process.env.WARREN_TEST_URL;
+  return url && url.trim() !== '' ? url.trim() : undefined;
+}
+
+/** True when the suites run against an external broker (see externalBrokerUrl). */
+export function isExternalBroker(): boolean {
+  return externalBrokerUrl() !== undefined;
+}
+
+/**
+ * True when the external target is RabbitMQ of the given major.minor (WARREN_TEST_RABBITMQ=3.10), for the few
+ * places where an older RabbitMQ differs from the 4.x behaviour the suites assert.
+ */
+export function isRabbitMqVersion(version: string): boolean {
+  return isExternalBroker() && process.env.WARREN_TEST_RABBITMQ === version;
+}
+
+function externalBroker(rawUrl: string): BrokerProcess {
+  const parsed = new URL(rawUrl);
+  const port = parsed.port === '' ? 5672 : Number(parsed.port);
+  // Drop a trailing "/" vhost so tests can append their own path or query.
+  const url = rawUrl.replace(/\/+$/, '');
+  // A never-spawned placeholder: there is no process of ours behind an external broker.
+  const child = new ChildProcess();
+  return {
+    host: parsed.hostname,
+    port,
+    url,
+    dataDir: '',
+    child,
+    external: true,
+    output: () => '',
+    async stop() {
+      // Not ours to stop.
+    },
+    async kill() {
+      throw new Error('kill() is not supported on an external broker (WARREN_TEST_URL); skip this test there');
+    },
+  };
+}
+
+/**
+ * Starts a real warren-server process and resolves once its AMQP port accepts connections.
+ * With WARREN_TEST_URL set it spawns nothing and returns a handle for that broker instead.
+ */
 export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
+  const external = externalBrokerUrl();
+  if (external !== undefined) return externalBroker(external);
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
   const child = spawn(process.execPath, [SERVER_JS], {
@@ -67,10 +122,12 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    host: '127.0.0.1',
     port,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     dataDir,
     child,
+    external: false,
     output: () => output,
     async stop({ keepData = false } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
