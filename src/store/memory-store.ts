@@ -37,7 +37,7 @@ export class MemoryMessageStore implements MessageStore {
     for (const queue of queues) {
       if (Buffer.byteLength(queue, 'utf8') > 255) throw new RangeError('queue name longer than 255 bytes');
     }
-    const id = ++this.seq;
+    const id = this.appended();
     let refs = 0;
     for (const queue of queues) {
       const held = this.queueIds(queue);
@@ -47,7 +47,7 @@ export class MemoryMessageStore implements MessageStore {
       }
     }
     this.entries.set(id, { message: { routing, properties, body }, refs });
-    return this.appended();
+    return id;
   }
 
   ack(queue: string, id: MessageId): Ticket {
