@@ -1,1 +1,20 @@
-console.log("hi")
+#!/usr/bin/env node
+import { loadConfig } from '../config/config';
+import { logger } from '../log/logger';
+import { startNode } from './node';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const node = await startNode(config);
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    node.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'warren-server failed to start');
+  process.exit(1);
+});

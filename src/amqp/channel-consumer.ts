@@ -1,0 +1,50 @@
+import type { FieldTable } from '../protocol/field-table';
+import { MethodKey } from '../protocol/methods.generated';
+import type { Consumer, QueuedMessage } from '../broker/queue/consumer';
+import type { Queue } from '../broker/queue/queue';
+import type { Channel } from './channel';
+
+/** A basic.consume on a channel: the bridge from a queue's dispatch loop to the socket. */
+export class ChannelConsumer implements Consumer {
+  /** Deliveries to this consumer not yet acknowledged. */
+  unacked = 0;
+
+  constructor(
+    readonly channel: Channel,
+    readonly queue: Queue,
+    readonly tag: string,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    readonly args: FieldTable,
+    /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited. */
+    readonly prefetchCount: number,
+  ) {}
+
+  canTake(): boolean {
+    if (this.noAck) return this.channel.canDeliver();
+    if (this.prefetchCount !== 0 && this.unacked >= this.prefetchCount) return false;
+    return this.channel.canDeliver() && this.channel.hasGlobalCredit();
+  }
+
+  deliver(queue: Queue, entry: QueuedMessage): void {
+    const deliveryTag = this.channel.nextDeliveryTag();
+    if (!this.noAck) {
+      this.unacked++;
+      this.channel.trackUnacked(deliveryTag, queue, entry, this);
+    }
+    const m = entry.message;
+    this.channel.connection.out.content(
+      this.channel.id,
+      {
+        key: MethodKey.BasicDeliver,
+        args: { consumerTag: this.tag, deliveryTag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey },
+      },
+      m.rawProperties,
+      m.body,
+    );
+  }
+
+  cancelledByQueue(_queue: Queue): void {
+    this.channel.consumerCancelledByServer(this);
+  }
+}

@@ -1,0 +1,247 @@
+import { ByteReader } from '../protocol/byte-reader';
+import { MethodKey, type AmqpMethod, type BasicPublish } from '../protocol/methods.generated';
+import { ChannelError, CommandInvalid, NotImplemented, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
+import type { QueuedMessage } from '../broker/queue/consumer';
+import type { Queue } from '../broker/queue/queue';
+import { Message } from '../broker/message';
+import type { Connection } from './connection';
+import { ChannelConsumer } from './channel-consumer';
+import { ConfirmTracker } from './confirms';
+import { UnackedDeliveries } from './unacked';
+import { handleExchangeMethod } from './handlers/exchange';
+import { handleQueueMethod } from './handlers/queue';
+import { handleBasicMethod } from './handlers/basic';
+import { handleTxMethod, type TxState } from './handlers/tx';
+import { publish } from './handlers/publish';
+
+/** Largest message body accepted (RabbitMQ 4.x max_message_size default). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+interface PendingContent {
+  method: BasicPublish;
+  rawProperties: Buffer | null;
+  body: Buffer | null;
+  bodySize: number;
+  received: number;
+}
+
+type Frame = { type: number; payload: Buffer };
+
+/**
+ * One AMQP channel: assembles publish content, runs methods in order, holds consumers,
+ * unacked deliveries, prefetch, confirm and tx state. A method whose handler is
+ * asynchronous (a metadata change) holds back the channel's later frames until it settles,
+ * because AMQP requires a channel's methods to take effect in order.
+ */
+export class Channel {
+  state: 'open' | 'closing' | 'closed' = 'open';
+  readonly consumers = new Map<string, ChannelConsumer>();
+  readonly unacked = new UnackedDeliveries();
+  /** basic.qos prefetch-count for consumers created from now on (global=false). */
+  consumerPrefetch = 0;
+  /** basic.qos prefetch-count shared by the channel (global=true); 0 = unlimited. */
+  globalPrefetch = 0;
+  flowActive = true;
+  /** The queue named by the last queue.declare: an empty queue name in later methods means it. */
+  lastQueueName: string | undefined;
+  confirms: ConfirmTracker | undefined;
+  tx: TxState | undefined;
+  private deliveryTag = 0;
+  private content: PendingContent | undefined;
+  private busy = false;
+  private readonly held: Frame[] = [];
+
+  constructor(
+    readonly connection: Connection,
+    readonly id: number,
+  ) {}
+
+  get broker() {
+    return this.connection.broker;
+  }
+
+  get vhost() {
+    return this.connection.vhost!;
+  }
+
+  nextDeliveryTag(): number {
+    return ++this.deliveryTag;
+  }
+
+  canDeliver(): boolean {
+    return this.state === 'open' && this.flowActive && !this.connection.out.congested;
+  }
+
+  hasGlobalCredit(): boolean {
+    return this.globalPrefetch === 0 || this.unacked.size < this.globalPrefetch;
+  }
+
+  trackUnacked(deliveryTag: number, queue: Queue, entry: QueuedMessage, consumer: ChannelConsumer | undefined): void {
+    this.unacked.add({ deliveryTag, queue, entry, consumer });
+  }
+
+  /** Entry point for every frame addressed to this channel (other than channel.close/close-ok). */
+  onFrame(type: number, payload: Buffer, method: AmqpMethod | null): void {
+    if (this.state !== 'open') return;
+    if (this.busy) {
+      // Held frames keep pointing into read buffers; those are never reused by Node.
+      this.held.push({ type, payload });
+      return;
+    }
+    this.process(type, payload, method);
+  }
+
+  private process(type: number, payload: Buffer, method: AmqpMethod | null): void {
+    if (type === 1) {
+      if (this.content) throw new UnexpectedFrame(`expected content header for class 60, got non content header frame instead`);
+      this.runMethod(method ?? this.connection.decodeMethod(payload));
+    } else if (type === 2) {
+      this.onHeader(payload);
+    } else if (type === 3) {
+      this.onBody(payload);
+    }
+  }
+
+  private runMethod(method: AmqpMethod): void {
+    if (method.key === MethodKey.BasicPublish) {
+      if (method.args.immediate) throw new NotImplemented('immediate=true');
+      this.content = { method: method.args, rawProperties: null, body: null, bodySize: 0, received: 0 };
+      return;
+    }
+    const result = this.dispatch(method);
+    if (result) this.holdUntil(result, method.key);
+  }
+
+  private dispatch(method: AmqpMethod): void | Promise<void> {
+    switch (method.key >>> 16) {
+      case 40:
+        return handleExchangeMethod(this, method);
+      case 50:
+        return handleQueueMethod(this, method);
+      case 60:
+        return handleBasicMethod(this, method);
+      case 85:
+      case 90:
+        return handleTxMethod(this, method);
+      case 20:
+        if (method.key === MethodKey.ChannelFlow) {
+          if (!method.args.active) throw new NotImplemented('active=false');
+          this.connection.out.method(this.id, { key: MethodKey.ChannelFlowOk, args: { active: true } });
+          return;
+        }
+        if (method.key === MethodKey.ChannelOpen) {
+          throw new ChannelError(`second 'channel.open' seen`);
+        }
+        break;
+      case 30:
+        if (method.key === MethodKey.AccessRequest) {
+          this.connection.out.method(this.id, { key: MethodKey.AccessRequestOk, args: { ticket: 1 } });
+          return;
+        }
+        break;
+    }
+    throw new CommandInvalid(`unimplemented method`);
+  }
+
+  private holdUntil(result: Promise<void>, key: number): void {
+    this.busy = true;
+    result.then(
+      () => this.release(),
+      (err: unknown) => {
+        this.busy = false;
+        this.held.length = 0;
+        this.connection.handleError(err, this.id, key);
+      },
+    );
+  }
+
+  private release(): void {
+    this.busy = false;
+    while (!this.busy && this.held.length > 0 && this.state === 'open') {
+      const frame = this.held.shift()!;
+      try {
+        this.process(frame.type, frame.payload, null);
+      } catch (err) {
+        this.held.length = 0;
+        this.connection.handleError(err, this.id, 0);
+      }
+    }
+  }
+
+  private onHeader(payload: Buffer): void {
+    const c = this.content;
+    if (!c || c.rawProperties) throw new UnexpectedFrame(`expected method frame, got non method frame instead`);
+    const r = new ByteReader(payload, 0, payload.length);
+    const classId = r.u16();
+    r.u16();
+    const bodySize = r.u64();
+    if (classId !== 60 || payload.length < 14) throw new UnexpectedFrame(`content header for class ${classId}`);
+    if (bodySize > MAX_MESSAGE_BYTES) {
+      this.content = undefined;
+      throw new PreconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_BYTES}`);
+    }
+    c.rawProperties = Buffer.from(payload.subarray(12));
+    c.bodySize = bodySize;
+    if (bodySize === 0) this.completeContent(c, Buffer.alloc(0));
+  }
+
+  private onBody(payload: Buffer): void {
+    const c = this.content;
+    if (!c || !c.rawProperties) throw new UnexpectedFrame(`expected content header, got content body instead`);
+    if (c.received + payload.length > c.bodySize) throw new UnexpectedFrame(`content body exceeds the size announced in the header (${c.bodySize})`);
+    if (c.received === 0 && payload.length === c.bodySize) {
+      this.completeContent(c, Buffer.from(payload));
+      return;
+    }
+    c.body ??= Buffer.allocUnsafe(c.bodySize);
+    payload.copy(c.body, c.received);
+    c.received += payload.length;
+    if (c.received === c.bodySize) this.completeContent(c, c.body);
+  }
+
+  private completeContent(c: PendingContent, body: Buffer): void {
+    this.content = undefined;
+    const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body);
+    publish(this, c.method, message);
+  }
+
+  /** A consumer the server cancelled (its queue was deleted). */
+  consumerCancelledByServer(consumer: ChannelConsumer): void {
+    if (this.consumers.get(consumer.tag) !== consumer) return;
+    this.consumers.delete(consumer.tag);
+    if (this.connection.capabilities.consumerCancelNotify && this.state === 'open') {
+      this.connection.out.method(this.id, { key: MethodKey.BasicCancel, args: { consumerTag: consumer.tag, nowait: true } });
+    }
+  }
+
+  /** Closes the channel because of a soft error: channel.close goes out, resources are released. */
+  closeWithError(err: AmqpError, classId: number, methodId: number): void {
+    if (this.state !== 'open') return;
+    this.connection.out.method(this.id, {
+      key: MethodKey.ChannelClose,
+      args: { replyCode: err.replyCode, replyText: err.replyText.slice(0, 255), classId, methodId },
+    });
+    this.state = 'closing';
+    this.releaseResources();
+  }
+
+  /** Cancels consumers and requeues unacked deliveries (channel closed, or connection gone). */
+  releaseResources(): void {
+    this.content = undefined;
+    this.held.length = 0;
+    for (const consumer of this.consumers.values()) this.connection.removeConsumer(consumer);
+    this.consumers.clear();
+    requeueAll(this.unacked.takeAll());
+  }
+}
+
+/** Requeues deliveries to their queues, preserving their order per queue. */
+export function requeueAll(deliveries: { queue: Queue; entry: QueuedMessage }[]): void {
+  const byQueue = new Map<Queue, QueuedMessage[]>();
+  for (const d of deliveries) {
+    const list = byQueue.get(d.queue);
+    if (list) list.push(d.entry);
+    else byQueue.set(d.queue, [d.entry]);
+  }
+  for (const [queue, entries] of byQueue) queue.requeue(entries);
+}

@@ -1,0 +1,325 @@
+import type { Socket } from 'node:net';
+import { ByteReader } from '../protocol/byte-reader';
+import { FrameError, ProtocolSyntaxError } from '../protocol/errors';
+import { FrameReader } from '../protocol/frame-reader';
+import { HEARTBEAT_FRAME } from '../protocol/frame-writer';
+import { decodeMethodArgs, METHOD_INFO, MethodKey, type AmqpMethod } from '../protocol/methods.generated';
+import type { FieldTable } from '../protocol/field-table';
+import { AmqpError, ChannelError, CommandInvalid, ConnectionForced, NotAllowed, FrameErrorReply, InternalError, isChannelError, SyntaxErrorReply, UnexpectedFrame } from '../broker/errors';
+import type { Broker } from '../broker/broker';
+import type { MetadataStore } from '../broker/ports';
+import type { VirtualHost } from '../broker/vhost';
+import type { Logger } from '../log/logger';
+import { Channel } from './channel';
+import type { ChannelConsumer } from './channel-consumer';
+import { Handshake } from './handshake';
+import { FrameOutput } from './writer';
+
+export interface ConnectionLimits {
+  channelMax: number;
+  frameMaxBytes: number;
+  heartbeatSeconds: number;
+  handshakeTimeoutMs: number;
+}
+
+export interface ConnectionContext {
+  broker: Broker;
+  metadata: MetadataStore;
+  limits: ConnectionLimits;
+  clusterName: string;
+  log: Logger;
+  onClosed?: (connection: Connection) => void;
+}
+
+const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+let nextConnectionNumber = 1;
+
+/**
+ * One client connection: protocol header, handshake, frame routing to channels, heartbeats,
+ * and the close handshakes. Errors a client causes close its channel or this connection,
+ * never the process.
+ */
+export class Connection {
+  readonly id: string;
+  readonly out: FrameOutput;
+  readonly channels = new Map<number, Channel>();
+  readonly exclusiveQueues = new Set<string>();
+  readonly log: Logger;
+  state: 'header' | 'handshake' | 'open' | 'closing' | 'closed' = 'header';
+  vhost: VirtualHost | undefined;
+  user = '';
+  clientProperties: FieldTable = {};
+  capabilities = { consumerCancelNotify: false, connectionBlocked: false, authenticationFailureClose: false };
+  channelMax: number;
+  heartbeatSeconds = 0;
+  private readonly reader: FrameReader;
+  private readonly handshake: Handshake;
+  private headerBytes: Buffer = Buffer.alloc(0);
+  private lastReceivedMs = Date.now();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private readonly dirtyConfirms = new Set<Channel>();
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ConnectionContext,
+  ) {
+    this.id = `${socket.remoteAddress}:${socket.remotePort}#${nextConnectionNumber++}`;
+    this.log = ctx.log.child({ connection: this.id });
+    this.channelMax = ctx.limits.channelMax;
+    this.out = new FrameOutput(socket, ctx.limits.frameMaxBytes, () => this.onWritable());
+    this.reader = new FrameReader((type, channel, payload) => this.onFrame(type, channel, payload), ctx.limits.frameMaxBytes);
+    this.handshake = new Handshake(this);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    socket.on('close', () => this.teardown());
+    this.closeTimer = setTimeout(() => {
+      if (this.state !== 'open') {
+        this.log.warn('handshake timeout');
+        socket.destroy();
+      }
+    }, ctx.limits.handshakeTimeoutMs);
+  }
+
+  get broker(): Broker {
+    return this.ctx.broker;
+  }
+
+  get metadata(): MetadataStore {
+    return this.ctx.metadata;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReceivedMs = Date.now();
+    try {
+      if (this.state === 'header') {
+        chunk = this.readProtocolHeader(chunk);
+        if (chunk.length === 0) return;
+      }
+      if (this.state === 'closed') return;
+      this.reader.push(chunk);
+    } catch (err) {
+      this.handleError(err, 0, 0);
+    }
+  }
+
+  /** Consumes the 8-byte protocol header; returns the bytes after it. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const needed = 8 - this.headerBytes.length;
+    this.headerBytes = Buffer.concat([this.headerBytes, chunk.subarray(0, needed)]);
+    const rest = chunk.subarray(needed);
+    const prefixOk = PROTOCOL_HEADER.subarray(0, this.headerBytes.length).equals(this.headerBytes);
+    if (!prefixOk) {
+      // amqp 0-9-1 §4.2.2: answer with the header we support, then close.
+      this.socket.end(PROTOCOL_HEADER);
+      this.state = 'closed';
+      return Buffer.alloc(0);
+    }
+    if (this.headerBytes.length < 8) return Buffer.alloc(0);
+    this.state = 'handshake';
+    this.handshake.start();
+    return rest;
+  }
+
+  /** Decodes a method frame payload; unknown methods and malformed fields are connection errors. */
+  decodeMethod(payload: Buffer): AmqpMethod {
+    if (payload.length < 4) throw new SyntaxErrorReply('method frame too short');
+    const key = payload.readUInt32BE(0);
+    const r = new ByteReader(payload, 4, payload.length);
+    const method = decodeMethodArgs(key, r);
+    if (!method) throw new CommandInvalid(`unknown method ${key >>> 16}/${key & 0xffff}`);
+    return method;
+  }
+
+  private onFrame(type: number, channelId: number, payload: Buffer): void {
+    if (this.state === 'closed') return;
+    if (type === 8) {
+      if (channelId !== 0) throw new FrameErrorReply('heartbeat frame on a non-zero channel');
+      return;
+    }
+    if (type !== 1 && type !== 2 && type !== 3) throw new FrameErrorReply(`unknown frame type ${type}`);
+    if (channelId === 0) {
+      if (type !== 1) throw new UnexpectedFrame(`content frame on channel 0`);
+      const method = this.decodeMethod(payload);
+      if (method.key >>> 16 !== 10) throw new CommandInvalid(`${METHOD_INFO.get(method.key)?.name} on channel 0`);
+      this.onConnectionMethod(method);
+      return;
+    }
+    if (this.state === 'closing') {
+      return;
+    }
+    if (this.state !== 'open') throw new ChannelError(`channel ${channelId} used before the connection is open`);
+    const channel = this.channels.get(channelId);
+    let method: AmqpMethod | null = null;
+    if (type === 1) {
+      method = this.decodeMethod(payload);
+      if (method.key === MethodKey.ChannelOpen && !channel) {
+        this.openChannel(channelId);
+        return;
+      }
+      if (method.key === MethodKey.ChannelClose && channel) return this.onChannelClose(channel);
+      if (method.key === MethodKey.ChannelCloseOk && channel) {
+        if (channel.state === 'closing') this.channels.delete(channelId);
+        return;
+      }
+    }
+    if (!channel) throw new ChannelError(`expected 'channel.open' on channel ${channelId}`);
+    try {
+      channel.onFrame(type, payload, method);
+    } catch (err) {
+      this.handleError(err, channelId, method?.key ?? 0);
+    }
+  }
+
+  private openChannel(id: number): void {
+    if (id > this.channelMax) {
+      throw new NotAllowed(`channel number ${id} exceeds the negotiated channel_max ${this.channelMax}`);
+    }
+    this.channels.set(id, new Channel(this, id));
+    this.out.method(id, { key: MethodKey.ChannelOpenOk, args: { channelId: Buffer.alloc(0) } });
+  }
+
+  private onChannelClose(channel: Channel): void {
+    channel.releaseResources();
+    channel.state = 'closed';
+    this.channels.delete(channel.id);
+    this.out.method(channel.id, { key: MethodKey.ChannelCloseOk, args: {} });
+  }
+
+  private onConnectionMethod(m: AmqpMethod): void {
+    if (m.key === MethodKey.ConnectionClose) {
+      this.out.method(0, { key: MethodKey.ConnectionCloseOk, args: {} });
+      this.out.flush();
+      this.state = 'closed';
+      this.socket.end();
+      return;
+    }
+    if (m.key === MethodKey.ConnectionCloseOk) {
+      if (this.state === 'closing') this.socket.destroy();
+      return;
+    }
+    if (this.state === 'closing') return;
+    if (this.state === 'handshake') return this.handshake.onMethod(m);
+    throw new CommandInvalid(`${METHOD_INFO.get(m.key)?.name} unexpected on an open connection`);
+  }
+
+  /** Called by the handshake once connection.open succeeded. */
+  opened(vhost: VirtualHost, frameMaxBytes: number, heartbeatSeconds: number): void {
+    this.vhost = vhost;
+    this.state = 'open';
+    this.reader.frameMaxBytes = frameMaxBytes;
+    this.out.frameMaxBytes = frameMaxBytes;
+    this.heartbeatSeconds = heartbeatSeconds;
+    clearTimeout(this.closeTimer);
+    if (heartbeatSeconds > 0) this.startHeartbeats(heartbeatSeconds * 1000);
+  }
+
+  private startHeartbeats(intervalMs: number): void {
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastReceivedMs > intervalMs * 2) {
+        this.log.info('missed heartbeats from client, closing connection');
+        this.socket.destroy();
+        return;
+      }
+      if (now - this.out.lastWriteMs >= intervalMs / 2) {
+        this.out.raw(HEARTBEAT_FRAME);
+      }
+    }, intervalMs / 2);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Routes an error from a frame or a handler to a channel or connection close. */
+  handleError(err: unknown, channelId: number, methodKey: number): void {
+    if (err instanceof FrameError) err = new FrameErrorReply(err.message);
+    else if (err instanceof ProtocolSyntaxError) err = new SyntaxErrorReply(err.message);
+    if (!(err instanceof AmqpError)) {
+      this.log.error({ err }, 'internal error while handling a frame');
+      err = new InternalError('internal error');
+    }
+    const e = err as AmqpError;
+    const classId = methodKey >>> 16;
+    const methodId = methodKey & 0xffff;
+    const channel = this.channels.get(channelId);
+    if (channelId !== 0 && channel && isChannelError(e)) {
+      channel.closeWithError(e, classId, methodId);
+      return;
+    }
+    this.closeWithError(e, classId, methodId);
+  }
+
+  /** Sends connection.close with the error and waits briefly for close-ok before dropping the socket. */
+  closeWithError(e: AmqpError, classId: number, methodId: number): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.log.info({ replyCode: e.replyCode, replyText: e.replyText }, 'closing connection on error');
+    this.out.method(0, { key: MethodKey.ConnectionClose, args: { replyCode: e.replyCode, replyText: e.replyText.slice(0, 255), classId, methodId } });
+    this.out.flush();
+    this.state = 'closing';
+    this.releaseChannels();
+    const timer = setTimeout(() => this.socket.destroy(), 3000);
+    timer.unref();
+  }
+
+  /** Closes the connection from the broker side (shutdown, operator). */
+  forceClose(replyText: string): void {
+    this.closeWithError(new ConnectionForced(replyText), 0, 0);
+  }
+
+  markConfirmsDirty(channel: Channel): void {
+    if (this.dirtyConfirms.size === 0) setImmediate(() => this.flushConfirms());
+    this.dirtyConfirms.add(channel);
+  }
+
+  private flushConfirms(): void {
+    for (const ch of this.dirtyConfirms) if (ch.state === 'open') ch.confirms?.flush();
+    this.dirtyConfirms.clear();
+  }
+
+  /** Removes a consumer from its queue; deletes an auto-delete queue left without consumers. */
+  removeConsumer(consumer: ChannelConsumer): Promise<void> {
+    const queue = consumer.queue;
+    if (queue.removeConsumer(consumer) && !queue.deleted) {
+      return this.metadata
+        .apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false })
+        .then(
+          () => undefined,
+          (err) => this.log.warn({ err }, 'auto-delete of queue failed'),
+        );
+    }
+    return Promise.resolve();
+  }
+
+  /** After prefetch grew, lets every queue with a consumer on this channel deliver again. */
+  drainChannelQueues(channel: Channel): void {
+    for (const c of channel.consumers.values()) c.queue.drain();
+  }
+
+  private onWritable(): void {
+    for (const ch of this.channels.values()) this.drainChannelQueues(ch);
+  }
+
+  private releaseChannels(): void {
+    for (const ch of this.channels.values()) {
+      ch.releaseResources();
+      ch.state = 'closed';
+    }
+  }
+
+  private teardown(): void {
+    if (this.state !== 'closed') this.state = 'closed';
+    this.out.close();
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.closeTimer);
+    this.releaseChannels();
+    this.channels.clear();
+    for (const name of this.exclusiveQueues) {
+      if (!this.vhost) break;
+      this.metadata
+        .apply({ op: 'queue.delete', vhost: this.vhost.name, name, ifUnused: false, ifEmpty: false })
+        .catch((err) => this.log.warn({ err }, 'exclusive queue cleanup failed'));
+    }
+    this.exclusiveQueues.clear();
+    this.ctx.onClosed?.(this);
+  }
+}

@@ -1,0 +1,100 @@
+import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
+import { AccessRefused, CommandInvalid, NotFound } from '../../broker/errors';
+import { headersMatchMode } from '../../broker/exchange/headers';
+import type { Binding } from '../../broker/binding';
+import type { QueueDefinition } from '../../broker/queue/queue';
+import type { Channel } from '../channel';
+import { cleanName, generatedName } from '../names';
+
+/** The queue a method names; empty means the last queue declared on this channel. */
+export function resolveQueueName(ch: Channel, name: string): string {
+  const cleaned = cleanName(name);
+  if (cleaned !== '') return cleaned;
+  if (ch.lastQueueName === undefined) throw new NotFound('no previously declared queue');
+  return ch.lastQueueName;
+}
+
+export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<void> {
+  const vhost = ch.vhost;
+  const conn = ch.connection;
+  const out = conn.out;
+  switch (m.key) {
+    case MethodKey.QueueDeclare: {
+      const a = m.args;
+      let name: string;
+      if (a.passive) {
+        name = resolveQueueName(ch, a.queue);
+        const q = vhost.queue(name);
+        vhost.checkExclusiveAccess(q, conn.id);
+      } else {
+        name = cleanName(a.queue);
+        if (name === '') name = generatedName('amq.gen-');
+        else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+        const def: QueueDefinition = {
+          name,
+          durable: a.exclusive ? false : a.durable,
+          exclusive: a.exclusive,
+          autoDelete: a.autoDelete,
+          arguments: a.arguments,
+          exclusiveOwner: a.exclusive ? conn.id : undefined,
+        };
+        const result = await conn.metadata.apply({ op: 'queue.declare', vhost: vhost.name, queue: def, connectionId: conn.id });
+        if (result.created && a.exclusive) conn.exclusiveQueues.add(name);
+      }
+      ch.lastQueueName = name;
+      if (!a.nowait) {
+        const q = vhost.queue(name);
+        out.method(ch.id, { key: MethodKey.QueueDeclareOk, args: { queue: name, messageCount: q.messageCount, consumerCount: q.consumerCount } });
+      }
+      return;
+    }
+    case MethodKey.QueueBind:
+    case MethodKey.QueueUnbind: {
+      const a = m.args;
+      const bind = m.key === MethodKey.QueueBind;
+      const binding: Binding = {
+        source: cleanName(a.exchange),
+        destination: resolveQueueName(ch, a.queue),
+        destinationKind: 'queue',
+        routingKey: a.routingKey,
+        args: a.arguments,
+      };
+      if (binding.source === '') throw new AccessRefused('operation not permitted on the default exchange');
+      const q = vhost.queue(binding.destination);
+      vhost.checkExclusiveAccess(q, conn.id);
+      if (bind) {
+        const source = vhost.exchange(binding.source);
+        if (source.def.type === 'headers') headersMatchMode(binding.args);
+        await conn.metadata.apply({ op: 'binding.add', vhost: vhost.name, binding });
+        if (!m.args.nowait) out.method(ch.id, { key: MethodKey.QueueBindOk, args: {} });
+      } else {
+        if (vhost.exchanges.has(binding.source)) await conn.metadata.apply({ op: 'binding.remove', vhost: vhost.name, binding });
+        out.method(ch.id, { key: MethodKey.QueueUnbindOk, args: {} });
+      }
+      return;
+    }
+    case MethodKey.QueuePurge: {
+      const name = resolveQueueName(ch, m.args.queue);
+      const q = vhost.queue(name);
+      vhost.checkExclusiveAccess(q, conn.id);
+      const messageCount = q.purge();
+      if (!m.args.nowait) out.method(ch.id, { key: MethodKey.QueuePurgeOk, args: { messageCount } });
+      return;
+    }
+    case MethodKey.QueueDelete: {
+      const a = m.args;
+      const name = resolveQueueName(ch, a.queue);
+      const q = vhost.queues.get(name);
+      let messageCount = 0;
+      if (q) {
+        vhost.checkExclusiveAccess(q, conn.id);
+        const result = await conn.metadata.apply({ op: 'queue.delete', vhost: vhost.name, name, ifUnused: a.ifUnused, ifEmpty: a.ifEmpty });
+        messageCount = result.messageCount ?? 0;
+        conn.exclusiveQueues.delete(name);
+      }
+      if (!a.nowait) out.method(ch.id, { key: MethodKey.QueueDeleteOk, args: { messageCount } });
+      return;
+    }
+  }
+  throw new CommandInvalid('unimplemented method');
+}

@@ -1,0 +1,96 @@
+import { MethodKey, type AmqpMethod } from '../protocol/methods.generated';
+import { AccessRefused, CommandInvalid, NotAllowed, SyntaxErrorReply } from '../broker/errors';
+import { authenticate, canAccessVhost } from '../auth/authenticator';
+import { MECHANISMS, parseSaslResponse } from '../auth/sasl';
+import type { Connection } from './connection';
+import { serverProperties } from './server-properties';
+
+/** Older clients (and RabbitMQ up to 4.0) use 4096 as the smallest frame_max; we keep accepting it. */
+const SMALLEST_FRAME_MAX = 4096;
+
+/**
+ * The connection handshake after the protocol header: start / start-ok (SASL PLAIN or
+ * AMQPLAIN), tune / tune-ok, open / open-ok.
+ */
+export class Handshake {
+  private step: 'start-ok' | 'tune-ok' | 'open' = 'start-ok';
+  private frameMaxBytes = 0;
+  private heartbeatSeconds = 0;
+
+  constructor(private readonly conn: Connection) {}
+
+  start(): void {
+    this.conn.out.method(0, {
+      key: MethodKey.ConnectionStart,
+      args: {
+        versionMajor: 0,
+        versionMinor: 9,
+        serverProperties: serverProperties(this.conn.ctx.clusterName),
+        mechanisms: Buffer.from(MECHANISMS.join(' ')),
+        locales: Buffer.from('en_US'),
+      },
+    });
+  }
+
+  onMethod(m: AmqpMethod): void {
+    if (m.key === MethodKey.ConnectionStartOk && this.step === 'start-ok') return this.onStartOk(m.args);
+    if (m.key === MethodKey.ConnectionTuneOk && this.step === 'tune-ok') return this.onTuneOk(m.args);
+    if (m.key === MethodKey.ConnectionOpen && this.step === 'open') return this.onOpen(m.args.virtualHost);
+    throw new CommandInvalid(`unexpected method in connection state ${this.step}`);
+  }
+
+  private onStartOk(a: { clientProperties: import('../protocol/field-table').FieldTable; mechanism: string; response: Buffer }): void {
+    const conn = this.conn;
+    conn.clientProperties = a.clientProperties;
+    const caps = a.clientProperties.capabilities;
+    if (caps && typeof caps === 'object' && !Array.isArray(caps) && !Buffer.isBuffer(caps)) {
+      const table = caps as Record<string, unknown>;
+      conn.capabilities.consumerCancelNotify = table.consumer_cancel_notify === true;
+      conn.capabilities.connectionBlocked = table['connection.blocked'] === true;
+      conn.capabilities.authenticationFailureClose = table.authentication_failure_close === true;
+    }
+    if (!(MECHANISMS as readonly string[]).includes(a.mechanism)) {
+      throw new CommandInvalid(`unknown authentication mechanism '${a.mechanism}'`);
+    }
+    const credentials = parseSaslResponse(a.mechanism, a.response);
+    if (!credentials) throw new SyntaxErrorReply(`malformed ${a.mechanism} response`);
+    const result = authenticate(conn.broker, credentials.username, credentials.password, conn.socket.remoteAddress);
+    if (!result.ok) {
+      conn.log.warn({ user: credentials.username, reason: result.reason }, 'authentication failed');
+      if (conn.capabilities.authenticationFailureClose) throw new AccessRefused(result.reason);
+      conn.socket.destroy();
+      return;
+    }
+    conn.user = result.user;
+    const limits = conn.ctx.limits;
+    conn.out.method(0, {
+      key: MethodKey.ConnectionTune,
+      args: { channelMax: limits.channelMax, frameMax: limits.frameMaxBytes, heartbeat: limits.heartbeatSeconds },
+    });
+    this.step = 'tune-ok';
+  }
+
+  private onTuneOk(a: { channelMax: number; frameMax: number; heartbeat: number }): void {
+    const limits = this.conn.ctx.limits;
+    const frameMax = a.frameMax === 0 ? limits.frameMaxBytes : a.frameMax;
+    if (frameMax < SMALLEST_FRAME_MAX) throw new NotAllowed(`frame_max=${a.frameMax} < ${SMALLEST_FRAME_MAX} min_size`);
+    if (frameMax > limits.frameMaxBytes) throw new NotAllowed(`frame_max=${a.frameMax} > ${limits.frameMaxBytes} max_size`);
+    const channelMax = a.channelMax === 0 ? limits.channelMax : a.channelMax;
+    if (channelMax > limits.channelMax) throw new NotAllowed(`channel_max=${a.channelMax} > ${limits.channelMax} max`);
+    this.conn.channelMax = channelMax;
+    this.frameMaxBytes = frameMax;
+    this.heartbeatSeconds = a.heartbeat;
+    this.step = 'open';
+  }
+
+  private onOpen(vhostName: string): void {
+    const conn = this.conn;
+    const vhost = conn.broker.vhost(vhostName);
+    if (!vhost) throw new NotAllowed(`vhost ${vhostName} not found`);
+    if (!canAccessVhost(conn.broker, conn.user, vhostName)) {
+      throw new NotAllowed(`access to vhost '${vhostName}' refused for user '${conn.user}'`);
+    }
+    conn.out.method(0, { key: MethodKey.ConnectionOpenOk, args: { knownHosts: '' } });
+    conn.opened(vhost, this.frameMaxBytes, this.heartbeatSeconds);
+  }
+}

@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:net';
+import type { Broker } from '../broker/broker';
+import type { MetadataStore } from '../broker/ports';
+import type { Logger } from '../log/logger';
+import { Connection, type ConnectionLimits } from './connection';
+
+export interface AmqpServerOptions {
+  host: string;
+  port: number;
+  limits: ConnectionLimits;
+  clusterName: string;
+}
+
+/** The AMQP 0-9-1 listener: one Connection per accepted socket. */
+export class AmqpServer {
+  readonly connections = new Set<Connection>();
+  private server: Server | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly metadata: MetadataStore,
+    private readonly options: AmqpServerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  listen(): Promise<void> {
+    const log = this.log.child({ module: 'amqp' });
+    this.server = createServer((socket) => {
+      const connection = new Connection(socket, {
+        broker: this.broker,
+        metadata: this.metadata,
+        limits: this.options.limits,
+        clusterName: this.options.clusterName,
+        log,
+        onClosed: (c) => this.connections.delete(c),
+      });
+      this.connections.add(connection);
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting and closes every connection with 320 CONNECTION_FORCED. */
+  async close(): Promise<void> {
+    for (const c of this.connections) c.forceClose('broker shutdown');
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,98 @@
+import type { Socket } from 'node:net';
+import { ByteWriter } from '../protocol/byte-writer';
+import { FRAME_END, type AmqpMethod } from '../protocol/methods.generated';
+import { writeBodyFrameHeader, writeHeaderFrame, writeMethodFrame } from '../protocol/frame-writer';
+
+/** Bodies at least this large are handed to the socket as their own buffer rather than copied. */
+const ZERO_COPY_BODY_BYTES = 16 * 1024;
+/** Above this many bytes queued in the socket, the connection counts as congested. */
+const CONGESTED_BYTES = 1024 * 1024;
+
+/**
+ * The one choke point through which a connection writes. Frames are appended to a buffer
+ * and written once per event-loop turn (setImmediate), so a burst of deliveries becomes one
+ * socket write. Large bodies are passed by reference.
+ */
+export class FrameOutput {
+  private readonly w = new ByteWriter(64 * 1024);
+  private readonly pending: Buffer[] = [];
+  private scheduled = false;
+  private closed = false;
+  frameMaxBytes: number;
+  lastWriteMs = Date.now();
+
+  constructor(
+    private readonly socket: Socket,
+    frameMaxBytes: number,
+    private readonly onDrain: () => void,
+  ) {
+    this.frameMaxBytes = frameMaxBytes;
+    socket.on('drain', () => this.onDrain());
+  }
+
+  /** True when the peer reads slower than we write; consumers pause until 'drain'. */
+  get congested(): boolean {
+    return this.socket.writableLength + this.w.pos > CONGESTED_BYTES;
+  }
+
+  method(channel: number, method: AmqpMethod): void {
+    writeMethodFrame(this.w, channel, method);
+    this.schedule();
+  }
+
+  /** A content-bearing method: the method frame, the content header and the body frames. */
+  content(channel: number, method: AmqpMethod, rawProperties: Buffer, body: Buffer): void {
+    writeMethodFrame(this.w, channel, method);
+    writeHeaderFrame(this.w, channel, 60, body.length, rawProperties);
+    const maxPayload = this.frameMaxBytes - 8;
+    for (let offset = 0; offset < body.length; offset += maxPayload) {
+      const end = Math.min(body.length, offset + maxPayload);
+      writeBodyFrameHeader(this.w, channel, end - offset);
+      if (end - offset >= ZERO_COPY_BODY_BYTES) {
+        this.pending.push(this.w.take(), offset === 0 && end === body.length ? body : body.subarray(offset, end));
+        this.w.reset();
+      } else {
+        this.w.ensure(end - offset);
+        body.copy(this.w.buf, this.w.pos, offset, end);
+        this.w.pos += end - offset;
+      }
+      this.w.u8(FRAME_END);
+    }
+    this.schedule();
+  }
+
+  raw(bytes: Buffer): void {
+    this.w.bytes(bytes);
+    this.schedule();
+  }
+
+  /** Writes everything queued now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    if (this.w.pos > 0) {
+      this.pending.push(this.w.take());
+      this.w.reset();
+    }
+    if (this.pending.length === 0) return;
+    this.lastWriteMs = Date.now();
+    if (this.pending.length === 1) {
+      this.socket.write(this.pending[0]);
+    } else {
+      this.socket.cork();
+      for (const b of this.pending) this.socket.write(b);
+      this.socket.uncork();
+    }
+    this.pending.length = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+}

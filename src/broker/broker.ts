@@ -1,0 +1,71 @@
+import type { CommandResult, DefinitionCommand, PermissionRecord, UserRecord } from './definitions';
+import { NotFound, PreconditionFailed } from './errors';
+import { VirtualHost } from './vhost';
+
+/**
+ * The broker's model: vhosts (each with exchanges, queues, bindings), users and permissions.
+ * applyCommand() is the only way definitions change; it is called by the MetadataStore.
+ */
+export class Broker {
+  readonly vhosts = new Map<string, VirtualHost>();
+  readonly users = new Map<string, UserRecord>();
+  /** Keyed by `${user}\u0000${vhost}`. */
+  readonly permissions = new Map<string, PermissionRecord>();
+
+  vhost(name: string): VirtualHost | undefined {
+    return this.vhosts.get(name);
+  }
+
+  permission(user: string, vhost: string): PermissionRecord | undefined {
+    return this.permissions.get(`${user}\u0000${vhost}`);
+  }
+
+  applyCommand(cmd: DefinitionCommand): CommandResult {
+    switch (cmd.op) {
+      case 'vhost.add':
+        if (!this.vhosts.has(cmd.vhost)) this.vhosts.set(cmd.vhost, new VirtualHost(cmd.vhost));
+        return {};
+      case 'vhost.delete': {
+        const vhost = this.requireVhost(cmd.vhost);
+        for (const name of [...vhost.queues.keys()]) vhost.deleteQueue(name, false, false);
+        this.vhosts.delete(cmd.vhost);
+        for (const [key, p] of this.permissions) if (p.vhost === cmd.vhost) this.permissions.delete(key);
+        return {};
+      }
+      case 'user.put':
+        this.users.set(cmd.user.name, cmd.user);
+        return {};
+      case 'user.delete':
+        if (!this.users.delete(cmd.name)) throw new NotFound(`no user '${cmd.name}'`);
+        for (const [key, p] of this.permissions) if (p.user === cmd.name) this.permissions.delete(key);
+        return {};
+      case 'permission.set':
+        if (!this.users.has(cmd.permission.user)) throw new NotFound(`no user '${cmd.permission.user}'`);
+        this.requireVhost(cmd.permission.vhost);
+        this.permissions.set(`${cmd.permission.user}\u0000${cmd.permission.vhost}`, cmd.permission);
+        return {};
+      case 'exchange.declare':
+        this.requireVhost(cmd.vhost).declareExchange(cmd.exchange);
+        return {};
+      case 'exchange.delete':
+        this.requireVhost(cmd.vhost).deleteExchange(cmd.name, cmd.ifUnused);
+        return {};
+      case 'queue.declare':
+        return { created: this.requireVhost(cmd.vhost).declareQueue(cmd.queue, cmd.connectionId).created };
+      case 'queue.delete':
+        return { messageCount: this.requireVhost(cmd.vhost).deleteQueue(cmd.name, cmd.ifUnused, cmd.ifEmpty) };
+      case 'binding.add':
+        this.requireVhost(cmd.vhost).addBinding(cmd.binding);
+        return {};
+      case 'binding.remove':
+        this.requireVhost(cmd.vhost).removeBinding(cmd.binding);
+        return {};
+    }
+  }
+
+  private requireVhost(name: string): VirtualHost {
+    const v = this.vhosts.get(name);
+    if (!v) throw new PreconditionFailed(`no vhost '${name}'`);
+    return v;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Binding } from './binding';
+import type { ExchangeDefinition } from './exchange/exchange';
+import type { QueueDefinition } from './queue/queue';
+
+export interface UserRecord {
+  name: string;
+  /** RabbitMQ's format: base64(salt ‖ sha256(salt ‖ password)). */
+  passwordHash: string;
+  tags: string[];
+}
+
+export interface PermissionRecord {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+/**
+ * A change to the broker's definitions. Commands are plain data so they can be written to a
+ * log and replicated; applying the same sequence of commands to two brokers gives the same model.
+ */
+export type DefinitionCommand =
+  | { op: 'vhost.add'; vhost: string }
+  | { op: 'vhost.delete'; vhost: string }
+  | { op: 'user.put'; user: UserRecord }
+  | { op: 'user.delete'; name: string }
+  | { op: 'permission.set'; permission: PermissionRecord }
+  | { op: 'exchange.declare'; vhost: string; exchange: ExchangeDefinition }
+  | { op: 'exchange.delete'; vhost: string; name: string; ifUnused: boolean }
+  | { op: 'queue.declare'; vhost: string; queue: QueueDefinition; connectionId?: string }
+  | { op: 'queue.delete'; vhost: string; name: string; ifUnused: boolean; ifEmpty: boolean }
+  | { op: 'binding.add'; vhost: string; binding: Binding }
+  | { op: 'binding.remove'; vhost: string; binding: Binding };
+
+/** What applying a command returns: for queue.declare whether it was created, for queue.delete the messages dropped. */
+export interface CommandResult {
+  created?: boolean;
+  messageCount?: number;
+}

@@ -1,0 +1,26 @@
+import type { FieldTable } from '../../protocol/field-table';
+import type { Message } from '../message';
+import type { Queue } from './queue';
+
+/** A message in a queue, with what the queue knows of its delivery history. */
+export interface QueuedMessage {
+  readonly message: Message;
+  redelivered: boolean;
+}
+
+/**
+ * The receiving side of a basic.consume, implemented by src/amqp's channel. A queue calls
+ * canTake() before each delivery and deliver() to hand the message over; both run
+ * synchronously inside the queue's dispatch loop.
+ */
+export interface Consumer {
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly args: FieldTable;
+  /** True while prefetch (and the channel's flow state) allows another delivery. */
+  canTake(): boolean;
+  deliver(queue: Queue, entry: QueuedMessage): void;
+  /** The queue went away (deleted); the consumer is already removed from it. */
+  cancelledByQueue(queue: Queue): void;
+}

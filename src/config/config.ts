@@ -1,0 +1,55 @@
+/**
+ * Warren's settings: one table of options, each with its environment variable, type and
+ * default. load() reads the environment (WARREN_*) and validates.
+ */
+export interface Config {
+  nodePort: number;
+  nodeIp: string;
+  dataDir: string;
+  logLevel: string;
+  nodeName: string;
+  channelMax: number;
+  frameMaxBytes: number;
+  heartbeatSeconds: number;
+  defaultUser: string;
+  defaultPass: string;
+  defaultVhost: string;
+}
+
+type OptionType = 'int' | 'string';
+
+interface Option {
+  key: keyof Config;
+  env: string;
+  type: OptionType;
+  default: (partial: Partial<Config>) => string | number;
+  doc: string;
+}
+
+export const OPTIONS: Option[] = [
+  { key: 'nodePort', env: 'WARREN_NODE_PORT', type: 'int', default: () => 5672, doc: 'AMQP listener port' },
+  { key: 'nodeIp', env: 'WARREN_NODE_IP', type: 'string', default: () => '0.0.0.0', doc: 'AMQP listener address' },
+  { key: 'dataDir', env: 'WARREN_DATA_DIR', type: 'string', default: () => './data', doc: 'directory for messages, metadata and the cluster secret' },
+  { key: 'logLevel', env: 'WARREN_LOG_LEVEL', type: 'string', default: () => 'info', doc: 'pino log level' },
+  { key: 'nodeName', env: 'WARREN_NODENAME', type: 'string', default: () => `warren@${require('node:os').hostname()}`, doc: 'node name, warren@HOST' },
+  { key: 'channelMax', env: 'WARREN_CHANNEL_MAX', type: 'int', default: () => 2047, doc: 'channel_max proposed in connection.tune' },
+  { key: 'frameMaxBytes', env: 'WARREN_FRAME_MAX', type: 'int', default: () => 131072, doc: 'frame_max proposed in connection.tune' },
+  { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
+  { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', type: 'string', default: () => 'guest', doc: 'user created on first start' },
+  { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', type: 'string', default: () => 'guest', doc: 'password of the default user' },
+  { key: 'defaultVhost', env: 'WARREN_DEFAULT_VHOST', type: 'string', default: () => '/', doc: 'vhost created on first start' },
+];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Partial<Config> = {};
+  for (const opt of OPTIONS) {
+    const raw = env[opt.env];
+    let value: string | number = raw === undefined || raw === '' ? opt.default(config) : raw;
+    if (opt.type === 'int') {
+      value = Number(value);
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${opt.env} must be a non-negative integer, got '${raw}'`);
+    }
+    (config as Record<string, unknown>)[opt.key] = value;
+  }
+  return config as Config;
+}

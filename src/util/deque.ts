@@ -1,0 +1,66 @@
+/** A growable ring buffer: O(1) push and shift at both ends, no per-item allocation. */
+export class Deque<T> {
+  private items: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+
+  constructor(initialCapacity = 16) {
+    this.items = new Array(initialCapacity);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(item: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.items[(this.head + this.count) % this.items.length] = item;
+    this.count++;
+  }
+
+  unshift(item: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.head = (this.head - 1 + this.items.length) % this.items.length;
+    this.items[this.head] = item;
+    this.count++;
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.count--;
+    return item;
+  }
+
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  at(index: number): T | undefined {
+    if (index < 0 || index >= this.count) return undefined;
+    return this.items[(this.head + index) % this.items.length];
+  }
+
+  clear(): T[] {
+    const all = this.toArray();
+    this.items = new Array(16);
+    this.head = 0;
+    this.count = 0;
+    return all;
+  }
+
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.items[(this.head + i) % this.items.length] as T);
+    return out;
+  }
+
+  private grow(): void {
+    const bigger: (T | undefined)[] = new Array(this.items.length * 2);
+    for (let i = 0; i < this.count; i++) bigger[i] = this.items[(this.head + i) % this.items.length];
+    this.items = bigger;
+    this.head = 0;
+  }
+}
