@@ -6,9 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const specCandidates = [join(root, 'spec', 'amqp-rabbitmq-0.9.1.json'), join(root, '..', 'shared', 'spec', 'amqp-rabbitmq-0.9.1.json')];
-const specPath = specCandidates.find((p) => existsSync(p));
-if (!specPath) throw new Error('amqp-rabbitmq-0.9.1.json not found in spec/ or ../shared/spec/');
+// RabbitMQ's machine-readable spec (MIT licensed, see its copyright field), kept beside the codec.
+const specPath = join(root, 'src', 'protocol', 'amqp-rabbitmq-0.9.1.json');
 const spec = JSON.parse(readFileSync(specPath, 'utf8'));
 const outPath = join(root, 'src', 'protocol', 'methods.generated.ts');
 
