@@ -113,7 +113,7 @@ export class MemoryMessageStore implements MessageStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    while (this.durable !== this.seq) await this.flush();
     this.closed = true;
     this.entries.clear();
     this.queues.clear();

@@ -259,7 +259,8 @@ export class SegmentMessageStore implements MessageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      await this.flush();
+      // onDurable listeners may write (acks) while we wait, so drain until quiet.
+      while (!this.filling.empty || this.flushing) await this.flush();
     } catch {
       // Already reported through onFailure; closing must still release the files.
     }

@@ -142,6 +142,20 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       await subject.dispose();
     });
 
+    it('close waits for writes that onDurable listeners make while it drains', async () => {
+      const subject = await open();
+      const { store } = subject;
+      const ids = [put(store, ['q'], 1), put(store, ['q'], 2)];
+      let next = 0;
+      store.onDurable(() => {
+        if (next < ids.length) store.ack('q', ids[next++]);
+      });
+      await store.close();
+      assert.equal(next, 2);
+      assert.equal(store.durableTicket, store.lastTicket);
+      await subject.dispose();
+    });
+
     it('matches a model under random stores, acks and queue deletions', () =>
       withStore(async (store) => {
         const random = prng(12345);
