@@ -108,7 +108,9 @@ export function replyCode(err: unknown): number | undefined {
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'number') {
     return (err as { code: number }).code;
   }
-  const m = /(?:by server|replyCode:)\s*:?\s*(\d{3})/.exec(String((err as Error)?.message ?? err));
+  const text = String((err as Error)?.message ?? err);
+  // amqplib: "... closed by server: 406 (PRECONDITION-FAILED) ..."; @cloudamqp/amqp-client: "... closed: TEXT (406)"
+  const m = /(?:by server|replyCode:)\s*:?\s*(\d{3})/.exec(text) ?? /\((\d{3})\)\s*$/.exec(text);
   return m ? Number(m[1]) : undefined;
 }
 
