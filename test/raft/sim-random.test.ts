@@ -4,8 +4,8 @@ import { runSchedule } from './sim-schedules';
 
 // RAFT_SEED=n replays one schedule; RAFT_SCHEDULES and RAFT_STEPS scale the run.
 const replay = process.env.RAFT_SEED;
-const schedules = Number(process.env.RAFT_SCHEDULES ?? 1500);
-const steps = Number(process.env.RAFT_STEPS ?? 600);
+const schedules = Number(process.env.RAFT_SCHEDULES ?? 3000);
+const steps = Number(process.env.RAFT_STEPS ?? 2500);
 const firstSeed = Number(process.env.RAFT_FIRST_SEED ?? 1);
 
 test(`random schedules: ${replay ? `seed ${replay}` : `${schedules} seeds × ${steps} steps`}`, () => {

@@ -8,6 +8,9 @@ export const VARIANTS: Omit<SimOptions, 'seed'>[] = [
   { nodes: 5, dropRate: 0.02, duplicateRate: 0.02, preVote: false, checkQuorum: false, maxInflightAppends: 2 },
   { nodes: 3, dropRate: 0.05, duplicateRate: 0.05, preVote: true, checkQuorum: false, snapshotEvery: 10 },
   { nodes: 5, dropRate: 0.1, duplicateRate: 0.02, preVote: false, checkQuorum: true, snapshotEvery: 6, codecRate: 0.2 },
+  { nodes: 5, dropRate: 0.05, duplicateRate: 0.02, preVote: false, checkQuorum: false, maxEntriesPerAppend: 1 },
+  { nodes: 3, spareNodes: 2, dropRate: 0.05, duplicateRate: 0.02, snapshotEvery: 7 },
+  { nodes: 4, spareNodes: 2, dropRate: 0.03, duplicateRate: 0.03, preVote: false, maxEntriesPerAppend: 2 },
 ];
 
 /**

@@ -99,6 +99,11 @@ export class SimCluster {
     this.partition([[id], this.nodes.map((n) => n.id).filter((x) => x !== id)]);
   }
 
+  /** Blocks one direction only: messages from `from` to `to` are lost. */
+  block(from: string, to: string): void {
+    this.blocked.add(`${from}|${to}`);
+  }
+
   heal(): void {
     this.blocked.clear();
   }
@@ -210,17 +215,46 @@ export class SimCluster {
           this.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
         }
       }
-    } else {
+    } else if (r < 0.99 || !this.opts.spareNodes) {
       this.heal();
+    } else {
+      this.randomConfChange();
     }
     if (this.steps % 25 === 0) this.checker.checkLogMatching(this.nodes);
+  }
+
+  /** Proposes a random single-server change at the leader, keeping at least three voters. */
+  randomConfChange(): void {
+    const leader = this.leader();
+    if (!leader?.core) return;
+    const config = leader.core.getConfiguration();
+    const inConfig = new Set(config.servers.map((s) => s.id));
+    const voterCount = config.servers.filter((s) => s.suffrage === 'voter').length;
+    const outside = this.nodes.filter((n) => !inConfig.has(n.id));
+    const pick = <T>(xs: T[]): T => xs[Math.floor(this.rand() * xs.length)];
+    const r = this.rand();
+    if (r < 0.4 && outside.length > 0) {
+      const id = pick(outside).id;
+      leader.core.proposeConfChange({ type: 'addVoter', id, address: `addr-${id}` });
+    } else if (r < 0.55 && outside.length > 0) {
+      const id = pick(outside).id;
+      leader.core.proposeConfChange({ type: 'addNonVoter', id, address: `addr-${id}` });
+    } else if (r < 0.7) {
+      const nonvoters = config.servers.filter((s) => s.suffrage === 'nonvoter');
+      if (nonvoters.length > 0) {
+        const id = pick(nonvoters).id;
+        leader.core.proposeConfChange({ type: 'addVoter', id, address: `addr-${id}` });
+      }
+    } else if (voterCount > 3) {
+      leader.core.proposeConfChange({ type: 'removeServer', id: pick(config.servers).id });
+    }
+    this.flush();
   }
 
   /** Heals and restarts everything, then requires a new proposal to be applied everywhere. */
   converge(maxTicks = 400): void {
     this.heal();
     for (const n of this.nodes) this.restart(n);
-    const members = this.nodes.filter((n) => n.core && n.core.getConfiguration().servers.some((s) => s.id === n.id));
     let index = 0;
     let term = 0;
     const ok = this.runUntil(() => {
@@ -231,6 +265,7 @@ export class SimCluster {
         index = this.propose(l);
         return false;
       }
+      const members = l.core.getConfiguration().servers.map((s) => this.node(s.id));
       return index > 0 && members.every((n) => n.fsm.index >= index);
     }, maxTicks);
     if (!ok) {
