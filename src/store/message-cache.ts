@@ -1,11 +1,26 @@
 /**
- * A bounded least-recently-used cache of message bytes, keyed by message id. It holds
- * references to buffers it is given (no copies); its bound counts their lengths.
+ * A bounded cache of message bytes keyed by message id, with CLOCK (second-chance)
+ * eviction: entries leave roughly in insertion order, but one read since the hand last
+ * passed buys another round. Every operation is O(1) amortised. (A Map used as an LRU
+ * list is not: V8 leaves deleted entries as holes that iteration from the front must
+ * skip, which made eviction linear in the cache size.)
+ *
+ * It holds references to the buffers it is given (no copies); its bound counts their
+ * lengths.
  */
 import type { MessageId, StoredMessage } from './message-store';
 
+interface CacheEntry {
+  message: StoredMessage;
+  bytes: number;
+  referenced: boolean;
+}
+
 export class MessageCache {
-  private readonly entries = new Map<MessageId, StoredMessage>();
+  private readonly entries = new Map<MessageId, CacheEntry>();
+  /** Ids in clock order from `head`; may hold ids already deleted (skipped on eviction). */
+  private order: MessageId[] = [];
+  private head = 0;
   private bytes = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -15,45 +30,73 @@ export class MessageCache {
   }
 
   get(id: MessageId): StoredMessage | undefined {
-    const found = this.entries.get(id);
-    if (found !== undefined) {
-      // Move to the most-recent end.
-      this.entries.delete(id);
-      this.entries.set(id, found);
-    }
-    return found;
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    entry.referenced = true;
+    return entry.message;
   }
 
   set(id: MessageId, message: StoredMessage): void {
-    const size = messageBytes(message);
-    if (size > this.maxBytes) return;
-    this.delete(id);
-    this.entries.set(id, message);
-    this.bytes += size;
+    const size = message.routing.length + message.properties.length + message.body.length;
+    const existing = this.entries.get(id);
+    if (existing !== undefined) {
+      this.bytes += size - existing.bytes;
+      existing.message = message;
+      existing.bytes = size;
+    } else {
+      if (size > this.maxBytes) return;
+      this.entries.set(id, { message, bytes: size, referenced: false });
+      this.order.push(id);
+      this.bytes += size;
+    }
     if (this.bytes > this.maxBytes) this.evict();
   }
 
   delete(id: MessageId): void {
-    const found = this.entries.get(id);
-    if (found === undefined) return;
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
     this.entries.delete(id);
-    this.bytes -= messageBytes(found);
+    this.bytes -= entry.bytes;
+    if (this.entries.size === 0) this.clear();
+    else if (this.order.length - this.head > 2 * this.entries.size + 4096) this.compact();
+  }
+
+  /** Ids the clock still visits (live ones, possibly repeated); for tests. */
+  get orderLength(): number {
+    return this.order.length - this.head;
+  }
+
+  /** Drops deleted ids from the clock so acked messages do not pile up there. */
+  private compact(): void {
+    const kept: MessageId[] = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.entries.has(this.order[i])) kept.push(this.order[i]);
+    this.order = kept;
+    this.head = 0;
   }
 
   clear(): void {
     this.entries.clear();
+    this.order = [];
+    this.head = 0;
     this.bytes = 0;
   }
 
   private evict(): void {
-    for (const [id, message] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+    while (this.bytes > this.maxBytes && this.head < this.order.length) {
+      const id = this.order[this.head++];
+      const entry = this.entries.get(id);
+      if (entry === undefined) continue;
+      if (entry.referenced) {
+        entry.referenced = false;
+        this.order.push(id);
+        continue;
+      }
       this.entries.delete(id);
-      this.bytes -= messageBytes(message);
+      this.bytes -= entry.bytes;
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
-}
-
-function messageBytes(m: StoredMessage): number {
-  return m.routing.length + m.properties.length + m.body.length;
 }
