@@ -266,7 +266,7 @@ export class RaftCore {
     this.leadTransferee = target;
     this.transferElapsed = 0;
     if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', from: this.id, to: target, term: this.term });
-    else this.sendAppend(target);
+    else this.sendAppend(target, true); // even empty: a lagging follower's reply restarts catch-up
     return true;
   }
 
