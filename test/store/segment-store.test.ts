@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MessageId } from '../../src/store/message-store';
 import { listSegments, segmentPath } from '../../src/store/segment-files';
 import { type SegmentStoreOptions, openSegmentStore } from '../../src/store/segment-store';
-import { CorruptRecordError } from '../../src/store/store-errors';
+import { CorruptRecordError, StoreFailedError } from '../../src/store/store-errors';
 import { messageFor, prng, sameMessage, tempDir } from './store-helpers';
 
 const temps: { remove(): void }[] = [];
@@ -309,6 +310,31 @@ describe('segment store: group commit', () => {
     const fsyncs = store.stats().fsyncs - base;
     assert.equal(confirmed, publishers * perPublisher);
     assert.ok(fsyncs * 10 < confirmed, `${fsyncs} fsyncs for ${confirmed} confirmed records`);
+    await store.close();
+  });
+});
+
+describe('segment store: I/O failure', () => {
+  it('stops the watermark, rejects flushes and refuses writes after an fsync error', async () => {
+    const dir = freshDir('eio');
+    const store = await open(dir);
+    const first = putKey(store, ['q'], 1);
+    await store.flush();
+    const failures: Error[] = [];
+    store.onFailure((e) => failures.push(e));
+    const original = fs.fdatasync;
+    (fs as { fdatasync: unknown }).fdatasync = (_fd: number, cb: (e: Error | null) => void) =>
+      process.nextTick(cb, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    try {
+      const second = putKey(store, ['q'], 2);
+      await assert.rejects(store.flush(), StoreFailedError);
+      assert.equal(failures.length, 1);
+      assert.ok(store.durableTicket >= first && store.durableTicket < second);
+      assert.throws(() => putKey(store, ['q'], 3), StoreFailedError);
+      assert.throws(() => store.ack('q', first), StoreFailedError);
+    } finally {
+      (fs as { fdatasync: unknown }).fdatasync = original;
+    }
     await store.close();
   });
 });
