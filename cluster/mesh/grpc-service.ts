@@ -1,0 +1,87 @@
+/**
+ * The mesh's gRPC surface, defined in code: one bidirectional streaming method whose
+ * messages are opaque Buffers (batches of our own frames, see frame-codec.ts), so no
+ * .proto file, proto-loader or protobuf codegen is involved.
+ */
+import * as grpc from '@grpc/grpc-js';
+
+export const LINK_METHOD_PATH = '/warren.mesh.v1.Mesh/Link';
+
+const identity = (b: Buffer): Buffer => b;
+
+/** Largest gRPC message either side accepts; batches are kept far below it. */
+export const MAX_GRPC_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export const meshServiceDefinition: grpc.ServiceDefinition = {
+  link: {
+    path: LINK_METHOD_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: 'link',
+  },
+};
+
+/** Mutual TLS material, PEM encoded. Every node presents `cert` and checks its peer against `ca`. */
+export interface MeshTlsOptions {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+  /**
+   * Check that the peer certificate names the dialed host (default true). Set false to
+   * trust any certificate the CA signed, as is common for inter-node TLS where node
+   * certificates name nodes rather than addresses.
+   */
+  verifyHostname?: boolean;
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
+  // Each dial gets its own connection: reconnect timing is ours (peer-driver.ts), and two
+  // mesh nodes in one process must not share a connection to a third.
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
+export function serverCredentials(tls: MeshTlsOptions | undefined): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+}
+
+export function channelCredentials(tls: MeshTlsOptions | undefined): grpc.ChannelCredentials {
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  const verifyOptions = tls.verifyHostname === false ? { checkServerIdentity: () => undefined } : {};
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, verifyOptions);
+}
+
+export function createMeshServer(): grpc.Server {
+  return new grpc.Server({
+    'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
+  });
+}
+
+/** A client for one peer address; close it to drop its connection. */
+export function createMeshClient(host: string, port: number, credentials: grpc.ChannelCredentials): grpc.Client {
+  const target = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new grpc.Client(target, credentials, CHANNEL_OPTIONS);
+}
+
+/** Opens the link stream on `client`. */
+export function openLinkCall(client: grpc.Client): grpc.ClientDuplexStream<Buffer, Buffer> {
+  return client.makeBidiStreamRequest<Buffer, Buffer>(LINK_METHOD_PATH, identity, identity, new grpc.Metadata());
+}
+
+/** Host part of a server call's getPeer() ("1.2.3.4:5678", "::ffff:1.2.3.4:5678"). */
+export function peerHost(peer: string): string {
+  const colon = peer.lastIndexOf(':');
+  let host = colon > 0 ? peer.slice(0, colon) : peer;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice('::ffff:'.length);
+  return host;
+}
