@@ -18,6 +18,7 @@ export class ChannelConsumer implements Consumer {
     readonly args: FieldTable,
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited. */
     readonly prefetchCount: number,
+    readonly priority: number,
   ) {}
 
   canTake(): boolean {

@@ -13,6 +13,7 @@ import { handleQueueMethod } from './handlers/queue';
 import { handleBasicMethod } from './handlers/basic';
 import { handleTxMethod, type TxState } from './handlers/tx';
 import { publish } from './handlers/publish';
+import { unregisterReplyConsumer, type ReplyConsumer } from './direct-reply-to';
 
 /** Largest message body accepted (RabbitMQ 4.x max_message_size default). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -45,6 +46,8 @@ export class Channel {
   /** The queue named by the last queue.declare: an empty queue name in later methods means it. */
   lastQueueName: string | undefined;
   confirms: ConfirmTracker | undefined;
+  /** Set while this channel consumes from amq.rabbitmq.reply-to. */
+  replyConsumer: ReplyConsumer | undefined;
   tx: TxState | undefined;
   private deliveryTag = 0;
   private content: PendingContent | undefined;
@@ -229,6 +232,8 @@ export class Channel {
   releaseResources(): void {
     this.content = undefined;
     this.held.length = 0;
+    if (this.replyConsumer) unregisterReplyConsumer(this.replyConsumer);
+    this.replyConsumer = undefined;
     for (const consumer of this.consumers.values()) this.connection.removeConsumer(consumer);
     this.consumers.clear();
     requeueAll(this.unacked.takeAll());

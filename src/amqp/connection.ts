@@ -32,6 +32,8 @@ export interface ConnectionContext {
 }
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+/** AMQP 0-9's header, which RabbitMQ accepts and treats as 0-9-1. */
+const PROTOCOL_HEADER_0_9 = Buffer.from('AMQP\x01\x01\x00\x09', 'latin1');
 let nextConnectionNumber = 1;
 
 /**
@@ -109,7 +111,9 @@ export class Connection {
     const needed = 8 - this.headerBytes.length;
     this.headerBytes = Buffer.concat([this.headerBytes, chunk.subarray(0, needed)]);
     const rest = chunk.subarray(needed);
-    const prefixOk = PROTOCOL_HEADER.subarray(0, this.headerBytes.length).equals(this.headerBytes);
+    const prefixOk =
+      PROTOCOL_HEADER.subarray(0, this.headerBytes.length).equals(this.headerBytes) ||
+      PROTOCOL_HEADER_0_9.subarray(0, this.headerBytes.length).equals(this.headerBytes);
     if (!prefixOk) {
       // amqp 0-9-1 §4.2.2: answer with the header we support, then close.
       this.socket.end(PROTOCOL_HEADER);
@@ -135,7 +139,7 @@ export class Connection {
   private onFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.state === 'closed') return;
     if (type === 8) {
-      if (channelId !== 0) throw new FrameErrorReply('heartbeat frame on a non-zero channel');
+      if (channelId !== 0) throw new UnexpectedFrame('heartbeat frame on a non-zero channel');
       return;
     }
     if (type !== 1 && type !== 2 && type !== 3) throw new FrameErrorReply(`unknown frame type ${type}`);

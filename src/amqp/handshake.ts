@@ -1,12 +1,12 @@
-import { MethodKey, type AmqpMethod } from '../protocol/methods.generated';
+import { FRAME_MIN_SIZE, MethodKey, type AmqpMethod } from '../protocol/methods.generated';
 import { AccessRefused, CommandInvalid, NotAllowed, SyntaxErrorReply } from '../broker/errors';
 import { authenticate, canAccessVhost } from '../auth/authenticator';
 import { MECHANISMS, parseSaslResponse } from '../auth/sasl';
 import type { Connection } from './connection';
 import { serverProperties } from './server-properties';
 
-/** Older clients (and RabbitMQ up to 4.0) use 4096 as the smallest frame_max; we keep accepting it. */
-const SMALLEST_FRAME_MAX = 4096;
+/** RabbitMQ 4.1+ refuses a frame_max below FRAME-MIN-SIZE (8192); amqplib and pika default to 131072. */
+const SMALLEST_FRAME_MAX = FRAME_MIN_SIZE;
 
 /**
  * The connection handshake after the protocol header: start / start-ok (SASL PLAIN or

@@ -1,6 +1,8 @@
 import type { CommandResult, DefinitionCommand, PermissionRecord, UserRecord } from './definitions';
 import { NotFound, PreconditionFailed } from './errors';
 import { VirtualHost } from './vhost';
+import { validatePolicy } from './policy';
+import type { Queue } from './queue/queue';
 
 /**
  * The broker's model: vhosts (each with exchanges, queues, bindings), users and permissions.
@@ -11,6 +13,8 @@ export class Broker {
   readonly users = new Map<string, UserRecord>();
   /** Keyed by `${user}\u0000${vhost}`. */
   readonly permissions = new Map<string, PermissionRecord>();
+  /** Set by the node: deletes (through the MetadataStore) a queue whose x-expires lease ran out. */
+  onQueueExpired: ((queue: Queue) => void) | undefined;
 
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
@@ -23,7 +27,11 @@ export class Broker {
   applyCommand(cmd: DefinitionCommand): CommandResult {
     switch (cmd.op) {
       case 'vhost.add':
-        if (!this.vhosts.has(cmd.vhost)) this.vhosts.set(cmd.vhost, new VirtualHost(cmd.vhost));
+        if (!this.vhosts.has(cmd.vhost)) {
+          const vhost = new VirtualHost(cmd.vhost);
+          vhost.onQueueExpired = (q) => this.onQueueExpired?.(q);
+          this.vhosts.set(cmd.vhost, vhost);
+        }
         return {};
       case 'vhost.delete': {
         const vhost = this.requireVhost(cmd.vhost);
@@ -59,6 +67,13 @@ export class Broker {
         return {};
       case 'binding.remove':
         this.requireVhost(cmd.vhost).removeBinding(cmd.binding);
+        return {};
+      case 'policy.set':
+        validatePolicy(cmd.policy);
+        this.requireVhost(cmd.policy.vhost).setPolicy(cmd.policy);
+        return {};
+      case 'policy.delete':
+        this.requireVhost(cmd.vhost).deletePolicy(cmd.name);
         return {};
     }
   }

@@ -1,6 +1,7 @@
 import type { Binding } from './binding';
 import type { ExchangeDefinition } from './exchange/exchange';
 import type { QueueDefinition } from './queue/queue';
+import type { Policy } from './policy';
 
 export interface UserRecord {
   name: string;
@@ -32,7 +33,9 @@ export type DefinitionCommand =
   | { op: 'queue.declare'; vhost: string; queue: QueueDefinition; connectionId?: string }
   | { op: 'queue.delete'; vhost: string; name: string; ifUnused: boolean; ifEmpty: boolean }
   | { op: 'binding.add'; vhost: string; binding: Binding }
-  | { op: 'binding.remove'; vhost: string; binding: Binding };
+  | { op: 'binding.remove'; vhost: string; binding: Binding }
+  | { op: 'policy.set'; policy: Policy }
+  | { op: 'policy.delete'; vhost: string; name: string };
 
 /** What applying a command returns: for queue.declare whether it was created, for queue.delete the messages dropped. */
 export interface CommandResult {

@@ -27,7 +27,26 @@ export class Message {
     return hasProperty(this.rawProperties, PropertyFlag.headers);
   }
 
+  /**
+   * The per-message TTL from the expiration property in ms, undefined when absent.
+   * The property must hold a non-negative integer (checked at publish, see parseExpiration).
+   */
+  get expirationMs(): number | undefined {
+    if (!hasProperty(this.rawProperties, PropertyFlag.expiration)) return undefined;
+    const ms = parseExpiration(this.properties.expiration);
+    return ms ?? undefined;
+  }
+
   get bodySize(): number {
     return this.body.length;
   }
+}
+
+const MAX_EXPIRATION_MS = 315_360_000_000;
+
+/** Parses an expiration property: a string of a non-negative integer of ms; null when invalid. */
+export function parseExpiration(value: string | undefined): number | null {
+  if (value === undefined || !/^\d+$/.test(value)) return null;
+  const ms = Number(value);
+  return ms <= MAX_EXPIRATION_MS ? ms : null;
 }

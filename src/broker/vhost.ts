@@ -3,7 +3,9 @@ import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-
 import { NotFound, PreconditionFailed, ResourceLocked } from './errors';
 import { Exchange, type ExchangeDefinition } from './exchange/exchange';
 import type { Message } from './message';
-import { Queue, type QueueDefinition } from './queue/queue';
+import { Queue, type QueueDefinition, type QueueHooks } from './queue/queue';
+import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter';
+import { matchingPolicy, type Policy } from './policy';
 
 const DEFAULT_EXCHANGES: [string, ExchangeDefinition['type'], boolean][] = [
   ['', 'direct', false],
@@ -15,16 +17,17 @@ const DEFAULT_EXCHANGES: [string, ExchangeDefinition['type'], boolean][] = [
   ['amq.rabbitmq.trace', 'topic', true],
 ];
 
-/** Observes queue removal, so connections can drop consumers and channels their state. */
-export type QueueDeletedListener = (queue: Queue) => void;
-
 /**
  * One virtual host's model: exchanges, queues and the bindings between them. Mutations are
  * called by the broker when it applies a definition command; route() is the publish hot path.
  */
-export class VirtualHost {
+export class VirtualHost implements QueueHooks {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  readonly policies = new Map<string, Policy>();
+  /** Set by the node: asks for the deletion of a queue whose x-expires lease ran out. */
+  onQueueExpired: ((queue: Queue) => void) | undefined;
+  private routeEpoch = 0;
   /** Bindings by destination ("q:name" / "e:name"), to remove them when the destination goes. */
   private readonly bindingsTo = new Map<string, Set<Binding>>();
   private readonly routeScratch: Binding[] = [];
@@ -55,34 +58,98 @@ export class VirtualHost {
   }
 
   /**
-   * Routes a message from `exchange` to the set of queues it reaches, following
-   * exchange-to-exchange bindings (each exchange visited once, so loops end).
-   * The returned array is reused by the next call.
+   * Routes a message from `exchange` to the distinct queues it reaches: with its routing key
+   * and any CC / BCC keys, following exchange-to-exchange bindings (each exchange visited
+   * once, so loops end), then alternate exchanges while nothing matched.
    */
   route(exchange: Exchange, message: Message, out: Queue[]): void {
+    const epoch = ++this.routeEpoch;
+    const extraKeys = message.hasHeaders ? extraRoutingKeys(message) : undefined;
+    let current: Exchange | undefined = exchange;
+    let tried: Set<string> | undefined;
+    while (current) {
+      this.routeFrom(current, message.routingKey, message, out, epoch);
+      if (extraKeys) for (const key of extraKeys) this.routeFrom(current, key, message, out, epoch);
+      if (out.length > 0) return;
+      const alternate = this.alternateExchangeOf(current);
+      if (alternate === undefined) return;
+      tried ??= new Set([exchange.name]);
+      if (tried.has(alternate)) return;
+      tried.add(alternate);
+      current = this.exchanges.get(alternate);
+    }
+  }
+
+  private routeFrom(exchange: Exchange, routingKey: string, message: Message, out: Queue[], epoch: number): void {
     if (exchange.name === '') {
-      const q = this.queues.get(message.routingKey);
-      if (q) out.push(q);
+      const q = this.queues.get(routingKey);
+      if (q && q.routeMark !== epoch) {
+        q.routeMark = epoch;
+        out.push(q);
+      }
       return;
     }
     const scratch = this.routeScratch;
     scratch.length = 0;
-    exchange.router.route(message, scratch);
+    exchange.router.route(routingKey, message, scratch);
     let visited: Set<string> | undefined;
     for (let i = 0; i < scratch.length; i++) {
       const b = scratch[i];
       if (b.destinationKind === 'queue') {
         const q = this.queues.get(b.destination);
-        if (q && !out.includes(q)) out.push(q);
+        if (q && q.routeMark !== epoch) {
+          q.routeMark = epoch;
+          out.push(q);
+        }
       } else {
         visited ??= new Set([exchange.name]);
         if (visited.has(b.destination)) continue;
         visited.add(b.destination);
         const next = this.exchanges.get(b.destination);
-        if (next) next.router.route(message, scratch);
+        if (next) next.router.route(routingKey, message, scratch);
       }
     }
     scratch.length = 0;
+  }
+
+  private alternateExchangeOf(exchange: Exchange): string | undefined {
+    const arg = exchange.def.arguments['alternate-exchange'];
+    if (typeof arg === 'string') return arg;
+    if (Buffer.isBuffer(arg)) return arg.toString();
+    const fromPolicy = exchange.policy?.definition['alternate-exchange'];
+    return typeof fromPolicy === 'string' ? fromPolicy : undefined;
+  }
+
+  /** QueueHooks: routes a message that died in `queue` through the queue's dead-letter exchange. */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
+    const dlxName = queue.config.deadLetterExchange;
+    if (dlxName === undefined) return;
+    const dlx = this.exchanges.get(dlxName);
+    if (!dlx) return;
+    const dead = deadLetteredMessage(message, queue.name, reason, dlxName, queue.config.deadLetterRoutingKey, Date.now());
+    const targets: Queue[] = [];
+    this.route(dlx, dead, targets);
+    for (const target of targets) if (!isDeadLetterCycle(dead, target.name)) target.enqueue(dead);
+  }
+
+  /** QueueHooks: the queue's x-expires lease ran out. */
+  expired(queue: Queue): void {
+    this.onQueueExpired?.(queue);
+  }
+
+  setPolicy(policy: Policy): void {
+    this.policies.set(policy.name, policy);
+    this.reapplyPolicies();
+  }
+
+  deletePolicy(name: string): void {
+    if (!this.policies.delete(name)) throw new NotFound(`no policy '${name}' in vhost '${this.name}'`);
+    this.reapplyPolicies();
+  }
+
+  private reapplyPolicies(): void {
+    for (const q of this.queues.values()) q.applyPolicy(matchingPolicy(this.policies.values(), 'queue', q.name)?.definition);
+    for (const e of this.exchanges.values()) if (e.name !== '') e.policy = matchingPolicy(this.policies.values(), 'exchange', e.name);
   }
 
   declareExchange(def: ExchangeDefinition): Exchange {
@@ -92,6 +159,7 @@ export class VirtualHost {
       return existing;
     }
     const e = new Exchange(def);
+    e.policy = matchingPolicy(this.policies.values(), 'exchange', def.name);
     this.exchanges.set(def.name, e);
     return e;
   }
@@ -112,9 +180,10 @@ export class VirtualHost {
     if (existing) {
       this.checkExclusiveAccess(existing, connectionId);
       checkQueueEquivalent(existing, def, this.name);
+      existing.touch();
       return { queue: existing, created: false };
     }
-    const queue = new Queue(this.name, def);
+    const queue = new Queue(this.name, def, this, matchingPolicy(this.policies.values(), 'queue', def.name)?.definition);
     this.queues.set(def.name, queue);
     return { queue, created: true };
   }
@@ -203,4 +272,16 @@ function checkArgumentsEquivalent(current: FieldTable, received: FieldTable, whe
       throw new PreconditionFailed(`inequivalent arg '${key}' ${where}: received the value '${String(b)}' of type '${FIELD_TYPE_NAMES[fieldType(received, key)]}' but current is the value '${String(a)}' of type '${FIELD_TYPE_NAMES[fieldType(current, key)]}'`);
     }
   }
+}
+
+/** CC and BCC header values: extra routing keys chosen by the sender. */
+function extraRoutingKeys(message: Message): string[] | undefined {
+  const headers = message.properties.headers;
+  if (!headers) return undefined;
+  const cc = headers.CC;
+  const bcc = headers.BCC;
+  if (!Array.isArray(cc) && !Array.isArray(bcc)) return undefined;
+  const keys: string[] = [];
+  for (const list of [cc, bcc]) if (Array.isArray(list)) for (const k of list) if (typeof k === 'string') keys.push(k);
+  return keys;
 }

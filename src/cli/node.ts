@@ -16,6 +16,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
   logger.level = config.logLevel;
   const broker = new Broker();
   const metadata = new LocalMetadataStore(broker);
+  broker.onQueueExpired = (queue) => {
+    metadata.apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false }).catch((err) => logger.warn({ err, queue: queue.name }, 'queue expiry failed'));
+  };
   await metadata.apply({ op: 'vhost.add', vhost: config.defaultVhost });
   await metadata.apply({ op: 'user.put', user: { name: config.defaultUser, passwordHash: hashPassword(config.defaultPass), tags: ['administrator'] } });
   await metadata.apply({ op: 'permission.set', permission: { user: config.defaultUser, vhost: config.defaultVhost, configure: '.*', write: '.*', read: '.*' } });

@@ -31,7 +31,8 @@ export function settleDeliveries(ch: Channel, s: Settlement): void {
   if (s.requeue) {
     requeueAll(taken);
   } else {
-    for (const u of taken) u.queue.settle(u.entry);
+    const rejected = s.requeue === false;
+    for (const u of taken) u.queue.settle(u.entry, rejected);
   }
   for (const q of touched) q.drain();
   if (ch.globalPrefetch !== 0) ch.connection.drainChannelQueues(ch);

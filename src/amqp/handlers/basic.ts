@@ -1,5 +1,7 @@
 import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
-import { CommandInvalid, NotAllowed, NotImplemented } from '../../broker/errors';
+import { CommandInvalid, NotAllowed, NotImplemented, PreconditionFailed } from '../../broker/errors';
+import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../../protocol/field-table';
+import { registerReplyConsumer, REPLY_TO_QUEUE, unregisterReplyConsumer } from '../direct-reply-to';
 import type { Channel } from '../channel';
 import { requeueAll } from '../channel';
 import { ChannelConsumer } from '../channel-consumer';
@@ -20,11 +22,13 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       return;
     case MethodKey.BasicConsume: {
       const a = m.args;
+      if (a.queue === REPLY_TO_QUEUE) return consumeReplies(ch, a.consumerTag, a.noAck, a.nowait);
+      const priority = consumerPriority(a.arguments);
       const queue = ch.vhost.queue(resolveQueueName(ch, a.queue));
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
       const tag = a.consumerTag === '' ? generatedName('amq.ctag-') : a.consumerTag;
       if (ch.consumers.has(tag)) throw new NotAllowed(`attempt to reuse consumer tag '${tag}'`);
-      const consumer = new ChannelConsumer(ch, queue, tag, a.noAck, a.exclusive, a.arguments, ch.consumerPrefetch);
+      const consumer = new ChannelConsumer(ch, queue, tag, a.noAck, a.exclusive, a.arguments, ch.consumerPrefetch, priority);
       queue.checkConsumable(consumer.exclusive);
       ch.consumers.set(tag, consumer);
       if (!a.nowait) out.method(ch.id, { key: MethodKey.BasicConsumeOk, args: { consumerTag: tag } });
@@ -36,6 +40,11 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       const reply = () => {
         if (!m.args.nowait) out.method(ch.id, { key: MethodKey.BasicCancelOk, args: { consumerTag: m.args.consumerTag } });
       };
+      if (ch.replyConsumer?.tag === m.args.consumerTag) {
+        unregisterReplyConsumer(ch.replyConsumer);
+        ch.replyConsumer = undefined;
+        return reply();
+      }
       if (!consumer) return reply();
       ch.consumers.delete(consumer.tag);
       return ch.connection.removeConsumer(consumer).then(reply);
@@ -79,4 +88,26 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
     }
   }
   throw new CommandInvalid('unimplemented method');
+}
+
+const INTEGER_TAGS = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);
+
+/** x-priority of basic.consume: any integer type, default 0; anything else is a 406. */
+function consumerPriority(args: FieldTable): number {
+  if (!('x-priority' in args)) return 0;
+  const tag = fieldType(args, 'x-priority');
+  if (!INTEGER_TAGS.has(tag)) {
+    throw new PreconditionFailed(`invalid arg 'x-priority' for consumer: {unacceptable_type,${FIELD_TYPE_NAMES[tag] ?? tag}} (expected an integer)`);
+  }
+  return Number(args['x-priority']);
+}
+
+/** basic.consume on amq.rabbitmq.reply-to: the requester side of direct reply-to. */
+function consumeReplies(ch: Channel, requestedTag: string, noAck: boolean, nowait: boolean): void {
+  if (!noAck) throw new PreconditionFailed('reply consumer cannot acknowledge');
+  if (ch.replyConsumer) throw new PreconditionFailed('reply consumer already set');
+  const tag = requestedTag === '' ? generatedName('amq.ctag-') : requestedTag;
+  if (ch.consumers.has(tag)) throw new NotAllowed(`attempt to reuse consumer tag '${tag}'`);
+  ch.replyConsumer = registerReplyConsumer(ch, tag);
+  if (!nowait) ch.connection.out.method(ch.id, { key: MethodKey.BasicConsumeOk, args: { consumerTag: tag } });
 }

@@ -1,5 +1,5 @@
 import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
-import { AccessRefused, CommandInvalid, NotFound } from '../../broker/errors';
+import { AccessRefused, CommandInvalid, NotFound, PreconditionFailed } from '../../broker/errors';
 import { isExchangeType } from '../../broker/exchange/exchange';
 import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
@@ -24,7 +24,7 @@ export async function handleExchangeMethod(ch: Channel, m: AmqpMethod): Promise<
         }
       } else {
         if (name === '') throw new AccessRefused(DEFAULT_EXCHANGE_DENIED);
-        if (!isExchangeType(a.type)) throw new CommandInvalid(`invalid exchange type '${a.type}'`);
+        if (!isExchangeType(a.type)) throw new PreconditionFailed(`unknown exchange type '${a.type}'`);
         const def = { name, type: a.type, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, arguments: a.arguments };
         const existing = vhost.exchanges.get(name);
         if (name.startsWith('amq.')) {

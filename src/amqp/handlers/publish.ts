@@ -1,23 +1,22 @@
+import { FIELD_TYPES, type FieldTable } from '../../protocol/field-table';
 import { MethodKey, PropertyFlag, type BasicPublish } from '../../protocol/methods.generated';
 import { hasProperty } from '../../protocol/properties';
 import { AccessRefused, NotFound, PreconditionFailed } from '../../broker/errors';
-import type { Message } from '../../broker/message';
+import { Message, parseExpiration } from '../../broker/message';
+import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { Queue } from '../../broker/queue/queue';
 import type { Channel } from '../channel';
+import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
 const routeScratch: Queue[] = [];
+const CHECKED_PROPERTIES = PropertyFlag.userId | PropertyFlag.expiration | PropertyFlag.replyTo;
 
 /** basic.publish with its content assembled: checks, tx buffering, routing, returns and confirms. */
 export function publish(ch: Channel, method: BasicPublish, message: Message): void {
   const exchange = ch.vhost.exchanges.get(method.exchange);
   if (!exchange) throw new NotFound(`no exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
   if (exchange.def.internal) throw new AccessRefused(`cannot publish to internal exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
-  if (hasProperty(message.rawProperties, PropertyFlag.userId)) {
-    const userId = message.properties.userId;
-    if (userId !== ch.connection.user) {
-      throw new PreconditionFailed(`user_id property set to '${userId}' but authenticated user was '${ch.connection.user}'`);
-    }
-  }
+  if (hasProperty(message.rawProperties, CHECKED_PROPERTIES)) message = checkProperties(ch, message);
   if (ch.tx) {
     ch.tx.publishes.push({ method, message });
     return;
@@ -25,22 +24,55 @@ export function publish(ch: Channel, method: BasicPublish, message: Message): vo
   routeAndEnqueue(ch, method, message);
 }
 
+/** user-id must be the connection's user; expiration a valid TTL; reply-to to the pseudo queue is rewritten. */
+function checkProperties(ch: Channel, message: Message): Message {
+  const props = message.properties;
+  if (props.userId !== undefined && props.userId !== ch.connection.user) {
+    throw new PreconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${ch.connection.user}'`);
+  }
+  if (props.expiration !== undefined && parseExpiration(props.expiration) === null) {
+    throw new PreconditionFailed(`invalid expiration '${props.expiration}'`);
+  }
+  if (props.replyTo === REPLY_TO_QUEUE) {
+    if (!ch.replyConsumer) throw new PreconditionFailed('fast reply consumer does not exist');
+    const rewritten = encodeProperties({ ...props, replyTo: replyAddress(ch.replyConsumer) });
+    return new Message(message.exchange, message.routingKey, rewritten, message.body);
+  }
+  return message;
+}
+
 /** Routes and enqueues now (outside a transaction, or at tx.commit). */
 export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Message): void {
   const exchange = ch.vhost.exchanges.get(method.exchange);
   const seq = ch.confirms?.next();
-  const queues = routeScratch;
-  queues.length = 0;
+  if (method.exchange === '' && isReplyAddress(method.routingKey)) {
+    // amqp direct reply-to: counts as routed even when the requester is gone.
+    deliverReply(method.routingKey, message);
+    if (seq !== undefined) ch.confirms!.settle(seq, true);
+    return;
+  }
+  const queues = routeScratch.length === 0 ? routeScratch : [];
   if (exchange) ch.vhost.route(exchange, message, queues);
   if (queues.length === 0) {
     if (method.mandatory) sendReturn(ch, 312, 'NO_ROUTE', message);
     if (seq !== undefined) ch.confirms!.settle(seq, true);
     return;
   }
+  const delivered = message.hasHeaders ? withoutBcc(message) : message;
   let accepted = true;
-  for (let i = 0; i < queues.length; i++) if (!queues[i].enqueue(message)) accepted = false;
+  for (let i = 0; i < queues.length; i++) if (!queues[i].enqueue(delivered)) accepted = false;
   queues.length = 0;
   if (seq !== undefined) ch.confirms!.settle(seq, accepted);
+}
+
+/** BCC routing keys are used for routing but never shown to consumers. */
+function withoutBcc(message: Message): Message {
+  const headers = message.properties.headers;
+  if (!headers || !('BCC' in headers)) return message;
+  const copy: FieldTable = { ...headers };
+  Object.defineProperty(copy, FIELD_TYPES, { value: { ...(headers[FIELD_TYPES] ?? {}) }, enumerable: false });
+  delete copy.BCC;
+  return new Message(message.exchange, message.routingKey, encodeProperties({ ...message.properties, headers: copy }), message.body);
 }
 
 function sendReturn(ch: Channel, replyCode: number, replyText: string, message: Message): void {

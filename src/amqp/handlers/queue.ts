@@ -5,6 +5,8 @@ import type { Binding } from '../../broker/binding';
 import type { QueueDefinition } from '../../broker/queue/queue';
 import type { Channel } from '../channel';
 import { cleanName, generatedName } from '../names';
+import { validateQueueArguments } from '../../broker/queue/queue-config';
+import { isReplyAddress, REPLY_TO_QUEUE, replyAddressAlive } from '../direct-reply-to';
 
 /** The queue a method names; empty means the last queue declared on this channel. */
 export function resolveQueueName(ch: Channel, name: string): string {
@@ -22,6 +24,11 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     case MethodKey.QueueDeclare: {
       const a = m.args;
       let name: string;
+      if (a.passive && (a.queue === REPLY_TO_QUEUE || isReplyAddress(a.queue))) {
+        if (a.queue !== REPLY_TO_QUEUE && !replyAddressAlive(a.queue)) throw new NotFound(`no queue '${a.queue}' in vhost '${vhost.name}'`);
+        if (!a.nowait) out.method(ch.id, { key: MethodKey.QueueDeclareOk, args: { queue: a.queue, messageCount: 0, consumerCount: a.queue === REPLY_TO_QUEUE ? 0 : 1 } });
+        return;
+      }
       if (a.passive) {
         name = resolveQueueName(ch, a.queue);
         const q = vhost.queue(name);
@@ -30,6 +37,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         name = cleanName(a.queue);
         if (name === '') name = generatedName('amq.gen-');
         else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+        validateQueueArguments(a.arguments, name, vhost.name);
         const def: QueueDefinition = {
           name,
           durable: a.exclusive ? false : a.durable,
@@ -60,6 +68,9 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         args: a.arguments,
       };
       if (binding.source === '') throw new AccessRefused('operation not permitted on the default exchange');
+      if (binding.destination === REPLY_TO_QUEUE || isReplyAddress(binding.destination)) {
+        throw new AccessRefused(`operation not permitted on the direct reply-to pseudo queue`);
+      }
       const q = vhost.queue(binding.destination);
       vhost.checkExclusiveAccess(q, conn.id);
       if (bind) {

@@ -19,8 +19,8 @@ export class DirectRouter implements ExchangeRouter {
     if (list.length === 0) this.byKey.delete(binding.routingKey);
   }
 
-  route(message: Message, out: Binding[]): void {
-    const list = this.byKey.get(message.routingKey);
+  route(routingKey: string, _message: Message, out: Binding[]): void {
+    const list = this.byKey.get(routingKey);
     if (list) for (let i = 0; i < list.length; i++) out.push(list[i]);
   }
 }

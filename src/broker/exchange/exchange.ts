@@ -1,6 +1,7 @@
 import type { FieldTable } from '../../protocol/field-table';
 import { bindingKey, type Binding } from '../binding';
 import { PreconditionFailed } from '../errors';
+import type { Policy } from '../policy';
 import { DirectRouter } from './direct';
 import { FanoutRouter } from './fanout';
 import { HeadersRouter } from './headers';
@@ -39,6 +40,8 @@ export interface ExchangeDefinition {
 /** An exchange and the bindings whose source it is. */
 export class Exchange {
   readonly router: ExchangeRouter;
+  /** The policy in force for this exchange (alternate-exchange), if any. */
+  policy: Policy | undefined;
   private readonly bindings = new Map<string, Binding>();
 
   constructor(readonly def: ExchangeDefinition) {

@@ -14,7 +14,7 @@ export class FanoutRouter implements ExchangeRouter {
     if (i >= 0) this.bindings.splice(i, 1);
   }
 
-  route(_message: Message, out: Binding[]): void {
+  route(_routingKey: string, _message: Message, out: Binding[]): void {
     for (let i = 0; i < this.bindings.length; i++) out.push(this.bindings[i]);
   }
 }

@@ -41,7 +41,7 @@ export class HeadersRouter implements ExchangeRouter {
     this.compiled = this.compiled.filter((c) => c.binding !== binding);
   }
 
-  route(message: Message, out: Binding[]): void {
+  route(_routingKey: string, message: Message, out: Binding[]): void {
     const headers: FieldTable = (message.hasHeaders && message.properties.headers) || {};
     for (const c of this.compiled) if (matches(c, headers)) out.push(c.binding);
   }

@@ -8,5 +8,5 @@ import type { Message } from '../message';
 export interface ExchangeRouter {
   add(binding: Binding): void;
   remove(binding: Binding): void;
-  route(message: Message, out: Binding[]): void;
+  route(routingKey: string, message: Message, out: Binding[]): void;
 }

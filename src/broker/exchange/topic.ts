@@ -20,7 +20,7 @@ export class TopicRouter implements ExchangeRouter {
 
   add(binding: Binding): void {
     let node = this.root;
-    for (const word of binding.routingKey.split('.')) {
+    for (const word of words(binding.routingKey)) {
       let next = node.children.get(word);
       if (!next) node.children.set(word, (next = newNode()));
       node = next;
@@ -31,8 +31,8 @@ export class TopicRouter implements ExchangeRouter {
 
   remove(binding: Binding): void {
     const path: TrieNode[] = [this.root];
-    const words = binding.routingKey.split('.');
-    for (const word of words) {
+    const keyWords = words(binding.routingKey);
+    for (const word of keyWords) {
       const next = path[path.length - 1].children.get(word);
       if (!next) return;
       path.push(next);
@@ -40,22 +40,22 @@ export class TopicRouter implements ExchangeRouter {
     const leaf = path[path.length - 1];
     const i = leaf.bindings.indexOf(binding);
     if (i >= 0) leaf.bindings.splice(i, 1);
-    for (let depth = words.length; depth > 0; depth--) {
+    for (let depth = keyWords.length; depth > 0; depth--) {
       const node = path[depth];
       if (node.bindings.length > 0 || node.children.size > 0) break;
-      path[depth - 1].children.delete(words[depth - 1]);
+      path[depth - 1].children.delete(keyWords[depth - 1]);
     }
     this.cache.clear();
   }
 
-  route(message: Message, out: Binding[]): void {
-    let matched = this.cache.get(message.routingKey);
+  route(routingKey: string, _message: Message, out: Binding[]): void {
+    let matched = this.cache.get(routingKey);
     if (!matched) {
       const found = new Set<Binding>();
-      this.match(this.root, message.routingKey.split('.'), 0, found);
+      this.match(this.root, words(routingKey), 0, found);
       matched = [...found];
       if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-      this.cache.set(message.routingKey, matched);
+      this.cache.set(routingKey, matched);
     }
     for (let i = 0; i < matched.length; i++) out.push(matched[i]);
   }
@@ -75,4 +75,9 @@ export class TopicRouter implements ExchangeRouter {
     const star = node.children.get('*');
     if (star) this.match(star, words, index + 1, found);
   }
+}
+
+/** The words of a routing or binding key; the empty key has none. */
+function words(key: string): string[] {
+  return key === '' ? [] : key.split('.');
 }

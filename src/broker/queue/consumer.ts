@@ -6,6 +6,8 @@ import type { Queue } from './queue';
 export interface QueuedMessage {
   readonly message: Message;
   redelivered: boolean;
+  /** When the message expires (queue or per-message TTL), in ms since the epoch; Infinity for never. */
+  readonly expiresAtMs: number;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface Consumer {
   readonly noAck: boolean;
   readonly exclusive: boolean;
   readonly args: FieldTable;
+  /** x-priority of basic.consume; higher is served first. */
+  readonly priority: number;
   /** True while prefetch (and the channel's flow state) allows another delivery. */
   canTake(): boolean;
   deliver(queue: Queue, entry: QueuedMessage): void;

@@ -1,9 +1,11 @@
 import type { FieldTable } from '../../protocol/field-table';
-import { Deque } from '../../util/deque';
 import { AccessRefused } from '../errors';
 import type { Message } from '../message';
 import type { QueueHandle } from '../ports';
 import type { Consumer, QueuedMessage } from './consumer';
+import type { DeathReason } from './dead-letter';
+import { effectiveQueueConfig, type QueueConfig } from './queue-config';
+import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 
 export interface QueueDefinition {
   name: string;
@@ -15,24 +17,45 @@ export interface QueueDefinition {
   exclusiveOwner?: string;
 }
 
+/** What a queue asks of its vhost. */
+export interface QueueHooks {
+  /** Publishes a message that died in `queue` to the queue's dead-letter exchange. */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
+  /** The queue was unused for its x-expires time and should be deleted. */
+  expired(queue: Queue): void;
+}
+
 /**
- * A classic queue held by this node: ready messages in FIFO order, consumers served
- * round-robin as their prefetch allows. Every method runs to completion synchronously.
+ * A classic queue held by this node: ready messages in FIFO (or priority) order, consumers
+ * served by consumer priority and round-robin as their prefetch allows, TTL, length limits
+ * and dead lettering. Every method runs to completion synchronously.
  */
 export class Queue implements QueueHandle {
-  private readonly ready = new Deque<QueuedMessage>();
+  private ready: ReadyMessages;
   private consumers: Consumer[] = [];
   private nextConsumer = 0;
   private draining = false;
+  private ttlTimer: NodeJS.Timeout | undefined;
+  private ttlTimerAtMs = Infinity;
+  private expiresTimer: NodeJS.Timeout | undefined;
+  config: QueueConfig;
   /** Delivered to consumers (or basic.get) with manual ack, not yet settled. */
   unackedCount = 0;
   hadConsumers = false;
   deleted = false;
+  /** Scratch mark used by VirtualHost.route to add each queue once per routed message. */
+  routeMark = 0;
 
   constructor(
     readonly vhost: string,
     readonly def: QueueDefinition,
-  ) {}
+    private readonly hooks: QueueHooks,
+    policy?: Record<string, unknown>,
+  ) {
+    this.config = effectiveQueueConfig(def.arguments, policy);
+    this.ready = this.config.maxPriority ? new PriorityMessages(this.config.maxPriority) : new FifoMessages();
+    this.touch();
+  }
 
   get name(): string {
     return this.def.name;
@@ -42,44 +65,114 @@ export class Queue implements QueueHandle {
     return this.ready.length;
   }
 
+  get messageBytes(): number {
+    return this.ready.bytes;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }
 
+  /** Re-reads settings after a policy change. */
+  applyPolicy(policy: Record<string, unknown> | undefined): void {
+    this.config = effectiveQueueConfig(this.def.arguments, policy);
+    this.enforceLimits();
+    this.expireHead();
+    this.touch();
+  }
+
   enqueue(message: Message): boolean {
     if (this.deleted) return false;
-    this.ready.push({ message, redelivered: false });
+    const c = this.config;
+    if (c.overflow !== 'drop-head' && this.isFull(1, message.body.length)) {
+      if (c.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen');
+      return false;
+    }
+    this.ready.push({ message, redelivered: false, expiresAtMs: this.expiryFor(message) });
     if (this.consumers.length > 0) this.drain();
+    this.enforceLimits();
+    this.expireHead();
     return true;
+  }
+
+  private expiryFor(message: Message): number {
+    const perMessage = message.expirationMs;
+    const ttl = this.config.messageTtlMs;
+    if (perMessage === undefined && ttl === undefined) return Infinity;
+    return Date.now() + Math.min(perMessage ?? Infinity, ttl ?? Infinity);
+  }
+
+  private isFull(extraMessages: number, extraBytes: number): boolean {
+    const { maxLength, maxLengthBytes } = this.config;
+    return (
+      (maxLength !== undefined && this.ready.length + extraMessages > maxLength) ||
+      (maxLengthBytes !== undefined && this.ready.bytes + extraBytes > maxLengthBytes)
+    );
+  }
+
+  /** drop-head: the oldest ready messages go (dead-lettered as maxlen) until the limits hold. */
+  private enforceLimits(): void {
+    if (this.config.overflow !== 'drop-head') return;
+    while (this.ready.length > 0 && this.isFull(0, 0)) this.deadLetter(this.ready.shift()!.message, 'maxlen');
+  }
+
+  private deadLetter(message: Message, reason: DeathReason): void {
+    if (this.config.deadLetterExchange !== undefined) this.hooks.deadLetter(this, message, reason);
+  }
+
+  /** Removes expired messages from the head (RabbitMQ expires at the head only) and arms the timer for the next. */
+  private expireHead(): void {
+    const now = Date.now();
+    let head = this.ready.peek();
+    while (head && head.expiresAtMs <= now) {
+      this.ready.shift();
+      this.deadLetter(head.message, 'expired');
+      head = this.ready.peek();
+    }
+    const next = head ? head.expiresAtMs : Infinity;
+    if (next === this.ttlTimerAtMs) return;
+    clearTimeout(this.ttlTimer);
+    this.ttlTimerAtMs = next;
+    if (next !== Infinity) {
+      this.ttlTimer = setTimeout(() => {
+        this.ttlTimerAtMs = Infinity;
+        this.expireHead();
+      }, Math.max(0, next - now) + 1);
+      this.ttlTimer.unref();
+    }
   }
 
   /** basic.get: the head message, or undefined when the queue is empty. */
   get(noAck: boolean): QueuedMessage | undefined {
+    this.touch();
+    this.expireHead();
     const entry = this.ready.shift();
     if (entry && !noAck) this.unackedCount++;
+    this.expireHead();
     return entry;
   }
 
-  /** Settles a delivered message (ack, or reject/nack without requeue). */
-  settle(_entry: QueuedMessage): void {
+  /** Settles a delivered message: ack, or reject/nack without requeue (dead-lettered as rejected). */
+  settle(entry: QueuedMessage, rejected = false): void {
     if (this.unackedCount > 0) this.unackedCount--;
+    if (rejected && !this.deleted) this.deadLetter(entry.message, 'rejected');
   }
 
   /** Puts delivered messages back, oldest first at the head, marked redelivered. */
   requeue(entries: QueuedMessage[]): void {
-    if (this.deleted) return;
     for (let i = entries.length - 1; i >= 0; i--) {
+      if (this.unackedCount > 0) this.unackedCount--;
+      if (this.deleted) continue;
       entries[i].redelivered = true;
       this.ready.unshift(entries[i]);
-      if (this.unackedCount > 0) this.unackedCount--;
     }
+    if (this.deleted) return;
+    this.expireHead();
     this.drain();
   }
 
   purge(): number {
-    const count = this.ready.length;
-    this.ready.clear();
-    return count;
+    return this.ready.clear().length;
   }
 
   /** Throws 403 when an exclusive consumer holds the queue, or an exclusive one is asked while others consume. */
@@ -91,8 +184,12 @@ export class Queue implements QueueHandle {
 
   addConsumer(consumer: Consumer): void {
     this.checkConsumable(consumer.exclusive);
-    this.consumers.push(consumer);
+    // Keep consumers ordered by priority, highest first; equal priorities in arrival order.
+    let at = this.consumers.length;
+    while (at > 0 && this.consumers[at - 1].priority < consumer.priority) at--;
+    this.consumers.splice(at, 0, consumer);
     this.hadConsumers = true;
+    this.touch();
     this.drain();
   }
 
@@ -102,12 +199,34 @@ export class Queue implements QueueHandle {
     if (i < 0) return false;
     this.consumers.splice(i, 1);
     if (this.nextConsumer > i) this.nextConsumer--;
+    this.touch();
+    if (this.config.singleActiveConsumer && i === 0) this.drain();
     return this.def.autoDelete && this.consumers.length === 0;
   }
 
-  /** Called when the queue is deleted: drops messages and tells consumers. */
+  /** Whether `consumer` is the one receiving on a single-active-consumer queue (always true otherwise). */
+  isActive(consumer: Consumer): boolean {
+    return !this.config.singleActiveConsumer || this.consumers[0] === consumer;
+  }
+
+  /** Restarts the x-expires lease: the queue was used. */
+  touch(): void {
+    const expiresMs = this.config.expiresMs;
+    clearTimeout(this.expiresTimer);
+    this.expiresTimer = undefined;
+    if (expiresMs === undefined || this.deleted) return;
+    this.expiresTimer = setTimeout(() => {
+      if (this.consumers.length === 0 && !this.deleted) this.hooks.expired(this);
+      else this.touch();
+    }, expiresMs);
+    this.expiresTimer.unref();
+  }
+
+  /** Called when the queue is deleted: drops messages, stops timers and tells consumers. */
   markDeleted(): number {
     this.deleted = true;
+    clearTimeout(this.ttlTimer);
+    clearTimeout(this.expiresTimer);
     const count = this.ready.length;
     this.ready.clear();
     const consumers = this.consumers;
@@ -116,15 +235,19 @@ export class Queue implements QueueHandle {
     return count;
   }
 
-  /** Hands ready messages to consumers that have credit, round-robin. */
+  /** Hands ready messages to consumers that have credit. */
   drain(): void {
-    if (this.draining) return;
+    if (this.draining || this.deleted) return;
     this.draining = true;
     try {
       while (this.ready.length > 0) {
         const consumer = this.pickConsumer();
         if (!consumer) break;
         const entry = this.ready.shift()!;
+        if (entry.expiresAtMs !== Infinity && entry.expiresAtMs <= Date.now()) {
+          this.deadLetter(entry.message, 'expired');
+          continue;
+        }
         if (!consumer.noAck) this.unackedCount++;
         consumer.deliver(this, entry);
       }
@@ -133,12 +256,33 @@ export class Queue implements QueueHandle {
     }
   }
 
+  /** The highest-priority consumer with credit; round-robin among equals. */
   private pickConsumer(): Consumer | undefined {
-    const n = this.consumers.length;
-    for (let tried = 0; tried < n; tried++) {
-      if (this.nextConsumer >= n) this.nextConsumer = 0;
-      const c = this.consumers[this.nextConsumer++];
-      if (c.canTake()) return c;
+    const consumers = this.consumers;
+    const n = consumers.length;
+    if (n === 0) return undefined;
+    if (this.config.singleActiveConsumer) return consumers[0].canTake() ? consumers[0] : undefined;
+    if (consumers[0].priority === consumers[n - 1].priority) {
+      for (let tried = 0; tried < n; tried++) {
+        if (this.nextConsumer >= n) this.nextConsumer = 0;
+        const c = consumers[this.nextConsumer++];
+        if (c.canTake()) return c;
+      }
+      return undefined;
+    }
+    let start = 0;
+    while (start < n) {
+      let end = start;
+      while (end < n && consumers[end].priority === consumers[start].priority) end++;
+      const size = end - start;
+      for (let tried = 0; tried < size; tried++) {
+        const c = consumers[start + ((this.nextConsumer + tried) % size)];
+        if (c.canTake()) {
+          this.nextConsumer = (this.nextConsumer + tried + 1) % size;
+          return c;
+        }
+      }
+      start = end;
     }
     return undefined;
   }
