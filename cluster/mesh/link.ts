@@ -90,6 +90,8 @@ export class Link implements FrameVisitor {
 
   private readonly nonce = newNonce();
   private peerNonce: Buffer | undefined;
+  /** Dialer: the acceptor's proof was wrong; the link must not go up. */
+  private peerProofFailed = false;
   private queue: OutboundQueue | undefined;
   private readonly outChannels = new ChannelTable();
   private readonly inChannels: string[] = [];
@@ -109,7 +111,7 @@ export class Link implements FrameVisitor {
   ) {
     this.peerName = role === 'dialer' ? peer : '';
     this.transportPeer = role === 'acceptor' ? peer : '';
-    this.log = host.log.child({ link: role, peer });
+    this.log = host.log.child(role === 'dialer' ? { link: 'outbound', peer } : { link: 'inbound', address: peer });
     stream.on('data', (batch: Buffer) => this.receive(batch));
     // An 'error' listener must stay attached for the stream's whole life, or an error
     // event after close would crash the process.
@@ -231,9 +233,11 @@ export class Link implements FrameVisitor {
         return this.onAuth(body);
       case FrameType.WELCOME:
         if (this.role !== 'dialer' || this.state !== 'handshake' || this.peerNonce === undefined) throw unexpected('WELCOME');
+        if (this.peerProofFailed) return this.closeAuthFailed('peer does not know the cluster secret');
         return this.becomeUp();
       case FrameType.DIAL_BACK:
         if (this.role !== 'dialer' || this.state !== 'handshake' || this.peerNonce === undefined) throw unexpected('DIAL_BACK');
+        if (this.peerProofFailed) return this.closeAuthFailed('peer does not know the cluster secret');
         this.finish();
         (this.stream as grpc.ClientDuplexStream<Buffer, Buffer>).end();
         this.host.linkClosed(this, { reason: 'peer will dial back', wasUp: false, dialBack: true, authFailed: false });
@@ -272,12 +276,13 @@ export class Link implements FrameVisitor {
       return this.close(`address answered as ${challenge.nodeName}`);
     }
     const expected = computeProof(this.host.secret, 'acceptor', this.nonce, challenge.nonce, this.host.nodeName, this.peerName);
-    if (!proofMatches(expected, challenge.proof)) {
-      this.log.warn('peer failed to prove the cluster secret; refusing it');
-      this.closeAuthFailed('peer does not know the cluster secret');
-      return;
-    }
     this.peerNonce = challenge.nonce;
+    if (!proofMatches(expected, challenge.proof)) {
+      // Still send our proof, so that the acceptor finds the mismatch too and logs it; it
+      // will refuse us. We will never go up on this link whatever it answers.
+      this.log.warn('peer failed to prove the cluster secret; refusing it');
+      this.peerProofFailed = true;
+    }
     this.writeNow(encodeAuth(computeProof(this.host.secret, 'dialer', this.nonce, challenge.nonce, this.host.nodeName, this.peerName)));
   }
 
@@ -285,7 +290,7 @@ export class Link implements FrameVisitor {
     if (this.role !== 'acceptor' || this.peerNonce === undefined || this.state !== 'handshake') throw unexpected('AUTH');
     const expected = computeProof(this.host.secret, 'dialer', this.peerNonce, this.nonce, this.peerName, this.host.nodeName);
     if (!proofMatches(expected, decodeAuth(body))) {
-      this.log.warn({ peer: this.peerName, address: this.stream.getPeer() }, 'peer failed to prove the cluster secret; refusing it');
+      this.log.warn({ peer: this.peerName }, 'peer failed to prove the cluster secret; refusing it');
       return this.refuse(grpc.status.UNAUTHENTICATED, 'cluster secret proof does not match');
     }
     const admission = this.host.admit(this, this.hello!);
@@ -303,7 +308,7 @@ export class Link implements FrameVisitor {
 
   private becomeUp(): void {
     this.state = 'up';
-    this.log = this.log.child({ peer: this.peerName });
+    if (this.role === 'acceptor') this.log = this.log.child({ peer: this.peerName });
     this.host.linkUp(this);
     this.sendPing();
   }
