@@ -1,0 +1,45 @@
+import type { ServerId } from './types';
+
+/** Options of the Raft facade. Durations are in ticks of `tickMs` unless named …Ms. */
+export interface RaftConfig {
+  localId: ServerId;
+  /** Timer period driving the core. 50–100 ms in production; a few ms in tests. */
+  tickMs?: number;
+  /** Followers wait [base, 2 × base) ticks without a leader before campaigning. */
+  electionTimeoutTicks?: number;
+  heartbeatTicks?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  maxEntriesPerAppend?: number;
+  maxInflightAppends?: number;
+  /** Take a snapshot when this many entries were applied since the last one. */
+  snapshotThresholdEntries?: number;
+  /** Entries kept in the log behind a snapshot, for slightly slow followers. */
+  trailingEntries?: number;
+  /** Default timeout of apply(), barrier(), membership changes and verifyLeader(). */
+  operationTimeoutMs?: number;
+  /** Seed for the election-timeout PRNG (random if absent). */
+  seed?: number;
+}
+
+export type ResolvedRaftConfig = Required<RaftConfig>;
+
+export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
+  const out: ResolvedRaftConfig = {
+    localId: c.localId,
+    tickMs: c.tickMs ?? 100,
+    electionTimeoutTicks: c.electionTimeoutTicks ?? 10,
+    heartbeatTicks: c.heartbeatTicks ?? 1,
+    preVote: c.preVote ?? true,
+    checkQuorum: c.checkQuorum ?? true,
+    maxEntriesPerAppend: c.maxEntriesPerAppend ?? 256,
+    maxInflightAppends: c.maxInflightAppends ?? 16,
+    snapshotThresholdEntries: c.snapshotThresholdEntries ?? 8192,
+    trailingEntries: c.trailingEntries ?? 1024,
+    operationTimeoutMs: c.operationTimeoutMs ?? 10_000,
+    seed: c.seed ?? Math.floor(Math.random() * 2 ** 32),
+  };
+  if (!out.localId) throw new Error('raft config: localId is required');
+  if (out.heartbeatTicks >= out.electionTimeoutTicks) throw new Error('raft config: heartbeatTicks must be below electionTimeoutTicks');
+  return out;
+}

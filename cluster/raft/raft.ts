@@ -1,0 +1,422 @@
+import { EventEmitter } from 'node:events';
+import { RaftCore, type Ready, type Role } from './raft-core';
+import { resolveConfig, type RaftConfig, type ResolvedRaftConfig } from './raft-config';
+import { seededRandom } from './prng';
+import { ConfigurationError, LeadershipLostError, NotLeaderError, RaftTimeoutError, ShutdownError } from './errors';
+import { EntryType, encodeConfiguration, findServer, voters, type Configuration, type ServerId } from './types';
+import type { FSM } from './fsm';
+import type { LogStore } from './log-store';
+import type { StableStore } from './stable-store';
+import type { SnapshotStore } from './snapshot-store';
+import type { Transport } from './transport';
+import type { ConfChange } from './configuration';
+
+export type RaftState = Role | 'shutdown';
+
+/** Emitted as 'leaderChange' whenever this server learns of a different leader (or none: id ''). */
+export interface LeaderChange {
+  leaderId: ServerId;
+  leaderAddress: string;
+  term: number;
+}
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * A hashicorp/raft-shaped server around RaftCore: real timers, the stores, the FSM and
+ * the transport. All methods may be called at any time from the event loop; operations
+ * that need the leader reject with NotLeaderError (with a leader hint) elsewhere.
+ * Internally one drive loop handles a Ready at a time: persist, send, apply, advance.
+ */
+export class Raft<R = unknown> extends EventEmitter {
+  private readonly cfg: ResolvedRaftConfig;
+  private core: RaftCore | undefined;
+  private readonly started: Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private rerun = false;
+  private idle: Promise<void> = Promise.resolve();
+  private closed = false;
+  private storeLastIndex = 0;
+  private snapshotIndex = 0;
+  private appliedIndex = 0;
+  private readCtx = 0;
+  private readonly applyFutures = new Map<number, Waiter<R> & { term: number }>();
+  private readonly readWaiters = new Map<number, Waiter<number>>();
+  private appliedWaiters: ({ index: number } & Waiter<void>)[] = [];
+  private transferWaiter: Waiter<void> | undefined;
+  private role: Role = 'follower';
+  private leaderId: ServerId = '';
+
+  constructor(
+    config: RaftConfig,
+    private readonly fsm: FSM<R>,
+    private readonly logStore: LogStore,
+    private readonly stableStore: StableStore,
+    private readonly snapshotStore: SnapshotStore,
+    private readonly transport: Transport,
+  ) {
+    super();
+    this.cfg = resolveConfig(config);
+    this.started = this.start();
+    this.started.catch((err: unknown) => this.report(err));
+  }
+
+  /**
+   * Writes the initial configuration (index 1, term 1) into empty stores, as hashicorp's
+   * BootstrapCluster does. Call on every initial member with the same configuration,
+   * before constructing Raft; a server that joins later is added by the leader instead.
+   */
+  static async bootstrap(logStore: LogStore, stableStore: StableStore, configuration: Configuration): Promise<void> {
+    if ((await logStore.lastIndex()) > 0 || (await stableStore.load()).term > 0) {
+      throw new ConfigurationError('bootstrap: stores already hold state');
+    }
+    await logStore.storeEntries([{ index: 1, term: 1, type: EntryType.Config, data: encodeConfiguration(configuration) }]);
+    await stableStore.save({ term: 1, vote: '', commit: 0 });
+  }
+
+  /** Resolves once stores are loaded and the FSM restored; rejects if that failed. */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  private async start(): Promise<void> {
+    const hardState = await this.stableStore.load();
+    const snapshot = await this.snapshotStore.latest();
+    if (snapshot) await this.fsm.restore(snapshot.data);
+    this.snapshotIndex = snapshot?.meta.index ?? 0;
+    this.appliedIndex = this.snapshotIndex;
+    this.storeLastIndex = await this.logStore.lastIndex();
+    const entries = await this.logStore.getRange(this.snapshotIndex + 1, this.storeLastIndex);
+    const c = this.cfg;
+    this.core = new RaftCore(
+      {
+        id: c.localId, electionTimeoutTicks: c.electionTimeoutTicks, heartbeatTicks: c.heartbeatTicks,
+        preVote: c.preVote, checkQuorum: c.checkQuorum, maxEntriesPerAppend: c.maxEntriesPerAppend,
+        maxInflightAppends: c.maxInflightAppends, random: seededRandom(c.seed),
+      },
+      { hardState, snapshot, entries, applied: this.snapshotIndex },
+    );
+    if (this.closed) return;
+    this.transport.onMessage((m) => {
+      if (this.closed || !this.core) return;
+      this.core.step(m);
+      this.schedule();
+    });
+    this.timer = setInterval(() => {
+      this.core?.tick();
+      this.schedule();
+    }, c.tickMs);
+    // A lone voter need not wait for an election timeout.
+    const vs = voters(this.core.getConfiguration());
+    if (vs.length === 1 && vs[0] === c.localId) this.core.campaign();
+    this.schedule();
+  }
+
+  // ---- operations ----------------------------------------------------------------
+
+  /** Replicates `command` and resolves with the FSM's apply() result once committed and applied here. */
+  async apply(command: Buffer, timeoutMs = this.cfg.operationTimeoutMs): Promise<R> {
+    const core = await this.leaderCore();
+    const index = core.propose([command]);
+    if (index === 0) throw this.notLeader();
+    return this.awaitIndex(index, core.stats().term, timeoutMs, 'apply');
+  }
+
+  /** Resolves once every entry before the call is applied to the FSM (leader only). */
+  async barrier(timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    const core = await this.leaderCore();
+    await this.waitApplied(core.lastIndex(), timeoutMs);
+  }
+
+  /** Resolves if a quorum still acknowledges this server as leader (a ReadIndex round). */
+  async verifyLeader(timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    await this.confirmedReadIndex(timeoutMs);
+  }
+
+  /**
+   * For linearizable reads: confirms leadership, then waits until the FSM has applied
+   * everything committed at the time of the call. Read the FSM after it resolves.
+   */
+  async readBarrier(timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    const index = await this.confirmedReadIndex(timeoutMs);
+    await this.waitApplied(index, timeoutMs);
+  }
+
+  addVoter(id: ServerId, address: string, timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    return this.changeConfiguration({ type: 'addVoter', id, address }, timeoutMs);
+  }
+
+  addNonVoter(id: ServerId, address: string, timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    return this.changeConfiguration({ type: 'addNonVoter', id, address }, timeoutMs);
+  }
+
+  removeServer(id: ServerId, timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    return this.changeConfiguration({ type: 'removeServer', id }, timeoutMs);
+  }
+
+  /** Hands leadership to `to` (or the most up-to-date voter); resolves when this server stops leading. */
+  async leadershipTransfer(to?: ServerId, timeoutMs = this.cfg.operationTimeoutMs): Promise<void> {
+    const core = await this.leaderCore();
+    if (this.transferWaiter) throw new ConfigurationError('a leadership transfer is already in progress');
+    if (!core.transferLeadership(to)) throw new ConfigurationError(`cannot transfer leadership to ${to ?? 'any voter'}`);
+    this.schedule();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.transferWaiter = undefined;
+        reject(new RaftTimeoutError('leadership transfer', timeoutMs));
+      }, timeoutMs);
+      this.transferWaiter = { resolve, reject, timer };
+    });
+  }
+
+  state(): RaftState {
+    return this.closed ? 'shutdown' : this.role;
+  }
+
+  /** The current leader as this server knows it, or undefined. */
+  leader(): { id: ServerId; address: string } | undefined {
+    if (!this.leaderId) return undefined;
+    return { id: this.leaderId, address: this.addressOf(this.leaderId) };
+  }
+
+  getConfiguration(): Configuration {
+    return this.core?.getConfiguration() ?? { servers: [] };
+  }
+
+  stats() {
+    return {
+      state: this.state(),
+      ...(this.core?.stats() ?? {}),
+      appliedIndex: this.appliedIndex,
+      lastSnapshotIndex: this.snapshotIndex,
+      configuration: this.getConfiguration(),
+    };
+  }
+
+  /** Subscribes to leader changes; returns an unsubscribe function. */
+  onLeaderChange(listener: (change: LeaderChange) => void): () => void {
+    this.on('leaderChange', listener);
+    return () => this.off('leaderChange', listener);
+  }
+
+  /** Stops timers and the transport, rejects pending operations, waits for the drive loop. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.started.catch(() => undefined);
+    this.failAll(new ShutdownError());
+    await this.transport.close();
+    await this.idle;
+    await this.logStore.close();
+    await this.stableStore.close();
+    await this.snapshotStore.close();
+  }
+
+  // ---- the drive loop ----------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    if (this.closed || !this.core?.hasReady()) return;
+    this.running = true;
+    this.idle = this.loop()
+      .catch((err: unknown) => {
+        // A storage failure leaves state unknown: stop rather than risk diverging.
+        this.report(err);
+        void this.shutdown();
+      })
+      .finally(() => {
+        this.running = false;
+      });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.rerun = false;
+      while (!this.closed && this.core?.hasReady()) {
+        const rd = this.core.ready();
+        await this.handleReady(rd);
+        this.core.advance();
+        await this.maybeSnapshot();
+      }
+    } while (this.rerun && !this.closed);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.snapshot) {
+      await this.snapshotStore.save(rd.snapshot);
+      await this.logStore.truncateSuffix(1);
+      this.storeLastIndex = 0;
+      await this.fsm.restore(rd.snapshot.data);
+      this.snapshotIndex = rd.snapshot.meta.index;
+      this.appliedIndex = this.snapshotIndex;
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0].index;
+      if (first <= this.storeLastIndex) await this.logStore.truncateSuffix(first);
+      await this.logStore.storeEntries(rd.entries);
+      this.storeLastIndex = rd.entries[rd.entries.length - 1].index;
+    }
+    if (rd.hardState) await this.stableStore.save(rd.hardState);
+    if (this.closed) return;
+    for (const m of rd.messages) this.transport.send(m.to, m, this.addressOf(m.to));
+    for (const e of rd.committedEntries) {
+      const result = e.type === EntryType.Command ? this.fsm.apply(e) : (undefined as R);
+      this.appliedIndex = e.index;
+      const f = this.applyFutures.get(e.index);
+      if (f) {
+        this.applyFutures.delete(e.index);
+        clearTimeout(f.timer);
+        if (f.term === e.term) f.resolve(result);
+        else f.reject(new LeadershipLostError());
+      }
+    }
+    this.releaseAppliedWaiters();
+    for (const rs of rd.readStates) {
+      const w = this.readWaiters.get(rs.ctx);
+      if (w) {
+        this.readWaiters.delete(rs.ctx);
+        clearTimeout(w.timer);
+        w.resolve(rs.index);
+      }
+    }
+  }
+
+  private onSoftState(role: Role, leaderId: ServerId): void {
+    const wasLeader = this.role === 'leader';
+    this.role = role;
+    if (wasLeader && role !== 'leader') {
+      const lost = new LeadershipLostError();
+      for (const f of this.applyFutures.values()) clearTimeout(f.timer), f.reject(lost);
+      this.applyFutures.clear();
+      for (const w of this.readWaiters.values()) clearTimeout(w.timer), w.reject(lost);
+      this.readWaiters.clear();
+      for (const w of this.appliedWaiters) clearTimeout(w.timer), w.reject(lost);
+      this.appliedWaiters = [];
+      const t = this.transferWaiter;
+      this.transferWaiter = undefined;
+      if (t) clearTimeout(t.timer), t.resolve();
+    }
+    if (leaderId !== this.leaderId) {
+      this.leaderId = leaderId;
+      const change: LeaderChange = {
+        leaderId, leaderAddress: leaderId ? this.addressOf(leaderId) : '', term: this.core?.stats().term ?? 0,
+      };
+      this.emit('leaderChange', change);
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const core = this.core;
+    if (!core || this.closed || this.appliedIndex - this.snapshotIndex < this.cfg.snapshotThresholdEntries) return;
+    // The loop is not applying while we await here, so the FSM image matches appliedIndex.
+    const index = this.appliedIndex;
+    const meta = core.snapshotMetaAt(index);
+    const data = await this.fsm.snapshot();
+    const snapshot = { meta, data };
+    await this.snapshotStore.save(snapshot);
+    this.snapshotIndex = index;
+    const upTo = core.compact(snapshot, this.cfg.trailingEntries);
+    if (upTo > 0) await this.logStore.deletePrefix(upTo);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private async leaderCore(): Promise<RaftCore> {
+    await this.started;
+    if (this.closed) throw new ShutdownError();
+    const core = this.core as RaftCore;
+    if (core.stats().role !== 'leader') throw this.notLeader();
+    return core;
+  }
+
+  private notLeader(): NotLeaderError {
+    const l = this.core?.stats().role === 'leader' ? '' : this.core?.stats().leader ?? '';
+    return new NotLeaderError(l, l ? this.addressOf(l) : '');
+  }
+
+  private addressOf(id: ServerId): string {
+    return (this.core && findServer(this.core.getConfiguration(), id)?.address) ?? '';
+  }
+
+  private async changeConfiguration(change: ConfChange, timeoutMs: number): Promise<void> {
+    const core = await this.leaderCore();
+    const r = core.proposeConfChange(change);
+    if (typeof r === 'string') throw new ConfigurationError(r);
+    await this.awaitIndex(r, core.stats().term, timeoutMs, change.type);
+  }
+
+  private awaitIndex(index: number, term: number, timeoutMs: number, what: string): Promise<R> {
+    this.schedule();
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.applyFutures.delete(index);
+        reject(new RaftTimeoutError(what, timeoutMs));
+      }, timeoutMs);
+      this.applyFutures.set(index, { resolve, reject, timer, term });
+    });
+  }
+
+  private async confirmedReadIndex(timeoutMs: number): Promise<number> {
+    const core = await this.leaderCore();
+    const ctx = ++this.readCtx;
+    if (!core.readIndex(ctx)) throw this.notLeader();
+    const p = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readWaiters.delete(ctx);
+        reject(new RaftTimeoutError('verifyLeader', timeoutMs));
+      }, timeoutMs);
+      this.readWaiters.set(ctx, { resolve, reject, timer });
+    });
+    this.schedule();
+    return p;
+  }
+
+  private waitApplied(index: number, timeoutMs: number): Promise<void> {
+    if (this.appliedIndex >= index) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: { index: number } & Waiter<void> = { index, resolve, reject };
+      w.timer = setTimeout(() => {
+        this.appliedWaiters = this.appliedWaiters.filter((x) => x !== w);
+        reject(new RaftTimeoutError('barrier', timeoutMs));
+      }, timeoutMs);
+      this.appliedWaiters.push(w);
+      this.schedule();
+    });
+  }
+
+  private releaseAppliedWaiters(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const still: typeof this.appliedWaiters = [];
+    for (const w of this.appliedWaiters) {
+      if (w.index <= this.appliedIndex) clearTimeout(w.timer), w.resolve();
+      else still.push(w);
+    }
+    this.appliedWaiters = still;
+  }
+
+  /** Emits 'error' if anyone listens (an unheard 'error' event would crash the process). */
+  private report(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private failAll(err: Error): void {
+    for (const f of this.applyFutures.values()) clearTimeout(f.timer), f.reject(err);
+    this.applyFutures.clear();
+    for (const w of this.readWaiters.values()) clearTimeout(w.timer), w.reject(err);
+    this.readWaiters.clear();
+    for (const w of this.appliedWaiters) clearTimeout(w.timer), w.reject(err);
+    this.appliedWaiters = [];
+    if (this.transferWaiter) clearTimeout(this.transferWaiter.timer), this.transferWaiter.reject(err);
+    this.transferWaiter = undefined;
+  }
+}
