@@ -1,0 +1,23 @@
+/** Public surface of Warren's Raft library (see README.md). */
+export { Raft, type RaftState, type LeaderChange } from './raft';
+export { type RaftConfig } from './raft-config';
+export { RaftCore, type CoreOptions, type CoreInitialState, type Ready, type Role, type SoftState } from './raft-core';
+export type { FSM } from './fsm';
+export type { LogStore } from './log-store';
+export type { StableStore } from './stable-store';
+export type { SnapshotStore } from './snapshot-store';
+export type { Transport } from './transport';
+export type { RaftMessage } from './messages';
+export type { ConfChange } from './configuration';
+export type { ReadState } from './read-only';
+export { encodeMessage, decodeMessage, MessageDecodeError } from './message-codec';
+export { MemoryLogStore } from './memory-log-store';
+export { MemoryStableStore } from './memory-stable-store';
+export { MemorySnapshotStore } from './memory-snapshot-store';
+export { MemoryNetwork, MemoryTransport } from './memory-transport';
+export { DiskLogStore, LogCorruptionError, type DiskLogStoreOptions } from './disk-log-store';
+export { DiskStableStore } from './disk-stable-store';
+export { DiskSnapshotStore } from './disk-snapshot-store';
+export * from './errors';
+export * from './types';
+export { seededRandom } from './prng';
