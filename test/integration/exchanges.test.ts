@@ -92,18 +92,20 @@ describe('exchange.declare', () => {
   });
 
   it('refuses an unknown exchange type', async () => {
-    const ch = track(await channel());
+    // Its own connection: a broker that answers with a connection error must not take the shared one down.
+    const c = await clients.connect();
+    const ch = await clients.channel(c);
     const name = uniqueName('ex-badtype');
     if (isRabbitMqVersion('3.10')) {
-      // RabbitMQ 3.x made this a 503 COMMAND_INVALID connection error; use a throwaway connection.
-      const c = await clients.connect();
-      const ch3 = await clients.channel(c);
-      await assert.rejects(ch3.assertExchange(name, 'x-no-such-type'));
+      // RabbitMQ 3.x made this a 503 COMMAND_INVALID connection error.
+      await assert.rejects(ch.assertExchange(name, 'x-no-such-type'));
       await waitFor(() => c.errors.length > 0, 3000, 'connection error');
       assert.equal((c.errors[0] as Error & { code?: number }).code, 503);
       return;
     }
-    await rejectsWithCode(ch.ch.assertExchange(name, 'x-no-such-type'), 406, /unknown exchange type/);
+    await rejectsWithCode(ch.assertExchange(name, 'x-no-such-type'), 406, /unknown exchange type/);
+    assert.equal(c.errors.length, 0, 'a channel error, not a connection error');
+    await c.close();
   });
 });
 
