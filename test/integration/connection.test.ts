@@ -223,9 +223,9 @@ describe('heartbeats', () => {
     try {
       await raw.handshake({ heartbeat: 1 });
       const started = Date.now();
-      const closed = await raw.waitClosed(8000);
+      const closed = await raw.waitClosed(6000);
       const elapsed = Date.now() - started;
-      assert.ok(closed, 'the server should close a silent connection');
+      assert.ok(closed, 'the server should close a silent connection within a few heartbeat intervals');
       assert.ok(elapsed >= 900, `closed too early (${elapsed} ms), before one heartbeat interval`);
     } finally {
       raw.destroy();
