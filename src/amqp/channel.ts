@@ -233,6 +233,7 @@ export class Channel {
     this.content = undefined;
     this.held.length = 0;
     if (this.replyConsumer) unregisterReplyConsumer(this.replyConsumer);
+    if (this.confirms && this.connection.vhost) this.connection.vhost.forgetWaiter(this.confirms);
     this.replyConsumer = undefined;
     for (const consumer of this.consumers.values()) this.connection.removeConsumer(consumer);
     this.consumers.clear();

@@ -1,12 +1,20 @@
 import { MethodKey } from '../protocol/methods.generated';
 import type { FrameOutput } from './writer';
+import type { DurabilityWaiter } from '../broker/vhost';
+import { Deque } from '../util/deque';
+
+interface AwaitingDisk {
+  seq: number;
+  storeId: number;
+  ok: boolean;
+}
 
 /**
  * Publisher confirms for one channel. Every publish in confirm mode gets the next sequence
  * number; settle() records its outcome, and flush() (once per event-loop turn, before the
  * socket write) sends the outcomes, folding a run of acks into one `multiple` ack.
  */
-export class ConfirmTracker {
+export class ConfirmTracker implements DurabilityWaiter {
   private nextSeq = 1;
   /** Sequence numbers published but not yet settled. */
   private readonly outstanding = new Set<number>();
@@ -14,6 +22,10 @@ export class ConfirmTracker {
   private nacked: number[] = [];
   /** Highest sequence number acknowledged to the client so far. */
   private sentUpTo = 0;
+  /** Publishes waiting for the message store's fsync, in store-id order. */
+  private readonly awaitingDisk = new Deque<AwaitingDisk>();
+  /** Called when nothing waits for the disk any more (unregister from the vhost). */
+  onIdle: (() => void) | undefined;
 
   constructor(
     private readonly channel: number,
@@ -31,6 +43,19 @@ export class ConfirmTracker {
     if (!this.outstanding.delete(seq)) return;
     (ok ? this.acked : this.nacked).push(seq);
     this.markDirty();
+  }
+
+  /** Settles `seq` once the store's durable watermark reaches `storeId`. */
+  settleWhenDurable(seq: number, storeId: number, ok: boolean): void {
+    this.awaitingDisk.push({ seq, storeId, ok });
+  }
+
+  durableUpTo(ticket: number): void {
+    while (this.awaitingDisk.length > 0 && this.awaitingDisk.peek()!.storeId <= ticket) {
+      const a = this.awaitingDisk.shift()!;
+      this.settle(a.seq, a.ok);
+    }
+    if (this.awaitingDisk.length === 0) this.onIdle?.();
   }
 
   flush(): void {

@@ -15,6 +15,8 @@ export class Broker {
   readonly permissions = new Map<string, PermissionRecord>();
   /** Set by the node: deletes (through the MetadataStore) a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
+  /** Set by the node: opens the message store of a vhost created at run time. */
+  onVhostAdded: ((vhost: VirtualHost) => void | Promise<void>) | undefined;
 
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
@@ -31,6 +33,7 @@ export class Broker {
           const vhost = new VirtualHost(cmd.vhost);
           vhost.onQueueExpired = (q) => this.onQueueExpired?.(q);
           this.vhosts.set(cmd.vhost, vhost);
+          void this.onVhostAdded?.(vhost);
         }
         return {};
       case 'vhost.delete': {

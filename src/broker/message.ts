@@ -8,6 +8,8 @@ import { PropertyFlag, type BasicProperties } from '../protocol/methods.generate
 export class Message {
   private decoded: BasicProperties | undefined;
   readonly persistent: boolean;
+  /** Its id in the vhost's message store, once written there (persistent, routed to a durable queue). */
+  storeId: number | undefined;
 
   constructor(
     readonly exchange: string,

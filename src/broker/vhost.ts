@@ -6,6 +6,12 @@ import type { Message } from './message';
 import { Queue, type QueueDefinition, type QueueHooks } from './queue/queue';
 import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter';
 import { matchingPolicy, type Policy } from './policy';
+import type { MessageStore } from '../store/message-store';
+
+/** Something waiting for the message store's durable watermark (a channel's publisher confirms). */
+export interface DurabilityWaiter {
+  durableUpTo(ticket: number): void;
+}
 
 const DEFAULT_EXCHANGES: [string, ExchangeDefinition['type'], boolean][] = [
   ['', 'direct', false],
@@ -28,6 +34,9 @@ export class VirtualHost implements QueueHooks {
   /** Set by the node: asks for the deletion of a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
   private routeEpoch = 0;
+  /** Persistent messages of durable queues; undefined until the node opens it. */
+  private store: MessageStore | undefined;
+  private readonly durabilityWaiters = new Set<DurabilityWaiter>();
   /** Bindings by destination ("q:name" / "e:name"), to remove them when the destination goes. */
   private readonly bindingsTo = new Map<string, Set<Binding>>();
   private readonly routeScratch: Binding[] = [];
@@ -120,6 +129,55 @@ export class VirtualHost implements QueueHooks {
     return typeof fromPolicy === 'string' ? fromPolicy : undefined;
   }
 
+  /** Attaches the message store: persistent messages routed to durable queues are written to it. */
+  attachStore(store: MessageStore): void {
+    this.store = store;
+    store.onDurable((ticket) => {
+      for (const w of this.durabilityWaiters) w.durableUpTo(ticket);
+    });
+  }
+
+  get messageStore(): MessageStore | undefined {
+    return this.store;
+  }
+
+  /** Registers a waiter until it has nothing left to wait for (it removes itself with forgetWaiter). */
+  waitForDurability(waiter: DurabilityWaiter): void {
+    this.durabilityWaiters.add(waiter);
+  }
+
+  forgetWaiter(waiter: DurabilityWaiter): void {
+    this.durabilityWaiters.delete(waiter);
+  }
+
+  /**
+   * Enqueues a routed message on every target queue. A persistent message bound for durable
+   * queues is written to the store once first (message.storeId is set). Returns false when
+   * some queue refused it (overflow reject-publish): the publisher gets a nack.
+   */
+  enqueueAll(queues: Queue[], message: Message): boolean {
+    let storeId: number | undefined;
+    if (message.persistent && this.store) {
+      let durable: string[] | undefined;
+      for (let i = 0; i < queues.length; i++) if (queues[i].def.durable) (durable ??= []).push(queues[i].name);
+      if (durable) storeId = message.storeId = this.store.storeMessage(durable, routingBlob(message), message.rawProperties, message.body);
+    }
+    let accepted = true;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i];
+      if (!q.enqueue(message)) {
+        accepted = false;
+        if (storeId !== undefined && q.def.durable) this.store!.ack(q.name, storeId);
+      }
+    }
+    return accepted;
+  }
+
+  /** QueueHooks: a stored message left a queue for good. */
+  released(queue: Queue, message: Message): void {
+    if (this.store && queue.def.durable && message.storeId !== undefined) this.store.ack(queue.name, message.storeId);
+  }
+
   /** QueueHooks: routes a message that died in `queue` through the queue's dead-letter exchange. */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void {
     const dlxName = queue.config.deadLetterExchange;
@@ -129,7 +187,10 @@ export class VirtualHost implements QueueHooks {
     const dead = deadLetteredMessage(message, queue.name, reason, dlxName, queue.config.deadLetterRoutingKey, Date.now());
     const targets: Queue[] = [];
     this.route(dlx, dead, targets);
-    for (const target of targets) if (!isDeadLetterCycle(dead, target.name)) target.enqueue(dead);
+    this.enqueueAll(
+      targets.filter((t) => !isDeadLetterCycle(dead, t.name)),
+      dead,
+    );
   }
 
   /** QueueHooks: the queue's x-expires lease ran out. */
@@ -195,6 +256,7 @@ export class VirtualHost implements QueueHooks {
     if (ifEmpty && q.messageCount > 0) throw new PreconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
     for (const b of [...(this.bindingsTo.get(`q:${name}`) ?? [])]) this.removeBinding(b, true);
     this.queues.delete(name);
+    if (q.def.durable) this.store?.deleteQueue(name);
     return q.markDeleted();
   }
 
@@ -284,4 +346,23 @@ function extraRoutingKeys(message: Message): string[] | undefined {
   const keys: string[] = [];
   for (const list of [cc, bcc]) if (Array.isArray(list)) for (const k of list) if (typeof k === 'string') keys.push(k);
   return keys;
+}
+
+/** Exchange and routing key of a stored message: two shortstr-like fields. */
+export function routingBlob(message: Message): Buffer {
+  const exchange = Buffer.from(message.exchange);
+  const key = Buffer.from(message.routingKey);
+  const out = Buffer.allocUnsafe(4 + exchange.length + key.length);
+  out.writeUInt16BE(exchange.length, 0);
+  exchange.copy(out, 2);
+  out.writeUInt16BE(key.length, 2 + exchange.length);
+  key.copy(out, 4 + exchange.length);
+  return out;
+}
+
+export function parseRoutingBlob(blob: Buffer): { exchange: string; routingKey: string } {
+  const exchangeLength = blob.readUInt16BE(0);
+  const exchange = blob.toString('utf8', 2, 2 + exchangeLength);
+  const keyLength = blob.readUInt16BE(2 + exchangeLength);
+  return { exchange, routingKey: blob.toString('utf8', 4 + exchangeLength, 4 + exchangeLength + keyLength) };
 }

@@ -1,27 +1,35 @@
+import { join } from 'node:path';
 import { AmqpServer } from '../amqp/server';
 import { hashPassword } from '../auth/password';
 import { Broker } from '../broker/broker';
-import { LocalMetadataStore } from '../broker/local-metadata-store';
+import { DurableMetadataStore } from '../broker/durable-metadata-store';
+import type { MetadataStore } from '../broker/ports';
 import type { Config } from '../config/config';
 import { logger } from '../log/logger';
+import { RecordLog } from '../store/record-log';
+import { openVhostStores, type VhostStores } from './vhost-stores';
 
 export interface RunningNode {
   broker: Broker;
+  metadata: MetadataStore;
   amqp: AmqpServer;
   stop(): Promise<void>;
 }
 
-/** Wires a single Warren node together: model, metadata store, default definitions, listeners. */
+/** Wires a single Warren node together: model, durable metadata, message stores, listeners. */
 export async function startNode(config: Config): Promise<RunningNode> {
   logger.level = config.logLevel;
+  const started = Date.now();
   const broker = new Broker();
-  const metadata = new LocalMetadataStore(broker);
+  const metadataLog = RecordLog.open(join(config.dataDir, 'metadata'), 'definitions');
+  const metadata = new DurableMetadataStore(broker, metadataLog);
+  const recoveredCommands = metadata.recover();
+  if (broker.users.size === 0 && broker.vhosts.size === 0) await createDefaults(metadata, config);
   broker.onQueueExpired = (queue) => {
     metadata.apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false }).catch((err) => logger.warn({ err, queue: queue.name }, 'queue expiry failed'));
   };
-  await metadata.apply({ op: 'vhost.add', vhost: config.defaultVhost });
-  await metadata.apply({ op: 'user.put', user: { name: config.defaultUser, passwordHash: hashPassword(config.defaultPass), tags: ['administrator'] } });
-  await metadata.apply({ op: 'permission.set', permission: { user: config.defaultUser, vhost: config.defaultVhost, configure: '.*', write: '.*', read: '.*' } });
+  const stores: VhostStores = await openVhostStores(broker, join(config.dataDir, 'msgs'));
+  logger.info({ recoveredCommands, recoveredMessages: stores.recoveredMessages, ms: Date.now() - started }, 'recovery finished');
 
   const amqp = new AmqpServer(
     broker,
@@ -38,9 +46,19 @@ export async function startNode(config: Config): Promise<RunningNode> {
   logger.info({ host: config.nodeIp, port: config.nodePort, node: config.nodeName }, 'AMQP listener started');
   return {
     broker,
+    metadata,
     amqp,
     async stop() {
       await amqp.close();
+      await stores.close();
+      metadataLog.close();
     },
   };
+}
+
+/** A first start (empty data dir) creates the default vhost and user, as RabbitMQ does. */
+async function createDefaults(metadata: MetadataStore, config: Config): Promise<void> {
+  await metadata.apply({ op: 'vhost.add', vhost: config.defaultVhost });
+  await metadata.apply({ op: 'user.put', user: { name: config.defaultUser, passwordHash: hashPassword(config.defaultPass), tags: ['administrator'] } });
+  await metadata.apply({ op: 'permission.set', permission: { user: config.defaultUser, vhost: config.defaultVhost, configure: '.*', write: '.*', read: '.*' } });
 }

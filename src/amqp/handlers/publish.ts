@@ -59,10 +59,18 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
     return;
   }
   const delivered = message.hasHeaders ? withoutBcc(message) : message;
-  let accepted = true;
-  for (let i = 0; i < queues.length; i++) if (!queues[i].enqueue(delivered)) accepted = false;
+  const accepted = ch.vhost.enqueueAll(queues, delivered);
   queues.length = 0;
-  if (seq !== undefined) ch.confirms!.settle(seq, accepted);
+  if (seq === undefined) return;
+  const storeId = delivered.storeId;
+  const store = ch.vhost.messageStore;
+  if (storeId !== undefined && store && store.durableTicket < storeId) {
+    // amqp confirms: a persistent message in a durable queue is confirmed once fsynced.
+    ch.confirms!.settleWhenDurable(seq, storeId, accepted);
+    ch.vhost.waitForDurability(ch.confirms!);
+  } else {
+    ch.confirms!.settle(seq, accepted);
+  }
 }
 
 /** BCC routing keys are used for routing but never shown to consumers. */

@@ -18,7 +18,11 @@ export function handleTxMethod(ch: Channel, m: AmqpMethod): void {
   switch (m.key) {
     case MethodKey.ConfirmSelect:
       if (ch.tx) throw new PreconditionFailed('cannot switch from tx to confirm mode');
-      ch.confirms ??= new ConfirmTracker(ch.id, out, () => ch.connection.markConfirmsDirty(ch));
+      if (!ch.confirms) {
+        const tracker = new ConfirmTracker(ch.id, out, () => ch.connection.markConfirmsDirty(ch));
+        tracker.onIdle = () => ch.vhost.forgetWaiter(tracker);
+        ch.confirms = tracker;
+      }
       if (!m.args.nowait) out.method(ch.id, { key: MethodKey.ConfirmSelectOk, args: {} });
       return;
     case MethodKey.TxSelect:

@@ -23,6 +23,8 @@ export interface QueueHooks {
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
   /** The queue was unused for its x-expires time and should be deleted. */
   expired(queue: Queue): void;
+  /** A message left the queue for good (acked, rejected, expired, dropped, purged). */
+  released(queue: Queue, message: Message): void;
 }
 
 /**
@@ -113,11 +115,17 @@ export class Queue implements QueueHandle {
   /** drop-head: the oldest ready messages go (dead-lettered as maxlen) until the limits hold. */
   private enforceLimits(): void {
     if (this.config.overflow !== 'drop-head') return;
-    while (this.ready.length > 0 && this.isFull(0, 0)) this.deadLetter(this.ready.shift()!.message, 'maxlen');
+    while (this.ready.length > 0 && this.isFull(0, 0)) this.drop(this.ready.shift()!.message, 'maxlen');
   }
 
   private deadLetter(message: Message, reason: DeathReason): void {
     if (this.config.deadLetterExchange !== undefined) this.hooks.deadLetter(this, message, reason);
+  }
+
+  /** A message leaves the queue without being consumed: dead-lettered when configured, then released. */
+  private drop(message: Message, reason: DeathReason): void {
+    this.deadLetter(message, reason);
+    if (message.storeId !== undefined) this.hooks.released(this, message);
   }
 
   /** Removes expired messages from the head (RabbitMQ expires at the head only) and arms the timer for the next. */
@@ -126,7 +134,7 @@ export class Queue implements QueueHandle {
     let head = this.ready.peek();
     while (head && head.expiresAtMs <= now) {
       this.ready.shift();
-      this.deadLetter(head.message, 'expired');
+      this.drop(head.message, 'expired');
       head = this.ready.peek();
     }
     const next = head ? head.expiresAtMs : Infinity;
@@ -155,7 +163,14 @@ export class Queue implements QueueHandle {
   /** Settles a delivered message: ack, or reject/nack without requeue (dead-lettered as rejected). */
   settle(entry: QueuedMessage, rejected = false): void {
     if (this.unackedCount > 0) this.unackedCount--;
-    if (rejected && !this.deleted) this.deadLetter(entry.message, 'rejected');
+    if (this.deleted) return;
+    if (rejected) this.deadLetter(entry.message, 'rejected');
+    if (entry.message.storeId !== undefined) this.hooks.released(this, entry.message);
+  }
+
+  /** Puts back a message recovered from the store after a restart (redelivered, as RabbitMQ marks it). */
+  restore(message: Message): void {
+    this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryFor(message) });
   }
 
   /** Puts delivered messages back, oldest first at the head, marked redelivered. */
@@ -172,7 +187,9 @@ export class Queue implements QueueHandle {
   }
 
   purge(): number {
-    return this.ready.clear().length;
+    const purged = this.ready.clear();
+    for (const entry of purged) if (entry.message.storeId !== undefined) this.hooks.released(this, entry.message);
+    return purged.length;
   }
 
   /** Throws 403 when an exclusive consumer holds the queue, or an exclusive one is asked while others consume. */
@@ -245,7 +262,7 @@ export class Queue implements QueueHandle {
         if (!consumer) break;
         const entry = this.ready.shift()!;
         if (entry.expiresAtMs !== Infinity && entry.expiresAtMs <= Date.now()) {
-          this.deadLetter(entry.message, 'expired');
+          this.drop(entry.message, 'expired');
           continue;
         }
         if (!consumer.noAck) this.unackedCount++;

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import type { Broker } from '../broker/broker';
+import { Message } from '../broker/message';
+import { parseRoutingBlob } from '../broker/vhost';
+import { logger } from '../log/logger';
+import { openSegmentStore, type SegmentMessageStore } from '../store/segment-store';
+
+export interface VhostStores {
+  recoveredMessages: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens one message store per vhost under `dir` and puts the recovered messages back
+ * into their durable queues (marked redelivered). Messages of queues that no longer exist
+ * are dropped from the store.
+ */
+export async function openVhostStores(broker: Broker, dir: string): Promise<VhostStores> {
+  const stores: SegmentMessageStore[] = [];
+  let recoveredMessages = 0;
+  for (const vhost of broker.vhosts.values()) {
+    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
+    stores.push(store);
+    const shared = new Map<number, Message>();
+    for (const [queueName, ids] of store.recovery.queues) {
+      const queue = vhost.queues.get(queueName);
+      if (!queue || !queue.def.durable) {
+        store.deleteQueue(queueName);
+        continue;
+      }
+      for (const id of ids) {
+        let message = shared.get(id);
+        if (!message) {
+          const stored = store.read(id);
+          if (!stored) continue;
+          const { exchange, routingKey } = parseRoutingBlob(stored.routing);
+          message = new Message(exchange, routingKey, stored.properties, stored.body);
+          message.storeId = id;
+          shared.set(id, message);
+        }
+        queue.restore(message);
+        recoveredMessages++;
+      }
+    }
+    vhost.attachStore(store);
+    if (store.recovery.truncatedBytes > 0 || store.recovery.corruptRegions > 0) {
+      logger.warn({ vhost: vhost.name, truncatedBytes: store.recovery.truncatedBytes, corruptRegions: store.recovery.corruptRegions }, 'message store recovered with damage');
+    }
+  }
+  broker.onVhostAdded = async (vhost) => {
+    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
+    stores.push(store);
+    vhost.attachStore(store);
+  };
+  return {
+    recoveredMessages,
+    async close() {
+      for (const s of stores) await s.close();
+    },
+  };
+}
