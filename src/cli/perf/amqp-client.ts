@@ -189,10 +189,14 @@ export class PerfConnection {
     this.readEndListeners.push(l);
   }
 
-  rpc(channel: number, method: AmqpMethod, replyKey: number): Promise<AmqpMethod> {
+  /**
+   * Sends a synchronous method and resolves with its reply (replies on a channel come in request
+   * order). With flushNow = false the frame waits for flush(), so that requests can be pipelined.
+   */
+  rpc(channel: number, method: AmqpMethod, replyKey: number, flushNow = true): Promise<AmqpMethod> {
     const reply = this.expect(channel, replyKey);
     writeMethodFrame(this.out, channel, method);
-    this.flush();
+    if (flushNow) this.flush();
     return reply;
   }
 
