@@ -36,6 +36,11 @@ export interface MeshTlsOptions {
    * certificates name nodes rather than addresses.
    */
   verifyHostname?: boolean;
+  /**
+   * Name to expect in the peer certificate (and send as SNI) instead of the dialed host;
+   * for example when dialing by IP address a certificate issued to a DNS name.
+   */
+  serverName?: string;
 }
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -67,9 +72,10 @@ export function createMeshServer(): grpc.Server {
 }
 
 /** A client for one peer address; close it to drop its connection. */
-export function createMeshClient(host: string, port: number, credentials: grpc.ChannelCredentials): grpc.Client {
+export function createMeshClient(host: string, port: number, credentials: grpc.ChannelCredentials, tls: MeshTlsOptions | undefined): grpc.Client {
   const target = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new grpc.Client(target, credentials, CHANNEL_OPTIONS);
+  const options = tls?.serverName === undefined ? CHANNEL_OPTIONS : { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName };
+  return new grpc.Client(target, credentials, options);
 }
 
 /** Opens the link stream on `client`. */

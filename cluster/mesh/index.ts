@@ -1,5 +1,6 @@
 /** The inter-node mesh: see mesh.ts. */
-export { Mesh, DEFAULT_MESH_PORT, meshPortFor, type MeshOptions, type PeerResolver } from './mesh';
+export { Mesh } from './mesh';
+export { DEFAULT_MESH_PORT, meshPortFor, type MeshOptions, type PeerResolver } from './mesh-options';
 export type { MeshHandler } from './inbound-dispatcher';
 export { MeshError, isMeshError, type MeshErrorCode } from './mesh-errors';
 export type { PeerAddress, PeerInfo, PeerStatus, BackoffOptions } from './peer';

@@ -15,54 +15,16 @@
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { logger as rootLogger, type Logger } from '../../src/log/logger';
+import type { Logger } from '../../src/log/logger';
 import type { Hello } from './frame-codec';
-import { createMeshClient, createMeshServer, channelCredentials, meshServiceDefinition, openLinkCall, peerHost, serverCredentials, type MeshTlsOptions } from './grpc-service';
+import { createMeshClient, createMeshServer, channelCredentials, meshServiceDefinition, openLinkCall, peerHost, serverCredentials } from './grpc-service';
 import { Link, type Admission, type LinkEnd, type LinkHost } from './link';
 import { MeshError } from './mesh-errors';
-import { Peer, type BackoffOptions, type PeerAddress, type PeerInfo } from './peer';
+import { Peer, type PeerAddress, type PeerInfo } from './peer';
 import { InboundDispatcher, type MeshHandler } from './inbound-dispatcher';
+import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options';
 
-/** Default inter-node port: AMQP port 5672 + 20000, as RabbitMQ. */
-export const DEFAULT_MESH_PORT = 25672;
-
-/** The inter-node port that goes with an AMQP port. */
-export function meshPortFor(amqpPort: number): number {
-  return amqpPort + 20000;
-}
-
-/** Finds where a node listens; supplied by cluster/discovery (the port mapper). */
-export type PeerResolver = (nodeName: string) => Promise<PeerAddress>;
-
-export interface MeshOptions {
-  /** This node's name, e.g. `warren@host1`; unique in the cluster. */
-  nodeName: string;
-  /** The shared cluster secret (see cluster-secret.ts). Never sent; only proven. */
-  secret: string | Buffer;
-  /** Inter-node port to listen on; default 25672; 0 picks a free port (see `port`). */
-  port?: number;
-  /** Address to listen on; default '0.0.0.0'. */
-  host?: string;
-  /** Host peers should dial us back on; default '' = the address they see us connect from. */
-  advertiseHost?: string;
-  /** A peer silent this long is marked down (net_ticktime's role); heartbeats go every tickMs/4. Default 4000. */
-  tickMs?: number;
-  /** Longest a handshake may take; default tickMs. */
-  handshakeTimeoutMs?: number;
-  resolver?: PeerResolver;
-  /** Mutual TLS; insecure when absent. */
-  tls?: MeshTlsOptions;
-  backoff?: Partial<BackoffOptions>;
-  /** Largest payload accepted by send/request; default 32 MiB. */
-  maxMessageBytes?: number;
-  /** Most bytes queued for one peer; sends beyond it are dropped. Default 64 MiB. */
-  maxQueueBytes?: number;
-  /** send() returns false once this many bytes are queued for the peer; default 4 MiB. */
-  highWaterBytes?: number;
-  /** Target size of one stream write; default 256 KiB. */
-  maxBatchBytes?: number;
-  logger?: Logger;
-}
+export { DEFAULT_MESH_PORT, meshPortFor, type MeshOptions, type PeerResolver } from './mesh-options';
 
 export interface Mesh {
   on(event: 'nodeup', listener: (name: string) => void): this;
@@ -76,8 +38,7 @@ export interface Mesh {
 
 export class Mesh extends EventEmitter {
   readonly nodeName: string;
-  private readonly secret: Buffer;
-  private readonly tickMs: number;
+  private readonly options: ResolvedMeshOptions;
   private readonly log: Logger;
   private readonly server = createMeshServer();
   private readonly peersByName = new Map<string, Peer>();
@@ -87,30 +48,21 @@ export class Mesh extends EventEmitter {
   private readonly clients = new Map<Link, grpc.Client>();
   private readonly dispatcher: InboundDispatcher;
   private readonly host: LinkHost;
-  private readonly backoff: BackoffOptions;
-  private readonly maxMessageBytes: number;
-  private readonly maxQueueBytes: number;
-  private readonly highWaterBytes: number;
+  private readonly credentials: grpc.ChannelCredentials;
   private nextRequestId = 1;
   private boundPort = 0;
   private started = false;
   private closed = false;
   private droppedSends = 0;
 
-  constructor(private readonly options: MeshOptions) {
+  constructor(options: MeshOptions) {
     super();
-    if (!options.nodeName) throw new Error('mesh: nodeName is required');
+    this.options = resolveMeshOptions(options);
     this.nodeName = options.nodeName;
-    this.secret = Buffer.isBuffer(options.secret) ? options.secret : Buffer.from(options.secret, 'utf8');
-    if (this.secret.length === 0) throw new Error('mesh: the cluster secret is empty');
-    this.tickMs = options.tickMs ?? 4000;
-    this.backoff = { initialMs: options.backoff?.initialMs ?? 100, maxMs: options.backoff?.maxMs ?? 2000 };
-    this.maxMessageBytes = options.maxMessageBytes ?? 32 * 1024 * 1024;
-    this.maxQueueBytes = options.maxQueueBytes ?? 64 * 1024 * 1024;
-    this.highWaterBytes = options.highWaterBytes ?? 4 * 1024 * 1024;
-    this.log = (options.logger ?? rootLogger).child({ module: 'mesh', node: this.nodeName });
+    this.log = this.options.logger.child({ module: 'mesh', node: this.nodeName });
     this.dispatcher = new InboundDispatcher(this.log, (link, id, status, payload) => this.respond(link, id, status, payload));
     this.host = this.makeLinkHost();
+    this.credentials = channelCredentials(options.tls);
     this.server.addService(meshServiceDefinition, {
       link: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.accept(call),
     });
@@ -125,12 +77,12 @@ export class Mesh extends EventEmitter {
   async start(): Promise<void> {
     if (this.started) throw new Error('mesh: already started');
     this.started = true;
-    const host = this.options.host ?? '0.0.0.0';
-    const target = host.includes(':') ? `[${host}]:${this.options.port ?? DEFAULT_MESH_PORT}` : `${host}:${this.options.port ?? DEFAULT_MESH_PORT}`;
+    const { host, port } = this.options;
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(target, serverCredentials(this.options.tls), (err, port) => (err ? reject(err) : resolve(port))),
     );
-    this.log.info({ port: this.boundPort, tls: this.options.tls !== undefined, tickMs: this.tickMs }, 'mesh listening');
+    this.log.info({ port: this.boundPort, tls: this.options.tls !== undefined, tickMs: this.options.tickMs }, 'mesh listening');
   }
 
   /**
@@ -247,16 +199,16 @@ export class Mesh extends EventEmitter {
    */
   send(peerName: string, channel: string, payload: Buffer): boolean {
     this.assertOpen();
-    if (payload.length > this.maxMessageBytes) throw new MeshError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.maxMessageBytes}`, peerName);
+    if (payload.length > this.options.maxMessageBytes) throw new MeshError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.options.maxMessageBytes}`, peerName);
     const peer = this.peerOrConnect(peerName);
-    if (peer.queue.bytes + payload.length > this.maxQueueBytes) {
+    if (peer.queue.bytes + payload.length > this.options.maxQueueBytes) {
       if (this.droppedSends++ % 10000 === 0) this.log.warn({ peer: peerName, queuedBytes: peer.queue.bytes, dropped: this.droppedSends }, 'peer queue full; dropping messages');
       peer.wantDrain = true;
       return false;
     }
     peer.queue.pushMessage(channel, payload);
     peer.link?.kick();
-    if (peer.queue.bytes >= this.highWaterBytes || peer.link?.congested === true) {
+    if (peer.queue.bytes >= this.options.highWaterBytes || peer.link?.congested === true) {
       peer.wantDrain = true;
       return false;
     }
@@ -273,7 +225,7 @@ export class Mesh extends EventEmitter {
   request(peerName: string, channel: string, payload: Buffer, timeoutMs: number): Promise<Buffer> {
     try {
       this.assertOpen();
-      if (payload.length > this.maxMessageBytes) throw new MeshError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.maxMessageBytes}`, peerName);
+      if (payload.length > this.options.maxMessageBytes) throw new MeshError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.options.maxMessageBytes}`, peerName);
       const peer = this.peerOrConnect(peerName);
       if (peer.status !== 'up' || peer.link === undefined) {
         throw new MeshError('PEER_DOWN', `${peerName} is down${peer.lastError ? ` (${peer.lastError})` : ''}`, peerName);
@@ -300,7 +252,7 @@ export class Mesh extends EventEmitter {
   private peerFor(name: string): Peer {
     let peer = this.peersByName.get(name);
     if (peer === undefined) {
-      peer = new Peer(name, this.backoff);
+      peer = new Peer(name, this.options.backoff);
       this.peersByName.set(name, peer);
     }
     return peer;
@@ -333,7 +285,7 @@ export class Mesh extends EventEmitter {
           return;
         }
         peer.lastAddress = address;
-        const client = createMeshClient(address.host, address.port, channelCredentials(this.options.tls));
+        const client = createMeshClient(address.host, address.port, this.credentials, this.options.tls);
         const link = new Link(this.host, 'dialer', openLinkCall(client), peer.name);
         this.links.add(link);
         this.clients.set(link, client);
@@ -447,7 +399,7 @@ export class Mesh extends EventEmitter {
     if (end.dialBack) {
       peer.lastError = undefined;
       // The peer dials us now; knock again only if that does not happen in time.
-      this.retryLater(peer, (this.options.handshakeTimeoutMs ?? this.tickMs) + peer.nextBackoffMs());
+      this.retryLater(peer, this.options.handshakeTimeoutMs + peer.nextBackoffMs());
       return;
     }
     if (end.authFailed) this.log.error({ peer: peer.name, reason: end.reason }, 'authentication with peer failed; check the cluster secret');
@@ -500,7 +452,7 @@ export class Mesh extends EventEmitter {
 
   private flushed(link: Link): void {
     const peer = this.peersByName.get(link.peerName);
-    if (peer === undefined || !peer.wantDrain || peer.queue.bytes >= this.highWaterBytes / 2) return;
+    if (peer === undefined || !peer.wantDrain || peer.queue.bytes >= this.options.highWaterBytes / 2) return;
     peer.wantDrain = false;
     this.emitSafely('drain', peer.name);
   }
@@ -521,11 +473,11 @@ export class Mesh extends EventEmitter {
     const mesh = this;
     return {
       nodeName: this.nodeName,
-      secret: this.secret,
-      tickMs: this.tickMs,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? this.tickMs,
-      maxBatchBytes: this.options.maxBatchBytes ?? 256 * 1024,
-      advertiseHost: this.options.advertiseHost ?? '',
+      secret: this.options.secret,
+      tickMs: this.options.tickMs,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      maxBatchBytes: this.options.maxBatchBytes,
+      advertiseHost: this.options.advertiseHost,
       get advertisePort() {
         return mesh.boundPort;
       },
