@@ -96,7 +96,10 @@ export class Channel {
 
   private process(type: number, payload: Buffer, method: AmqpMethod | null): void {
     if (type === 1) {
-      if (this.content) throw new UnexpectedFrame(`expected content header for class 60, got non content header frame instead`);
+      if (this.content) {
+        const expected = this.content.rawProperties ? 'content body' : 'content header for class 60';
+        throw new UnexpectedFrame(`expected ${expected}, got non content ${this.content.rawProperties ? 'body' : 'header'} frame instead`);
+      }
       this.runMethod(method ?? this.connection.decodeMethod(payload));
     } else if (type === 2) {
       this.onHeader(payload);
@@ -108,6 +111,7 @@ export class Channel {
   private runMethod(method: AmqpMethod): void {
     if (method.key === MethodKey.BasicPublish) {
       if (method.args.immediate) throw new NotImplemented('immediate=true');
+      this.connection.notePublish();
       this.content = { method: method.args, rawProperties: null, body: null, bodySize: 0, received: 0 };
       return;
     }

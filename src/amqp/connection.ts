@@ -14,6 +14,7 @@ import { Channel } from './channel';
 import type { ChannelConsumer } from './channel-consumer';
 import { Handshake } from './handshake';
 import { FrameOutput } from './writer';
+import type { ResourceAlarms } from '../broker/alarms';
 
 export interface ConnectionLimits {
   channelMax: number;
@@ -29,6 +30,8 @@ export interface ConnectionContext {
   clusterName: string;
   log: Logger;
   onClosed?: (connection: Connection) => void;
+  /** Memory and disk alarms; publishing connections are blocked while any is active. */
+  alarms?: ResourceAlarms;
 }
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
@@ -54,6 +57,10 @@ export class Connection {
   capabilities = { consumerCancelNotify: false, connectionBlocked: false, authenticationFailureClose: false };
   channelMax: number;
   heartbeatSeconds = 0;
+  /** Set on the first basic.publish: only publishing connections are blocked by alarms. */
+  hasPublished = false;
+  /** Not read from while a resource alarm is on (connection.blocked sent if the client asked). */
+  blocked = false;
   private readonly reader: FrameReader;
   private readonly handshake: Handshake;
   private headerBytes: Buffer = Buffer.alloc(0);
@@ -168,8 +175,8 @@ export class Connection {
         return;
       }
     }
-    if (!channel) throw new ChannelError(`expected 'channel.open' on channel ${channelId}`);
     try {
+      if (!channel) throw new ChannelError(`expected 'channel.open' on channel ${channelId}`);
       channel.onFrame(type, payload, method);
     } catch (err) {
       this.handleError(err, channelId, method?.key ?? 0);
@@ -222,7 +229,7 @@ export class Connection {
   private startHeartbeats(intervalMs: number): void {
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastReceivedMs > intervalMs * 2) {
+      if (now - this.lastReceivedMs > intervalMs * 2 && !this.blocked) {
         this.log.info('missed heartbeats from client, closing connection');
         this.socket.destroy();
         return;
@@ -268,6 +275,30 @@ export class Connection {
   /** Closes the connection from the broker side (shutdown, operator). */
   forceClose(replyText: string): void {
     this.closeWithError(new ConnectionForced(replyText), 0, 0);
+  }
+
+  /** Called for every basic.publish: blocks the connection when an alarm is on. */
+  notePublish(): void {
+    this.hasPublished = true;
+    if (!this.blocked && this.ctx.alarms && this.ctx.alarms.active.size > 0) this.block();
+  }
+
+  /** Stops reading from the socket until the alarms clear. */
+  block(): void {
+    if (this.blocked || this.state !== 'open') return;
+    this.blocked = true;
+    if (this.capabilities.connectionBlocked) {
+      this.out.method(0, { key: MethodKey.ConnectionBlocked, args: { reason: this.ctx.alarms?.reason() ?? 'resource alarm' } });
+    }
+    this.socket.pause();
+  }
+
+  unblock(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.lastReceivedMs = Date.now();
+    if (this.capabilities.connectionBlocked && this.state === 'open') this.out.method(0, { key: MethodKey.ConnectionUnblocked, args: {} });
+    this.socket.resume();
   }
 
   markConfirmsDirty(channel: Channel): void {

@@ -3,12 +3,14 @@ import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Logger } from '../log/logger';
 import { Connection, type ConnectionLimits } from './connection';
+import type { ResourceAlarms } from '../broker/alarms';
 
 export interface AmqpServerOptions {
   host: string;
   port: number;
   limits: ConnectionLimits;
   clusterName: string;
+  alarms?: ResourceAlarms;
 }
 
 /** The AMQP 0-9-1 listener: one Connection per accepted socket. */
@@ -25,6 +27,13 @@ export class AmqpServer {
 
   listen(): Promise<void> {
     const log = this.log.child({ module: 'amqp' });
+    this.options.alarms?.on('change', (active: Set<string>) => {
+      log.warn({ alarms: [...active] }, active.size > 0 ? 'resource alarm set: blocking publishers' : 'resource alarms cleared');
+      for (const c of this.connections) {
+        if (active.size > 0 && c.hasPublished) c.block();
+        else if (active.size === 0) c.unblock();
+      }
+    });
     this.server = createServer((socket) => {
       const connection = new Connection(socket, {
         broker: this.broker,
@@ -33,6 +42,7 @@ export class AmqpServer {
         clusterName: this.options.clusterName,
         log,
         onClosed: (c) => this.connections.delete(c),
+        alarms: this.options.alarms,
       });
       this.connections.add(connection);
     });

@@ -7,6 +7,8 @@ import type { MetadataStore } from '../broker/ports';
 import type { Config } from '../config/config';
 import { logger } from '../log/logger';
 import { RecordLog } from '../store/record-log';
+import { parseSize, ResourceAlarms } from '../broker/alarms';
+import { totalmem } from 'node:os';
 import { openVhostStores, type VhostStores } from './vhost-stores';
 
 export interface RunningNode {
@@ -31,6 +33,13 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const stores: VhostStores = await openVhostStores(broker, join(config.dataDir, 'msgs'));
   logger.info({ recoveredCommands, recoveredMessages: stores.recoveredMessages, ms: Date.now() - started }, 'recovery finished');
 
+  const alarms = new ResourceAlarms({
+    memoryHighWatermarkBytes: parseSize(config.memoryHighWatermark, totalmem()),
+    diskFreeLimitBytes: parseSize(config.diskFreeLimit),
+    dataDir: config.dataDir,
+    checkIntervalMs: 500,
+  });
+  alarms.start();
   const amqp = new AmqpServer(
     broker,
     metadata,
@@ -38,6 +47,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       host: config.nodeIp,
       port: config.nodePort,
       clusterName: config.nodeName,
+      alarms,
       limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000 },
     },
     logger,
@@ -49,6 +59,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     metadata,
     amqp,
     async stop() {
+      alarms.stop();
       await amqp.close();
       await stores.close();
       metadataLog.close();

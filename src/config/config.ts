@@ -14,6 +14,8 @@ export interface Config {
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
+  memoryHighWatermark: string;
+  diskFreeLimit: string;
 }
 
 type OptionType = 'int' | 'string';
@@ -37,6 +39,8 @@ export const OPTIONS: Option[] = [
   { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
   { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', type: 'string', default: () => 'guest', doc: 'user created on first start' },
   { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', type: 'string', default: () => 'guest', doc: 'password of the default user' },
+  { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', type: 'string', default: () => '0.4', doc: 'memory alarm threshold: fraction of RAM (0.4) or absolute size (512MB)' },
+  { key: 'diskFreeLimit', env: 'WARREN_DISK_FREE_LIMIT', type: 'string', default: () => '50MB', doc: 'disk alarm threshold: free bytes on the data dir disk (50MB)' },
   { key: 'defaultVhost', env: 'WARREN_DEFAULT_VHOST', type: 'string', default: () => '/', doc: 'vhost created on first start' },
 ];
 

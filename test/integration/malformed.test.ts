@@ -61,8 +61,8 @@ async function expectClose(send: (raw: RawClient) => void): Promise<CloseInfo> {
 
 describe('protocol header', () => {
   const AMQP_0_9_1 = 'AMQP\x00\x00\x09\x01';
-  // RabbitMQ 4.x offers AMQP 1.0 (SASL) for a header it cannot place; 3.x offered 0-9-1.
-  const FOR_GARBAGE = isRabbitMqVersion('3.10') ? AMQP_0_9_1 : 'AMQP\x03\x01\x00\x00';
+  // Issue 2 asks for `AMQP 0 0 9 1` back (as RabbitMQ 3.x answers); 4.x answers with its AMQP 1.0 header.
+  const FOR_GARBAGE = AMQP_0_9_1;
 
   const cases: Array<[string, Buffer, string]> = [
     ['garbage', Buffer.from('HELLO123'), FOR_GARBAGE],

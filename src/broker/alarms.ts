@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import { statfsSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export type AlarmKind = 'memory' | 'disk';
+
+export interface AlarmLimits {
+  /** Memory above which publishers are blocked, in bytes. */
+  memoryHighWatermarkBytes: number;
+  /** Free disk space below which publishers are blocked, in bytes. */
+  diskFreeLimitBytes: number;
+  /** Where the data lives (the disk that is watched). */
+  dataDir: string;
+  checkIntervalMs: number;
+}
+
+/**
+ * Parses RabbitMQ-style limits: a fraction of RAM ("0.4"), or an absolute size
+ * ("512MB", "2GiB", "1000000").
+ */
+export function parseSize(text: string, relativeTo?: number): number {
+  const t = text.trim();
+  const fraction = /^0?\.\d+$|^1(\.0+)?$/.test(t) ? Number(t) : undefined;
+  if (fraction !== undefined && relativeTo !== undefined) return Math.floor(fraction * relativeTo);
+  const m = /^(\d+(?:\.\d+)?)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(t);
+  if (!m) throw new Error(`cannot read '${text}' as a size`);
+  const units: Record<string, number> = { k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 };
+  return Math.floor(Number(m[1]) * (m[2] ? units[m[2].toLowerCase()] : 1));
+}
+
+export function defaultMemoryWatermark(): number {
+  return Math.floor(0.4 * totalmem());
+}
+
+let collectGarbage: (() => void) | undefined;
+function gcNow(): void {
+  if (!collectGarbage) {
+    setFlagsFromString('--expose_gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
+}
+
+/**
+ * The memory and disk alarms, as RabbitMQ raises them: checked on a timer; 'change'
+ * is emitted with the set of active alarms whenever it changes.
+ */
+export class ResourceAlarms extends EventEmitter {
+  readonly active = new Set<AlarmKind>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly limits: AlarmLimits) {
+    super();
+  }
+
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.limits.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Memory in use: the JavaScript heap plus buffers (message bodies live there). */
+  memoryUsedBytes(): number {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  }
+
+  diskFreeBytes(): number {
+    try {
+      const s = statfsSync(this.limits.dataDir);
+      return s.bavail * s.bsize;
+    } catch {
+      return Infinity;
+    }
+  }
+
+  check(): void {
+    // While the memory alarm is on, collect garbage first so that freed messages count.
+    if (this.active.has('memory')) gcNow();
+    const memory = this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
+    const disk = this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
+    const before = [...this.active].sort().join();
+    memory ? this.active.add('memory') : this.active.delete('memory');
+    disk ? this.active.add('disk') : this.active.delete('disk');
+    if ([...this.active].sort().join() !== before) this.emit('change', this.active);
+  }
+
+  /** The reason RabbitMQ sends in connection.blocked. */
+  reason(): string {
+    const m = this.active.has('memory');
+    const d = this.active.has('disk');
+    return m && d ? 'low on memory & disk' : m ? 'low on memory' : 'low on disk';
+  }
+}
