@@ -64,10 +64,17 @@ export function channelCredentials(tls: MeshTlsOptions | undefined): grpc.Channe
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, verifyOptions);
 }
 
-export function createMeshServer(): grpc.Server {
+/**
+ * The server. HTTP/2 keepalive pings every `tickMs` drop the connection of a peer that
+ * vanished without closing it (power loss, partition) once our own heartbeat has given
+ * up on its link; otherwise the dead session would linger until TCP gives up.
+ */
+export function createMeshServer(tickMs: number): grpc.Server {
   return new grpc.Server({
     'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
+    'grpc.keepalive_time_ms': Math.max(1000, tickMs),
+    'grpc.keepalive_timeout_ms': Math.max(1000, tickMs),
   });
 }
 

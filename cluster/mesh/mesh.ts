@@ -40,7 +40,7 @@ export class Mesh extends EventEmitter {
   readonly nodeName: string;
   private readonly options: ResolvedMeshOptions;
   private readonly log: Logger;
-  private readonly server = createMeshServer();
+  private readonly server: grpc.Server;
   private readonly peersByName = new Map<string, Peer>();
   /** Names refused after disconnect(), until connect() again. */
   private readonly blocked = new Set<string>();
@@ -60,6 +60,7 @@ export class Mesh extends EventEmitter {
     this.options = resolveMeshOptions(options);
     this.nodeName = options.nodeName;
     this.log = this.options.logger.child({ module: 'mesh', node: this.nodeName });
+    this.server = createMeshServer(this.options.tickMs);
     this.dispatcher = new InboundDispatcher(this.log, (link, id, status, payload) => this.respond(link, id, status, payload));
     this.host = this.makeLinkHost();
     this.credentials = channelCredentials(options.tls);
