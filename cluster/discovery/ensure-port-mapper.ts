@@ -58,8 +58,9 @@ export async function ensurePortMapper(port: number = DEFAULT_EPMD_PORT, opts: E
 
 async function answers(port: number, timeoutMs: number): Promise<boolean> {
   try {
-    await names('127.0.0.1', { epmdPort: port, timeoutMs });
-    return true;
+    // A port mapper starts its NAMES reply with its own port: a cheap check that
+    // whatever holds the port really speaks EPMD.
+    return (await names('127.0.0.1', { epmdPort: port, timeoutMs })).epmdPort === port;
   } catch {
     return false;
   }
