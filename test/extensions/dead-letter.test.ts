@@ -1,15 +1,15 @@
 // Dead lettering as RabbitMQ users rely on it: the triggers (reject/nack, expiry, max-length), the routing key
 // used, the x-death / x-first-death-* / x-last-death-* headers, retry loops and cycle dropping.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { sleep, uniqueName } from '../helpers/amqp-test';
 import { assertRecentTimestamp, brokerFixture, deathFor, mustGet, rabbit310, xDeath } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const UNACKED = { noAck: false };
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 /**
@@ -41,7 +41,7 @@ describe('dead lettering triggers', () => {
     const ch = await clients.channel(conn);
     const t = await topology(ch);
     ch.publish(t.exchange, t.key, Buffer.from('r1'), { headers: { app: 'kept' }, messageId: 'm-1' });
-    const m = await mustGet(ch, t.source, 'the source queue');
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
     ch.reject(m, false);
     const d = await mustGet(ch, t.dlq, 'the dead-letter queue');
     assert.equal(d.content.toString(), 'r1');
@@ -75,7 +75,7 @@ describe('dead lettering triggers', () => {
     const ch = await clients.channel(conn);
     const t = await topology(ch, { dlrk: 'dead' });
     ch.publish(t.exchange, t.key, Buffer.from('n1'));
-    const m = await mustGet(ch, t.source, 'the source queue');
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
     ch.nack(m, false, false);
     const d = await mustGet(ch, t.dlq, 'the dead-letter queue (bound with the DL routing key)');
     assert.equal(d.fields.routingKey, 'dead');
@@ -88,7 +88,7 @@ describe('dead lettering triggers', () => {
     const ch = await clients.channel(conn);
     const t = await topology(ch);
     ch.publish(t.exchange, t.key, Buffer.from('back'));
-    const m = await mustGet(ch, t.source, 'the source queue');
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
     ch.nack(m, false, true);
     const again = await mustGet(ch, t.source, 'the source queue after requeue');
     assert.equal(again.fields.redelivered, true);
@@ -138,7 +138,7 @@ describe('dead lettering triggers', () => {
     const q = uniqueName('dl-missing-dlx');
     await ch.assertQueue(q, { exclusive: true, arguments: { 'x-dead-letter-exchange': uniqueName('nope') } });
     ch.sendToQueue(q, Buffer.from('x'));
-    const m = await mustGet(ch, q, 'the queue');
+    const m = await mustGet(ch, q, 'the queue', UNACKED);
     ch.reject(m, false);
     await sleep(100);
     assert.equal(await ch.get(q), false, 'the rejected message is gone, not requeued');
@@ -151,7 +151,7 @@ describe('dead lettering and CC/BCC', () => {
     const ch = await clients.channel(conn);
     const t = await topology(ch, { dlKey: 'cc-key' });
     ch.publish(t.exchange, t.key, Buffer.from('cc'), { CC: ['cc-key'], BCC: ['bcc-key'] } as amqp.Options.Publish);
-    const m = await mustGet(ch, t.source, 'the source queue');
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
     ch.reject(m, false);
     const d = await mustGet(ch, t.dlq, 'the DLQ bound with the CC key');
     const e = deathFor(d, t.source, 'rejected');
@@ -165,7 +165,7 @@ describe('dead lettering and CC/BCC', () => {
     const ch = await clients.channel(conn);
     const t = await topology(ch, { dlrk: 'dead' });
     ch.publish(t.exchange, t.key, Buffer.from('cc2'), { CC: ['other'] } as amqp.Options.Publish);
-    const m = await mustGet(ch, t.source, 'the source queue');
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
     ch.reject(m, false);
     const d = await mustGet(ch, t.dlq, 'the DLQ');
     assert.equal(d.properties.headers?.CC, undefined, 'CC is removed together with the routing key');
@@ -191,11 +191,11 @@ describe('dead-letter loops', () => {
     await ch.bindQueue(delayQ, retryX, 'job');
     ch.publish(work, 'job', Buffer.from('flaky'));
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const m = await mustGet(ch, workQ, `attempt ${attempt}`);
+      const m = await mustGet(ch, workQ, `attempt ${attempt}`, UNACKED);
       if (attempt === 2) assert.equal(deathFor(m, workQ, 'rejected').count, 1);
       ch.reject(m, false);
     }
-    const last = await mustGet(ch, workQ, 'attempt 3');
+    const last = await mustGet(ch, workQ, 'attempt 3', UNACKED);
     const deaths = xDeath(last);
     assert.equal(deaths.length, 2, `one entry per (queue, reason): ${JSON.stringify(deaths)}`);
     assert.equal(deaths[0]!.queue, delayQ, 'most recent death first');

@@ -1,14 +1,13 @@
 // Queue length limits: x-max-length, x-max-length-bytes and the x-overflow behaviours.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { sleep, uniqueName } from '../helpers/amqp-test';
 import { brokerFixture, declareCode, deathFor, drainBodies, mustGet } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 /** Publishes each body on a confirm channel and returns, per body, whether the broker acked (true) or nacked it. */

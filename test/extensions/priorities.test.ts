@@ -1,14 +1,13 @@
 // Priority queues (x-max-priority, message priority) and consumer priorities (basic.consume x-priority).
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
 import { brokerFixture, channelCloseOf, declareCode, drainBodies } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 /** Publishes [body, priority] pairs (undefined = no priority property) and waits for the confirms. */

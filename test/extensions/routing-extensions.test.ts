@@ -1,15 +1,14 @@
 // Alternate exchanges, what test/integration does not already cover of exchange-to-exchange bindings and CC/BCC,
 // and the direct reply-to errors (the round trip itself is in test/integration/clients.test.ts).
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { rejectsWithCode, sleep, uniqueName, withTimeout } from '../helpers/amqp-test';
 import { brokerFixture, channelCloseOf, drainBodies, mustGet } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 async function boundQueue(ch: amqp.Channel, exchange: string, key: string): Promise<string> {

@@ -1,14 +1,13 @@
 // Single active consumer, and the 406s RabbitMQ gives for invalid or inequivalent queue arguments.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, sleep, uniqueName } from '../helpers/amqp-test';
 import { brokerFixture, channelCloseOf, declareCode } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 describe('x-single-active-consumer', () => {

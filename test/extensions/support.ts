@@ -6,12 +6,19 @@ import type * as amqp from 'amqplib';
 import { isRabbitMqVersion, startBroker, type BrokerProcess } from '../helpers/broker-process';
 import { Clients, sleep, track, withTimeout } from '../helpers/amqp-test';
 
-/** Starts a broker (or targets WARREN_TEST_URL) for the calling test file and closes everything after it. */
-export function brokerFixture(): { clients: Clients; broker: () => BrokerProcess } {
+/**
+ * Starts a broker (or targets WARREN_TEST_URL) for the calling test file, then runs ready(clients) (one root hook,
+ * so the order is certain), and closes everything after the file.
+ */
+export function brokerFixture(ready?: (clients: Clients) => Promise<void>): {
+  clients: Clients;
+  broker: () => BrokerProcess;
+} {
   let broker: BrokerProcess | undefined;
   const clients = new Clients(() => broker!);
   before(async () => {
     broker = await startBroker();
+    await ready?.(clients);
   });
   after(async () => {
     await clients.closeAll();
@@ -37,9 +44,15 @@ export async function getWait(
   }
 }
 
-/** basic.get, asserting that a message arrives within timeoutMs. */
-export async function mustGet(ch: amqp.Channel, queue: string, what: string, timeoutMs = 3000): Promise<amqp.GetMessage> {
-  const m = await getWait(ch, queue, { timeoutMs });
+/** basic.get (no-ack unless told otherwise), asserting that a message arrives within timeoutMs. */
+export async function mustGet(
+  ch: amqp.Channel,
+  queue: string,
+  what: string,
+  opts: { noAck?: boolean; timeoutMs?: number } = {},
+): Promise<amqp.GetMessage> {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const m = await getWait(ch, queue, { noAck: opts.noAck ?? true, timeoutMs });
   assert.ok(m, `expected a message in ${what} within ${timeoutMs} ms, got none`);
   return m;
 }

@@ -1,14 +1,13 @@
 // Per-queue message TTL (x-message-ttl), per-message TTL (expiration), and queue expiry (x-expires).
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, rejectsWithCode, sleep, uniqueName, withTimeout } from '../helpers/amqp-test';
 import { brokerFixture, channelCloseOf, declareCode, drainBodies, mustGet } from './support';
 
-const { clients } = brokerFixture();
 let conn: amqp.ChannelModel;
-before(async () => {
-  conn = await clients.connect();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 async function queue(ch: amqp.Channel, args: Record<string, unknown> = {}): Promise<string> {
@@ -120,7 +119,7 @@ describe('per-message expiration', () => {
     const ch = await clients.channel(conn);
     const q = await queue(ch);
     ch.sendToQueue(q, Buffer.from('requeued'), { expiration: '200' });
-    const m = await mustGet(ch, q, 'the queue');
+    const m = await mustGet(ch, q, 'the queue', { noAck: false });
     ch.nack(m, false, true);
     await sleep(350);
     assert.equal(await ch.get(q), false, 'the requeued message still expires on its original schedule');
