@@ -27,13 +27,22 @@ export function erlangAvailable(): boolean {
   return existsSync('/usr/bin/epmd') && existsSync('/usr/bin/erl');
 }
 
-/** Runs Erlang's `epmd` client with ERL_EPMD_PORT set; resolves its stdout. */
+/**
+ * Runs Erlang's `epmd` client with ERL_EPMD_PORT set; resolves its stdout, also
+ * when it exits non-zero (as `epmd -kill` does when refused).
+ */
 export async function epmdCommand(epmdPort: number, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('epmd', args, {
-    env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) },
-    timeout: 5000,
-  });
-  return stdout;
+  try {
+    const { stdout } = await execFileAsync('epmd', args, {
+      env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) },
+      timeout: 5000,
+    });
+    return stdout;
+  } catch (err) {
+    const stdout = (err as { stdout?: string }).stdout;
+    if (typeof stdout === 'string') return stdout;
+    throw err;
+  }
 }
 
 /** What a raw exchange with a server produced. */
