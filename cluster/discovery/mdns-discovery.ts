@@ -69,6 +69,9 @@ export class MdnsDiscovery implements Discovery {
       port: this.options.port ?? 5353,
       ip: this.options.group ?? '224.0.0.251',
       interface: this.options.interface,
+      // On Linux a socket bound to a unicast address never sees multicast, so bind
+      // the wildcard; `interface` still picks where we join the group and send.
+      bind: '0.0.0.0',
       reuseAddr: true,
       loopback: true,
     });
