@@ -261,7 +261,8 @@ export class Queue implements QueueHandle {
         const consumer = this.pickConsumer();
         if (!consumer) break;
         const entry = this.ready.shift()!;
-        if (entry.expiresAtMs !== Infinity && entry.expiresAtMs <= Date.now()) {
+        // TTL 0 means "deliver now or never": a message expiring this very millisecond may still go out.
+        if (entry.expiresAtMs !== Infinity && entry.expiresAtMs < Date.now()) {
           this.drop(entry.message, 'expired');
           continue;
         }
