@@ -186,6 +186,8 @@ export class Link implements FrameVisitor {
     try {
       decodeBatch(batch, this);
     } catch (err) {
+      // A handler may have closed this link (disconnect, close) halfway through the batch.
+      if (this.isClosed()) return;
       this.log.warn({ err }, 'bad frame from peer; closing link');
       this.close(`protocol error: ${(err as Error).message}`, { status: grpc.status.INVALID_ARGUMENT });
     }
@@ -340,6 +342,11 @@ export class Link implements FrameVisitor {
     this.timer = undefined;
     this.queue = undefined;
     this.control = [];
+  }
+
+  /** A method, not a field test, so that TypeScript does not narrow across callbacks. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   private requireUp(): void {

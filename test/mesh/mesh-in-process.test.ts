@@ -27,7 +27,7 @@ test('a full mesh of four nodes forms with one link per pair, dialed by the smal
   const meshes = await Promise.all(names.map((n) => startMesh(n)));
   t.after(() => closeAll(meshes));
   for (const m of meshes) for (const o of meshes) if (m !== o) m.connect(o.nodeName, addr(o));
-  await waitUntil(() => meshes.every((m) => m.peers().filter((p) => p.status === 'up').length === 3), 5000, 'full mesh');
+  await waitUntil(() => meshes.every((m) => m.peers().filter((p) => p.status === 'up').length === 3), 10_000, 'full mesh');
   for (const m of meshes) {
     for (const p of m.peers()) {
       assert.equal(p.direction, m.nodeName < p.name ? 'outbound' : 'inbound', `${m.nodeName} → ${p.name}`);
@@ -223,4 +223,17 @@ test('send reports backpressure and emits drain', async (t) => {
   assert.equal(a.send(b.nodeName, 'bulk', payload), true);
   i++;
   await waitUntil(() => count === i + 1, 5000, 'bulk delivered');
+});
+
+test('a handler may disconnect its own peer halfway through a batch', async (t) => {
+  const [a, b] = await pair();
+  t.after(() => closeAll([a, b]));
+  let seen = 0;
+  b.handle('c', (from) => {
+    if (++seen === 3) b.disconnect(from);
+  });
+  for (let i = 0; i < 10; i++) a.send(b.nodeName, 'c', Buffer.from(String(i)));
+  await meshEvent(a, 'nodedown', b.nodeName, 2000);
+  assert.equal(seen, 3);
+  assert.equal(b.peers().length, 0);
 });
