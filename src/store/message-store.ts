@@ -69,6 +69,8 @@ export interface StoreStats {
   cacheBytes: number;
   /** Reads that found a CRC mismatch on disk (the message is not returned). */
   corruptReads: number;
+  /** Heap bytes of the store's own message index (per-segment columns, per-queue id lists). */
+  indexBytes: number;
 }
 
 /**
@@ -161,5 +163,6 @@ export function emptyStats(): StoreStats {
     cacheMisses: 0,
     cacheBytes: 0,
     corruptReads: 0,
+    indexBytes: 0,
   };
 }

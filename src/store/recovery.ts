@@ -13,7 +13,9 @@
 import * as fs from 'node:fs';
 import { logger } from '../log/logger';
 import { listSegments, segmentPath } from './segment-files';
-import { MessageEntry, Segment, addDependency } from './segment-ledger';
+import { IdList } from './id-list';
+import { MessageIndex } from './message-index';
+import { Segment, addDependency } from './segment-ledger';
 import type { MessageId, RecoveryResult } from './message-store';
 import { HEADER_BYTES, RecordType, nextValidRecord, readU64, validRecordEnd } from './record-format';
 
@@ -22,8 +24,8 @@ const log = logger.child({ module: 'store.recovery' });
 /** Everything the segment store needs to continue where the files left off. */
 export interface RecoveredState {
   segments: Segment[];
-  entries: Map<MessageId, MessageEntry>;
-  queues: Map<string, Set<MessageId>>;
+  index: MessageIndex;
+  queues: Map<string, IdList>;
   /** Smallest id that is safe to assign next. */
   nextId: number;
   /** Number the next new segment file takes. */
@@ -51,6 +53,7 @@ export function recoverDirectory(dir: string): RecoveredState {
     state.segments.push(segment);
     const before = state.recordCount;
     const tail = scanSegment(data, segment, state);
+    segment.messages.trim();
     if (tail !== undefined) tails.push(tail);
     if (state.recordCount > before) lastWithRecords = i;
   }
@@ -72,10 +75,10 @@ export function recoverDirectory(dir: string): RecoveredState {
   }
 
   const queues = new Map<string, MessageId[]>();
-  for (const [name, ids] of state.queues) if (ids.size > 0) queues.set(name, [...ids]);
+  for (const [name, ids] of state.queues) if (ids.size > 0) queues.set(name, ids.toArray());
   const result: RecoveryResult = {
     queues,
-    messageCount: state.entries.size,
+    messageCount: state.index.live,
     recordCount: state.recordCount,
     corruptRegions: state.corruptRegions,
     truncatedBytes,
@@ -84,7 +87,7 @@ export function recoverDirectory(dir: string): RecoveredState {
   };
   return {
     segments: state.segments,
-    entries: state.entries,
+    index: state.index,
     queues: state.queues,
     nextId: Math.max(state.maxId + 1, state.nextIdFloor, 1),
     nextSegmentNo: numbers.length > 0 ? numbers[numbers.length - 1] + 1 : 1,
@@ -94,22 +97,18 @@ export function recoverDirectory(dir: string): RecoveredState {
 
 class ReplayState {
   readonly segments: Segment[] = [];
-  readonly entries = new Map<MessageId, MessageEntry>();
-  readonly queues = new Map<string, Set<MessageId>>();
+  readonly index = new MessageIndex();
+  readonly queues = new Map<string, IdList>();
   maxId = 0;
   nextIdFloor = 1;
   recordCount = 0;
   corruptRegions = 0;
 
-  drop(queue: Set<MessageId>, id: MessageId, by: Segment): void {
+  drop(queue: IdList, id: MessageId, by: Segment): void {
     if (!queue.delete(id)) return;
-    const entry = this.entries.get(id);
-    if (entry === undefined) return;
-    addDependency(by, entry.segment);
-    if (--entry.refs === 0) {
-      this.entries.delete(id);
-      entry.segment.live--;
-    }
+    if (!this.index.find(id)) return;
+    addDependency(by, this.index.foundSegment!);
+    this.index.unrefFound();
   }
 }
 
@@ -143,13 +142,13 @@ function replayRecord(data: Buffer, pos: number, end: number, segment: Segment, 
       p += 8;
       const queueCount = data.readUInt16BE(p);
       p += 2;
-      if (id > state.maxId) state.maxId = id;
-      if (state.entries.has(id)) {
-        // Ids are never reused; a second copy can only be damage that passed the CRC.
+      if (id <= state.maxId) {
+        // Ids are never reused and only increase; anything else is damage that passed the CRC.
         state.corruptRegions++;
-        log.error({ segment: segment.no, offset: pos, id }, 'duplicate message id skipped');
+        log.error({ segment: segment.no, offset: pos, id }, 'duplicate or out-of-order message id skipped');
         return;
       }
+      state.maxId = id;
       let refs = 0;
       for (let i = 0; i < queueCount; i++) {
         const length = data[p];
@@ -157,18 +156,12 @@ function replayRecord(data: Buffer, pos: number, end: number, segment: Segment, 
         p += 1 + length;
         let ids = state.queues.get(name);
         if (ids === undefined) {
-          ids = new Set();
+          ids = new IdList();
           state.queues.set(name, ids);
         }
-        if (!ids.has(id)) {
-          ids.add(id);
-          refs++;
-        }
+        if (ids.add(id)) refs++;
       }
-      if (refs > 0) {
-        state.entries.set(id, new MessageEntry(segment, pos, end - pos, refs));
-        segment.live++;
-      }
+      if (refs > 0) state.index.add(segment, id, pos, end - pos, refs);
       return;
     }
     case RecordType.Ack: {
@@ -187,7 +180,7 @@ function replayRecord(data: Buffer, pos: number, end: number, segment: Segment, 
       const name = data.toString('utf8', p + 1, p + 1 + length);
       const ids = state.queues.get(name);
       if (ids === undefined) return;
-      for (const id of ids) state.drop(ids, id, segment);
+      for (const id of ids.toArray()) state.drop(ids, id, segment);
       state.queues.delete(name);
       return;
     }

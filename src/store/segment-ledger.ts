@@ -9,9 +9,13 @@
  * messages. Deleting a segment can therefore make later segments deletable (cascade).
  */
 
+import { SegmentMessages } from './message-index';
+
 export class Segment {
   /** Messages stored here that some queue still references. */
   live = 0;
+  /** Where each message record of this segment is and its reference count. */
+  readonly messages = new SegmentMessages();
   /** Other segments holding messages that index records here touched. */
   readonly deps = new Set<Segment>();
   /** Segments whose index records touched messages stored here. */
@@ -34,16 +38,6 @@ export class Segment {
   ) {
     this.durableSize = size;
   }
-}
-
-/** Where a message record lives, and how many queues reference it. */
-export class MessageEntry {
-  constructor(
-    readonly segment: Segment,
-    readonly offset: number,
-    readonly length: number,
-    public refs: number,
-  ) {}
 }
 
 /** Records that an index record in `from` touched a message stored in `to`. */

@@ -22,7 +22,9 @@ import {
 } from './record-format';
 import { recoverDirectory } from './recovery';
 import { segmentPath, syncDirectory } from './segment-files';
-import { MessageEntry, Segment, addDependency, collectDeletable } from './segment-ledger';
+import { IdList } from './id-list';
+import { MessageIndex } from './message-index';
+import { Segment, addDependency, collectDeletable } from './segment-ledger';
 import { CorruptRecordError, StoreClosedError, StoreFailedError } from './store-errors';
 import { WriteBatch } from './write-batch';
 
@@ -68,8 +70,8 @@ export class SegmentMessageStore implements MessageStore {
   /** What open() found; the broker rebuilds its durable queues from `queues`. */
   readonly recovery: RecoveryResult;
 
-  private readonly entries: Map<MessageId, MessageEntry>;
-  private readonly queues: Map<string, Set<MessageId>>;
+  private readonly index: MessageIndex;
+  private readonly queues: Map<string, IdList>;
   private readonly segments = new Map<number, Segment>();
   private readonly queueNameBytes = new Map<string, Buffer>();
   private readonly cache: MessageCache;
@@ -103,7 +105,7 @@ export class SegmentMessageStore implements MessageStore {
     if (this.segmentMaxBytes < 4096) throw new RangeError('segmentMaxBytes must be at least 4096');
     const state = recoverDirectory(this.dir);
     this.recovery = state.result;
-    this.entries = state.entries;
+    this.index = state.index;
     this.queues = state.queues;
     for (const segment of state.segments) this.segments.set(segment.no, segment);
     this.seq = state.nextId - 1;
@@ -142,8 +144,7 @@ export class SegmentMessageStore implements MessageStore {
     const id = ++this.seq;
     writeMessageRecord(this.filling.buffer, pos, id, names, routing, properties, body);
     this.filling.lastTicket = id;
-    this.entries.set(id, new MessageEntry(segment, segment.size - bytes, bytes, names.length));
-    segment.live++;
+    this.index.add(segment, id, segment.size - bytes, bytes, names.length);
     for (let i = 0; i < queues.length; i++) this.queueIds(queues[i]).add(id);
     this.cache.set(id, { routing, properties, body });
     this.counters.records++;
@@ -198,8 +199,10 @@ export class SegmentMessageStore implements MessageStore {
 
   read(id: MessageId): StoredMessage | undefined {
     if (this.closed) throw new StoreClosedError();
-    const entry = this.entries.get(id);
-    if (entry === undefined) return undefined;
+    if (!this.index.find(id)) return undefined;
+    const segment = this.index.foundSegment!;
+    const offset = segment.messages.offset(this.index.foundIndex);
+    const length = segment.messages.length(this.index.foundIndex);
     const cached = this.cache.get(id);
     if (cached !== undefined) {
       this.counters.cacheHits++;
@@ -207,13 +210,13 @@ export class SegmentMessageStore implements MessageStore {
     }
     this.counters.cacheMisses++;
     const raw =
-      this.filling.copyOut(entry.segment, entry.offset, entry.length) ??
-      this.inFlight.copyOut(entry.segment, entry.offset, entry.length) ??
-      this.readFromFile(entry);
+      this.filling.copyOut(segment, offset, length) ??
+      this.inFlight.copyOut(segment, offset, length) ??
+      this.readFromFile(segment, offset, length);
     if (raw === undefined || validRecordEnd(raw, 0, raw.length) !== raw.length) {
       this.counters.corruptReads++;
-      log.error({ segment: entry.segment.no, offset: entry.offset, id }, 'corrupt message record on read');
-      throw new CorruptRecordError(entry.segment.no, entry.offset);
+      log.error({ segment: segment.no, offset, id }, 'corrupt message record on read');
+      throw new CorruptRecordError(segment.no, offset);
     }
     const message = decodeMessage(raw, 0, raw.length);
     this.cache.set(id, message);
@@ -221,12 +224,12 @@ export class SegmentMessageStore implements MessageStore {
   }
 
   has(id: MessageId): boolean {
-    return this.entries.has(id);
+    return this.index.has(id);
   }
 
   queueMessageIds(queue: string): MessageId[] {
     const held = this.queues.get(queue);
-    return held === undefined ? [] : [...held];
+    return held === undefined ? [] : held.toArray();
   }
 
   onDurable(listener: (durableTicket: Ticket) => void): void {
@@ -250,7 +253,9 @@ export class SegmentMessageStore implements MessageStore {
   stats(): StoreStats {
     const s = { ...this.counters };
     s.pendingBytes = this.filling.length + this.inFlight.length;
-    s.liveMessages = this.entries.size;
+    s.liveMessages = this.index.live;
+    s.indexBytes = this.index.sizeBytes;
+    for (const ids of this.queues.values()) s.indexBytes += ids.sizeBytes;
     s.segments = this.segments.size;
     s.cacheBytes = this.cache.sizeBytes;
     return s;
@@ -295,13 +300,12 @@ export class SegmentMessageStore implements MessageStore {
 
   /** Drops one queue reference to `id` by an index record written to `by`. */
   private release(id: MessageId, by: Segment): void {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return;
-    addDependency(by, entry.segment);
-    if (--entry.refs > 0) return;
-    this.entries.delete(id);
+    if (!this.index.find(id)) return;
+    const segment = this.index.foundSegment!;
+    addDependency(by, segment);
+    if (!this.index.unrefFound()) return;
     this.cache.delete(id);
-    if (--entry.segment.live === 0) this.deletionCandidates.add(entry.segment);
+    if (segment.live === 0) this.deletionCandidates.add(segment);
   }
 
   /** The segment a record of `bytes` goes to, rolling over to a new one if needed. */
@@ -309,6 +313,7 @@ export class SegmentMessageStore implements MessageStore {
     const active = this.active;
     if (active.size > SEGMENT_START_RECORD_BYTES && active.size + bytes > this.segmentMaxBytes) {
       active.active = false;
+      active.messages.trim();
       this.deletionCandidates.add(active);
       this.active = this.createSegment();
     }
@@ -456,6 +461,7 @@ export class SegmentMessageStore implements MessageStore {
         log.warn({ err: error, segment: segment.no }, 'segment file could not be removed');
       }
       this.segments.delete(segment.no);
+      this.index.removeSegment(segment);
       this.unsyncedUnlinks++;
       this.counters.segmentsDeleted++;
     }
@@ -463,18 +469,17 @@ export class SegmentMessageStore implements MessageStore {
 
   // ---- helpers ----
 
-  private readFromFile(entry: MessageEntry): Buffer | undefined {
-    const segment = entry.segment;
+  private readFromFile(segment: Segment, offset: number, length: number): Buffer | undefined {
     if (segment.fd === -1) segment.fd = fs.openSync(segment.path, 'r');
-    const raw = Buffer.allocUnsafe(entry.length);
-    const got = fs.readSync(segment.fd, raw, 0, entry.length, entry.offset);
-    return got === entry.length ? raw : undefined;
+    const raw = Buffer.allocUnsafe(length);
+    const got = fs.readSync(segment.fd, raw, 0, length, offset);
+    return got === length ? raw : undefined;
   }
 
-  private queueIds(queue: string): Set<MessageId> {
+  private queueIds(queue: string): IdList {
     let ids = this.queues.get(queue);
     if (ids === undefined) {
-      ids = new Set();
+      ids = new IdList();
       this.queues.set(queue, ids);
     }
     return ids;
