@@ -1,5 +1,4 @@
 import type { FieldTable } from '../protocol/field-table';
-import { MethodKey } from '../protocol/methods.generated';
 import type { Consumer, QueuedMessage } from '../broker/queue/consumer';
 import type { Queue } from '../broker/queue/queue';
 import type { Channel } from './channel';
@@ -8,6 +7,8 @@ import type { Channel } from './channel';
 export class ChannelConsumer implements Consumer {
   /** Deliveries to this consumer not yet acknowledged. */
   unacked = 0;
+  /** The consumer tag as an encoded shortstr, written into every basic.deliver. */
+  private readonly tagBytes: Buffer;
 
   constructor(
     readonly channel: Channel,
@@ -19,7 +20,10 @@ export class ChannelConsumer implements Consumer {
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited. */
     readonly prefetchCount: number,
     readonly priority: number,
-  ) {}
+  ) {
+    const tagBytes = Buffer.from(tag, 'utf8').subarray(0, 255);
+    this.tagBytes = Buffer.concat([Buffer.from([tagBytes.length]), tagBytes]);
+  }
 
   canTake(): boolean {
     if (this.noAck) return this.channel.canDeliver();
@@ -34,15 +38,7 @@ export class ChannelConsumer implements Consumer {
       this.channel.trackUnacked(deliveryTag, queue, entry, this);
     }
     const m = entry.message;
-    this.channel.connection.out.content(
-      this.channel.id,
-      {
-        key: MethodKey.BasicDeliver,
-        args: { consumerTag: this.tag, deliveryTag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey },
-      },
-      m.rawProperties,
-      m.body,
-    );
+    this.channel.connection.out.deliver(this.channel.id, this.tagBytes, deliveryTag, entry.redelivered, m.exchange, m.routingKey, m.rawProperties, m.body);
   }
 
   cancelledByQueue(_queue: Queue): void {

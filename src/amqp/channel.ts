@@ -15,6 +15,9 @@ import { handleTxMethod, type TxState } from './handlers/tx';
 import { publish } from './handlers/publish';
 import { unregisterReplyConsumer, type ReplyConsumer } from './direct-reply-to';
 
+/** Raw properties of a message published without any: shared, never written to. */
+const NO_PROPERTIES = Buffer.from([0, 0]);
+
 /** Largest message body accepted (RabbitMQ 4.x max_message_size default). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -187,7 +190,7 @@ export class Channel {
       this.content = undefined;
       throw new PreconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_BYTES}`);
     }
-    c.rawProperties = Buffer.from(payload.subarray(12));
+    c.rawProperties = payload.length === 14 && payload[12] === 0 && payload[13] === 0 ? NO_PROPERTIES : Buffer.from(payload.subarray(12));
     c.bodySize = bodySize;
     if (bodySize === 0) this.completeContent(c, Buffer.alloc(0));
   }

@@ -68,6 +68,8 @@ export class Connection {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly dirtyConfirms = new Set<Channel>();
+  /** Reused for every method frame: decoding allocates only the decoded method. */
+  private readonly methodReader = new ByteReader(Buffer.alloc(0), 0, 0);
 
   constructor(
     readonly socket: Socket,
@@ -137,7 +139,10 @@ export class Connection {
   decodeMethod(payload: Buffer): AmqpMethod {
     if (payload.length < 4) throw new SyntaxErrorReply('method frame too short');
     const key = payload.readUInt32BE(0);
-    const r = new ByteReader(payload, 4, payload.length);
+    const r = this.methodReader;
+    r.buf = payload;
+    r.pos = 4;
+    r.end = payload.length;
     const method = decodeMethodArgs(key, r);
     if (!method) throw new CommandInvalid(`unknown method ${key >>> 16}/${key & 0xffff}`);
     return method;

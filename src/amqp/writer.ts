@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ByteWriter } from '../protocol/byte-writer';
-import { FRAME_END, type AmqpMethod } from '../protocol/methods.generated';
+import { FRAME_END, FRAME_METHOD, type AmqpMethod } from '../protocol/methods.generated';
 import { writeBodyFrameHeader, writeHeaderFrame, writeMethodFrame } from '../protocol/frame-writer';
 
 /** Bodies at least this large are handed to the socket as their own buffer rather than copied. */
@@ -43,6 +43,33 @@ export class FrameOutput {
   /** A content-bearing method: the method frame, the content header and the body frames. */
   content(channel: number, method: AmqpMethod, rawProperties: Buffer, body: Buffer): void {
     writeMethodFrame(this.w, channel, method);
+    this.contentFrames(channel, rawProperties, body);
+  }
+
+  /**
+   * basic.deliver and its content, written field by field: the hot path allocates nothing
+   * per message here. `consumerTag` is the tag's encoded shortstr (length byte included).
+   */
+  deliver(channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer): void {
+    const w = this.w;
+    w.ensure(7 + 4 + consumerTag.length + 9 + 512 + 1);
+    const buf = w.buf;
+    buf[w.pos] = FRAME_METHOD;
+    buf.writeUInt16BE(channel, w.pos + 1);
+    const payloadStart = w.pos + 7;
+    buf.writeUInt32BE(0x003c003c, payloadStart); // class 60 (basic), method 60 (deliver)
+    w.pos = payloadStart + 4;
+    w.bytes(consumerTag);
+    w.u64(deliveryTag);
+    w.u8(redelivered ? 1 : 0);
+    w.shortstr(exchange);
+    w.shortstr(routingKey);
+    w.buf.writeUInt32BE(w.pos - payloadStart, payloadStart - 4);
+    w.u8(FRAME_END);
+    this.contentFrames(channel, rawProperties, body);
+  }
+
+  private contentFrames(channel: number, rawProperties: Buffer, body: Buffer): void {
     writeHeaderFrame(this.w, channel, 60, body.length, rawProperties);
     const maxPayload = this.frameMaxBytes - 8;
     for (let offset = 0; offset < body.length; offset += maxPayload) {
