@@ -78,6 +78,15 @@ export class Broker {
       case 'policy.delete':
         this.requireVhost(cmd.vhost).deletePolicy(cmd.name);
         return {};
+      case 'node.restarted': {
+        let messageCount = 0;
+        for (const vhost of this.vhosts.values()) {
+          for (const q of [...vhost.queues.values()]) {
+            if (q.def.ownerNode === cmd.node && (!q.def.durable || q.def.exclusive)) messageCount += vhost.deleteQueue(q.name, false, false);
+          }
+        }
+        return { messageCount };
+      }
     }
   }
 

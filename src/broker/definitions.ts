@@ -35,7 +35,9 @@ export type DefinitionCommand =
   | { op: 'binding.add'; vhost: string; binding: Binding }
   | { op: 'binding.remove'; vhost: string; binding: Binding }
   | { op: 'policy.set'; policy: Policy }
-  | { op: 'policy.delete'; vhost: string; name: string };
+  | { op: 'policy.delete'; vhost: string; name: string }
+  /** A clustered node started again: its transient and exclusive queues are gone, as in RabbitMQ. */
+  | { op: 'node.restarted'; node: string };
 
 /** What applying a command returns: for queue.declare whether it was created, for queue.delete the messages dropped. */
 export interface CommandResult {

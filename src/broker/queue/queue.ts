@@ -15,6 +15,8 @@ export interface QueueDefinition {
   arguments: FieldTable;
   /** The connection that owns an exclusive queue (node-unique id). */
   exclusiveOwner?: string;
+  /** The node whose client declared the queue (clustered nodes only; absent on a single node). */
+  ownerNode?: string;
 }
 
 /** What a queue asks of its vhost. */
