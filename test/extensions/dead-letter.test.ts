@@ -146,6 +146,62 @@ describe('dead lettering triggers', () => {
   });
 });
 
+describe('dead lettering variants', () => {
+  it('dead-letters through the default exchange with x-dead-letter-routing-key = a queue name', async () => {
+    const ch = await clients.channel(conn);
+    const dlq = uniqueName('dl-default-dlq');
+    const q = uniqueName('dl-default-src');
+    await ch.assertQueue(dlq, { exclusive: true });
+    await ch.assertQueue(q, {
+      exclusive: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq },
+    });
+    ch.sendToQueue(q, Buffer.from('via default'));
+    ch.reject(await mustGet(ch, q, 'the source queue', UNACKED), false);
+    const d = await mustGet(ch, dlq, 'the dead-letter queue');
+    assert.equal(d.fields.exchange, '');
+    assert.equal(d.fields.routingKey, dlq);
+    const e = deathFor(d, q, 'rejected');
+    assert.equal(e.exchange, '');
+    assert.deepEqual(e['routing-keys'], [q]);
+    await ch.close();
+  });
+
+  it('records original-expiration and removes expiration when a message with a TTL is rejected', async () => {
+    const ch = await clients.channel(conn);
+    const t = await topology(ch);
+    ch.publish(t.exchange, t.key, Buffer.from('ttl+reject'), { expiration: '60000' });
+    ch.reject(await mustGet(ch, t.source, 'the source queue', UNACKED), false);
+    const d = await mustGet(ch, t.dlq, 'the dead-letter queue');
+    assert.equal(d.properties.expiration, undefined, 'a dead letter must not expire again on the old TTL');
+    assert.equal(deathFor(d, t.source, 'rejected')['original-expiration'], '60000');
+    await ch.close();
+  });
+
+  it('dead-letters (reason expired) an unacked message that outlived x-message-ttl when it is requeued', async () => {
+    const ch = await clients.channel(conn);
+    const t = await topology(ch, { args: { 'x-message-ttl': 100 } });
+    ch.publish(t.exchange, t.key, Buffer.from('late requeue'));
+    const m = await mustGet(ch, t.source, 'the source queue', UNACKED);
+    await sleep(250);
+    ch.nack(m, false, true);
+    const d = await mustGet(ch, t.dlq, 'the dead-letter queue');
+    deathFor(d, t.source, 'expired');
+    assert.equal(await ch.get(t.source), false, 'the expired message is not redelivered');
+    await ch.close();
+  });
+
+  it('dead-letters every message of an x-max-length 0 queue immediately', async () => {
+    const ch = await clients.confirmChannel(conn);
+    const t = await topology(ch, { args: { 'x-max-length': 0 } });
+    ch.publish(t.exchange, t.key, Buffer.from('z'));
+    await ch.waitForConfirms();
+    deathFor(await mustGet(ch, t.dlq, 'the dead-letter queue'), t.source, 'maxlen');
+    assert.equal(await ch.get(t.source), false);
+    await ch.close();
+  });
+});
+
 describe('dead lettering and CC/BCC', () => {
   it('routes by the original key plus CC (not BCC), lists them in routing-keys and strips BCC', async () => {
     const ch = await clients.channel(conn);

@@ -145,6 +145,20 @@ describe('consumer priorities', () => {
     await setup.close();
   });
 
+  it('accepts a negative x-priority, below the default 0', async () => {
+    const ch = await clients.channel(conn);
+    const q = uniqueName('cprio-neg');
+    await ch.assertQueue(q, { exclusive: true });
+    const neg = collector();
+    const dflt = collector();
+    await ch.consume(q, neg.onMessage, { noAck: true, priority: -5 });
+    await ch.consume(q, dflt.onMessage, { noAck: true });
+    for (let i = 0; i < 4; i++) ch.sendToQueue(q, Buffer.from(String(i)));
+    await dflt.waitCount(4, 2000);
+    assert.equal(neg.messages.length, 0, 'the default-priority consumer (never blocked with no-ack) takes all');
+    await ch.close();
+  });
+
   it('delivers round-robin among consumers of equal priority', async () => {
     const ch = await clients.channel(conn);
     const q = uniqueName('cprio-equal');

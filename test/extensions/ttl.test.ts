@@ -115,6 +115,17 @@ describe('per-message expiration', () => {
     });
   }
 
+  it('never delivers an expired message stuck behind an unexpired one', async () => {
+    const ch = await clients.confirmChannel(conn);
+    const q = await queue(ch);
+    ch.sendToQueue(q, Buffer.from('long'), { expiration: '60000' });
+    ch.sendToQueue(q, Buffer.from('short'), { expiration: '50' });
+    await ch.waitForConfirms();
+    await sleep(200);
+    assert.deepEqual(await drainBodies(ch, q), ['long']);
+    await ch.close();
+  });
+
   it('keeps the expiry time of a requeued message', async () => {
     const ch = await clients.channel(conn);
     const q = await queue(ch);
