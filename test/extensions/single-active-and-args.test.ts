@@ -80,6 +80,17 @@ describe('x-single-active-consumer', () => {
     await ch.close();
   });
 
+  it('refuses an exclusive basic.consume on a single-active-consumer queue (403 in exclusive use)', async () => {
+    const setup = await clients.channel(conn);
+    const q = uniqueName('sac-excl');
+    await setup.assertQueue(q, { exclusive: true, arguments: { 'x-single-active-consumer': true } });
+    const ch = await clients.channel(conn);
+    const close = await channelCloseOf(ch, (c) => c.consume(q, () => {}, { exclusive: true }));
+    assert.equal(close.code, 403, close.message);
+    assert.match(close.message, /exclusive use/);
+    await setup.close();
+  });
+
   for (const value of ['true', 1]) {
     it(`refuses a non-boolean x-single-active-consumer (${JSON.stringify(value)}) with 406`, async () => {
       const r = await declareCode(clients, conn, uniqueName('sac-bad'), {

@@ -179,6 +179,19 @@ describe('x-expires', () => {
     await ch.close();
   });
 
+  it('renews the lease on basic.get', async () => {
+    const ch = await clients.channel(conn);
+    const q = uniqueName('expires-get');
+    await ch.assertQueue(q, { arguments: { 'x-expires': 400 } });
+    for (let i = 0; i < 3; i++) {
+      await sleep(250);
+      await ch.get(q, { noAck: true });
+    }
+    await ch.checkQueue(q);
+    await ch.deleteQueue(q);
+    await ch.close();
+  });
+
   it('refuses x-expires 0 with 406', async () => {
     const r = await declareCode(clients, conn, uniqueName('expires-zero'), { arguments: { 'x-expires': 0 } });
     assert.equal(r.code, 406, r.message);
