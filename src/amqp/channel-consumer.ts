@@ -31,6 +31,10 @@ export class ChannelConsumer implements Consumer {
     return this.channel.canDeliver() && this.channel.hasGlobalCredit();
   }
 
+  congested(): boolean {
+    return this.channel.connection.out.congested;
+  }
+
   deliver(queue: Queue, entry: QueuedMessage): void {
     const deliveryTag = this.channel.nextDeliveryTag();
     if (!this.noAck) {

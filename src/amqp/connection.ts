@@ -61,6 +61,10 @@ export class Connection {
   hasPublished = false;
   /** Not read from while a resource alarm is on (connection.blocked sent if the client asked). */
   blocked = false;
+  /** Not read from until a backed-up consumer connection drains (flow control). */
+  private flowPaused = false;
+  /** Publishing connections paused until this connection's socket drains. */
+  private readonly flowWaiters = new Set<Connection>();
   private readonly reader: FrameReader;
   private readonly handshake: Handshake;
   private headerBytes: Buffer = Buffer.alloc(0);
@@ -234,7 +238,7 @@ export class Connection {
   private startHeartbeats(intervalMs: number): void {
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastReceivedMs > intervalMs * 2 && !this.blocked) {
+      if (now - this.lastReceivedMs > intervalMs * 2 && !this.blocked && !this.flowPaused) {
         this.log.info('missed heartbeats from client, closing connection');
         this.socket.destroy();
         return;
@@ -303,7 +307,32 @@ export class Connection {
     this.blocked = false;
     this.lastReceivedMs = Date.now();
     if (this.capabilities.connectionBlocked && this.state === 'open') this.out.method(0, { key: MethodKey.ConnectionUnblocked, args: {} });
-    this.socket.resume();
+    if (!this.flowPaused) this.socket.resume();
+  }
+
+  /**
+   * Flow control: this connection published into a queue whose consumer's socket is backed
+   * up, so stop reading from it until that consumer's connection drains. Publishers thus run
+   * at the pace of their consumers instead of growing the queue (RabbitMQ's credit flow).
+   */
+  waitForConsumer(consumer: ChannelConsumer): void {
+    const other = consumer.channel.connection;
+    if (this.flowPaused || other.state !== 'open') return;
+    this.flowPaused = true;
+    other.flowWaiters.add(this);
+    this.socket.pause();
+  }
+
+  private resumeFlow(): void {
+    if (!this.flowPaused) return;
+    this.flowPaused = false;
+    this.lastReceivedMs = Date.now();
+    if (!this.blocked) this.socket.resume();
+  }
+
+  private releaseFlowWaiters(): void {
+    for (const c of this.flowWaiters) c.resumeFlow();
+    this.flowWaiters.clear();
   }
 
   markConfirmsDirty(channel: Channel): void {
@@ -336,6 +365,7 @@ export class Connection {
   }
 
   private onWritable(): void {
+    this.releaseFlowWaiters();
     for (const ch of this.channels.values()) this.drainChannelQueues(ch);
   }
 
@@ -353,6 +383,7 @@ export class Connection {
     clearTimeout(this.closeTimer);
     this.releaseChannels();
     this.channels.clear();
+    this.releaseFlowWaiters();
     for (const name of this.exclusiveQueues) {
       if (!this.vhost) break;
       this.metadata

@@ -17,6 +17,8 @@ export class FrameOutput {
   private readonly w = new ByteWriter(64 * 1024);
   private readonly pending: Buffer[] = [];
   private scheduled = false;
+  /** Someone saw `congested`; onDrain must follow once the bytes are out. */
+  private awaitingDrain = false;
   private closed = false;
   frameMaxBytes: number;
   lastWriteMs = Date.now();
@@ -27,12 +29,14 @@ export class FrameOutput {
     private readonly onDrain: () => void,
   ) {
     this.frameMaxBytes = frameMaxBytes;
-    socket.on('drain', () => this.onDrain());
+    socket.on('drain', () => this.drained());
   }
 
-  /** True when the peer reads slower than we write; consumers pause until 'drain'. */
+  /** True when the peer reads slower than we write; consumers pause until onDrain is called. */
   get congested(): boolean {
-    return this.socket.writableLength + this.w.pos > CONGESTED_BYTES;
+    if (this.socket.writableLength + this.w.pos <= CONGESTED_BYTES) return false;
+    this.awaitingDrain = true;
+    return true;
   }
 
   method(channel: number, method: AmqpMethod): void {
@@ -111,6 +115,13 @@ export class FrameOutput {
       this.socket.uncork();
     }
     this.pending.length = 0;
+    // The kernel may take everything at once, in which case no 'drain' event comes.
+    if (this.awaitingDrain && !this.socket.writableNeedDrain) this.drained();
+  }
+
+  private drained(): void {
+    this.awaitingDrain = false;
+    this.onDrain();
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { Message, parseExpiration } from '../../broker/message';
 import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { Queue } from '../../broker/queue/queue';
 import type { Channel } from '../channel';
+import type { ChannelConsumer } from '../channel-consumer';
 import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
 const routeScratch: Queue[] = [];
@@ -60,6 +61,10 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
   }
   const delivered = message.hasHeaders ? withoutBcc(message) : message;
   const accepted = ch.vhost.enqueueAll(queues, delivered);
+  for (let i = 0; i < queues.length; i++) {
+    const slow = queues[i].congestedConsumer();
+    if (slow) ch.connection.waitForConsumer(slow as ChannelConsumer);
+  }
   queues.length = 0;
   if (seq === undefined) return;
   const storeId = delivered.storeId;

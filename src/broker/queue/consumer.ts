@@ -24,6 +24,11 @@ export interface Consumer {
   readonly priority: number;
   /** True while prefetch (and the channel's flow state) allows another delivery. */
   canTake(): boolean;
+  /**
+   * True when the consumer could take more but its connection's socket is backed up.
+   * Publishers into its queue are then slowed (RabbitMQ's credit flow).
+   */
+  congested(): boolean;
   deliver(queue: Queue, entry: QueuedMessage): void;
   /** The queue went away (deleted); the consumer is already removed from it. */
   cancelledByQueue(queue: Queue): void;

@@ -6,6 +6,10 @@ import type { Consumer, QueuedMessage } from './consumer';
 import type { DeathReason } from './dead-letter';
 import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
+import { PagedMessages, type MessageStoreSource } from './paged-messages';
+
+/** Ready messages above which a queue whose consumers are backed up slows its publishers. */
+const FLOW_BACKLOG_MESSAGES = 1000;
 
 export interface QueueDefinition {
   name: string;
@@ -20,7 +24,7 @@ export interface QueueDefinition {
 }
 
 /** What a queue asks of its vhost. */
-export interface QueueHooks {
+export interface QueueHooks extends MessageStoreSource {
   /** Publishes a message that died in `queue` to the queue's dead-letter exchange. */
   deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
   /** The queue was unused for its x-expires time and should be deleted. */
@@ -57,7 +61,7 @@ export class Queue implements QueueHandle {
     policy?: Record<string, unknown>,
   ) {
     this.config = effectiveQueueConfig(def.arguments, policy);
-    this.ready = this.config.maxPriority ? new PriorityMessages(this.config.maxPriority) : new FifoMessages();
+    this.ready = this.config.maxPriority ? new PriorityMessages(this.config.maxPriority) : def.durable ? new PagedMessages(def.name, hooks) : new FifoMessages();
     this.touch();
   }
 
@@ -196,7 +200,8 @@ export class Queue implements QueueHandle {
 
   /** Throws 403 when an exclusive consumer holds the queue, or an exclusive one is asked while others consume. */
   checkConsumable(exclusive: boolean): void {
-    if (this.consumers.some((c) => c.exclusive) || (exclusive && this.consumers.length > 0)) {
+    const exclusiveRefused = exclusive && (this.consumers.length > 0 || this.config.singleActiveConsumer);
+    if (exclusiveRefused || this.consumers.some((c) => c.exclusive)) {
       throw new AccessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
   }
@@ -221,6 +226,13 @@ export class Queue implements QueueHandle {
     this.touch();
     if (this.config.singleActiveConsumer && i === 0) this.drain();
     return this.def.autoDelete && this.consumers.length === 0;
+  }
+
+  /** A consumer that would take messages but for its backed-up socket, if the queue has a backlog. */
+  congestedConsumer(): Consumer | undefined {
+    if (this.ready.length < FLOW_BACKLOG_MESSAGES) return undefined;
+    for (const c of this.consumers) if (c.congested()) return c;
+    return undefined;
   }
 
   /** Whether `consumer` is the one receiving on a single-active-consumer queue (always true otherwise). */
