@@ -10,6 +10,8 @@ import { RecordLog } from '../store/record-log';
 import { parseSize, ResourceAlarms } from '../broker/alarms';
 import { totalmem } from 'node:os';
 import { openVhostStores, type VhostStores } from './vhost-stores';
+import type { ClusterNode } from '../../cluster/node/cluster-node';
+import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
 
 export interface RunningNode {
   broker: Broker;
@@ -23,11 +25,26 @@ export async function startNode(config: Config): Promise<RunningNode> {
   logger.level = config.logLevel;
   const started = Date.now();
   const broker = new Broker();
-  const metadataLog = RecordLog.open(join(config.dataDir, 'metadata'), 'definitions');
-  const metadata = new DurableMetadataStore(broker, metadataLog);
-  const recoveredCommands = metadata.recover();
-  if (broker.users.size === 0 && broker.vhosts.size === 0) await createDefaults(metadata, config);
+  // Clustered: metadata is replicated by Raft (cluster/node); else the single-node durable log.
+  let cluster: ClusterNode | undefined;
+  let metadataLog: RecordLog | undefined;
+  let metadata: MetadataStore;
+  let recoveredCommands = 0;
+  if (clusterEnabled(config)) {
+    // Loaded only when clustered: a single node never pays for gRPC and Raft.
+    const { ClusterNode } = await import('../../cluster/node/cluster-node.js');
+    cluster = await ClusterNode.start({ ...clusterOptionsFromConfig(config), broker, createDefaults: (m) => createDefaults(m, config), log: logger });
+    metadata = cluster.metadata;
+  } else {
+    metadataLog = RecordLog.open(join(config.dataDir, 'metadata'), 'definitions');
+    const durable = new DurableMetadataStore(broker, metadataLog);
+    recoveredCommands = durable.recover();
+    metadata = durable;
+    if (broker.users.size === 0 && broker.vhosts.size === 0) await createDefaults(metadata, config);
+  }
   broker.onQueueExpired = (queue) => {
+    // Every node holds a copy of a clustered queue; only its owner proposes the deletion.
+    if (queue.def.ownerNode !== undefined && queue.def.ownerNode !== config.nodeName) return;
     metadata.apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false }).catch((err) => logger.warn({ err, queue: queue.name }, 'queue expiry failed'));
   };
   const stores: VhostStores = await openVhostStores(broker, join(config.dataDir, 'msgs'));
@@ -62,7 +79,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
       alarms.stop();
       await amqp.close();
       await stores.close();
-      metadataLog.close();
+      await cluster?.stop();
+      metadataLog?.close();
     },
   };
 }

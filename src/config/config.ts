@@ -18,8 +18,8 @@ export interface Config {
   diskFreeLimit: string;
   cluster: string;
   clusterNodes: string;
-  clusterDiscovery: string;
-  clusterDnsNames: string;
+  clusterDns: string;
+  clusterMdns: string;
   distPort: number;
   epmdPort: number;
   clusterTickMs: number;
@@ -51,10 +51,10 @@ export const OPTIONS: Option[] = [
   { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', type: 'string', default: () => '0.4', doc: 'memory alarm threshold: fraction of RAM (0.4) or absolute size (512MB)' },
   { key: 'diskFreeLimit', env: 'WARREN_DISK_FREE_LIMIT', type: 'string', default: () => '50MB', doc: 'disk alarm threshold: free bytes on the data dir disk (50MB)' },
   { key: 'defaultVhost', env: 'WARREN_DEFAULT_VHOST', type: 'string', default: () => '/', doc: 'vhost created on first start' },
-  { key: 'cluster', env: 'WARREN_CLUSTER', type: 'string', default: () => 'auto', doc: 'auto (clustered when peers or discovery are configured, or the data dir holds Raft state), on, off' },
+  { key: 'cluster', env: 'WARREN_CLUSTER', type: 'string', default: () => 'auto', doc: 'auto (clustered when peers, DNS or mDNS discovery are configured, or the data dir holds Raft state), on, off' },
   { key: 'clusterNodes', env: 'WARREN_CLUSTER_NODES', type: 'string', default: () => '', doc: 'static peer list: warren@a,warren@b' },
-  { key: 'clusterDiscovery', env: 'WARREN_CLUSTER_DISCOVERY', type: 'string', default: () => '', doc: 'peer discovery: static (default with WARREN_CLUSTER_NODES), dns, mdns' },
-  { key: 'clusterDnsNames', env: 'WARREN_CLUSTER_DNS_NAMES', type: 'string', default: () => '', doc: 'DNS names to resolve into peers (dns discovery), comma-separated' },
+  { key: 'clusterDns', env: 'WARREN_CLUSTER_DNS', type: 'string', default: () => '', doc: 'DNS names resolved into peers warren@<address> (e.g. a docker-compose service), comma-separated' },
+  { key: 'clusterMdns', env: 'WARREN_CLUSTER_MDNS', type: 'string', default: () => '', doc: 'true: announce and discover peers with mDNS on the local link' },
   { key: 'distPort', env: 'WARREN_DIST_PORT', type: 'int', default: (c) => (c.nodePort ?? 5672) + 20000, doc: 'inter-node (mesh) port; default NODE_PORT + 20000' },
   { key: 'epmdPort', env: 'WARREN_EPMD_PORT', type: 'int', default: () => 4369, doc: 'port mapper port (epmd protocol) shared by the nodes of a host' },
   { key: 'clusterTickMs', env: 'WARREN_CLUSTER_TICK_MS', type: 'int', default: () => 4000, doc: 'a silent peer is marked down after this long (net_ticktime role)' },

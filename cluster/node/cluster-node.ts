@@ -1,0 +1,302 @@
+/**
+ * A clustered node's cluster side: port mapper registration, the mesh, discovery, Raft
+ * over the mesh with the metadata FSM, formation (bootstrap or join), membership RPCs
+ * and warrenctl's control channel. The broker sees only `metadata` (a MetadataStore).
+ *
+ * Start-up: a node with Raft state restarts its Raft, replays what it had committed, and
+ * then (in the background, once a leader answers) proposes 'node.restarted' so the
+ * cluster drops its transient and exclusive queues, as RabbitMQ does. A fresh node runs
+ * Formation; start() waits for it (up to `formationWaitMs`) so that clients connecting
+ * right after start see the cluster's users and definitions.
+ */
+import { Raft } from '../raft';
+import { Mesh, loadClusterSecret } from '../mesh';
+import { PortMapperAgent, createDiscovery, parseNodeName, resolveNodeName, type CompositeDiscovery, type DiscoveredPeer } from '../discovery';
+import { MetadataFsm, RaftMeshTransport, RaftMetadataStore, type ApplyOutcome } from '../metadata';
+import { reconcile } from '../metadata/reconcile';
+import type { Broker } from '../../src/broker/broker';
+import type { MetadataStore } from '../../src/broker/ports';
+import type { Logger } from '../../src/log/logger';
+import { Formation, joinVia, type FormationResult } from './formation';
+import { clusterInfo, registerMembershipRpc, type ClusterInfo, type MembershipRpc } from './membership-rpc';
+import { registerControl } from './control-handler';
+import { CONTROL_PEER_PREFIX } from './control-protocol';
+import { openRaftStores, wipeRaftStores, type RaftStores } from './raft-stores';
+
+export interface ClusterNodeOptions {
+  nodeName: string;
+  dataDir: string;
+  /** Inter-node port; 0 picks a free one. */
+  distPort: number;
+  epmdPort: number;
+  /** Static peers (WARREN_CLUSTER_NODES form). */
+  nodes: string;
+  /** DNS names resolved into peers. */
+  dnsNames: string[];
+  mdns: boolean;
+  meshTickMs: number;
+  raftTickMs: number;
+  metadataTimeoutMs: number;
+  broker: Broker;
+  /** Creates the default vhost and user; called once, on the node that bootstraps the cluster. */
+  createDefaults(metadata: MetadataStore): Promise<void>;
+  log: Logger;
+  /** How long start() waits for a fresh node to bootstrap or join; default 60 s. */
+  formationWaitMs?: number;
+}
+
+export class ClusterNode {
+  readonly metadata: RaftMetadataStore;
+  readonly fsm: MetadataFsm;
+  readonly mesh: Mesh;
+  private raft: Raft<ApplyOutcome> | undefined;
+  private stores: RaftStores | undefined;
+  private formation: Formation | undefined;
+  private readonly discovered = new Set<string>();
+  private readonly membership: MembershipRpc;
+  private readonly offs: (() => void)[] = [];
+  private readonly log: Logger;
+  private agent: PortMapperAgent | undefined;
+  private discovery: CompositeDiscovery | undefined;
+  private keepConnected: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Resolves when this node is in a cluster (bootstrapped, joined, or restarted with state). */
+  formed: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly o: ClusterNodeOptions) {
+    this.log = o.log.child({ module: 'cluster', node: o.nodeName });
+    const secret = loadClusterSecret({ dataDir: o.dataDir });
+    const epmdPort = o.epmdPort;
+    this.mesh = new Mesh({
+      nodeName: o.nodeName,
+      secret: secret.secret,
+      port: o.distPort,
+      tickMs: o.meshTickMs,
+      logger: o.log,
+      resolver: async (name) => {
+        const resolved = await resolveNodeName(name, { epmdPort, timeoutMs: 2000 });
+        if (!resolved) throw new Error(`${name} is not registered with the port mapper of ${parseNodeName(name).host}`);
+        return { host: resolved.host, port: resolved.distPort };
+      },
+    });
+    this.fsm = new MetadataFsm(o.broker, this.log);
+    this.fsm.appliedIndexSource = () => this.raft?.stats().appliedIndex ?? 0;
+    this.metadata = new RaftMetadataStore({ nodeName: o.nodeName, broker: o.broker, mesh: this.mesh, fsm: this.fsm, raft: () => this.raft, timeoutMs: o.metadataTimeoutMs, log: this.log });
+    this.membership = registerMembershipRpc({ nodeName: o.nodeName, mesh: this.mesh, raft: () => this.raft });
+    this.offs.push(
+      registerControl({
+        nodeName: o.nodeName,
+        mesh: this.mesh,
+        info: () => this.info(),
+        joinCluster: (node) => this.joinCluster(node),
+        forgetClusterNode: (node) => this.forgetClusterNode(node),
+        log: this.log,
+      }),
+    );
+  }
+
+  /** Starts everything; resolves when the node is in a cluster (or formationWaitMs passed). */
+  static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(o);
+    await node.startInternal();
+    return node;
+  }
+
+  private async startInternal(): Promise<void> {
+    const o = this.o;
+    const started = Date.now();
+    await this.mesh.start();
+    this.agent = new PortMapperAgent(parseNodeName(o.nodeName).alive, this.mesh.port, { epmdPort: o.epmdPort, logger: o.log });
+    await this.agent.start();
+    this.stores = await openRaftStores(o.dataDir);
+    this.discovery = createDiscovery({ self: o.nodeName, distPort: this.mesh.port, nodes: o.nodes, dnsNames: o.dnsNames, mdns: o.mdns, logger: o.log });
+    await this.discovery.start((peer) => this.onDiscovered(peer));
+    this.keepConnected = setInterval(() => this.connectMembers(), 2000);
+    if (!this.stores.fresh) {
+      await this.startRaft();
+      await this.replayCommitted(this.stores.hardState.commit);
+      this.log.info({ ms: Date.now() - started, members: this.raft?.getConfiguration().servers.map((s) => s.id) }, 'cluster member restarted');
+      void this.announceRestart();
+      return;
+    }
+    this.formation = this.newFormation();
+    this.formed = this.formation.run().then(
+      (result) => this.afterFormation(result),
+      (err: Error) => this.log.info({ reason: err.message }, 'formation ended'),
+    );
+    const waitMs = o.formationWaitMs ?? 60_000;
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref());
+    await Promise.race([this.formed, timer]);
+    this.log.info({ ms: Date.now() - started, members: this.raft?.getConfiguration().servers.map((s) => s.id) }, 'cluster formation finished');
+  }
+
+  info(): ClusterInfo {
+    return clusterInfo({ nodeName: this.o.nodeName, mesh: this.mesh, raft: () => this.raft });
+  }
+
+  /** Leaves everything running in the cluster; stops this node's part. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.formation?.stop();
+    clearInterval(this.keepConnected);
+    this.offs.forEach((off) => off());
+    this.membership.unregister();
+    this.metadata.close();
+    await this.discovery?.stop().catch(() => undefined);
+    await this.raft?.shutdown().catch(() => undefined);
+    await this.mesh.close();
+    await this.agent?.stop().catch(() => undefined);
+  }
+
+  // ---- formation ----
+
+  private newFormation(): Formation {
+    return new Formation({
+      nodeName: this.o.nodeName,
+      mesh: this.mesh,
+      peers: () => [...this.discovered],
+      bootstrap: () => this.bootstrap(),
+      prepareToJoin: () => this.prepareToJoin(),
+      joined: () => (this.raft?.getConfiguration().servers.length ?? 0) > 0,
+      log: this.log,
+    });
+  }
+
+  private async afterFormation(result: FormationResult): Promise<void> {
+    if (result.how === 'bootstrapped') {
+      await this.waitForLeader(10_000);
+      await this.o.createDefaults(this.metadata);
+      this.log.info('cluster bootstrapped; defaults created');
+      return;
+    }
+    if (result.leaderCommit > 0 && !(await this.fsm.waitApplied(result.leaderCommit, 30_000))) {
+      this.log.warn({ leaderCommit: result.leaderCommit }, 'joined, but the cluster metadata did not arrive in time');
+    }
+    void this.announceRestart();
+  }
+
+  private async bootstrap(): Promise<void> {
+    if (this.raft) await this.resetRaft();
+    const stores = this.stores!;
+    await Raft.bootstrap(stores.log, stores.stable, { servers: [{ id: this.o.nodeName, address: this.o.nodeName, suffrage: 'voter' }] });
+    await this.startRaft();
+  }
+
+  private async prepareToJoin(): Promise<void> {
+    if (!this.raft) await this.startRaft();
+  }
+
+  private async startRaft(): Promise<void> {
+    const stores = this.stores!;
+    const raft = new Raft<ApplyOutcome>(
+      { localId: this.o.nodeName, tickMs: this.o.raftTickMs },
+      this.fsm,
+      stores.log,
+      stores.stable,
+      stores.snapshots,
+      new RaftMeshTransport(this.mesh, this.log),
+    );
+    raft.on('error', (err: unknown) => this.log.error({ err }, 'raft failed'));
+    raft.onLeaderChange((c) => {
+      this.log.info({ leader: c.leaderId, term: c.term }, 'raft leader changed');
+      this.connectMembers();
+    });
+    this.raft = raft;
+    await raft.ready();
+    this.connectMembers();
+  }
+
+  /** Shuts Raft down and deletes its state and this node's definitions (join_cluster on a lone node). */
+  private async resetRaft(): Promise<void> {
+    await this.raft?.shutdown();
+    this.raft = undefined;
+    wipeRaftStores(this.o.dataDir);
+    reconcile(this.o.broker, [], this.log);
+    this.stores = await openRaftStores(this.o.dataDir);
+  }
+
+  /** Waits until the entries this node had committed before it stopped are applied again. */
+  private async replayCommitted(commit: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while ((this.raft?.stats().appliedIndex ?? 0) < commit && Date.now() < deadline) await sleep(10);
+  }
+
+  private async waitForLeader(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.raft?.leader() && Date.now() < deadline && !this.stopped) await sleep(20);
+  }
+
+  /** Proposes 'node.restarted' until it commits: drops this node's transient and exclusive queues everywhere. */
+  private async announceRestart(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.metadata.apply({ op: 'node.restarted', node: this.o.nodeName });
+        return;
+      } catch (err) {
+        if (attempt % 10 === 0) this.log.info({ reason: (err as Error).message }, 'cannot announce restart yet; retrying');
+        await sleep(1000);
+      }
+    }
+  }
+
+  // ---- peers ----
+
+  private onDiscovered(peer: DiscoveredPeer): void {
+    if (peer.nodeName === this.o.nodeName || this.stopped) return;
+    this.discovered.add(peer.nodeName);
+    try {
+      if (peer.distPort !== undefined && peer.host !== undefined) this.mesh.connect(peer.nodeName, { host: peer.host, port: peer.distPort });
+      else if (!this.mesh.peers().some((p) => p.name === peer.nodeName)) this.mesh.connect(peer.nodeName);
+    } catch (err) {
+      this.log.warn({ err, peer: peer.nodeName }, 'cannot connect to discovered peer');
+    }
+  }
+
+  /** Keeps a mesh link to every member of the Raft configuration. */
+  private connectMembers(): void {
+    if (this.stopped || !this.raft) return;
+    const known = new Set(this.mesh.peers().map((p) => p.name));
+    for (const s of this.raft.getConfiguration().servers) {
+      if (s.id === this.o.nodeName || known.has(s.id) || s.id.startsWith(CONTROL_PEER_PREFIX)) continue;
+      try {
+        this.mesh.connect(s.id);
+      } catch (err) {
+        this.log.debug({ err, peer: s.id }, 'cannot connect to member');
+      }
+    }
+  }
+
+  // ---- operations (warrenctl) ----
+
+  private async joinCluster(target: string): Promise<string> {
+    if (target === this.o.nodeName) throw new Error('a node cannot join itself');
+    const members = this.raft?.getConfiguration().servers.map((s) => s.id) ?? [];
+    if (members.includes(target)) return `${this.o.nodeName} is already clustered with ${target}`;
+    if (members.some((m) => m !== this.o.nodeName)) {
+      throw new Error(`${this.o.nodeName} is already in a cluster with ${members.join(', ')}; forget it there (forget_cluster_node) and reset it first`);
+    }
+    this.formation?.stop();
+    this.formation = undefined;
+    if (this.raft && members.length > 0) {
+      this.log.warn({ target }, 'join_cluster: resetting this lone node (its definitions are dropped)');
+      await this.resetRaft();
+    }
+    this.mesh.connect(target);
+    await this.mesh.whenUp(target, 5000);
+    const result = await joinVia({ nodeName: this.o.nodeName, mesh: this.mesh, prepareToJoin: () => this.prepareToJoin(), log: this.log }, target, 10_000);
+    this.discovered.add(target);
+    await this.afterFormation(result);
+    return `${this.o.nodeName} joined the cluster of ${target}`;
+  }
+
+  private async forgetClusterNode(node: string): Promise<string> {
+    const info = await this.membership.call('cluster.remove', node);
+    this.discovered.delete(node);
+    return `${node} removed; members now ${info.members.map((m) => m.id).join(', ')}`;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
