@@ -7,7 +7,7 @@
  * REMOTE_ERROR with the message.
  */
 import type { Raft } from '../raft';
-import type { Mesh } from '../mesh';
+import { MeshError, type Mesh } from '../mesh';
 
 export interface ClusterInfo {
   node: string;
@@ -78,7 +78,11 @@ export function registerMembershipRpc(deps: MembershipDeps): MembershipRpc {
   };
 }
 
-/** Runs `work` on the leader: here if this node leads, else forwarded to the leader. */
+/**
+ * Runs `work` on the leader: here if this node leads, else forwarded to the leader. While
+ * there is no leader, or the known one is down (an election is under way), it retries
+ * for a few seconds before giving up.
+ */
 async function onLeader(
   deps: MembershipDeps,
   channel: string,
@@ -88,12 +92,24 @@ async function onLeader(
 ): Promise<Buffer> {
   const { node } = JSON.parse(payload.toString('utf8')) as { node: string };
   if (typeof node !== 'string' || node === '') throw new Error('request needs a node name');
-  const raft = deps.raft();
-  if (raft === undefined || raft.getConfiguration().servers.length === 0) throw new Error(`${deps.nodeName} is not in a cluster`);
-  if (raft.state() === 'leader') return work(raft, node);
-  const leader = raft.leader()?.id;
-  if (!leader || leader === deps.nodeName) throw new Error(`${deps.nodeName} knows no leader (no quorum?)`);
-  return deps.mesh.request(leader, channel, payload, timeoutMs);
+  const deadline = Date.now() + Math.min(timeoutMs, 5000);
+  for (;;) {
+    const raft = deps.raft();
+    if (raft === undefined || raft.getConfiguration().servers.length === 0) throw new Error(`${deps.nodeName} is not in a cluster`);
+    if (raft.state() === 'leader') return work(raft, node);
+    const leader = raft.leader()?.id;
+    let reason = `${deps.nodeName} knows no leader (no quorum?)`;
+    if (leader && leader !== deps.nodeName && deps.mesh.isUp(leader)) {
+      try {
+        return await deps.mesh.request(leader, channel, payload, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof MeshError) || err.code !== 'PEER_DOWN') throw err;
+        reason = `leader ${leader} went down`;
+      }
+    } else if (leader && leader !== deps.nodeName) reason = `leader ${leader} is down`;
+    if (Date.now() > deadline) throw new Error(reason);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function json(value: unknown): Buffer {
