@@ -21,6 +21,8 @@ export interface NodeSpec {
   /** Run inside this network namespace (ip netns exec). */
   netns?: string;
   env?: Record<string, string>;
+  /** user:password for AMQP; default guest:guest (guest may only connect from localhost). */
+  credentials?: string;
 }
 
 export class ClusterProcess {
@@ -35,7 +37,7 @@ export class ClusterProcess {
   ) {}
 
   get url(): string {
-    return `amqp://guest:guest@${this.spec.host}:${this.spec.amqpPort}`;
+    return `amqp://${this.spec.credentials ?? 'guest:guest'}@${this.spec.host}:${this.spec.amqpPort}`;
   }
 
   start(): void {
