@@ -25,6 +25,7 @@ import { segmentPath, syncDirectory } from './segment-files';
 import { IdList } from './id-list';
 import { MessageIndex } from './message-index';
 import { Segment, addDependency, collectDeletable } from './segment-ledger';
+import { cacheBytesFromEnv, startStatsLog, statsIntervalFromEnv } from './stats-log';
 import { CorruptRecordError, StoreClosedError, StoreFailedError } from './store-errors';
 import { WriteBatch } from './write-batch';
 
@@ -55,6 +56,8 @@ export async function openSegmentStore(options: SegmentStoreOptions): Promise<Se
   const store = new SegmentMessageStore(options);
   await store.flush();
   store.reclaimRecovered();
+  const intervalMs = statsIntervalFromEnv();
+  if (intervalMs !== undefined) store.stopStatsLog = startStatsLog(store.dir, () => store.stats(), intervalMs);
   return store;
 }
 
@@ -96,12 +99,14 @@ export class SegmentMessageStore implements MessageStore {
   private unsyncedUnlinks = 0;
   private closed = false;
   private failure: Error | undefined;
+  /** Set when WARREN_STORE_STATS_MS turned the periodic stats log on. */
+  stopStatsLog: (() => void) | undefined;
 
   /** Use {@link openSegmentStore}; the constructor recovers synchronously. */
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
     this.segmentMaxBytes = options.segmentMaxBytes ?? 16 * 1024 * 1024;
-    this.cache = new MessageCache(options.cacheMaxBytes ?? 64 * 1024 * 1024);
+    this.cache = new MessageCache(options.cacheMaxBytes ?? cacheBytesFromEnv());
     if (this.segmentMaxBytes < 4096) throw new RangeError('segmentMaxBytes must be at least 4096');
     const state = recoverDirectory(this.dir);
     this.recovery = state.result;
@@ -263,6 +268,7 @@ export class SegmentMessageStore implements MessageStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stopStatsLog?.();
     try {
       // onDurable listeners may write (acks) while we wait, so drain until quiet.
       while (!this.filling.empty || this.flushing) await this.flush();

@@ -32,7 +32,7 @@ export interface PagingLimits {
 
 /**
  * Limits from WARREN_QUEUE_MEMORY_MESSAGES (default 100000), WARREN_QUEUE_MEMORY_BYTES
- * (default 64 MiB) and WARREN_QUEUE_PAGE_BATCH (default 256).
+ * (default 32 MiB) and WARREN_QUEUE_PAGE_BATCH (default 256).
  */
 export function pagingLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): PagingLimits {
   const read = (name: string, fallback: number): number => {
@@ -44,7 +44,7 @@ export function pagingLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Pagin
   };
   return {
     maxMessages: read('WARREN_QUEUE_MEMORY_MESSAGES', 100_000),
-    maxBytes: read('WARREN_QUEUE_MEMORY_BYTES', 64 * 1024 * 1024),
+    maxBytes: read('WARREN_QUEUE_MEMORY_BYTES', 32 * 1024 * 1024),
     pageBatch: Math.max(1, read('WARREN_QUEUE_PAGE_BATCH', 256)),
   };
 }
