@@ -21,28 +21,34 @@ export async function openVhostStores(broker: Broker, dir: string): Promise<Vhos
   for (const vhost of broker.vhosts.values()) {
     const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
     stores.push(store);
-    const shared = new Map<number, Message>();
+    // Attached first: queues past their paging limit page restored messages out to it.
+    vhost.attachStore(store);
     for (const [queueName, ids] of store.recovery.queues) {
       const queue = vhost.queues.get(queueName);
       if (!queue || !queue.def.durable) {
         store.deleteQueue(queueName);
         continue;
       }
+      // No map of every recovered message: a queue past its paging limit keeps only ids,
+      // and a message in several queues still shares its bytes through the store's cache.
       for (const id of ids) {
-        let message = shared.get(id);
-        if (!message) {
-          const stored = store.read(id);
-          if (!stored) continue;
-          const { exchange, routingKey } = parseRoutingBlob(stored.routing);
-          message = new Message(exchange, routingKey, stored.properties, stored.body);
-          message.storeId = id;
-          shared.set(id, message);
+        let stored;
+        try {
+          stored = store.read(id);
+        } catch (err) {
+          // Damaged on disk after the recovery scan checked it: never deliver it.
+          logger.error({ err, vhost: vhost.name, queue: queueName, id }, 'recovered message unreadable; dropped');
+          store.ack(queueName, id);
+          continue;
         }
+        if (!stored) continue;
+        const { exchange, routingKey } = parseRoutingBlob(stored.routing);
+        const message = new Message(exchange, routingKey, stored.properties, stored.body);
+        message.storeId = id;
         queue.restore(message);
         recoveredMessages++;
       }
     }
-    vhost.attachStore(store);
     if (store.recovery.truncatedBytes > 0 || store.recovery.corruptRegions > 0) {
       logger.warn({ vhost: vhost.name, truncatedBytes: store.recovery.truncatedBytes, corruptRegions: store.recovery.corruptRegions }, 'message store recovered with damage');
     }
