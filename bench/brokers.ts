@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 const WARREN_SERVER_JS = resolve(__dirname, '../src/cli/warren-server.js');
 const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const RABBITMQCTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
-/** File-descriptor limit the brokers are started with (10,000 connections need more than the default). */
-const NOFILE = 200_000;
+/** Raises the soft file-descriptor limit to the hard one (10,000 connections need more than 1,024). */
+const RAISE_NOFILE = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null;';
 
 /** A running broker under test. */
 export interface BrokerUnderTest {
@@ -77,8 +77,12 @@ export function rssBytes(pid: number): number {
 export async function startWarren(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<BrokerUnderTest> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-bench-'));
-  const child = spawn('sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null; exec "$0" "$@"`, process.execPath, ...extraArgs, WARREN_SERVER_JS], {
-    env: { ...process.env, WARREN_NODE_PORT: String(port), WARREN_NODE_IP: '127.0.0.1', WARREN_DATA_DIR: dataDir, WARREN_LOG_LEVEL: 'warn', ...env },
+  // Started through a launcher of another name, so that a `pkill -f warren-server` aimed at
+  // someone else's brokers on a shared machine does not end the one under test.
+  const launcher = join(dataDir, 'broker-under-test.js');
+  writeFileSync(launcher, `require(${JSON.stringify(WARREN_SERVER_JS)});\n`);
+  const child = spawn('sh', ['-c', `${RAISE_NOFILE} exec "$0" "$@"`, process.execPath, ...extraArgs, launcher], {
+    env: { ...process.env, WARREN_NODE_PORT: String(port), WARREN_NODE_IP: '127.0.0.1', WARREN_DATA_DIR: join(dataDir, 'data'), WARREN_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitForPort(port, 15_000, () => child.exitCode === null, 'warren-server');
@@ -87,6 +91,7 @@ export async function startWarren(extraArgs: string[] = [], env: Record<string, 
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     pid: () => child.pid!,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`warren-server had already exited (${child.exitCode ?? child.signalCode})`);
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited(child);
@@ -168,7 +173,7 @@ export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS): 
     RABBITMQ_CONF_ENV_FILE: join(base, 'rabbitmq-env.conf'),
   };
   writeFileSync(join(base, 'rabbitmq-env.conf'), '');
-  const child = spawn('sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null; exec "$0"`, RABBITMQ_SERVER], {
+  const child = spawn('sh', ['-c', `${RAISE_NOFILE} exec "$0"`, RABBITMQ_SERVER], {
     env,
     cwd: base,
     stdio: ['ignore', 'ignore', 'inherit'],
