@@ -60,6 +60,7 @@ export class Histogram {
   /** The value at quantile q (0..1) in µs, or 0 when empty; the top quantile reports the exact max. */
   quantileUs(q: number): number {
     if (this.count === 0) return 0;
+    if (q >= 1) return this.maxUs;
     const rank = Math.max(1, Math.ceil(q * this.count));
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
