@@ -95,6 +95,9 @@ export class MdnsDiscovery implements Discovery {
       this.browse();
     }, 1000);
     const interval = setInterval(() => this.browse(), this.options.queryIntervalMs ?? 10_000);
+    // The socket keeps the process alive while discovery runs; the timers need not.
+    repeat.unref();
+    interval.unref();
     this.timers.push(repeat, interval);
   }
 

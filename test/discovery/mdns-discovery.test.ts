@@ -63,36 +63,41 @@ describe('mDNS discovery over an in-memory bus', () => {
     const seenByB: DiscoveredPeer[] = [];
     const a = new MdnsDiscovery({ nodeName: 'warren@host-a', distPort: 25672, createTransport: bus.join('10.0.0.1'), queryIntervalMs: 50 });
     const b = new MdnsDiscovery({ nodeName: 'warren@host.b.example', distPort: 25673, createTransport: bus.join('10.0.0.2'), queryIntervalMs: 50 });
-    await a.start((peer) => seenByA.push(peer));
-    await b.start((peer) => seenByB.push(peer));
-    await waitFor(() => seenByA.length > 0 && seenByB.length > 0, 2000);
-    // Periodic queries keep answers coming; each peer is still reported once.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(seenByA, [{ nodeName: 'warren@host.b.example', host: '10.0.0.2', distPort: 25673, source: 'mdns' }]);
-    assert.deepEqual(seenByB, [{ nodeName: 'warren@host-a', host: '10.0.0.1', distPort: 25672, source: 'mdns' }]);
+    let b2: MdnsDiscovery | undefined;
+    try {
+      await a.start((peer) => seenByA.push(peer));
+      await b.start((peer) => seenByB.push(peer));
+      await waitFor(() => seenByA.length > 0 && seenByB.length > 0, 2000);
+      // Periodic queries keep answers coming; each peer is still reported once.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(seenByA, [{ nodeName: 'warren@host.b.example', host: '10.0.0.2', distPort: 25673, source: 'mdns' }]);
+      assert.deepEqual(seenByB, [{ nodeName: 'warren@host-a', host: '10.0.0.1', distPort: 25672, source: 'mdns' }]);
 
-    // What went on the wire: a PTR for the service, SRV/TXT for the instance, A for the host.
-    const announcement = bus.sent.find((s) => s.from === '10.0.0.2' && s.packet.type === 'response')!.packet;
-    assert.deepEqual(
-      [...(announcement.answers ?? []), ...(announcement.additionals ?? [])].map((r) => `${r.type} ${r.name}`),
-      [
-        'PTR _warren._tcp.local',
-        'SRV warren@host-b-example._warren._tcp.local',
-        'TXT warren@host-b-example._warren._tcp.local',
-        'A host-b-example.local',
-      ],
-    );
+      // What went on the wire: a PTR for the service, SRV/TXT for the instance, A for the host.
+      const announcement = bus.sent.find((s) => s.from === '10.0.0.2' && s.packet.type === 'response')!.packet;
+      assert.deepEqual(
+        [...(announcement.answers ?? []), ...(announcement.additionals ?? [])].map((r) => `${r.type} ${r.name}`),
+        [
+          'PTR _warren._tcp.local',
+          'SRV warren@host-b-example._warren._tcp.local',
+          'TXT warren@host-b-example._warren._tcp.local',
+          'A host-b-example.local',
+        ],
+      );
 
-    await b.stop();
-    const goodbye = bus.sent.at(-1)!.packet;
-    assert.equal(goodbye.answers?.[0].type === 'PTR' && goodbye.answers[0].ttl, 0);
+      await b.stop();
+      const goodbye = bus.sent.filter((s) => s.from === '10.0.0.2').at(-1)!.packet;
+      assert.equal(goodbye.type, 'response');
+      assert.equal(goodbye.answers?.[0].type === 'PTR' && goodbye.answers[0].ttl, 0);
 
-    // b comes back (a new process): a reports it again.
-    const b2 = new MdnsDiscovery({ nodeName: 'warren@host.b.example', distPort: 25674, createTransport: bus.join('10.0.0.2') });
-    await b2.start(() => {});
-    await waitFor(() => seenByA.length === 2, 2000);
-    assert.equal(seenByA[1].distPort, 25674);
-    await Promise.all([a.stop(), b2.stop(), a.stop()]);
+      // b comes back (a new process): a reports it again.
+      b2 = new MdnsDiscovery({ nodeName: 'warren@host.b.example', distPort: 25674, createTransport: bus.join('10.0.0.2') });
+      await b2.start(() => {});
+      await waitFor(() => seenByA.length === 2, 2000);
+      assert.equal(seenByA[1].distPort, 25674);
+    } finally {
+      await Promise.all([a.stop(), b.stop(), b2?.stop(), a.stop()]);
+    }
     assert.equal(bus.members.size, 0);
   });
 
@@ -111,11 +116,14 @@ describe('mDNS discovery over an in-memory bus', () => {
       answers: [{ name: '_warren._tcp.local', type: 'PTR', data: 'ok._warren._tcp.local' }],
       additionals: [{ name: 'ok._warren._tcp.local', type: 'TXT', data: ['node=warren@ok', 'port=42'] }],
     });
-    await waitFor(() => seen.length > 0, 2000);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(seen, ['warren@ok']);
-    await a.stop();
-    intruder.destroy();
+    try {
+      await waitFor(() => seen.length > 0, 2000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(seen, ['warren@ok']);
+    } finally {
+      await a.stop();
+      intruder.destroy();
+    }
   });
 });
 
