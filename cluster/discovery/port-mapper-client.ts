@@ -103,6 +103,8 @@ class Registration implements RegistrationHandle {
     readonly creation: number,
   ) {
     socket.setKeepAlive(true);
+    // Keep reading, so that the port mapper's close is seen at once.
+    socket.resume();
     // The port mapper sends nothing more; errors only mean the registration is gone.
     socket.on('error', () => {});
     this.closed = new Promise<void>((resolve) =>
