@@ -120,6 +120,40 @@ describe('port mapper server with Warren client', () => {
     await handle.close();
   });
 
+  test('random garbage on many connections never takes the server down', async () => {
+    const handle = await register('steady', 31009, { epmdPort });
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const exchanges: Promise<unknown>[] = [];
+    for (let i = 0; i < 100; i++) {
+      const bytes = Buffer.alloc(1 + Math.floor(random() * 64));
+      for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(random() * 256);
+      // Half of them get a plausible length prefix, so the body decoder sees the garbage.
+      if (random() < 0.5 && bytes.length > 2) bytes.writeUInt16BE(bytes.length - 2, 0);
+      exchanges.push(rawExchange(epmdPort, [bytes], { timeoutMs: 300 }));
+    }
+    await Promise.all(exchanges);
+    assert.deepEqual((await names('127.0.0.1', { epmdPort })).nodes.map((n) => n.name).includes('steady'), true);
+    assert.equal(handle.lost, false);
+    await handle.close();
+  });
+
+  test('an idle connection that is not a registration is closed after idleTimeoutMs; excess connections are refused', async () => {
+    const strict = new PortMapperServer({ port: 0, host: '127.0.0.1', idleTimeoutMs: 100, maxConnections: 1 });
+    await strict.listen();
+    try {
+      const started = Date.now();
+      const idle = rawExchange(strict.port, [Buffer.from([0])], { timeoutMs: 2000 });
+      await new Promise((r) => setTimeout(r, 30));
+      const excess = await rawExchange(strict.port, [], { timeoutMs: 2000 });
+      assert.deepEqual(excess, { received: Buffer.alloc(0), closed: true });
+      assert.equal((await idle).closed, true);
+      assert.ok(Date.now() - started >= 90, 'closed by the idle timer, not at once');
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('bytes after ALIVE2_REQ on the registration connection end the registration', async () => {
     const reply = await rawExchange(epmdPort, [encodeAlive2Request(entry('chatty')), Buffer.from('more')], { gapMs: 50 });
     assert.equal(reply.received[0], EpmdCode.ALIVE2_X_RESP);
