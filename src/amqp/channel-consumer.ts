@@ -42,7 +42,7 @@ export class ChannelConsumer implements Consumer {
       this.channel.trackUnacked(deliveryTag, queue, entry, this);
     }
     const m = entry.message;
-    this.channel.connection.out.deliver(this.channel.id, this.tagBytes, deliveryTag, entry.redelivered, m.exchange, m.routingKey, m.rawProperties, m.body);
+    this.channel.connection.out.deliver(this.channel.id, this.tagBytes, deliveryTag, entry.redelivered, m.routingBytes, m.rawProperties, m.body);
   }
 
   cancelledByQueue(_queue: Queue): void {

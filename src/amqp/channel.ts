@@ -3,7 +3,8 @@ import { MethodKey, type AmqpMethod, type BasicPublish } from '../protocol/metho
 import { ChannelError, CommandInvalid, NotImplemented, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
 import type { QueuedMessage } from '../broker/queue/consumer';
 import type { Queue } from '../broker/queue/queue';
-import { Message } from '../broker/message';
+import { encodeRouting, Message } from '../broker/message';
+import { PublishFrameDecoder } from './publish-frame';
 import type { Connection } from './connection';
 import { ChannelConsumer } from './channel-consumer';
 import { ConfirmTracker } from './confirms';
@@ -18,11 +19,15 @@ import { unregisterReplyConsumer, type ReplyConsumer } from './direct-reply-to';
 /** Raw properties of a message published without any: shared, never written to. */
 const NO_PROPERTIES = Buffer.from([0, 0]);
 
+/** Bodies at least this large are kept as slices of the read buffer instead of copied. */
+const SLICE_BODY_BYTES = 32 * 1024;
+
 /** Largest message body accepted (RabbitMQ 4.x max_message_size default). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 interface PendingContent {
   method: BasicPublish;
+  routingBytes: Buffer;
   rawProperties: Buffer | null;
   body: Buffer | null;
   bodySize: number;
@@ -55,6 +60,7 @@ export class Channel {
   private deliveryTag = 0;
   private content: PendingContent | undefined;
   private busy = false;
+  private readonly publishDecoder = new PublishFrameDecoder();
   private readonly held: Frame[] = [];
 
   constructor(
@@ -103,6 +109,11 @@ export class Channel {
         const expected = this.content.rawProperties ? 'content body' : 'content header for class 60';
         throw new UnexpectedFrame(`expected ${expected}, got non content ${this.content.rawProperties ? 'body' : 'header'} frame instead`);
       }
+      if (method === null && payload.length >= 4 && payload.readUInt32BE(0) === MethodKey.BasicPublish) {
+        const { args, routingBytes } = this.publishDecoder.decode(payload);
+        this.startPublish(args, routingBytes);
+        return;
+      }
       this.runMethod(method ?? this.connection.decodeMethod(payload));
     } else if (type === 2) {
       this.onHeader(payload);
@@ -113,13 +124,17 @@ export class Channel {
 
   private runMethod(method: AmqpMethod): void {
     if (method.key === MethodKey.BasicPublish) {
-      if (method.args.immediate) throw new NotImplemented('immediate=true');
-      this.connection.notePublish();
-      this.content = { method: method.args, rawProperties: null, body: null, bodySize: 0, received: 0 };
+      this.startPublish(method.args, encodeRouting(method.args.exchange, method.args.routingKey));
       return;
     }
     const result = this.dispatch(method);
     if (result) this.holdUntil(result, method.key);
+  }
+
+  private startPublish(args: BasicPublish, routingBytes: Buffer): void {
+    if (args.immediate) throw new NotImplemented('immediate=true');
+    this.connection.notePublish();
+    this.content = { method: args, routingBytes, rawProperties: null, body: null, bodySize: 0, received: 0 };
   }
 
   private dispatch(method: AmqpMethod): void | Promise<void> {
@@ -200,7 +215,9 @@ export class Channel {
     if (!c || !c.rawProperties) throw new UnexpectedFrame(`expected content header, got content body instead`);
     if (c.received + payload.length > c.bodySize) throw new UnexpectedFrame(`content body exceeds the size announced in the header (${c.bodySize})`);
     if (c.received === 0 && payload.length === c.bodySize) {
-      this.completeContent(c, Buffer.from(payload));
+      // Small bodies are copied so a queued message does not pin a whole read buffer;
+      // large ones fill most of that buffer anyway and are kept as a slice.
+      this.completeContent(c, payload.length >= SLICE_BODY_BYTES ? payload : Buffer.from(payload));
       return;
     }
     c.body ??= Buffer.allocUnsafe(c.bodySize);
@@ -211,7 +228,7 @@ export class Channel {
 
   private completeContent(c: PendingContent, body: Buffer): void {
     this.content = undefined;
-    const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body);
+    const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body, c.routingBytes);
     publish(this, c.method, message);
   }
 

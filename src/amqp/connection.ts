@@ -172,7 +172,9 @@ export class Connection {
     if (this.state !== 'open') throw new ChannelError(`channel ${channelId} used before the connection is open`);
     const channel = this.channels.get(channelId);
     let method: AmqpMethod | null = null;
-    if (type === 1) {
+    if (type === 1 && channel !== undefined && payload.length >= 4 && payload.readUInt32BE(0) === MethodKey.BasicPublish) {
+      // The publish hot path: the channel decodes it itself (see PublishFrameDecoder).
+    } else if (type === 1) {
       method = this.decodeMethod(payload);
       if (method.key === MethodKey.ChannelOpen && !channel) {
         this.openChannel(channelId);

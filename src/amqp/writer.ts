@@ -6,7 +6,7 @@ import { writeBodyFrameHeader, writeHeaderFrame, writeMethodFrame } from '../pro
 /** Bodies at least this large are handed to the socket as their own buffer rather than copied. */
 const ZERO_COPY_BODY_BYTES = 16 * 1024;
 /** Above this many bytes queued in the socket, the connection counts as congested. */
-const CONGESTED_BYTES = 1024 * 1024;
+const CONGESTED_BYTES = 4 * 1024 * 1024;
 
 /**
  * The one choke point through which a connection writes. Frames are appended to a buffer
@@ -54,9 +54,9 @@ export class FrameOutput {
    * basic.deliver and its content, written field by field: the hot path allocates nothing
    * per message here. `consumerTag` is the tag's encoded shortstr (length byte included).
    */
-  deliver(channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, exchange: string, routingKey: string, rawProperties: Buffer, body: Buffer): void {
+  deliver(channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, routingBytes: Buffer, rawProperties: Buffer, body: Buffer): void {
     const w = this.w;
-    w.ensure(7 + 4 + consumerTag.length + 9 + 512 + 1);
+    w.ensure(7 + 4 + consumerTag.length + 9 + routingBytes.length + 1);
     const buf = w.buf;
     buf[w.pos] = FRAME_METHOD;
     buf.writeUInt16BE(channel, w.pos + 1);
@@ -66,8 +66,7 @@ export class FrameOutput {
     w.bytes(consumerTag);
     w.u64(deliveryTag);
     w.u8(redelivered ? 1 : 0);
-    w.shortstr(exchange);
-    w.shortstr(routingKey);
+    w.bytes(routingBytes);
     w.buf.writeUInt32BE(w.pos - payloadStart, payloadStart - 4);
     w.u8(FRAME_END);
     this.contentFrames(channel, rawProperties, body);

@@ -17,8 +17,21 @@ export class Message {
     /** Property flags and property values, as in a content header after body-size. */
     readonly rawProperties: Buffer,
     readonly body: Buffer,
+    routingBytes?: Buffer,
   ) {
     this.persistent = peekDeliveryMode(rawProperties) === 2;
+    this.encodedRouting = routingBytes;
+  }
+
+  private encodedRouting: Buffer | undefined;
+
+  /**
+   * Exchange and routing key encoded as two shortstrs, as basic.deliver and get-ok carry them.
+   * Publishes share one buffer while their routing does not change, so deliveries copy bytes
+   * instead of encoding strings.
+   */
+  get routingBytes(): Buffer {
+    return (this.encodedRouting ??= encodeRouting(this.exchange, this.routingKey));
   }
 
   get properties(): BasicProperties {
@@ -51,4 +64,16 @@ export function parseExpiration(value: string | undefined): number | null {
   if (value === undefined || !/^\d+$/.test(value)) return null;
   const ms = Number(value);
   return ms <= MAX_EXPIRATION_MS ? ms : null;
+}
+
+/** Two shortstrs: exchange and routing key (each cut at 255 bytes, as on the wire). */
+export function encodeRouting(exchange: string, routingKey: string): Buffer {
+  const e = Buffer.from(exchange, 'utf8').subarray(0, 255);
+  const k = Buffer.from(routingKey, 'utf8').subarray(0, 255);
+  const out = Buffer.allocUnsafe(2 + e.length + k.length);
+  out[0] = e.length;
+  e.copy(out, 1);
+  out[1 + e.length] = k.length;
+  k.copy(out, 2 + e.length);
+  return out;
 }

@@ -136,8 +136,9 @@ export class Queue implements QueueHandle {
 
   /** Removes expired messages from the head (RabbitMQ expires at the head only) and arms the timer for the next. */
   private expireHead(): void {
-    const now = Date.now();
     let head = this.ready.peek();
+    if ((head === undefined || head.expiresAtMs === Infinity) && this.ttlTimerAtMs === Infinity) return;
+    const now = Date.now();
     while (head && head.expiresAtMs <= now) {
       this.ready.shift();
       this.drop(head.message, 'expired');
