@@ -6,7 +6,8 @@
  * skip, which made eviction linear in the cache size.)
  *
  * It holds references to the buffers it is given (no copies); its bound counts their
- * lengths.
+ * lengths plus `entryOverheadBytes` per entry (the objects, Map slot and buffer headers:
+ * for small messages these outweigh the bytes, ~300 bytes an entry).
  */
 import type { MessageId, StoredMessage } from './message-store';
 
@@ -23,7 +24,10 @@ export class MessageCache {
   private head = 0;
   private bytes = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    readonly entryOverheadBytes = 0,
+  ) {}
 
   get sizeBytes(): number {
     return this.bytes;
@@ -37,7 +41,7 @@ export class MessageCache {
   }
 
   set(id: MessageId, message: StoredMessage): void {
-    const size = message.routing.length + message.properties.length + message.body.length;
+    const size = message.routing.length + message.properties.length + message.body.length + this.entryOverheadBytes;
     const existing = this.entries.get(id);
     if (existing !== undefined) {
       this.bytes += size - existing.bytes;

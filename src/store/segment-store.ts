@@ -31,6 +31,9 @@ import { WriteBatch } from './write-batch';
 
 const log = logger.child({ module: 'store' });
 
+/** Heap cost of one cache entry beyond its bytes (entry and message objects, Map slot, three Buffer objects). */
+const CACHE_ENTRY_OVERHEAD_BYTES = 320;
+
 export interface SegmentStoreOptions {
   /** Directory of this store's segment files (one per vhost); created if missing. */
   dir: string;
@@ -106,7 +109,7 @@ export class SegmentMessageStore implements MessageStore {
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
     this.segmentMaxBytes = options.segmentMaxBytes ?? 16 * 1024 * 1024;
-    this.cache = new MessageCache(options.cacheMaxBytes ?? cacheBytesFromEnv());
+    this.cache = new MessageCache(options.cacheMaxBytes ?? cacheBytesFromEnv(), CACHE_ENTRY_OVERHEAD_BYTES);
     if (this.segmentMaxBytes < 4096) throw new RangeError('segmentMaxBytes must be at least 4096');
     const state = recoverDirectory(this.dir);
     this.recovery = state.result;
