@@ -4,7 +4,8 @@ export class Deque<T> {
   private head = 0;
   private count = 0;
 
-  constructor(initialCapacity = 16) {
+  /** Nothing is allocated for the items until the first push: empty queues stay small. */
+  constructor(initialCapacity = 0) {
     this.items = new Array(initialCapacity);
   }
 
@@ -45,7 +46,7 @@ export class Deque<T> {
 
   clear(): T[] {
     const all = this.toArray();
-    this.items = new Array(16);
+    this.items = new Array(0);
     this.head = 0;
     this.count = 0;
     return all;
@@ -58,7 +59,7 @@ export class Deque<T> {
   }
 
   private grow(): void {
-    const bigger: (T | undefined)[] = new Array(this.items.length * 2);
+    const bigger: (T | undefined)[] = new Array(Math.max(16, this.items.length * 2));
     for (let i = 0; i < this.count; i++) bigger[i] = this.items[(this.head + i) % this.items.length];
     this.items = bigger;
     this.head = 0;

@@ -81,9 +81,11 @@ export class PagedMessages implements ReadyMessages {
   private frontBytes = 0;
   /** Transient messages that arrived while paging: their ring slots carry PINNED. */
   private readonly pinned = new Deque<QueuedMessage>();
-  private ids = new Float64Array(INITIAL_RING);
-  private sizes = new Uint32Array(INITIAL_RING);
-  private flags = new Uint8Array(INITIAL_RING);
+  // The ring is allocated on the first page-out: most durable queues never page, and an
+  // empty queue should cost little (100,000 queues × 13 KiB of rings would be 1.3 GB).
+  private ids = new Float64Array(0);
+  private sizes = new Uint32Array(0);
+  private flags = new Uint8Array(0);
   /** Allocated on the first finite expiry (TTL); Infinity elsewhere. */
   private expires: Float64Array | undefined;
   private ringHead = 0;
@@ -183,7 +185,7 @@ export class PagedMessages implements ReadyMessages {
   // ---- the paged ring ----
 
   private ringPush(id: number, size: number, flags: number, expiresAtMs: number): void {
-    if (this.ringCount === this.ids.length) this.resizeRing(this.ids.length * 2);
+    if (this.ringCount === this.ids.length) this.resizeRing(Math.max(INITIAL_RING, this.ids.length * 2));
     const at = (this.ringHead + this.ringCount) % this.ids.length;
     this.ids[at] = id;
     this.sizes[at] = size;
@@ -270,10 +272,10 @@ export class PagedMessages implements ReadyMessages {
   private resetRing(): void {
     this.ringHead = 0;
     this.ringCount = 0;
-    if (this.ids.length > INITIAL_RING) {
-      this.ids = new Float64Array(INITIAL_RING);
-      this.sizes = new Uint32Array(INITIAL_RING);
-      this.flags = new Uint8Array(INITIAL_RING);
+    if (this.ids.length > 0) {
+      this.ids = new Float64Array(0);
+      this.sizes = new Uint32Array(0);
+      this.flags = new Uint8Array(0);
     }
     this.expires = undefined;
   }

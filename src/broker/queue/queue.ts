@@ -96,8 +96,10 @@ export class Queue implements QueueHandle {
       if (c.overflow === 'reject-publish-dlx') this.deadLetter(message, 'maxlen');
       return false;
     }
-    this.ready.push({ message, redelivered: false, expiresAtMs: this.expiryFor(message) });
-    if (this.consumers.length > 0) this.drain();
+    const expiresAtMs = this.expiryFor(message);
+    this.ready.push({ message, redelivered: false, expiresAtMs });
+    // Judged against the same instant as its expiry, so TTL 0 still reaches a waiting consumer.
+    if (this.consumers.length > 0) this.drain(expiresAtMs === Infinity ? undefined : Math.min(Date.now(), expiresAtMs));
     this.enforceLimits();
     this.expireHead();
     return true;
@@ -268,7 +270,8 @@ export class Queue implements QueueHandle {
   }
 
   /** Hands ready messages to consumers that have credit. */
-  drain(): void {
+  /** `nowMs` overrides the clock used to judge expiry (see enqueue). */
+  drain(nowMs?: number): void {
     if (this.draining || this.deleted) return;
     this.draining = true;
     try {
@@ -277,7 +280,7 @@ export class Queue implements QueueHandle {
         if (!consumer) break;
         const entry = this.ready.shift()!;
         // TTL 0 means "deliver now or never": a message expiring this very millisecond may still go out.
-        if (entry.expiresAtMs !== Infinity && entry.expiresAtMs < Date.now()) {
+        if (entry.expiresAtMs !== Infinity && entry.expiresAtMs < (nowMs ?? Date.now())) {
           this.drop(entry.message, 'expired');
           continue;
         }
