@@ -1,6 +1,5 @@
 // One amqplib publisher -> one consumer, 16-byte bodies, autoack, through the default exchange.
 // Usage: node bench/amqplib-1p1c.js AMQP_URL [SECONDS]   (run it against Warren and RabbitMQ in turn)
-// one amqplib publisher -> one consumer, 16-byte bodies, autoack, for N seconds
 const amqp = require('amqplib');
 const url = process.argv[2]; const secs = Number(process.argv[3] || 5);
 (async () => {
