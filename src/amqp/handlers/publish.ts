@@ -52,20 +52,25 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
     if (seq !== undefined) ch.confirms!.settle(seq, true);
     return;
   }
-  const queues = routeScratch.length === 0 ? routeScratch : [];
-  if (exchange) ch.vhost.route(exchange, message, queues);
-  if (queues.length === 0) {
-    if (method.mandatory) sendReturn(ch, 312, 'NO_ROUTE', message);
-    if (seq !== undefined) ch.confirms!.settle(seq, true);
-    return;
+  const queues = routeScratch;
+  let delivered: Message;
+  let accepted: boolean;
+  try {
+    if (exchange) ch.vhost.route(exchange, message, queues);
+    if (queues.length === 0) {
+      if (method.mandatory) sendReturn(ch, 312, 'NO_ROUTE', message);
+      if (seq !== undefined) ch.confirms!.settle(seq, true);
+      return;
+    }
+    delivered = message.hasHeaders ? withoutBcc(message) : message;
+    accepted = ch.vhost.enqueueAll(queues, delivered);
+    for (let i = 0; i < queues.length; i++) {
+      const slow = queues[i].congestedConsumer();
+      if (slow) ch.connection.waitForConsumer(slow as ChannelConsumer);
+    }
+  } finally {
+    queues.length = 0;
   }
-  const delivered = message.hasHeaders ? withoutBcc(message) : message;
-  const accepted = ch.vhost.enqueueAll(queues, delivered);
-  for (let i = 0; i < queues.length; i++) {
-    const slow = queues[i].congestedConsumer();
-    if (slow) ch.connection.waitForConsumer(slow as ChannelConsumer);
-  }
-  queues.length = 0;
   if (seq === undefined) return;
   const storeId = delivered.storeId;
   const store = ch.vhost.messageStore;
