@@ -19,6 +19,9 @@ import { unregisterReplyConsumer, type ReplyConsumer } from './direct-reply-to';
 /** Raw properties of a message published without any: shared, never written to. */
 const NO_PROPERTIES = Buffer.from([0, 0]);
 
+/** Frames a channel holds while waiting on a metadata change before its connection stops being read. */
+const HELD_FRAMES_LIMIT = 1000;
+
 /** Bodies at least this large are kept as slices of the read buffer instead of copied. */
 const SLICE_BODY_BYTES = 32 * 1024;
 
@@ -98,6 +101,7 @@ export class Channel {
     if (this.busy) {
       // Held frames keep pointing into read buffers; those are never reused by Node.
       this.held.push({ type, payload });
+      if (this.held.length >= HELD_FRAMES_LIMIT) this.connection.pauseReading('held');
       return;
     }
     this.process(type, payload, method);
@@ -175,6 +179,7 @@ export class Channel {
       (err: unknown) => {
         this.busy = false;
         this.held.length = 0;
+        this.connection.resumeReading('held');
         this.connection.handleError(err, this.id, key);
       },
     );
@@ -182,12 +187,14 @@ export class Channel {
 
   private release(): void {
     this.busy = false;
+    this.connection.resumeReading('held');
     while (!this.busy && this.held.length > 0 && this.state === 'open') {
       const frame = this.held.shift()!;
       try {
         this.process(frame.type, frame.payload, null);
       } catch (err) {
         this.held.length = 0;
+        this.connection.resumeReading('held');
         this.connection.handleError(err, this.id, 0);
       }
     }
@@ -256,6 +263,7 @@ export class Channel {
   releaseResources(): void {
     this.content = undefined;
     this.held.length = 0;
+    this.connection.resumeReading('held');
     if (this.replyConsumer) unregisterReplyConsumer(this.replyConsumer);
     if (this.confirms && this.connection.vhost) this.connection.vhost.forgetWaiter(this.confirms);
     this.replyConsumer = undefined;

@@ -63,6 +63,8 @@ export class Connection {
   blocked = false;
   /** Not read from until a backed-up consumer connection drains (flow control). */
   private flowPaused = false;
+  /** Why the socket is not being read: an alarm, flow control, or too many frames held by busy channels. */
+  private readonly pausedFor = new Set<'alarm' | 'flow' | 'held'>();
   /** Publishing connections paused until this connection's socket drains. */
   private readonly flowWaiters = new Set<Connection>();
   private readonly reader: FrameReader;
@@ -240,7 +242,7 @@ export class Connection {
   private startHeartbeats(intervalMs: number): void {
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      if (now - this.lastReceivedMs > intervalMs * 2 && !this.blocked && !this.flowPaused) {
+      if (now - this.lastReceivedMs > intervalMs * 2 && this.pausedFor.size === 0) {
         this.log.info('missed heartbeats from client, closing connection');
         this.socket.destroy();
         return;
@@ -301,7 +303,7 @@ export class Connection {
     if (this.capabilities.connectionBlocked) {
       this.out.method(0, { key: MethodKey.ConnectionBlocked, args: { reason: this.ctx.alarms?.reason() ?? 'resource alarm' } });
     }
-    this.socket.pause();
+    this.pauseReading('alarm');
   }
 
   unblock(): void {
@@ -309,7 +311,7 @@ export class Connection {
     this.blocked = false;
     this.lastReceivedMs = Date.now();
     if (this.capabilities.connectionBlocked && this.state === 'open') this.out.method(0, { key: MethodKey.ConnectionUnblocked, args: {} });
-    if (!this.flowPaused) this.socket.resume();
+    this.resumeReading('alarm');
   }
 
   /**
@@ -322,14 +324,25 @@ export class Connection {
     if (this.flowPaused || other.state !== 'open') return;
     this.flowPaused = true;
     other.flowWaiters.add(this);
-    this.socket.pause();
+    this.pauseReading('flow');
   }
 
   private resumeFlow(): void {
     if (!this.flowPaused) return;
     this.flowPaused = false;
+    this.resumeReading('flow');
+  }
+
+  /** Stops reading the socket until every reason given has been withdrawn. */
+  pauseReading(reason: 'alarm' | 'flow' | 'held'): void {
+    if (this.pausedFor.size === 0) this.socket.pause();
+    this.pausedFor.add(reason);
+  }
+
+  resumeReading(reason: 'alarm' | 'flow' | 'held'): void {
+    if (!this.pausedFor.delete(reason) || this.pausedFor.size > 0) return;
     this.lastReceivedMs = Date.now();
-    if (!this.blocked) this.socket.resume();
+    if (this.state !== 'closed') this.socket.resume();
   }
 
   private releaseFlowWaiters(): void {
