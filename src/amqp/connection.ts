@@ -38,6 +38,8 @@ const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 /** AMQP 0-9's header, which RabbitMQ accepts and treats as 0-9-1. */
 const PROTOCOL_HEADER_0_9 = Buffer.from('AMQP\x01\x01\x00\x09', 'latin1');
 let nextConnectionNumber = 1;
+/** Bytes queued for a client that is not reading, past which we stop reading from it. */
+const UNREAD_OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * One client connection: protocol header, handshake, frame routing to channels, heartbeats,
@@ -64,7 +66,7 @@ export class Connection {
   /** Not read from until a backed-up consumer connection drains (flow control). */
   private flowPaused = false;
   /** Why the socket is not being read: an alarm, flow control, or too many frames held by busy channels. */
-  private readonly pausedFor = new Set<'alarm' | 'flow' | 'held'>();
+  private readonly pausedFor = new Set<'alarm' | 'flow' | 'held' | 'output'>();
   /** Publishing connections paused until this connection's socket drains. */
   private readonly flowWaiters = new Set<Connection>();
   private readonly reader: FrameReader;
@@ -116,6 +118,8 @@ export class Connection {
       }
       if (this.state === 'closed') return;
       this.reader.push(chunk);
+      // A client that sends but does not read its replies is not read either (TCP-style backpressure).
+      if (this.out.congested && this.socket.writableLength > UNREAD_OUTPUT_LIMIT_BYTES) this.pauseReading('output');
     } catch (err) {
       this.handleError(err, 0, 0);
     }
@@ -334,12 +338,12 @@ export class Connection {
   }
 
   /** Stops reading the socket until every reason given has been withdrawn. */
-  pauseReading(reason: 'alarm' | 'flow' | 'held'): void {
+  pauseReading(reason: 'alarm' | 'flow' | 'held' | 'output'): void {
     if (this.pausedFor.size === 0) this.socket.pause();
     this.pausedFor.add(reason);
   }
 
-  resumeReading(reason: 'alarm' | 'flow' | 'held'): void {
+  resumeReading(reason: 'alarm' | 'flow' | 'held' | 'output'): void {
     if (!this.pausedFor.delete(reason) || this.pausedFor.size > 0) return;
     this.lastReceivedMs = Date.now();
     if (this.state !== 'closed') this.socket.resume();
@@ -380,6 +384,7 @@ export class Connection {
   }
 
   private onWritable(): void {
+    this.resumeReading('output');
     this.releaseFlowWaiters();
     for (const ch of this.channels.values()) this.drainChannelQueues(ch);
   }
