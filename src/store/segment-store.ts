@@ -21,13 +21,13 @@ import {
   writeSegmentStartRecord,
 } from './record-format';
 import { recoverDirectory } from './recovery';
+import { GroupCommit } from './group-commit';
 import { segmentPath, syncDirectory } from './segment-files';
 import { IdList } from './id-list';
 import { MessageIndex } from './message-index';
 import { Segment, addDependency, collectDeletable } from './segment-ledger';
 import { cacheBytesFromEnv, startStatsLog, statsIntervalFromEnv } from './stats-log';
 import { CorruptRecordError, StoreClosedError, StoreFailedError } from './store-errors';
-import { WriteBatch } from './write-batch';
 
 const log = logger.child({ module: 'store' });
 
@@ -41,12 +41,6 @@ export interface SegmentStoreOptions {
   segmentMaxBytes?: number;
   /** Bound on cached message bytes. Default 64 MiB. */
   cacheMaxBytes?: number;
-}
-
-interface FlushWaiter {
-  generation: number;
-  resolve: (ticket: Ticket) => void;
-  reject: (error: Error) => void;
 }
 
 /**
@@ -68,7 +62,7 @@ export async function openSegmentStore(options: SegmentStoreOptions): Promise<Se
  * {@link MessageStore} on segment files with group commit. Create it with
  * {@link openSegmentStore}. Writes go to an in-memory batch; one flush per event-loop
  * turn (or as soon as the previous flush finishes) writes the batch with one write per
- * touched segment and one fdatasync, then advances `durableTicket`.
+ * touched segment and one fdatasync, then advances `durableTicket` (group-commit.ts).
  */
 export class SegmentMessageStore implements MessageStore {
   readonly dir: string;
@@ -82,9 +76,6 @@ export class SegmentMessageStore implements MessageStore {
   private readonly queueNameBytes = new Map<string, Buffer>();
   private readonly cache: MessageCache;
   private readonly counters = emptyStats();
-  private readonly durableListeners: ((ticket: Ticket) => void)[] = [];
-  private readonly failureListeners: ((error: Error) => void)[] = [];
-  private readonly waiters: FlushWaiter[] = [];
   private readonly deletionCandidates = new Set<Segment>();
   private readonly scratchNames: Buffer[] = [];
   private readonly scratchIds: MessageId[] = [];
@@ -92,16 +83,9 @@ export class SegmentMessageStore implements MessageStore {
   private active: Segment;
   private nextSegmentNo: number;
   private seq: number;
-  private durable: number;
-  private filling = new WriteBatch();
-  private inFlight = new WriteBatch();
-  private flushing = false;
-  private flushScheduled = false;
-  private generation = 1;
-  private needsDirSync = false;
+  private readonly commit: GroupCommit;
   private unsyncedUnlinks = 0;
   private closed = false;
-  private failure: Error | undefined;
   /** Set when WARREN_STORE_STATS_MS turned the periodic stats log on. */
   stopStatsLog: (() => void) | undefined;
 
@@ -117,7 +101,7 @@ export class SegmentMessageStore implements MessageStore {
     this.queues = state.queues;
     for (const segment of state.segments) this.segments.set(segment.no, segment);
     this.seq = state.nextId - 1;
-    this.durable = this.seq;
+    this.commit = new GroupCommit(this.dir, this.counters, this.seq, () => this.reclaim());
     this.nextSegmentNo = state.nextSegmentNo;
     this.active = this.createSegment();
     log.info(
@@ -135,7 +119,7 @@ export class SegmentMessageStore implements MessageStore {
   }
 
   get durableTicket(): Ticket {
-    return this.durable;
+    return this.commit.durableTicket;
   }
 
   get lastTicket(): Ticket {
@@ -148,15 +132,15 @@ export class SegmentMessageStore implements MessageStore {
     const bytes = messageRecordBytes(names, routing, properties, body);
     if (bytes - HEADER_BYTES > MAX_PAYLOAD_BYTES) throw new RangeError('message too large for the store');
     const segment = this.segmentFor(bytes);
-    const pos = this.filling.reserve(segment, bytes);
+    const pos = this.commit.filling.reserve(segment, bytes);
     const id = ++this.seq;
-    writeMessageRecord(this.filling.buffer, pos, id, names, routing, properties, body);
-    this.filling.lastTicket = id;
+    writeMessageRecord(this.commit.filling.buffer, pos, id, names, routing, properties, body);
+    this.commit.filling.lastTicket = id;
     this.index.add(segment, id, segment.size - bytes, bytes, names.length);
     for (let i = 0; i < queues.length; i++) this.queueIds(queues[i]).add(id);
     this.cache.set(id, { routing, properties, body });
     this.counters.records++;
-    this.scheduleFlush();
+    this.commit.schedule();
     return id;
   }
 
@@ -177,8 +161,8 @@ export class SegmentMessageStore implements MessageStore {
     const name = this.nameBytes(queue);
     const bytes = ackRecordBytes(name, acked.length);
     const segment = this.segmentFor(bytes);
-    const pos = this.filling.reserve(segment, bytes);
-    writeAckRecord(this.filling.buffer, pos, name, acked);
+    const pos = this.commit.filling.reserve(segment, bytes);
+    writeAckRecord(this.commit.filling.buffer, pos, name, acked);
     for (let i = 0; i < acked.length; i++) {
       // A repeated id is written twice but released once.
       if (held.delete(acked[i])) this.release(acked[i], segment);
@@ -199,8 +183,8 @@ export class SegmentMessageStore implements MessageStore {
     this.queueNameBytes.delete(queue);
     const bytes = queueDeleteRecordBytes(name);
     const segment = this.segmentFor(bytes);
-    const pos = this.filling.reserve(segment, bytes);
-    writeQueueDeleteRecord(this.filling.buffer, pos, name);
+    const pos = this.commit.filling.reserve(segment, bytes);
+    writeQueueDeleteRecord(this.commit.filling.buffer, pos, name);
     for (const id of held) this.release(id, segment);
     return this.appended();
   }
@@ -217,10 +201,7 @@ export class SegmentMessageStore implements MessageStore {
       return cached;
     }
     this.counters.cacheMisses++;
-    const raw =
-      this.filling.copyOut(segment, offset, length) ??
-      this.inFlight.copyOut(segment, offset, length) ??
-      this.readFromFile(segment, offset, length);
+    const raw = this.commit.copyOut(segment, offset, length) ?? this.readFromFile(segment, offset, length);
     if (raw === undefined || validRecordEnd(raw, 0, raw.length) !== raw.length) {
       this.counters.corruptReads++;
       log.error({ segment: segment.no, offset, id }, 'corrupt message record on read');
@@ -241,26 +222,20 @@ export class SegmentMessageStore implements MessageStore {
   }
 
   onDurable(listener: (durableTicket: Ticket) => void): void {
-    this.durableListeners.push(listener);
+    this.commit.onDurable(listener);
   }
 
   onFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
+    this.commit.onFailure(listener);
   }
 
   flush(): Promise<Ticket> {
-    if (this.failure !== undefined) return Promise.reject(new StoreFailedError(this.failure));
-    if (this.filling.empty && !this.flushing) return Promise.resolve(this.durable);
-    const generation = this.filling.empty ? this.generation - 1 : this.generation;
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ generation, resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.commit.flush();
   }
 
   stats(): StoreStats {
     const s = { ...this.counters };
-    s.pendingBytes = this.filling.length + this.inFlight.length;
+    s.pendingBytes = this.commit.pendingBytes;
     s.liveMessages = this.index.live;
     s.indexBytes = this.index.sizeBytes;
     for (const ids of this.queues.values()) s.indexBytes += ids.sizeBytes;
@@ -274,11 +249,12 @@ export class SegmentMessageStore implements MessageStore {
     this.stopStatsLog?.();
     try {
       // onDurable listeners may write (acks) while we wait, so drain until quiet.
-      while (!this.filling.empty || this.flushing) await this.flush();
+      while (this.commit.busy) await this.flush();
     } catch {
       // Already reported through onFailure; closing must still release the files.
     }
     this.closed = true;
+    this.commit.close();
     for (const segment of this.segments.values()) {
       if (segment.fd !== -1) fs.closeSync(segment.fd);
       segment.fd = -1;
@@ -295,15 +271,16 @@ export class SegmentMessageStore implements MessageStore {
 
   private checkWritable(): void {
     if (this.closed) throw new StoreClosedError();
-    if (this.failure !== undefined) throw new StoreFailedError(this.failure);
+    const failure = this.commit.failure;
+    if (failure !== undefined) throw new StoreFailedError(failure);
   }
 
   /** Bookkeeping after a non-message record was reserved and encoded. */
   private appended(): Ticket {
     const ticket = ++this.seq;
-    this.filling.lastTicket = ticket;
+    this.commit.filling.lastTicket = ticket;
     this.counters.records++;
-    this.scheduleFlush();
+    this.commit.schedule();
     return ticket;
   }
 
@@ -336,111 +313,13 @@ export class SegmentMessageStore implements MessageStore {
     const segment = new Segment(no, path, fd, 0);
     segment.active = true;
     this.segments.set(no, segment);
-    this.needsDirSync = true;
+    this.commit.needsDirSync = true;
     this.counters.segmentsCreated++;
-    const pos = this.filling.reserve(segment, SEGMENT_START_RECORD_BYTES);
-    this.filling.records--; // not a caller's record
-    writeSegmentStartRecord(this.filling.buffer, pos, this.seq + 1);
-    this.scheduleFlush();
+    const pos = this.commit.filling.reserve(segment, SEGMENT_START_RECORD_BYTES);
+    this.commit.filling.records--; // not a caller's record
+    writeSegmentStartRecord(this.commit.filling.buffer, pos, this.seq + 1);
+    this.commit.schedule();
     return segment;
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
-    this.flushScheduled = true;
-    setImmediate(this.startFlush);
-  }
-
-  private readonly startFlush = (): void => {
-    this.flushScheduled = false;
-    if (this.flushing || this.filling.empty || this.failure !== undefined || this.closed) return;
-    const batch = this.filling;
-    this.filling = this.inFlight;
-    this.inFlight = batch;
-    this.generation++;
-    this.flushing = true;
-    this.writeChunk(0, 0);
-  };
-
-  /** Writes chunk `index` of the in-flight batch from byte `done` on, then the rest. */
-  private writeChunk(index: number, done: number): void {
-    const batch = this.inFlight;
-    const chunk = batch.chunks[index];
-    const length = chunk.end - chunk.start - done;
-    fs.write(chunk.segment.fd, batch.buffer, chunk.start + done, length, chunk.fileOffset + done, (error, written) => {
-      if (error) return this.fail(error);
-      this.counters.bytesWritten += written;
-      if (written < length) return this.writeChunk(index, done + written);
-      const next = batch.chunks[index + 1];
-      // A segment is made durable before the next one is written, so a crash can only
-      // tear the newest segment's tail.
-      if (next === undefined || next.segment !== chunk.segment) this.syncChunk(index);
-      else this.writeChunk(index + 1, 0);
-    });
-  }
-
-  private syncChunk(index: number): void {
-    const chunk = this.inFlight.chunks[index];
-    fs.fdatasync(chunk.segment.fd, (error) => {
-      if (error) return this.fail(error);
-      this.counters.fsyncs++;
-      const batch = this.inFlight;
-      for (let i = 0; i <= index; i++) {
-        const c = batch.chunks[i];
-        if (c.segment === chunk.segment) c.segment.durableSize = c.fileOffset + (c.end - c.start);
-      }
-      if (index + 1 < batch.chunks.length) this.writeChunk(index + 1, 0);
-      else this.finishFlush();
-    });
-  }
-
-  private finishFlush(): void {
-    if (this.needsDirSync) {
-      // New segment files must survive a crash before their records count as durable.
-      this.needsDirSync = false;
-      try {
-        syncDirectory(this.dir);
-        this.counters.fsyncs++;
-      } catch (error) {
-        return this.fail(error as Error);
-      }
-    }
-    const batch = this.inFlight;
-    const completed = this.generation - 1;
-    if (batch.lastTicket > this.durable) this.durable = batch.lastTicket;
-    this.counters.flushes++;
-    batch.reset();
-    this.flushing = false;
-    try {
-      this.reclaim();
-    } catch (error) {
-      log.error({ err: error }, 'segment reclamation failed');
-    }
-    for (let i = 0; i < this.waiters.length; ) {
-      const waiter = this.waiters[i];
-      if (waiter.generation <= completed) {
-        this.waiters.splice(i, 1);
-        waiter.resolve(this.durable);
-      } else i++;
-    }
-    for (const listener of this.durableListeners) {
-      try {
-        listener(this.durable);
-      } catch (error) {
-        log.error({ err: error }, 'onDurable listener threw');
-      }
-    }
-    if (!this.filling.empty) this.startFlush();
-  }
-
-  private fail(error: Error): void {
-    if (this.failure !== undefined) return;
-    this.failure = error;
-    this.flushing = false;
-    log.error({ err: error, dir: this.dir }, 'message store write failed; store is now failed');
-    const failed = new StoreFailedError(error);
-    for (const waiter of this.waiters.splice(0)) waiter.reject(failed);
-    for (const listener of this.failureListeners) listener(failed);
   }
 
   // ---- space reclamation ----
