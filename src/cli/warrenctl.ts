@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 /**
- * warrenctl: cluster operations, as rabbitmqctl's.
+ * warrenctl: rabbitmqctl for Warren.
  *
- *   warrenctl [-n NODE] [--data-dir DIR] [--epmd-port PORT] [--timeout MS] [--json] COMMAND [ARG]
+ *   warrenctl [-d DATA_DIR] [-n NODE] [-p VHOST] [-q] [-s] [--formatter json|table] COMMAND [ARG ...]
  *
- *   cluster_status              members, leader, which are up (as the node sees them)
- *   join_cluster NODE           make the node join NODE's cluster (a lone node is reset first)
- *   forget_cluster_node NODE    remove a stopped NODE from the cluster
- *   reset                       wipe a stopped node's data dir (keeps the cluster secret)
+ * Most commands go to the node through its local control socket, <data dir>/warren.sock
+ * (mode 0600: only the user running the node can use it), found with -d/--data-dir or
+ * WARREN_DATA_DIR (default ./data, as warren-server). They work on a single node and on
+ * cluster members alike; changes go through the node's metadata store (logged, or
+ * replicated by Raft), reads come from the node's model. See COMMANDS in ctl/commands.ts.
  *
- * NODE defaults to WARREN_NODENAME (warren@<hostname>); the data dir to WARREN_DATA_DIR;
- * the secret to WARREN_CLUSTER_SECRET, else <data dir>/.cluster-secret. warrenctl reaches
- * the node through the port mapper of the node's host and the mesh (see src/cli/ctl).
- * Exit codes: 0 success, 1 the operation failed, 2 bad usage.
+ * Cluster membership goes over the mesh, as before: join_cluster NODE, forget_cluster_node
+ * NODE, and cluster_status when -n NODE is given, reach NODE through its host's port
+ * mapper with the cluster secret (WARREN_CLUSTER_SECRET, else <data dir>/.cluster-secret).
+ * reset wipes a stopped node's data dir.
+ *
+ * Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,26 +24,53 @@ import { loadConfig } from '../config/config';
 import { controlRequest } from './ctl/control-client';
 import { formatStatus } from './ctl/format-status';
 import { resetNode } from './ctl/reset';
+import { socketRequest } from './ctl/socket-client';
+import { COMMANDS, formatNodeStatus, formatTable, tableToObjects, UsageError, type CommandOptions } from './ctl/commands';
 import type { ControlRequest } from '../../cluster/node/control-protocol';
 
-const USAGE = `usage: warrenctl [-n NODE] [--data-dir DIR] [--epmd-port PORT] [--timeout MS] [--json] COMMAND [ARG]
-commands: cluster_status | join_cluster NODE | forget_cluster_node NODE | reset`;
+const USAGE = `usage: warrenctl [-d DATA_DIR] [-n NODE] [-p VHOST] [-q|--quiet] [-s|--silent] [--no-table-headers]
+                 [--formatter table|json] [-t SECONDS | --timeout MS] COMMAND [ARG ...]
+local commands (through <data dir>/warren.sock):
+${Object.entries(COMMANDS)
+  .map(([name, spec]) => `  ${name}${spec.args ? ' ' + spec.args : ''}`)
+  .join('\n')}
+cluster commands (over the mesh, with the cluster secret; --epmd-port PORT):
+  cluster_status (with -n NODE) | join_cluster NODE | forget_cluster_node NODE | reset`;
 
-class UsageError extends Error {}
-
-interface Args {
+interface Args extends CommandOptions {
   node: string;
+  nodeGiven: boolean;
   dataDir: string;
   epmdPort: number;
   timeoutMs: number;
   json: boolean;
+  quiet: boolean;
+  silent: boolean;
+  headers: boolean;
   command: string;
-  arg: string | undefined;
+  positional: string[];
 }
 
 function parseArgs(argv: string[]): Args {
   const config = loadConfig();
-  const a: Args = { node: config.nodeName, dataDir: config.dataDir, epmdPort: config.epmdPort, timeoutMs: 15_000, json: false, command: '', arg: undefined };
+  const a: Args = {
+    node: config.nodeName,
+    nodeGiven: false,
+    dataDir: config.dataDir,
+    epmdPort: config.epmdPort,
+    timeoutMs: 15_000,
+    json: false,
+    quiet: false,
+    silent: false,
+    headers: true,
+    vhost: '/',
+    priority: undefined,
+    applyTo: 'all',
+    ifEmpty: false,
+    ifUnused: false,
+    command: '',
+    positional: [],
+  };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -48,20 +78,39 @@ function parseArgs(argv: string[]): Args {
       if (i + 1 >= argv.length) throw new UsageError(`${v} needs a value`);
       return argv[++i];
     };
-    if (v === '-n' || v === '--node') a.node = next();
-    else if (v === '--data-dir') a.dataDir = next();
+    if (v === '--') {
+      rest.push(...argv.slice(i + 1));
+      break;
+    } else if (v === '-n' || v === '--node') {
+      a.node = next();
+      a.nodeGiven = true;
+    } else if (v === '-d' || v === '--data-dir') a.dataDir = next();
     else if (v === '--epmd-port') a.epmdPort = Number(next());
     else if (v === '--timeout') a.timeoutMs = Number(next());
+    else if (v === '-t') a.timeoutMs = Number(next()) * 1000;
     else if (v === '--json') a.json = true;
+    else if (v === '--formatter') {
+      const f = next();
+      if (f !== 'json' && f !== 'table') throw new UsageError(`unsupported formatter '${f}' (json or table)`);
+      a.json = f === 'json';
+    } else if (v === '-q' || v === '--quiet') a.quiet = true;
+    else if (v === '-s' || v === '--silent') a.quiet = a.silent = true;
+    else if (v === '--no-table-headers') a.headers = false;
+    else if (v === '-p' || v === '--vhost') a.vhost = next();
+    else if (v === '--priority') a.priority = next();
+    else if (v === '--apply-to') a.applyTo = next();
+    else if (v === '-e' || v === '--if-empty') a.ifEmpty = true;
+    else if (v === '-u' || v === '--if-unused') a.ifUnused = true;
     else if (v === '-h' || v === '--help') throw new UsageError('');
+    else if (v.startsWith('-') && v.length > 1) throw new UsageError(`unknown option ${v}`);
     else rest.push(v);
   }
-  [a.command, a.arg] = rest;
+  [a.command = '', ...a.positional] = rest;
   if (!a.command) throw new UsageError('no command given');
-  if (rest.length > 2) throw new UsageError(`unexpected argument ${rest[2]}`);
   if (!Number.isInteger(a.epmdPort) || a.epmdPort <= 0) throw new UsageError('--epmd-port must be a port number');
-  if (!(a.timeoutMs > 0)) throw new UsageError('--timeout must be positive');
+  if (!(a.timeoutMs > 0)) throw new UsageError('the timeout must be positive');
   if (!a.node.includes('@')) a.node = `warren@${a.node}`;
+  if (a.silent) a.headers = false;
   return a;
 }
 
@@ -73,28 +122,21 @@ function readSecret(dataDir: string): Buffer {
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
 }
 
-async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv);
+/** join_cluster, forget_cluster_node and cluster_status -n NODE: a temporary mesh peer (ctl/control-client.ts). */
+async function meshCommand(a: Args): Promise<number> {
   if (a.command === 'reset') {
-    if (a.arg !== undefined) throw new UsageError('reset takes no argument');
+    if (a.positional.length > 0) throw new UsageError('reset takes no argument');
     console.log(await resetNode(a));
     return 0;
   }
   let request: ControlRequest;
-  switch (a.command) {
-    case 'cluster_status':
-      if (a.arg !== undefined) throw new UsageError('cluster_status takes no argument');
-      request = { op: 'cluster_status' };
-      break;
-    case 'join_cluster':
-    case 'forget_cluster_node': {
-      if (!a.arg) throw new UsageError(`${a.command} needs a node name`);
-      const node = a.arg.includes('@') ? a.arg : `warren@${a.arg}`;
-      request = { op: a.command, node };
-      break;
-    }
-    default:
-      throw new UsageError(`unknown command ${a.command}`);
+  if (a.command === 'cluster_status') {
+    if (a.positional.length > 0) throw new UsageError('cluster_status takes no argument');
+    request = { op: 'cluster_status' };
+  } else {
+    if (a.positional.length !== 1) throw new UsageError(`${a.command} needs one node name`);
+    const node = a.positional[0].includes('@') ? a.positional[0] : `warren@${a.positional[0]}`;
+    request = { op: a.command as 'join_cluster' | 'forget_cluster_node', node };
   }
   const reply = await controlRequest({ node: a.node, secret: readSecret(a.dataDir), epmdPort: a.epmdPort, timeoutMs: a.timeoutMs }, request);
   if (a.json) console.log(JSON.stringify(reply));
@@ -107,6 +149,47 @@ async function main(argv: string[]): Promise<number> {
     if (request.op === 'cluster_status') console.log(formatStatus(reply.status));
   }
   return 0;
+}
+
+/** Every other command: one request over the data dir's control socket. */
+async function socketCommand(a: Args): Promise<number> {
+  const spec = COMMANDS[a.command];
+  if (!spec) throw new UsageError(`Command '${a.command}' not found.`);
+  const n = a.positional.length;
+  if (n < spec.min || n > spec.max) {
+    throw new UsageError(`${a.command}: ${n < spec.min ? 'not enough' : 'too many'} arguments; usage: warrenctl ${a.command}${spec.args ? ' ' + spec.args : ''}`);
+  }
+  if (!['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'].includes(a.applyTo)) {
+    throw new UsageError(`--apply-to must be queues, exchanges or all, got '${a.applyTo}'`);
+  }
+  const request = { ...spec.request(a.positional, a), ...(a.nodeGiven ? { node: a.node } : {}) };
+  const banner = spec.banner(a.positional, a);
+  if (banner && !a.quiet && !a.json) console.log(banner);
+  const reply = await socketRequest({ dataDir: a.dataDir, timeoutMs: a.timeoutMs }, request);
+  if (!reply.ok) {
+    console.error(`Error:\n${reply.error}`);
+    return 1;
+  }
+  if (spec.show === 'table' && reply.table) {
+    const { columns, rows } = reply.table;
+    if (a.json) console.log(JSON.stringify(tableToObjects(columns, rows)));
+    else for (const line of formatTable(columns, rows, a.headers)) console.log(line);
+  } else if (spec.show === 'status' && reply.status) {
+    console.log(a.json ? JSON.stringify(reply.status) : formatNodeStatus(reply.status));
+  } else if (spec.show === 'cluster' && reply.cluster) {
+    console.log(a.json ? JSON.stringify({ ok: true, status: reply.cluster }) : formatStatus(reply.cluster));
+  } else if (a.json) {
+    console.log(JSON.stringify({ ok: true, ...(reply.message ? { message: reply.message } : {}) }));
+  } else if (reply.message && !a.quiet) {
+    console.log(reply.message);
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  const overMesh = a.command === 'reset' || a.command === 'join_cluster' || a.command === 'forget_cluster_node' || (a.command === 'cluster_status' && a.nodeGiven);
+  return overMesh ? meshCommand(a) : socketCommand(a);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,45 @@
+/** `warrenctl status`: what rabbitmqctl status reports that Warren has (runtime, listeners, alarms, totals). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControlContext } from './control-handler';
+
+let version: string | undefined;
+
+/** Warren's version from package.json (dist/src/cli/control → the repo root). */
+function warrenVersion(): string {
+  if (version === undefined) {
+    try {
+      version = String((JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}
+
+/** The status of this node as plain JSON (the shape `warrenctl status --formatter json` prints). */
+export function nodeStatus(ctx: ControlContext): Record<string, unknown> {
+  let queues = 0;
+  let messages = 0;
+  for (const v of ctx.broker.vhosts.values()) {
+    queues += v.queues.size;
+    for (const q of v.queues.values()) messages += q.messageCount + q.unackedCount;
+  }
+  let connections = 0;
+  for (const _c of ctx.connections()) connections++;
+  const mem = process.memoryUsage();
+  return {
+    node: ctx.nodeName,
+    product_name: 'Warren',
+    product_version: warrenVersion(),
+    runtime: `Node.js ${process.version}`,
+    os_pid: process.pid,
+    uptime_seconds: Math.round((Date.now() - ctx.startedAtMs) / 1000),
+    data_directory: ctx.dataDir,
+    clustered: ctx.clusterStatus !== undefined,
+    listeners: ctx.listeners,
+    alarms: ctx.alarms ? [...ctx.alarms.active] : [],
+    memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal, external: mem.external },
+    totals: { virtual_hosts: ctx.broker.vhosts.size, users: ctx.broker.users.size, queues, messages, connections },
+  };
+}
