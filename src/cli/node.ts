@@ -12,6 +12,7 @@ import { totalmem } from 'node:os';
 import { openVhostStores, type VhostStores } from './vhost-stores';
 import type { ClusterNode } from '../../cluster/node/cluster-node';
 import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
+import { startControlEndpoint } from './control/control-endpoint';
 
 export interface RunningNode {
   broker: Broker;
@@ -71,11 +72,14 @@ export async function startNode(config: Config): Promise<RunningNode> {
   );
   await amqp.listen();
   logger.info({ host: config.nodeIp, port: config.nodePort, node: config.nodeName }, 'AMQP listener started');
+  // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
+  const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
   return {
     broker,
     metadata,
     amqp,
     async stop() {
+      await control?.close();
       alarms.stop();
       await amqp.close();
       await stores.close();
