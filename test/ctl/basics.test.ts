@@ -32,9 +32,14 @@ describe('warrenctl on a single node', { skip }, () => {
     assert.deepEqual(status.listeners, [{ protocol: 'amqp', host: '127.0.0.1', port: broker.port }]);
     assert.match(await ctlOk(broker.dataDir, ['status']), /^Status of node warren@/);
     const text = await ctlOk(broker.dataDir, ['cluster_status']);
-    assert.match(text, /Members\n {2}warren@\S+ {2}running, voter, leader/);
+    assert.match(text, /Single node \(not clustered\)\n\nMembers\n {2}warren@\S+ {2}running/);
     const json = JSON.parse(await ctlOk(broker.dataDir, ['--json', 'cluster_status'])) as { status: { members: unknown[] } };
     assert.equal(json.status.members.length, 1);
+    // A running single node is not registered with a port mapper; its socket still stops a reset.
+    const reset = await ctl(broker.dataDir, ['reset']);
+    assert.equal(reset.code, 1);
+    assert.match(reset.stderr, /the node of .* is running; stop it before reset/);
+    assert.ok(existsSync(join(broker.dataDir, 'metadata')));
   });
 
   it('add_vhost / list_vhosts / delete_vhost, with errors for duplicates and unknown vhosts', async () => {

@@ -10,6 +10,7 @@ import { clusterStatus } from '../../../cluster/node/control-handler';
 import { handleControlRequest, type ControlContext } from './control-handler';
 import { ControlServer } from './control-server';
 
+/** The running node's parts the control socket reads and changes. */
 export interface ControlEndpointOptions {
   broker: Broker;
   metadata: MetadataStore;

@@ -18,6 +18,7 @@ const MAX_CONNECTIONS = 32;
 /** A control connection silent for this long is closed. */
 const IDLE_TIMEOUT_MS = 60_000;
 
+/** Where the socket goes and who answers its requests. */
 export interface ControlServerOptions {
   dataDir: string;
   /** Answers one decoded request; must not throw (errors are replies with ok: false). */
@@ -25,6 +26,7 @@ export interface ControlServerOptions {
   log: Logger;
 }
 
+/** The listening control socket of one node; close() on shutdown. */
 export class ControlServer {
   private readonly sockets = new Set<Socket>();
   private inode = -1;

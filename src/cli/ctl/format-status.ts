@@ -3,7 +3,9 @@ import type { ClusterStatus } from '../../../cluster/node/control-protocol';
 
 export function formatStatus(s: ClusterStatus): string {
   const lines = [`Cluster status of node ${s.node}`, ''];
-  if (s.members.length === 0) {
+  if (s.state === 'single') {
+    lines.push('Single node (not clustered)', '', 'Members', `  ${s.node}  running`);
+  } else if (s.members.length === 0) {
     lines.push('This node is not in a cluster yet (forming or joining).');
   } else {
     lines.push(`Leader: ${s.leader || '(none: no quorum)'}   term ${s.term}   commit ${s.commitIndex}   applied ${s.appliedIndex}`, '', 'Members');

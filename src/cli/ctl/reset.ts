@@ -1,15 +1,18 @@
 /**
  * `warrenctl reset`: wipes a stopped node's data dir (definitions, messages, Raft state),
  * keeping its cluster secret, as `rabbitmqctl reset` leaves the Erlang cookie. Refuses
- * when the node is registered with its port mapper, i.e. running.
+ * when the node is running: registered with its port mapper (clustered), or answering on
+ * the data dir's control socket (any node).
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { lookupPort, parseNodeName } from '../../../cluster/discovery';
 import { CLUSTER_SECRET_FILE } from '../../../cluster/mesh';
+import { controlSocketAlive } from './socket-client';
 
 export async function resetNode(o: { node: string; dataDir: string; epmdPort: number }): Promise<string> {
   const { alive } = parseNodeName(o.node);
+  if (await controlSocketAlive(o.dataDir)) throw new Error(`the node of ${o.dataDir} is running; stop it before reset (its control socket answers)`);
   let running = false;
   try {
     running = (await lookupPort('127.0.0.1', alive, { epmdPort: o.epmdPort, timeoutMs: 2000 })) !== undefined;

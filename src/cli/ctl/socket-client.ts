@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CONTROL_SOCKET_FILE, ControlFrameDecoder, encodeControlFrame, type CtlReply, type CtlRequest } from '../control/control-protocol';
 
+/** Where the node's control socket is (its data dir) and how long to wait for the reply. */
 export interface SocketClientOptions {
   dataDir: string;
   timeoutMs: number;
@@ -58,4 +59,19 @@ function describeConnectError(err: NodeJS.ErrnoException, path: string, dataDir:
     default:
       return `unable to connect to the node on ${path}: ${err.message}`;
   }
+}
+
+/** True when a node answers on the data dir's control socket (it is running). */
+export function controlSocketAlive(dataDir: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((ok) => {
+    const socket = connect(controlSocketPath(dataDir));
+    const done = (alive: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      ok(alive);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
