@@ -123,7 +123,7 @@ function tableField(entries: [string, Buffer][]): Buffer {
   return Buffer.concat([Buffer.from('F'), tableOf(entries)]);
 }
 
-test('finding 2: dead-letter cycle through a full reject-publish-dlx queue recurses until the stack overflows (crash)', async (t) => {
+test('finding 2: dead-letter cycle through a full reject-publish-dlx queue recurses until the stack overflows (541)', async (t) => {
   if (isExternalBroker()) return t.skip('judges a spawned Warren');
   // Queue Q: x-max-length 0, x-overflow reject-publish-dlx, x-dead-letter-exchange X (fanout); Q is bound to X.
   // A publish to Q is refused (maxlen) and dead-lettered to X, which routes it back to Q, which refuses it...
@@ -150,7 +150,7 @@ test('finding 2: dead-letter cycle through a full reject-publish-dlx queue recur
   await assertPromiseKept(outcome);
 });
 
-test('finding 2b: the same cycle started by a consumer nack (no forged header) crashes the process', async (t) => {
+test('finding 2b: the same cycle started by a consumer nack, no forged header (541)', async (t) => {
   if (isExternalBroker()) return t.skip('judges a spawned Warren');
   // A: dead-letters to fanout X. B: x-max-length 0, reject-publish-dlx, dead-letters to X. X routes to B only.
   // A message nacked (requeue=false) from A gets a genuine 'rejected' death, goes to X, B refuses it (maxlen)
@@ -192,5 +192,63 @@ test('finding 2c: the same cycle started by a TTL expiry is an uncaught exceptio
     header(1, 1, Buffer.concat([u16(0x2000), tableOf([['x-death', xDeath]])])),
     bodyFrameBytes(1, Buffer.from('x')),
   ], 1500);
+  await assertPromiseKept(outcome);
+});
+
+test('finding 3: malformed properties are accepted at publish and blow up at dead-letter time: uncaught, the process exits', async (t) => {
+  if (isExternalBroker()) return t.skip('judges a spawned Warren');
+  // Property flags 0x8000 (content-type) with a shortstr length of 5 but one byte after it. Nothing decodes
+  // the properties on publish (peekDeliveryMode only looks at delivery-mode), so the message is queued. When
+  // its TTL expires, deadLetteredMessage (src/broker/queue/dead-letter.ts:50) reads message.properties ->
+  // decodeRawProperties -> ByteReader.shortstr throws ProtocolSyntaxError('truncated value') from the TTL
+  // timer (Queue.expireHead -> drop -> deadLetter, src/broker/queue/queue.ts:154): uncaught, exit code 1.
+  // The same bytes reaching a dead-letter from a frame handler (nack, reject-publish-dlx) give a 502 at
+  // best, and x-match headers exchanges or CC/BCC routing decode them as well.
+  // Expected: malformed properties refused when the content header arrives (502), or never fatal later.
+  const a = 'fz.finding.3.a';
+  const outcome = await send([
+    call(1, 'queue.declare', { queue: a, arguments: tableOf([['x-message-ttl', intField(10)], ['x-dead-letter-exchange', longstrValue('amq.fanout')]]) }),
+    call(1, 'basic.publish', { routingKey: a }),
+    header(1, 1, Buffer.from([0x80, 0x00, 0x05, 0x61])),
+    bodyFrameBytes(1, Buffer.from('x')),
+  ], 1000);
+  await assertPromiseKept(outcome);
+});
+
+test('finding 4: an x-death header holding a void (or other non-table) entry: TypeError in dead-lettering (541, or exit from a timer)', async (t) => {
+  if (isExternalBroker()) return t.skip('judges a spawned Warren');
+  // headers = {x-death: [V]}. deadLetteredMessage (src/broker/queue/dead-letter.ts:53) runs
+  // deaths.findIndex((d) => d.queue === queue ...) and isDeadLetterCycle reads d.reason / d.queue on each
+  // entry: "TypeError: Cannot read properties of null (reading 'queue')". Here the dead-letter happens in the
+  // publish (x-max-length 0, reject-publish-dlx), so it is a 541; from a TTL expiry it kills the process.
+  // Expected: entries that are not tables are ignored (RabbitMQ keeps only well-formed x-death tables).
+  const q = 'fz.finding.4.q';
+  const props = Buffer.concat([u16(0x2000), tableOf([['x-death', arrayField([Buffer.from('V')])]])]);
+  const outcome = await send([
+    call(1, 'queue.declare', { queue: q, arguments: tableOf([['x-max-length', intField(0)], ['x-overflow', longstrValue('reject-publish-dlx')], ['x-dead-letter-exchange', longstrValue('amq.fanout')]]) }),
+    call(1, 'basic.publish', { routingKey: q }),
+    header(1, 1, props),
+    bodyFrameBytes(1, Buffer.from('x')),
+  ], 1000);
+  await assertPromiseKept(outcome);
+});
+
+test('finding 5: x-expires above 2^31-1 ms overflows setTimeout: the queue is deleted after 1 ms (and a TimeoutOverflowWarning is printed)', async (t) => {
+  if (isExternalBroker()) return t.skip('judges a spawned Warren');
+  // validateQueueArguments allows x-expires (and x-message-ttl, per-message expiration) up to 315360000000 ms,
+  // but the value goes straight into setTimeout (src/broker/queue/queue.ts:252 expiresTimer, :154 ttlTimer);
+  // Node clamps anything above 2147483647 to 1 ms and prints "TimeoutOverflowWarning" on stderr (non-JSON
+  // output). A queue declared to live 35 days without use is gone a millisecond later.
+  // Expected: the queue still exists; long timers are chained or capped at 2^31-1 and re-armed.
+  const q = 'fz.finding.5.q';
+  const expires = Buffer.concat([Buffer.from('l'), Buffer.from('00000000b2d05e00', 'hex')]); // 3e9 ms
+  const outcome = await send([call(1, 'queue.declare', { queue: q, arguments: tableOf([['x-expires', expires]]) })], 300);
+  const client = await RawClient.connect(broker.port);
+  await client.handshake({ heartbeat: 0 });
+  await client.openChannel(1);
+  client.write(call(1, 'queue.declare', { queue: q, passive: true }));
+  const reply = await client.nextMethod(2000);
+  client.destroy();
+  assert.ok(reply && reply.classId === 50 && reply.methodId === 11, `queue ${q} vanished: got ${reply ? `${reply.classId}/${reply.methodId} ${reply.classId === 20 ? parseClose(reply).replyText : ''}` : 'nothing'}`);
   await assertPromiseKept(outcome);
 });

@@ -4,7 +4,7 @@
 // error or stack trace, that no reply was 541 INTERNAL_ERROR, and that well-behaved amqplib clients still work.
 //
 //   FUZZ_SEED=n     replay a run (the seed is printed on every failure; default: a fresh random seed)
-//   FUZZ_ROUNDS=n   structured connections (default 400, about 20-40 s); raw-byte connections scale with it
+//   FUZZ_ROUNDS=n   structured connections (default 1000, about 30 s); raw-byte connections scale with it
 //   FUZZ_ONLY=i     replay only connection i of the run (with its seed)
 //   FUZZ_WORKERS=n  connections in flight at once (default 4)
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { deriveSeed, Rng } from './fuzz-random';
 import { runSession, type SessionResult } from './fuzz-session';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 400);
+const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1000);
 const ONLY = process.env.FUZZ_ONLY !== undefined ? Number(process.env.FUZZ_ONLY) : undefined;
 const WORKERS = Number(process.env.FUZZ_WORKERS ?? 4);
 /** Connections between two checks with the amqplib clients. */
