@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { freePort } from '../helpers/broker-process';
+import { freePort } from '../helpers/free-port';
 import { ClusterProcess, clusterStatus, queueExists, waitFor, warrenctl, withChannel } from './cluster-support';
 
 describe('cluster of three processes on 127.0.0.1', { timeout: 120_000 }, () => {

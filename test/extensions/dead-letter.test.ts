@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { sleep, uniqueName } from '../helpers/amqp-test';
-import { assertRecentTimestamp, brokerFixture, deathFor, mustGet, rabbit310, xDeath } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { assertRecentTimestamp, deathFor, mustGet, rabbit310, xDeath } from './support';
 
 let conn: amqp.ChannelModel;
 const UNACKED = { noAck: false };

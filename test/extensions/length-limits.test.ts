@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { sleep, uniqueName } from '../helpers/amqp-test';
-import { brokerFixture, declareCode, deathFor, drainBodies, mustGet } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { declareCode, deathFor, drainBodies, mustGet } from './support';
 
 let conn: amqp.ChannelModel;
 const { clients } = brokerFixture(async (c) => {

@@ -1,13 +1,13 @@
 // Runs the Python scripts of this folder against the broker: the pika retry topology (python3-pika) and a
 // Celery-style kombu workload (python3-kombu; skipped when that Debian package is not installed).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { brokerFixture } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { PYTHON, runPythonScript } from '../helpers/python-script';
 
-const PYTHON = process.env.WARREN_TEST_PYTHON ?? '/usr/bin/python3';
 // Compiled to dist/test/extensions; the scripts stay in the source tree.
 const SCRIPTS_DIR = resolve(__dirname, '../../../test/extensions');
 
@@ -18,30 +18,8 @@ function hasModule(module: string): boolean {
   return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
 }
 
-function runScript(script: string, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((ok) => {
-    const b = broker();
-    const child = spawn(PYTHON, [join(SCRIPTS_DIR, script)], {
-      cwd: SCRIPTS_DIR,
-      env: { ...process.env, WARREN_HOST: b.host, WARREN_PORT: String(b.port), PYTHONDONTWRITEBYTECODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => {
-      output += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, output });
-    });
-  });
-}
-
 async function expectOk(script: string): Promise<void> {
-  const { code, output } = await runScript(script);
+  const { code, output } = await runPythonScript(SCRIPTS_DIR, script, broker(), 30_000);
   assert.equal(code, 0, `${script} exited with ${code}:\n${output}`);
   assert.match(output, /^ok$/m, `${script} did not report ok:\n${output}`);
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
-import { brokerFixture, channelCloseOf, declareCode, drainBodies } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { channelCloseOf, declareCode, drainBodies } from './support';
 
 let conn: amqp.ChannelModel;
 const { clients } = brokerFixture(async (c) => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { rejectsWithCode, sleep, uniqueName, withTimeout } from '../helpers/amqp-test';
-import { brokerFixture, channelCloseOf, drainBodies, mustGet, rabbit310 } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { channelCloseOf, drainBodies, mustGet, rabbit310 } from './support';
 
 let conn: amqp.ChannelModel;
 const { clients } = brokerFixture(async (c) => {

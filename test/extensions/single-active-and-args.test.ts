@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, sleep, uniqueName } from '../helpers/amqp-test';
-import { brokerFixture, channelCloseOf, declareCode } from './support';
+import { brokerFixture } from '../helpers/broker-fixture';
+import { channelCloseOf, declareCode } from './support';
 
 let conn: amqp.ChannelModel;
 const { clients } = brokerFixture(async (c) => {

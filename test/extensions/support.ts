@@ -1,31 +1,9 @@
-// Shared bits for the RabbitMQ-extension suites: one broker per test file, polling reads, x-death access and
-// channel-close capture. Black-box only: everything goes through amqplib.
+// Shared bits for the RabbitMQ-extension suites (each starts its broker with test/helpers/broker-fixture.ts): polling
+// reads, x-death access and channel-close capture. Black-box only: everything goes through amqplib.
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import type * as amqp from 'amqplib';
-import { isRabbitMqVersion, startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, sleep, track, withTimeout } from '../helpers/amqp-test';
-
-/**
- * Starts a broker (or targets WARREN_TEST_URL) for the calling test file, then runs ready(clients) (one root hook,
- * so the order is certain), and closes everything after the file.
- */
-export function brokerFixture(ready?: (clients: Clients) => Promise<void>): {
-  clients: Clients;
-  broker: () => BrokerProcess;
-} {
-  let broker: BrokerProcess | undefined;
-  const clients = new Clients(() => broker!);
-  before(async () => {
-    broker = await startBroker();
-    await ready?.(clients);
-  });
-  after(async () => {
-    await clients.closeAll();
-    await broker?.stop();
-  });
-  return { clients, broker: () => broker! };
-}
+import { isRabbitMqVersion } from '../helpers/broker-process';
+import { type Clients, sleep, track, withTimeout } from '../helpers/amqp-test';
 
 /** True against RabbitMQ 3.10 (WARREN_TEST_RABBITMQ=3.10), which lacks a few 4.x behaviours these suites assert. */
 export const rabbit310 = isRabbitMqVersion('3.10');

@@ -103,6 +103,21 @@ export class Clients {
   }
 }
 
+/**
+ * Proves the broker still serves a fresh amqplib client end to end: a new connection publishes `body` with a
+ * confirm to a new exclusive queue and gets it back (asserted, with `message` if given), then closes.
+ */
+export async function freshClientRoundTrip(clients: Clients, body: string, message?: string): Promise<void> {
+  const conn = await clients.connect();
+  const ch = await conn.createConfirmChannel();
+  const q = (await ch.assertQueue('', { exclusive: true })).queue;
+  ch.sendToQueue(q, Buffer.from(body));
+  await ch.waitForConfirms();
+  const m = await ch.get(q, { noAck: true });
+  assert.ok(m && m.content.toString() === body, message);
+  await conn.close();
+}
+
 /** The AMQP reply code carried by an amqplib error (channel or connection close). */
 export function replyCode(err: unknown): number | undefined {
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'number') {

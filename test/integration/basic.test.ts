@@ -1,21 +1,13 @@
 // basic.get / consume / cancel / ack / nack / reject / recover, and the errors RabbitMQ raises around them.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, collector, rejectsWithCode, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
+import { collector, rejectsWithCode, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 function channel(c: amqp.ChannelModel = conn): Promise<amqp.Channel> {

@@ -1,22 +1,13 @@
 // Smoke tests with the other Node clients users run against RabbitMQ: rabbitmq-client and @cloudamqp/amqp-client,
 // plus direct reply-to, which RPC helpers in both rely on.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Connection } from 'rabbitmq-client';
 import { AMQPClient } from '@cloudamqp/amqp-client';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, uniqueName, waitFor, withTimeout } from '../helpers/amqp-test';
+import { uniqueName, waitFor, withTimeout } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
-
-before(async () => {
-  broker = await startBroker();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
-});
+const { clients } = brokerFixture();
 
 describe('rabbitmq-client', () => {
   it('publishes with confirms and consumes through a declared topology', async () => {

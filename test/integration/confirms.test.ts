@@ -1,26 +1,20 @@
 // Publisher confirms (amqplib ConfirmChannel), mandatory returns, and transactions (@cloudamqp/amqp-client,
 // since amqplib has no tx API).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { AMQPClient, type AMQPBaseClient } from '@cloudamqp/amqp-client';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, rejectsWithCode, sleep, track, uniqueName, waitFor, withTimeout } from '../helpers/amqp-test';
+import { rejectsWithCode, sleep, track, uniqueName, waitFor, withTimeout } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
 const amqpClients: AMQPBaseClient[] = [];
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await Promise.all(amqpClients.map((c) => c.close().catch(() => {})));
-  await clients.closeAll();
-  await broker?.stop();
-});
+const { clients } = brokerFixture(
+  async (c) => {
+    conn = await c.connect();
+  },
+  { beforeClose: () => Promise.all(amqpClients.map((c) => c.close().catch(() => {}))) },
+);
 
 async function txClient(): Promise<AMQPBaseClient> {
   const c = await new AMQPClient(clients.url()).connect();

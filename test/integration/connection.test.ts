@@ -1,22 +1,14 @@
 // Connection lifecycle as a client sees it: handshake, server properties, authentication and vhost errors,
 // tune negotiation and heartbeats. amqplib for the ordinary paths, a raw socket where exact bytes matter.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as amqp from 'amqplib';
-import { isRabbitMqVersion, startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, sleep, uniqueName } from '../helpers/amqp-test';
+import { isRabbitMqVersion } from '../helpers/broker-process';
+import { sleep, uniqueName } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 import { FRAME_HEARTBEAT, heartbeatFrame, methods, RawClient } from '../helpers/raw-amqp';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
-
-before(async () => {
-  broker = await startBroker();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
-});
+const { clients, broker } = brokerFixture();
 
 describe('connection open and close', () => {
   it('opens, uses a channel and closes cleanly', async () => {
@@ -59,7 +51,7 @@ describe('connection open and close', () => {
   });
 
   it('offers AMQP 0-9 with PLAIN and AMQPLAIN and en_US in connection.start', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       const hs = await raw.handshake();
       assert.equal(hs.versionMajor, 0);
@@ -95,7 +87,7 @@ describe('connection open and close', () => {
   it('refuses an unknown vhost with 530 NOT_ALLOWED', async () => {
     await assert.rejects(clients.connect({ vhost: 'no-such-vhost-' + uniqueName('v') }), /ConnectionClose/);
     // amqplib does not show the reply code here, so read it from the raw connection.close.
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await assert.rejects(raw.handshake({ vhost: 'no-such-vhost' }), /connection.close 530/);
     } finally {
@@ -114,7 +106,7 @@ const tuneRefused = isRabbitMqVersion('3.10') ? /connection.close 530|socket clo
 
 describe('tune negotiation', () => {
   it('proposes channel-max 2047, frame-max 131072 and heartbeat 60', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       const hs = await raw.handshake();
       assert.deepEqual(hs.tune, { channelMax: 2047, frameMax: 131072, heartbeat: 60 });
@@ -144,7 +136,7 @@ describe('tune negotiation', () => {
   });
 
   it('rejects a tune-ok frame-max above the server maximum with 530', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await assert.rejects(raw.handshake({ frameMax: 131072 * 2 }), tuneRefused);
     } finally {
@@ -153,7 +145,7 @@ describe('tune negotiation', () => {
   });
 
   it('rejects a tune-ok frame-max below FRAME-MIN-SIZE with 530', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await assert.rejects(raw.handshake({ frameMax: 1024 }), tuneRefused);
     } finally {
@@ -162,7 +154,7 @@ describe('tune negotiation', () => {
   });
 
   it('treats FRAME-MIN-SIZE as 8192 (RabbitMQ 4.1+): frame-max 5000 is refused', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       if (isRabbitMqVersion('3.10')) {
         // RabbitMQ up to 4.0 used 4096 as the minimum, so 5000 is accepted there.
@@ -176,7 +168,7 @@ describe('tune negotiation', () => {
   });
 
   it('refuses opening more channels than the negotiated channel-max with 530', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake({ channelMax: 2 });
       await raw.openChannel(1);
@@ -192,7 +184,7 @@ describe('tune negotiation', () => {
 
 describe('heartbeats', () => {
   it('sends heartbeats at the negotiated interval and keeps a heartbeating client', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake({ heartbeat: 1 });
       const started = Date.now();
@@ -219,7 +211,7 @@ describe('heartbeats', () => {
   });
 
   it('drops a client that stops sending anything after about two heartbeat intervals', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake({ heartbeat: 1 });
       const started = Date.now();

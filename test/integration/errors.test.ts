@@ -1,33 +1,15 @@
 // Error scope: a channel error closes only that channel; a connection error closes only that connection;
 // other channels and other clients keep working.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, collector, rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
+import { describe, it } from 'node:test';
+import { collector, freshClientRoundTrip, rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 import { contentHeaderFrame, methodFrame, methods, parseClose, RawClient, shortstr, u16, u8 } from '../helpers/raw-amqp';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
-
-before(async () => {
-  broker = await startBroker();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
-});
+const { clients, broker } = brokerFixture();
 
 /** Proves the broker still serves a fresh client end to end. */
-async function brokerStillWorks(): Promise<void> {
-  const c = await clients.connect();
-  const ch = await c.createConfirmChannel();
-  const q = (await ch.assertQueue('', { exclusive: true })).queue;
-  ch.sendToQueue(q, Buffer.from('alive'));
-  await ch.waitForConfirms();
-  const m = await ch.get(q, { noAck: true });
-  assert.ok(m && m.content.toString() === 'alive');
-  await c.close();
-}
+const brokerStillWorks = (): Promise<void> => freshClientRoundTrip(clients, 'alive');
 
 describe('channel errors', () => {
   it('close only the failing channel: other channels of the connection keep consuming and publishing', async () => {
@@ -48,7 +30,7 @@ describe('channel errors', () => {
   });
 
   it('let a raw client answer channel.close, reopen the same channel number and carry on', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake();
       await raw.openChannel(1);
@@ -73,7 +55,7 @@ describe('channel errors', () => {
 
 describe('connection errors', () => {
   async function expectConnectionError(send: (raw: RawClient) => void, code: number): Promise<void> {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake();
       await raw.openChannel(1);
@@ -115,7 +97,7 @@ describe('connection errors', () => {
     const otherCh = await clients.channel(other);
     const otherQ = (await otherCh.assertQueue('', { exclusive: true })).queue;
 
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     const q = uniqueName('q-excl-conn-err');
     try {
       await raw.handshake();

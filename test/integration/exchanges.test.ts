@@ -1,21 +1,14 @@
 // exchange.declare / delete / bind / unbind as RabbitMQ does them, including its reply codes.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { isRabbitMqVersion, startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, rejectsWithCode, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
+import { isRabbitMqVersion } from '../helpers/broker-process';
+import { rejectsWithCode, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 /** A fresh channel on the shared connection (channel errors only kill the channel). */

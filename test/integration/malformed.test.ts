@@ -1,10 +1,11 @@
 // Malformed input over a raw socket. Each case checks the server's answer byte for byte (protocol header)
 // or the reply code of the connection.close it sends, and then that another client still gets served.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { isRabbitMqVersion, startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, sleep, uniqueName } from '../helpers/amqp-test';
+import { isRabbitMqVersion } from '../helpers/broker-process';
+import { freshClientRoundTrip, sleep, uniqueName } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 import {
   asMethod,
   bodyFrame,
@@ -18,32 +19,15 @@ import {
   type CloseInfo,
 } from '../helpers/raw-amqp';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
-
-before(async () => {
-  broker = await startBroker();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
-});
+const { clients, broker } = brokerFixture();
 
 /** A fresh amqplib client can still publish and get through the broker. */
-async function secondClientWorks(): Promise<void> {
-  const conn = await clients.connect();
-  const ch = await conn.createConfirmChannel();
-  const q = (await ch.assertQueue('', { exclusive: true })).queue;
-  ch.sendToQueue(q, Buffer.from('still serving'));
-  await ch.waitForConfirms();
-  const m = await ch.get(q, { noAck: true });
-  assert.ok(m && m.content.toString() === 'still serving', 'a second client must keep working');
-  await conn.close();
-}
+const secondClientWorks = (): Promise<void> =>
+  freshClientRoundTrip(clients, 'still serving', 'a second client must keep working');
 
 /** Opens a raw connection with channel 1 open. */
 async function openRaw(): Promise<RawClient> {
-  const raw = await RawClient.connect(broker.port, broker.host);
+  const raw = await RawClient.connect(broker().port, broker().host);
   await raw.handshake();
   await raw.openChannel(1);
   return raw;
@@ -72,7 +56,7 @@ describe('protocol header', () => {
   ];
   for (const [what, header, expected] of cases) {
     it(`answers ${what} with ${JSON.stringify(expected)} and closes the socket`, async () => {
-      const raw = await RawClient.connect(broker.port, broker.host);
+      const raw = await RawClient.connect(broker().port, broker().host);
       try {
         raw.write(header);
         assert.ok(await raw.waitClosed(5000), 'the server must close the socket');
@@ -85,7 +69,7 @@ describe('protocol header', () => {
   }
 
   it('accepts the AMQP 0-9 header "AMQP 1 1 0 9" as 0-9-1', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       raw.write(Buffer.from('AMQP\x01\x01\x00\x09', 'latin1'));
       const m = await raw.nextMethod(3000);

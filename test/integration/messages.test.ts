@@ -2,10 +2,10 @@
 // split across frames, and ordering of many messages.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, collector, uniqueName, waitFor } from '../helpers/amqp-test';
+import { collector, uniqueName, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 import {
   bodyFrame,
   FRAME_BODY,
@@ -21,17 +21,9 @@ import {
   u8,
 } from '../helpers/raw-amqp';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients, broker } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 describe('message properties', () => {
@@ -166,7 +158,7 @@ describe('message properties', () => {
     ]);
     const body = Buffer.from('raw body');
 
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake();
       await raw.openChannel(1);

@@ -1,22 +1,14 @@
 // basic.qos as RabbitMQ interprets it: prefetch-count per consumer (global=false) or per channel (global=true).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, collector, sleep, waitFor } from '../helpers/amqp-test';
+import { collector, sleep, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 import { methodFrame, RawClient, u16, u32, u8 } from '../helpers/raw-amqp';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients, broker } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 async function queueWith(ch: amqp.Channel, n: number): Promise<string> {
@@ -104,7 +96,7 @@ describe('basic.qos', () => {
   });
 
   it('closes the connection with 540 NOT_IMPLEMENTED for a non-zero prefetch-size', async () => {
-    const raw = await RawClient.connect(broker.port, broker.host);
+    const raw = await RawClient.connect(broker().port, broker().host);
     try {
       await raw.handshake();
       await raw.openChannel(1);

@@ -1,21 +1,13 @@
 // queue.declare / bind / unbind / purge / delete, exclusivity and auto-delete, as RabbitMQ does them.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, rejectsWithCode, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
+import { rejectsWithCode, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 function channel(c: amqp.ChannelModel = conn): Promise<amqp.Channel> {

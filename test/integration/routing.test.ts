@@ -1,21 +1,13 @@
 // Routing semantics per exchange type: topic wildcards, headers x-match variants, fanout and direct.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, rejectsWithCode, sleep, uniqueName } from '../helpers/amqp-test';
+import { rejectsWithCode, sleep, uniqueName } from '../helpers/amqp-test';
+import { brokerFixture } from '../helpers/broker-fixture';
 
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
 let conn: amqp.ChannelModel;
-
-before(async () => {
-  broker = await startBroker();
-  conn = await clients.connect();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
+const { clients } = brokerFixture(async (c) => {
+  conn = await c.connect();
 });
 
 async function drain(ch: amqp.Channel, q: string): Promise<string[]> {

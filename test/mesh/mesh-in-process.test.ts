@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import pino from 'pino';
 import type { Mesh } from '../../cluster/mesh/mesh';
 import { MeshError, isMeshError } from '../../cluster/mesh/mesh-errors';
-import { freePort, meshEvent, startMesh, waitUntil, withTimeout } from './helpers/child-node';
+import { freePort } from '../helpers/free-port';
+import { meshEvent, startMesh, waitUntil, withTimeout } from './helpers/child-node';
 
 const addr = (m: Mesh) => ({ host: '127.0.0.1', port: m.port });
 

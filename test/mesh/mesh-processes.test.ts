@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Mesh } from '../../cluster/mesh/mesh';
 import { isMeshError } from '../../cluster/mesh/mesh-errors';
 import type { PeerInfo } from '../../cluster/mesh/peer';
-import { ChildNode, freePort, meshEvent, startMesh, waitUntil } from './helpers/child-node';
+import { freePort } from '../helpers/free-port';
+import { ChildNode, meshEvent, startMesh, waitUntil } from './helpers/child-node';
 
 const TICK_MS = 1000;
 const SECRET = 'process-test-secret';

@@ -6,7 +6,8 @@
  *   npx tsc -p . && node dist/test/mesh/mesh-throughput.js [messages=1000000] [payloadBytes=100]
  */
 import { once } from 'node:events';
-import { ChildNode, freePort, startMesh } from './helpers/child-node';
+import { freePort } from '../helpers/free-port';
+import { ChildNode, startMesh } from './helpers/child-node';
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1_000_000);

@@ -1,7 +1,6 @@
 /** Test helpers: mesh nodes in child processes, and waiting for mesh events. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Mesh, type MeshOptions } from '../../../cluster/mesh/mesh';
 import { logger } from '../../../src/log/logger';
@@ -10,20 +9,6 @@ import { logger } from '../../../src/log/logger';
 export const testLogger = logger.child({}, { level: process.env.WARREN_LOG_LEVEL ?? 'error' });
 
 const CHILD_JS = resolve(__dirname, 'mesh-child.js');
-
-/** A free TCP port on 127.0.0.1, found by binding port 0 and closing. */
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
-}
 
 export interface ChildEvent {
   event: 'nodeup' | 'nodedown' | 'ready';
