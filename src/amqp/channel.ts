@@ -1,6 +1,7 @@
 import { ByteReader } from '../protocol/byte-reader';
-import { MethodKey, type AmqpMethod, type BasicPublish } from '../protocol/methods.generated';
-import { ChannelError, CommandInvalid, NotImplemented, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
+import { MethodKey, type AmqpMethod, type BasicProperties, type BasicPublish } from '../protocol/methods.generated';
+import { decodeRawProperties } from '../protocol/properties';
+import { ChannelError, CommandInvalid, NotImplemented, SyntaxErrorReply, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
 import type { QueuedMessage } from '../broker/queue/consumer';
 import type { Queue } from '../broker/queue/queue';
 import { encodeRouting, Message } from '../broker/message';
@@ -30,6 +31,8 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 interface PendingContent {
   method: BasicPublish;
+  /** Decoded (and so checked) properties; undefined when there are none. */
+  properties?: BasicProperties;
   routingBytes: Buffer;
   rawProperties: Buffer | null;
   body: Buffer | null;
@@ -212,7 +215,12 @@ export class Channel {
       this.content = undefined;
       throw new PreconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_BYTES}`);
     }
-    c.rawProperties = payload.length === 14 && payload[12] === 0 && payload[13] === 0 ? NO_PROPERTIES : Buffer.from(payload.subarray(12));
+    if (payload.length === 14 && payload[12] === 0 && payload[13] === 0) {
+      c.rawProperties = NO_PROPERTIES;
+    } else {
+      c.rawProperties = Buffer.from(payload.subarray(12));
+      c.properties = checkedProperties(c.rawProperties);
+    }
     c.bodySize = bodySize;
     if (bodySize === 0) this.completeContent(c, Buffer.alloc(0));
   }
@@ -235,7 +243,7 @@ export class Channel {
 
   private completeContent(c: PendingContent, body: Buffer): void {
     this.content = undefined;
-    const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body, c.routingBytes);
+    const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body, c.routingBytes, c.properties);
     publish(this, c.method, message);
   }
 
@@ -282,4 +290,20 @@ export function requeueAll(deliveries: { queue: Queue; entry: QueuedMessage }[])
     else byQueue.set(d.queue, [d.entry]);
   }
   for (const [queue, entries] of byQueue) queue.requeue(entries);
+}
+
+/**
+ * Decodes a publisher's properties once, at the content header: bytes that do not match
+ * their flags are a 502 SYNTAX_ERROR there, instead of an error later wherever a property
+ * is first read (routing on headers, dead lettering).
+ */
+function checkedProperties(raw: Buffer): BasicProperties {
+  // Bits 1 and 0 of the flags are unused by the basic class (bit 0 would announce a second flags word).
+  if (raw.length < 2 || (raw.readUInt16BE(0) & 0x3) !== 0) throw new SyntaxErrorReply('malformed content header: invalid property flags');
+  try {
+    const props = decodeRawProperties(raw);
+    return props;
+  } catch (err) {
+    throw new SyntaxErrorReply(`malformed content header properties: ${(err as Error).message}`);
+  }
 }

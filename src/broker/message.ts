@@ -18,9 +18,12 @@ export class Message {
     readonly rawProperties: Buffer,
     readonly body: Buffer,
     routingBytes?: Buffer,
+    /** The properties already decoded from rawProperties, when the caller has them. */
+    properties?: BasicProperties,
   ) {
     this.persistent = peekDeliveryMode(rawProperties) === 2;
     this.encodedRouting = routingBytes;
+    this.decoded = properties;
   }
 
   private encodedRouting: Buffer | undefined;

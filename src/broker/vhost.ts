@@ -13,6 +13,9 @@ export interface DurabilityWaiter {
   durableUpTo(ticket: number): void;
 }
 
+/** Dead-letterings one message may go through within one synchronous chain. */
+const MAX_DEAD_LETTER_HOPS = 16;
+
 const DEFAULT_EXCHANGES: [string, ExchangeDefinition['type'], boolean][] = [
   ['', 'direct', false],
   ['amq.direct', 'direct', false],
@@ -34,6 +37,7 @@ export class VirtualHost implements QueueHooks {
   /** Set by the node: asks for the deletion of a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
   private routeEpoch = 0;
+  private deadLetterDepth = 0;
   /** Persistent messages of durable queues; undefined until the node opens it. */
   private store: MessageStore | undefined;
   private readonly durabilityWaiters = new Set<DurabilityWaiter>();
@@ -184,6 +188,19 @@ export class VirtualHost implements QueueHooks {
     if (dlxName === undefined) return;
     const dlx = this.exchanges.get(dlxName);
     if (!dlx) return;
+    // Dead lettering runs synchronously, so a loop the cycle rule lets through (a rejection in
+    // the chain, or a full reject-publish-dlx queue feeding itself) would recurse without end:
+    // past a few hops in one chain the message is dropped.
+    if (this.deadLetterDepth >= MAX_DEAD_LETTER_HOPS) return;
+    this.deadLetterDepth++;
+    try {
+      this.routeDeadLetter(queue, message, reason, dlxName, dlx);
+    } finally {
+      this.deadLetterDepth--;
+    }
+  }
+
+  private routeDeadLetter(queue: Queue, message: Message, reason: DeathReason, dlxName: string, dlx: Exchange): void {
     const dead = deadLetteredMessage(message, queue.name, reason, dlxName, queue.config.deadLetterRoutingKey, Date.now());
     const targets: Queue[] = [];
     this.route(dlx, dead, targets);

@@ -1,5 +1,5 @@
 import { ByteWriter } from '../../protocol/byte-writer';
-import { FIELD_TYPES, type FieldArray, type FieldTable, type FieldValue } from '../../protocol/field-table';
+import { Decimal, FIELD_TYPES, inferType, type FieldArray, type FieldTable, type FieldValue } from '../../protocol/field-table';
 import { encodeBasicProperties, type BasicProperties } from '../../protocol/methods.generated';
 import { Message } from '../message';
 
@@ -51,7 +51,7 @@ export function deadLetteredMessage(
   const headers = copyTable(props.headers);
   const routingKeys = routingKeysOf(message);
   const deaths = (Array.isArray(headers['x-death']) ? [...(headers['x-death'] as FieldArray)] : []) as FieldTable[];
-  const existing = deaths.findIndex((d) => d.queue === queue && d.reason === reason);
+  const existing = deaths.findIndex((d) => isTable(d) && d.queue === queue && d.reason === reason);
   let entry: FieldTable;
   if (existing >= 0) {
     entry = copyTable(deaths[existing]);
@@ -68,7 +68,7 @@ export function deadLetteredMessage(
     if (props.expiration !== undefined) setTyped(entry, 'original-expiration', props.expiration, 'S');
   }
   deaths.unshift(entry);
-  setTyped(headers, 'x-death', withTypes(deaths as FieldArray, deaths.map(() => 'F')), 'A');
+  setTyped(headers, 'x-death', withTypes(deaths as FieldArray, deaths.map((d) => (isTable(d) ? 'F' : inferType(d as FieldValue)))), 'A');
   if (!('x-first-death-queue' in headers)) {
     setTyped(headers, 'x-first-death-queue', queue, 'S');
     setTyped(headers, 'x-first-death-reason', reason, 'S');
@@ -99,8 +99,14 @@ export function isDeadLetterCycle(message: Message, targetQueue: string): boolea
   if (!Array.isArray(deaths)) return false;
   let seen = false;
   for (const d of deaths as FieldTable[]) {
+    if (!isTable(d)) continue;
     if (d.reason === 'rejected') return false;
     if (d.queue === targetQueue) seen = true;
   }
   return seen;
+}
+
+/** x-death entries are tables; a client may put anything in the header, so others are skipped. */
+function isTable(v: unknown): v is FieldTable {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date) && !(v instanceof Decimal);
 }

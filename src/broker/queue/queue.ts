@@ -5,6 +5,7 @@ import type { QueueHandle } from '../ports';
 import type { Consumer, QueuedMessage } from './consumer';
 import type { DeathReason } from './dead-letter';
 import { effectiveQueueConfig, type QueueConfig } from './queue-config';
+import { safeTimeout } from '../../util/timers';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 import { PagedMessages, type MessageStoreSource } from './paged-messages';
 
@@ -46,6 +47,8 @@ export class Queue implements QueueHandle {
   private ttlTimer: NodeJS.Timeout | undefined;
   private ttlTimerAtMs = Infinity;
   private expiresTimer: NodeJS.Timeout | undefined;
+  /** When the queue was last used (declared, consumed from, got from), for x-expires. */
+  private lastUsedMs = Date.now();
   config: QueueConfig;
   /** Delivered to consumers (or basic.get) with manual ack, not yet settled. */
   unackedCount = 0;
@@ -151,11 +154,11 @@ export class Queue implements QueueHandle {
     clearTimeout(this.ttlTimer);
     this.ttlTimerAtMs = next;
     if (next !== Infinity) {
-      this.ttlTimer = setTimeout(() => {
+      // Fires no later than the head's expiry (clamped for far-off ones); expireHead re-arms.
+      this.ttlTimer = safeTimeout(() => {
         this.ttlTimerAtMs = Infinity;
         this.expireHead();
-      }, Math.max(0, next - now) + 1);
-      this.ttlTimer.unref();
+      }, next - now + 1);
     }
   }
 
@@ -245,15 +248,22 @@ export class Queue implements QueueHandle {
 
   /** Restarts the x-expires lease: the queue was used. */
   touch(): void {
+    this.lastUsedMs = Date.now();
+    this.armExpiry();
+  }
+
+  private armExpiry(): void {
     const expiresMs = this.config.expiresMs;
     clearTimeout(this.expiresTimer);
     this.expiresTimer = undefined;
     if (expiresMs === undefined || this.deleted) return;
-    this.expiresTimer = setTimeout(() => {
-      if (this.consumers.length === 0 && !this.deleted) this.hooks.expired(this);
-      else this.touch();
-    }, expiresMs);
-    this.expiresTimer.unref();
+    this.expiresTimer = safeTimeout(() => {
+      if (this.deleted) return;
+      if (this.consumers.length > 0) return this.touch();
+      // A lease longer than a timer can wait is checked again until it has really run out.
+      if (Date.now() - this.lastUsedMs < expiresMs) return this.armExpiry();
+      this.hooks.expired(this);
+    }, this.lastUsedMs + expiresMs - Date.now());
   }
 
   /** Called when the queue is deleted: drops messages, stops timers and tells consumers. */
