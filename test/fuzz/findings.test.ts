@@ -252,3 +252,24 @@ test('finding 5: x-expires above 2^31-1 ms overflows setTimeout: the queue is de
   assert.ok(reply && reply.classId === 50 && reply.methodId === 11, `queue ${q} vanished: got ${reply ? `${reply.classId}/${reply.methodId} ${reply.classId === 20 ? parseClose(reply).replyText : ''}` : 'nothing'}`);
   await assertPromiseKept(outcome);
 });
+
+test('finding 6: headers exchange matching a table/array value holding a 64-bit integer beyond 2^53: JSON.stringify(BigInt) TypeError (541)', async (t) => {
+  if (isExternalBroker()) return t.skip('judges a spawned Warren');
+  // Binding on amq.headers with {x-match: all, a: [long 2^63-1]}; a message published with the same header.
+  // The field-table decoder returns a bigint for 'l' values outside the safe-integer range; sameValue
+  // (src/broker/exchange/headers.ts:65) compares object values with JSON.stringify, which throws
+  // "TypeError: Do not know how to serialize a BigInt" during routing: logged as "internal error while
+  // handling a frame", connection closed 541. (Found by FUZZ_SEED=7.)
+  // Expected: the message is routed (or not) and the connection stays open; no error log.
+  const q = 'fz.finding.6.q';
+  const big = arrayField([Buffer.concat([Buffer.from('l'), Buffer.from('7fffffffffffffff', 'hex')])]);
+  const outcome = await send([
+    call(1, 'queue.declare', { queue: q }),
+    call(1, 'queue.bind', { queue: q, exchange: 'amq.headers', arguments: tableOf([['x-match', longstrValue('all')], ['a', big]]) }),
+    call(1, 'basic.publish', { exchange: 'amq.headers' }),
+    header(1, 1, Buffer.concat([u16(0x2000), tableOf([['a', big]])])),
+    bodyFrameBytes(1, Buffer.from('x')),
+  ]);
+  await assertPromiseKept(outcome);
+  assert.deepEqual(outcome.closes, [], 'the publish closed the channel or connection');
+});

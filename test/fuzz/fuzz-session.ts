@@ -23,6 +23,11 @@ export interface SessionResult {
   /** Every byte sent after the handshake, in order: the exact replay. */
   sent: Buffer[];
   problems: Problem[];
+  /**
+   * A publishing connection that did not get close-ok in time: not judged a bug, because the broker may
+   * legitimately stop reading a publisher (flow control towards a slow consumer, resource alarms).
+   */
+  slowPublisherClose: boolean;
   sentMethods: Map<string, number>;
   serverMethods: Map<string, number>;
   closeCodes: Map<string, number>;
@@ -59,6 +64,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     steps: [],
     sent: [],
     problems: [],
+    slowPublisherClose: false,
     sentMethods: new Map(),
     serverMethods: new Map(),
     closeCodes: new Map(),
@@ -497,7 +503,9 @@ class Session {
       this.client.write(methods.connectionClose(200, 'fuzz done'));
       const deadline = Date.now() + 4000;
       while (!this.gotCloseOk && !this.client.closed && Date.now() < deadline) await this.activity(deadline - Date.now());
-      if (!this.gotCloseOk && !this.client.closed && !this.desynced) {
+      if (!this.gotCloseOk && !this.client.closed && !this.desynced && (this.result.sentMethods.get('basic.publish') ?? 0) > 0) {
+        this.result.slowPublisherClose = true;
+      } else if (!this.gotCloseOk && !this.client.closed && !this.desynced) {
         this.result.problems.push({ kind: 'hang', detail: 'no connection.close-ok within 4 s of connection.close' });
       }
     } else if (this.serverClosed) {
