@@ -100,8 +100,9 @@ export class Bystander {
   async check(): Promise<string | undefined> {
     if (this.disturbances.length > 0) return this.disturbances.join('; ');
     const id = `probe-${++this.probe}`;
+    if (!this.ch) return 'bystander has no channel (it could not start)';
     try {
-      this.ch!.sendToQueue(this.queue, Buffer.from(id));
+      this.ch.sendToQueue(this.queue, Buffer.from(id));
       const deadline = Date.now() + 5000;
       while (!this.received.has(id)) {
         if (Date.now() > deadline) return `bystander did not receive ${id} within 5 s`;

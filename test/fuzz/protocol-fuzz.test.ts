@@ -89,7 +89,8 @@ async function launch(): Promise<BrokerProcess> {
 /** Records a crash of the broker process and starts a new one (once, however many workers noticed). */
 async function checkAlive(watcher: LogWatcher, inFlight: SessionResult[]): Promise<void> {
   if (restarting) return restarting;
-  if (broker.external || broker.child.exitCode === null) return;
+  // A fatal V8 error (heap out of memory) aborts the process: exitCode stays null, signalCode is SIGABRT.
+  if (broker.external || (broker.child.exitCode === null && broker.child.signalCode === null)) return;
   restarting = (async () => {
     checkLog(watcher);
     const tail = broker.output().split('\n').slice(-40).join('\n');
