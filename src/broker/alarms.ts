@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { statfsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 export type AlarmKind = 'memory' | 'disk';
@@ -83,7 +83,10 @@ export class ResourceAlarms extends EventEmitter {
   check(): void {
     // While the memory alarm is on, collect garbage first so that freed messages count.
     if (this.active.has('memory')) gcNow();
-    const memory = this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
+    // V8's heap limit can be lower than the watermark (a fraction of RAM): past 75 % of it the
+    // alarm goes off too, before the process would die of heap exhaustion.
+    const heapNearLimit = process.memoryUsage().heapUsed > 0.75 * getHeapStatistics().heap_size_limit;
+    const memory = heapNearLimit || this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
     const disk = this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
     const before = [...this.active].sort().join();
     memory ? this.active.add('memory') : this.active.delete('memory');

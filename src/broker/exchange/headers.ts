@@ -1,4 +1,4 @@
-import { FIELD_TYPES, type FieldTable, type FieldValue } from '../../protocol/field-table';
+import { Decimal, FIELD_TYPES, type FieldTable, type FieldValue } from '../../protocol/field-table';
 import type { Binding } from '../binding';
 import type { Message } from '../message';
 import { PreconditionFailed } from '../errors';
@@ -58,10 +58,28 @@ function matches(c: Compiled, headers: FieldTable): boolean {
   return !any;
 }
 
+/** Equality of header values as the headers exchange compares them: by value, numbers of any width alike. */
 function sameValue(a: FieldValue, b: FieldValue): boolean {
-  if (typeof a === 'number' || typeof a === 'bigint') return (typeof b === 'number' || typeof b === 'bigint') && Number(a) === Number(b);
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return JSON.stringify(a) === JSON.stringify(b);
+  if (typeof a === 'number' || typeof a === 'bigint') {
+    if (typeof b !== 'number' && typeof b !== 'bigint') return false;
+    return typeof a === 'bigint' || typeof b === 'bigint' ? BigInt.asIntN(64, toBigInt(a)) === BigInt.asIntN(64, toBigInt(b)) : a === b;
+  }
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  if (a instanceof Decimal || b instanceof Decimal) return a instanceof Decimal && b instanceof Decimal && a.scale === b.scale && a.value === b.value;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  }
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => k in b && sameValue(a[k], (b as FieldTable)[k]));
+  }
   return a === b;
+}
+
+/** A number as a bigint; non-integers (floats) never equal a 64-bit integer, so they map to a value no long can hold. */
+function toBigInt(v: number | bigint): bigint {
+  if (typeof v === 'bigint') return v;
+  return Number.isInteger(v) ? BigInt(v) : BigInt(2) ** BigInt(70);
 }
