@@ -18,6 +18,14 @@ export class Broker {
   /** Set by the node: opens the message store of a vhost created at run time. */
   onVhostAdded: ((vhost: VirtualHost) => void | Promise<void>) | undefined;
 
+  private memoryAlarm = false;
+
+  /** The memory alarm changed: while it is on, vhosts drop messages they would dead-letter. */
+  setMemoryAlarm(on: boolean): void {
+    this.memoryAlarm = on;
+    for (const v of this.vhosts.values()) v.memoryAlarm = on;
+  }
+
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
   }
@@ -31,6 +39,7 @@ export class Broker {
       case 'vhost.add':
         if (!this.vhosts.has(cmd.vhost)) {
           const vhost = new VirtualHost(cmd.vhost);
+          vhost.memoryAlarm = this.memoryAlarm;
           vhost.onQueueExpired = (q) => this.onQueueExpired?.(q);
           this.vhosts.set(cmd.vhost, vhost);
           void this.onVhostAdded?.(vhost);

@@ -38,6 +38,8 @@ export class VirtualHost implements QueueHooks {
   onQueueExpired: ((queue: Queue) => void) | undefined;
   private routeEpoch = 0;
   private deadLetterDepth = 0;
+  /** Set by the broker while the memory alarm is on. */
+  memoryAlarm = false;
   /** Persistent messages of durable queues; undefined until the node opens it. */
   private store: MessageStore | undefined;
   private readonly durabilityWaiters = new Set<DurabilityWaiter>();
@@ -192,6 +194,9 @@ export class VirtualHost implements QueueHooks {
     // the chain, or a full reject-publish-dlx queue feeding itself) would recurse without end:
     // past a few hops in one chain the message is dropped.
     if (this.deadLetterDepth >= MAX_DEAD_LETTER_HOPS) return;
+    // Under a memory alarm nothing new may grow the queues: dead lettering, which a topology of
+    // fanout DLXs and TTLs can multiply without bound, drops the message instead.
+    if (this.memoryAlarm) return;
     this.deadLetterDepth++;
     try {
       this.routeDeadLetter(queue, message, reason, dlxName, dlx);

@@ -57,6 +57,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     dataDir: config.dataDir,
     checkIntervalMs: 500,
   });
+  alarms.on('change', (active: Set<string>) => broker.setMemoryAlarm(active.has('memory')));
   alarms.start();
   const amqp = new AmqpServer(
     broker,

@@ -131,8 +131,10 @@ function decodeValue(buf: Buffer, tag: string, c: { pos: number }, end: number):
       return new Decimal(buf[at], buf.readInt32BE(at + 1));
     }
     case 'T': {
-      const at = need(8);
-      return new Date(Number(buf.readBigUInt64BE(at)) * 1000);
+      // Seconds beyond what a Date can hold stay a number (re-encoded as the same timestamp).
+      const seconds = Number(buf.readBigUInt64BE(need(8)));
+      const date = new Date(seconds * 1000);
+      return Number.isNaN(date.getTime()) ? seconds : date;
     }
     case 'S':
     case 'x': {
@@ -196,8 +198,25 @@ export function encodeTableInto(w: ByteWriter, table: FieldTable): void {
   w.buf.writeUInt32BE(w.pos - lengthAt - 4, lengthAt);
 }
 
+/** An integer of `bits` bits from any value, wrapped like a C cast (never a RangeError). */
+function wrapInt(v: FieldValue, bits: 8 | 16 | 32 | 64, signed: boolean): bigint {
+  let n: bigint;
+  if (typeof v === 'bigint') n = v;
+  else {
+    const x = Number(v);
+    n = Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n;
+  }
+  return signed ? BigInt.asIntN(bits, n) : BigInt.asUintN(bits, n);
+}
+
 function encodeValue(w: ByteWriter, tag: string, v: FieldValue): void {
   w.u8(tag.charCodeAt(0));
+  const range = INTEGER_RANGES[tag];
+  if (range && !(typeof v === 'number' && Number.isInteger(v) && v >= range.min && v <= range.max)) {
+    // A value out of its declared type's range (set in code): wrap it rather than throw.
+    const wrapped = wrapInt(v, range.bits, range.signed);
+    v = range.bits === 64 ? wrapped : Number(wrapped);
+  }
   switch (tag) {
     case 't':
       return w.u8(v ? 1 : 0);
@@ -271,3 +290,21 @@ function encodeValue(w: ByteWriter, tag: string, v: FieldValue): void {
       throw new Error(`cannot encode field type '${tag}'`);
   }
 }
+
+interface IntegerRange {
+  bits: 8 | 16 | 32 | 64;
+  signed: boolean;
+  min: number;
+  max: number;
+}
+
+const INTEGER_RANGES: Record<string, IntegerRange | undefined> = {
+  b: { bits: 8, signed: true, min: -0x80, max: 0x7f },
+  B: { bits: 8, signed: false, min: 0, max: 0xff },
+  s: { bits: 16, signed: true, min: -0x8000, max: 0x7fff },
+  u: { bits: 16, signed: false, min: 0, max: 0xffff },
+  I: { bits: 32, signed: true, min: -0x8000_0000, max: 0x7fff_ffff },
+  i: { bits: 32, signed: false, min: 0, max: 0xffff_ffff },
+  l: { bits: 64, signed: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  L: { bits: 64, signed: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+};

@@ -209,7 +209,7 @@ export function tableToJson(table: FieldTable): Record<string, unknown> {
 function valueToJson(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
   if (v instanceof Decimal) return v.value / 10 ** v.scale;
   if (Array.isArray(v)) return v.map(valueToJson);
   if (v !== null && typeof v === 'object') {
