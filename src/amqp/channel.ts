@@ -235,7 +235,14 @@ export class Channel {
       this.completeContent(c, payload.length >= SLICE_BODY_BYTES ? payload : Buffer.from(payload));
       return;
     }
-    c.body ??= Buffer.allocUnsafe(c.bodySize);
+    // The buffer grows with what has arrived, never straight to the announced size: a client
+    // announcing 16 MiB bodies on every channel and sending nothing must not cost 16 MiB each.
+    const needed = c.received + payload.length;
+    if (!c.body || c.body.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.min(c.bodySize, Math.max(needed, 2 * (c.body?.length ?? 0), 64 * 1024)));
+      if (c.body) c.body.copy(grown, 0, 0, c.received);
+      c.body = grown;
+    }
     payload.copy(c.body, c.received);
     c.received += payload.length;
     if (c.received === c.bodySize) this.completeContent(c, c.body);
