@@ -83,9 +83,9 @@ export class ResourceAlarms extends EventEmitter {
   check(): void {
     // While the memory alarm is on, collect garbage first so that freed messages count.
     if (this.active.has('memory')) gcNow();
-    // V8's heap limit can be lower than the watermark (a fraction of RAM): past 75 % of it the
-    // alarm goes off too, before the process would die of heap exhaustion.
-    const heapNearLimit = process.memoryUsage().heapUsed > 0.75 * getHeapStatistics().heap_size_limit;
+    // V8's heap limit can be lower than the watermark (a fraction of RAM): past half of it the
+    // alarm goes off too, early enough that growth between two checks cannot exhaust the heap.
+    const heapNearLimit = process.memoryUsage().heapUsed > 0.5 * getHeapStatistics().heap_size_limit;
     const memory = heapNearLimit || this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
     const disk = this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
     const before = [...this.active].sort().join();

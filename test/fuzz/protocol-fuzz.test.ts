@@ -19,6 +19,10 @@ import { runSession, type SessionResult } from './fuzz-session';
 
 const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 32) : Number(process.env.FUZZ_SEED ?? 20261201) >>> 0;
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 700);
+// The structured run takes minutes and fills the broker towards its memory alarm, which on a
+// loaded 2-core CI machine turns into handshake timeouts that are not bugs. It runs when asked
+// (WARREN_FUZZ=1 or FUZZ_ROUNDS/FUZZ_SEED set); CI runs findings.test.ts and the raw-bytes part.
+const STRUCTURED = process.env.WARREN_FUZZ === '1' || process.env.FUZZ_ROUNDS !== undefined || process.env.FUZZ_SEED !== undefined;
 const ONLY = process.env.FUZZ_ONLY !== undefined ? Number(process.env.FUZZ_ONLY) : undefined;
 const WORKERS = Number(process.env.FUZZ_WORKERS ?? 4);
 /** Connections between two checks with the amqplib clients. */
@@ -118,7 +122,7 @@ after(async () => {
   await Promise.all(started.map((b) => b.stop()));
 });
 
-test(`structured protocol fuzzing keeps the broker up and other clients unharmed (FUZZ_SEED=${SEED})`, { timeout: 30 * 60_000 }, async (t) => {
+test(`structured protocol fuzzing keeps the broker up and other clients unharmed (FUZZ_SEED=${SEED})`, { timeout: 30 * 60_000, skip: STRUCTURED ? false : 'set WARREN_FUZZ=1 to run' }, async (t) => {
   if (isExternalBroker()) return t.skip('needs a spawned Warren (its log and process are judged)');
   const watcher = new LogWatcher(() => broker);
   let bystander = new Bystander(broker.url, `fz.bystander.${SEED}`);
