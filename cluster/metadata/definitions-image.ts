@@ -8,32 +8,15 @@
  */
 import type { Broker } from '../../src/broker/broker';
 import { decodeCommand, encodeCommand } from '../../src/broker/command-codec';
+import { definitionCommands } from '../../src/broker/definition-commands';
 import type { DefinitionCommand } from '../../src/broker/definitions';
 
-/** Every definition of `broker`, in an order that applies cleanly to an empty broker. */
+/** Every definition of `broker`, transient ones included, in an order that applies cleanly to an empty broker. */
 export function allDefinitions(broker: Broker): DefinitionCommand[] {
-  const out: DefinitionCommand[] = [];
-  for (const name of broker.vhosts.keys()) out.push({ op: 'vhost.add', vhost: name });
-  for (const user of broker.users.values()) out.push({ op: 'user.put', user });
-  for (const permission of broker.permissions.values()) out.push({ op: 'permission.set', permission });
-  for (const vhost of broker.vhosts.values()) {
-    for (const policy of vhost.policies.values()) out.push({ op: 'policy.set', policy });
-    for (const e of vhost.exchanges.values()) {
-      if (!isBuiltIn(e.name)) out.push({ op: 'exchange.declare', vhost: vhost.name, exchange: e.def });
-    }
-    for (const q of vhost.queues.values()) {
-      out.push({ op: 'queue.declare', vhost: vhost.name, queue: q.def, connectionId: q.def.exclusiveOwner });
-    }
-    for (const e of vhost.exchanges.values()) {
-      for (const binding of e.allBindings()) out.push({ op: 'binding.add', vhost: vhost.name, binding });
-    }
-  }
-  return out;
+  return definitionCommands(broker, false);
 }
 
-export function isBuiltIn(exchangeName: string): boolean {
-  return exchangeName === '' || exchangeName.startsWith('amq.');
-}
+export { isBuiltInExchange as isBuiltIn } from '../../src/broker/definition-commands';
 
 export function encodeImage(commands: DefinitionCommand[]): Buffer {
   const parts: Buffer[] = [];

@@ -308,8 +308,7 @@ function checkedProperties(raw: Buffer): BasicProperties {
   // Bits 1 and 0 of the flags are unused by the basic class (bit 0 would announce a second flags word).
   if (raw.length < 2 || (raw.readUInt16BE(0) & 0x3) !== 0) throw new SyntaxErrorReply('malformed content header: invalid property flags');
   try {
-    const props = decodeRawProperties(raw);
-    return props;
+    return decodeRawProperties(raw);
   } catch (err) {
     throw new SyntaxErrorReply(`malformed content header properties: ${(err as Error).message}`);
   }

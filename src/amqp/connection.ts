@@ -61,10 +61,6 @@ export class Connection {
   heartbeatSeconds = 0;
   /** Set on the first basic.publish: only publishing connections are blocked by alarms. */
   hasPublished = false;
-  /** Not read from while a resource alarm is on (connection.blocked sent if the client asked). */
-  blocked = false;
-  /** Not read from until a backed-up consumer connection drains (flow control). */
-  private flowPaused = false;
   /** Why the socket is not being read: an alarm, flow control, or too many frames held by busy channels. */
   private readonly pausedFor = new Set<'alarm' | 'flow' | 'held' | 'output'>();
   /** Publishing connections paused until this connection's socket drains. */
@@ -294,6 +290,11 @@ export class Connection {
     this.closeWithError(new ConnectionForced(replyText), 0, 0);
   }
 
+  /** Not read from while a resource alarm is on (connection.blocked sent if the client asked). */
+  get blocked(): boolean {
+    return this.pausedFor.has('alarm');
+  }
+
   /** Called for every basic.publish: blocks the connection when an alarm is on. */
   notePublish(): void {
     this.hasPublished = true;
@@ -303,7 +304,6 @@ export class Connection {
   /** Stops reading from the socket until the alarms clear. */
   block(): void {
     if (this.blocked || this.state !== 'open') return;
-    this.blocked = true;
     if (this.capabilities.connectionBlocked) {
       this.out.method(0, { key: MethodKey.ConnectionBlocked, args: { reason: this.ctx.alarms?.reason() ?? 'resource alarm' } });
     }
@@ -312,8 +312,6 @@ export class Connection {
 
   unblock(): void {
     if (!this.blocked) return;
-    this.blocked = false;
-    this.lastReceivedMs = Date.now();
     if (this.capabilities.connectionBlocked && this.state === 'open') this.out.method(0, { key: MethodKey.ConnectionUnblocked, args: {} });
     this.resumeReading('alarm');
   }
@@ -325,17 +323,11 @@ export class Connection {
    */
   waitForConsumer(consumer: ChannelConsumer): void {
     const other = consumer.channel.connection;
-    if (this.flowPaused || other.state !== 'open') return;
-    this.flowPaused = true;
+    if (this.pausedFor.has('flow') || other.state !== 'open') return;
     other.flowWaiters.add(this);
     this.pauseReading('flow');
   }
 
-  private resumeFlow(): void {
-    if (!this.flowPaused) return;
-    this.flowPaused = false;
-    this.resumeReading('flow');
-  }
 
   /** Stops reading the socket until every reason given has been withdrawn. */
   pauseReading(reason: 'alarm' | 'flow' | 'held' | 'output'): void {
@@ -350,7 +342,7 @@ export class Connection {
   }
 
   private releaseFlowWaiters(): void {
-    for (const c of this.flowWaiters) c.resumeFlow();
+    for (const c of this.flowWaiters) c.resumeReading('flow');
     this.flowWaiters.clear();
   }
 

@@ -1,6 +1,7 @@
 import type { RecordLog } from '../store/record-log';
 import type { Broker } from './broker';
 import { decodeCommand, encodeCommand } from './command-codec';
+import { definitionCommands } from './definition-commands';
 import type { CommandResult, DefinitionCommand } from './definitions';
 import type { MetadataStore } from './ports';
 
@@ -69,23 +70,5 @@ function touchesDurableState(broker: Broker, cmd: DefinitionCommand): boolean {
 
 /** The commands that rebuild every durable definition of the broker (a snapshot). */
 export function durableDefinitions(broker: Broker): DefinitionCommand[] {
-  const out: DefinitionCommand[] = [];
-  for (const name of broker.vhosts.keys()) out.push({ op: 'vhost.add', vhost: name });
-  for (const user of broker.users.values()) out.push({ op: 'user.put', user });
-  for (const permission of broker.permissions.values()) out.push({ op: 'permission.set', permission });
-  for (const vhost of broker.vhosts.values()) {
-    for (const policy of vhost.policies.values()) out.push({ op: 'policy.set', policy });
-    for (const e of vhost.exchanges.values()) {
-      if (e.def.durable && e.name !== '' && !e.name.startsWith('amq.')) out.push({ op: 'exchange.declare', vhost: vhost.name, exchange: e.def });
-    }
-    for (const q of vhost.queues.values()) if (q.def.durable) out.push({ op: 'queue.declare', vhost: vhost.name, queue: q.def });
-    for (const e of vhost.exchanges.values()) {
-      if (!e.def.durable) continue;
-      for (const b of e.allBindings()) {
-        const destinationDurable = b.destinationKind === 'queue' ? vhost.queues.get(b.destination)?.def.durable : vhost.exchanges.get(b.destination)?.def.durable;
-        if (destinationDurable) out.push({ op: 'binding.add', vhost: vhost.name, binding: b });
-      }
-    }
-  }
-  return out;
+  return definitionCommands(broker, true);
 }
