@@ -14,6 +14,7 @@ import { encodeCommand } from '../../src/broker/command-codec';
 import type { CommandResult, DefinitionCommand } from '../../src/broker/definitions';
 import { AmqpError, PreconditionFailed } from '../../src/broker/errors';
 import type { MetadataStore } from '../../src/broker/ports';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
 import type { Logger } from '../../src/log/logger';
 import { decodeForwardReply, encodeForwardReply, unwrapOutcome, type ApplyOutcome, type ForwardReply } from './apply-outcome';
 import type { MetadataFsm } from './metadata-fsm';
@@ -27,6 +28,8 @@ export interface RaftMetadataStoreOptions {
   fsm: MetadataFsm;
   /** The node's Raft, or undefined while it has not joined a cluster yet. */
   raft: () => Raft<ApplyOutcome> | undefined;
+  /** The home of a new queue (the queue leader locator); undefined = this node. */
+  placeQueue?: (vhost: string, def: QueueDefinition) => string | undefined;
   /** Longest a change may wait for a leader and a quorum; default 5000 ms. */
   timeoutMs?: number;
   log: Logger;
@@ -54,7 +57,7 @@ export class RaftMetadataStore implements MetadataStore {
   }
 
   async apply(command: DefinitionCommand): Promise<CommandResult> {
-    const cmd = this.prepare(command);
+    const cmd = await this.prepare(command);
     const deadline = Date.now() + this.timeoutMs;
     const outcome = await this.propose(encodeCommand(cmd), deadline);
     const applied = await this.o.fsm.waitApplied(outcome.index, Math.max(deadline - Date.now(), 1000));
@@ -67,14 +70,20 @@ export class RaftMetadataStore implements MetadataStore {
    * if-unused / if-empty checks of queue.delete (consumers and messages are this node's,
    * so the model on other nodes cannot judge them; the replicated delete is unconditional).
    */
-  private prepare(cmd: DefinitionCommand): DefinitionCommand {
+  private async prepare(cmd: DefinitionCommand): Promise<DefinitionCommand> {
     if (cmd.op === 'queue.declare' && cmd.queue.ownerNode === undefined) {
-      return { ...cmd, queue: { ...cmd.queue, ownerNode: this.o.nodeName } };
+      const exists = this.o.broker.vhost(cmd.vhost)?.queues.has(cmd.queue.name) ?? false;
+      const home = exists ? undefined : this.o.placeQueue?.(cmd.vhost, cmd.queue);
+      return { ...cmd, queue: { ...cmd.queue, ownerNode: home ?? this.o.nodeName } };
     }
     if (cmd.op === 'queue.delete' && (cmd.ifUnused || cmd.ifEmpty)) {
       const q = this.o.broker.vhost(cmd.vhost)?.queues.get(cmd.name);
-      if (q && cmd.ifUnused && q.consumerCount > 0) throw new PreconditionFailed(`queue '${cmd.name}' in vhost '${cmd.vhost}' in use`);
-      if (q && cmd.ifEmpty && q.messageCount > 0) throw new PreconditionFailed(`queue '${cmd.name}' in vhost '${cmd.vhost}' not empty`);
+      if (q) {
+        q.checkAvailable();
+        const counts = await q.counts();
+        if (cmd.ifUnused && counts.consumerCount > 0) throw new PreconditionFailed(`queue '${cmd.name}' in vhost '${cmd.vhost}' in use`);
+        if (cmd.ifEmpty && counts.messageCount > 0) throw new PreconditionFailed(`queue '${cmd.name}' in vhost '${cmd.vhost}' not empty`);
+      }
       return { ...cmd, ifUnused: false, ifEmpty: false };
     }
     return cmd;

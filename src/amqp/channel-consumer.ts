@@ -1,18 +1,20 @@
 import type { FieldTable } from '../protocol/field-table';
-import type { Consumer, QueuedMessage } from '../broker/queue/consumer';
-import type { Queue } from '../broker/queue/queue';
+import type { Consumer, FlowGate, QueuedMessage } from '../broker/ports';
+import type { QueueHandle } from '../broker/ports';
 import type { Channel } from './channel';
 
 /** A basic.consume on a channel: the bridge from a queue's dispatch loop to the socket. */
 export class ChannelConsumer implements Consumer {
   /** Deliveries to this consumer not yet acknowledged. */
   unacked = 0;
+  /** False until basic.consume-ok is out: nothing is delivered before it. */
+  active = false;
   /** The consumer tag as an encoded shortstr, written into every basic.deliver. */
   private readonly tagBytes: Buffer;
 
   constructor(
     readonly channel: Channel,
-    readonly queue: Queue,
+    readonly queue: QueueHandle,
     readonly tag: string,
     readonly noAck: boolean,
     readonly exclusive: boolean,
@@ -26,16 +28,18 @@ export class ChannelConsumer implements Consumer {
   }
 
   canTake(): boolean {
+    if (!this.active) return false;
     if (this.noAck) return this.channel.canDeliver();
     if (this.prefetchCount !== 0 && this.unacked >= this.prefetchCount) return false;
     return this.channel.canDeliver() && this.channel.hasGlobalCredit();
   }
 
-  congested(): boolean {
-    return this.channel.connection.out.congested;
+  congestion(): FlowGate | undefined {
+    const connection = this.channel.connection;
+    return connection.out.congested ? connection : undefined;
   }
 
-  deliver(queue: Queue, entry: QueuedMessage): void {
+  deliver(queue: QueueHandle, entry: QueuedMessage): void {
     const deliveryTag = this.channel.nextDeliveryTag();
     if (!this.noAck) {
       this.unacked++;
@@ -45,7 +49,7 @@ export class ChannelConsumer implements Consumer {
     this.channel.connection.out.deliver(this.channel.id, this.tagBytes, deliveryTag, entry.redelivered, m.routingBytes, m.rawProperties, m.body);
   }
 
-  cancelledByQueue(_queue: Queue): void {
+  cancelledByQueue(_queue: QueueHandle): void {
     this.channel.consumerCancelledByServer(this);
   }
 }

@@ -2,10 +2,10 @@ import { ByteReader } from '../protocol/byte-reader';
 import { MethodKey, type AmqpMethod, type BasicProperties, type BasicPublish } from '../protocol/methods.generated';
 import { decodeRawProperties } from '../protocol/properties';
 import { ChannelError, CommandInvalid, NotImplemented, SyntaxErrorReply, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
-import type { QueuedMessage } from '../broker/queue/consumer';
-import type { Queue } from '../broker/queue/queue';
+import type { QueueHandle, QueuedMessage } from '../broker/ports';
 import { encodeRouting, Message } from '../broker/message';
 import { PublishFrameDecoder } from './publish-frame';
+import { groupByQueue } from '../broker/queue/group-by-queue';
 import type { Connection } from './connection';
 import { ChannelConsumer } from './channel-consumer';
 import { ConfirmTracker } from './confirms';
@@ -94,7 +94,7 @@ export class Channel {
     return this.globalPrefetch === 0 || this.unacked.size < this.globalPrefetch;
   }
 
-  trackUnacked(deliveryTag: number, queue: Queue, entry: QueuedMessage, consumer: ChannelConsumer | undefined): void {
+  trackUnacked(deliveryTag: number, queue: QueueHandle, entry: QueuedMessage, consumer: ChannelConsumer | undefined): void {
     this.unacked.add({ deliveryTag, queue, entry, consumer });
   }
 
@@ -282,21 +282,15 @@ export class Channel {
     if (this.replyConsumer) unregisterReplyConsumer(this.replyConsumer);
     if (this.confirms && this.connection.vhost) this.connection.vhost.forgetWaiter(this.confirms);
     this.replyConsumer = undefined;
-    for (const consumer of this.consumers.values()) this.connection.removeConsumer(consumer);
+    for (const consumer of this.consumers.values()) void this.connection.removeConsumer(consumer);
     this.consumers.clear();
     requeueAll(this.unacked.takeAll());
   }
 }
 
 /** Requeues deliveries to their queues, preserving their order per queue. */
-export function requeueAll(deliveries: { queue: Queue; entry: QueuedMessage }[]): void {
-  const byQueue = new Map<Queue, QueuedMessage[]>();
-  for (const d of deliveries) {
-    const list = byQueue.get(d.queue);
-    if (list) list.push(d.entry);
-    else byQueue.set(d.queue, [d.entry]);
-  }
-  for (const [queue, entries] of byQueue) queue.requeue(entries);
+export function requeueAll(deliveries: { queue: QueueHandle; entry: QueuedMessage }[]): void {
+  for (const [queue, entries] of groupByQueue(deliveries)) queue.requeue(entries);
 }
 
 /**

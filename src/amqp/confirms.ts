@@ -1,12 +1,19 @@
 import { MethodKey } from '../protocol/methods.generated';
 import type { FrameOutput } from './writer';
 import type { DurabilityWaiter } from '../broker/vhost';
+import type { ConfirmParts } from '../broker/ports';
 import { Deque } from '../util/deque';
 
 interface AwaitingDisk {
   seq: number;
   storeId: number;
+}
+
+/** A confirm waiting on parts (an fsync, remote homes): settled when `parts` reaches 0 after finish(). */
+interface PendingParts {
+  parts: number;
   ok: boolean;
+  finished: boolean;
 }
 
 /**
@@ -14,7 +21,7 @@ interface AwaitingDisk {
  * number; settle() records its outcome, and flush() (once per event-loop turn, before the
  * socket write) sends the outcomes, folding a run of acks into one `multiple` ack.
  */
-export class ConfirmTracker implements DurabilityWaiter {
+export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
   private nextSeq = 1;
   /** Sequence numbers published but not yet settled. */
   private readonly outstanding = new Set<number>();
@@ -24,6 +31,8 @@ export class ConfirmTracker implements DurabilityWaiter {
   private sentUpTo = 0;
   /** Publishes waiting for the message store's fsync, in store-id order. */
   private readonly awaitingDisk = new Deque<AwaitingDisk>();
+  /** Confirms with parts still pending (only publishes that wait on the disk or another node). */
+  private readonly pending = new Map<number, PendingParts>();
   /** Called when nothing waits for the disk any more (unregister from the vhost). */
   onIdle: (() => void) | undefined;
 
@@ -45,15 +54,44 @@ export class ConfirmTracker implements DurabilityWaiter {
     this.markDirty();
   }
 
-  /** Settles `seq` once the store's durable watermark reaches `storeId`. */
-  settleWhenDurable(seq: number, storeId: number, ok: boolean): void {
-    this.awaitingDisk.push({ seq, storeId, ok });
+  /** Adds a part to wait for before `seq` is confirmed. */
+  hold(seq: number): void {
+    const p = this.pending.get(seq);
+    if (p) p.parts++;
+    else this.pending.set(seq, { parts: 1, ok: true, finished: false });
+  }
+
+  partDone(seq: number, ok: boolean): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    if (!ok) p.ok = false;
+    if (--p.parts === 0 && p.finished) {
+      this.pending.delete(seq);
+      this.settle(seq, p.ok);
+    }
+  }
+
+  /** The publish of `seq` is done with its local outcome; it is confirmed now, or when its last part is done. */
+  finish(seq: number, ok: boolean): void {
+    const p = this.pending.get(seq);
+    if (!p) return this.settle(seq, ok);
+    if (!ok) p.ok = false;
+    p.finished = true;
+    if (p.parts === 0) {
+      this.pending.delete(seq);
+      this.settle(seq, p.ok);
+    }
+  }
+
+  /** Holds a part of `seq` until the store's durable watermark reaches `storeId`. */
+  holdUntilDurable(seq: number, storeId: number): void {
+    this.hold(seq);
+    this.awaitingDisk.push({ seq, storeId });
   }
 
   durableUpTo(ticket: number): void {
     while (this.awaitingDisk.length > 0 && this.awaitingDisk.peek()!.storeId <= ticket) {
-      const a = this.awaitingDisk.shift()!;
-      this.settle(a.seq, a.ok);
+      this.partDone(this.awaitingDisk.shift()!.seq, true);
     }
     if (this.awaitingDisk.length === 0) this.onIdle?.();
   }

@@ -7,7 +7,7 @@ import { decodeMethodArgs, METHOD_INFO, MethodKey, type AmqpMethod } from '../pr
 import type { FieldTable } from '../protocol/field-table';
 import { AmqpError, ChannelError, CommandInvalid, ConnectionForced, NotAllowed, FrameErrorReply, InternalError, isChannelError, SyntaxErrorReply, UnexpectedFrame } from '../broker/errors';
 import type { Broker } from '../broker/broker';
-import type { MetadataStore } from '../broker/ports';
+import type { FlowGate, FlowWaiter, MetadataStore } from '../broker/ports';
 import type { VirtualHost } from '../broker/vhost';
 import type { Logger } from '../log/logger';
 import { Channel } from './channel';
@@ -46,7 +46,7 @@ const UNREAD_OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024;
  * and the close handshakes. Errors a client causes close its channel or this connection,
  * never the process.
  */
-export class Connection {
+export class Connection implements FlowGate, FlowWaiter {
   readonly id: string;
   readonly out: FrameOutput;
   readonly channels = new Map<number, Channel>();
@@ -63,8 +63,8 @@ export class Connection {
   hasPublished = false;
   /** Why the socket is not being read: an alarm, flow control, or too many frames held by busy channels. */
   private readonly pausedFor = new Set<'alarm' | 'flow' | 'held' | 'output'>();
-  /** Publishing connections paused until this connection's socket drains. */
-  private readonly flowWaiters = new Set<Connection>();
+  /** Publishers paused until this connection's socket drains. */
+  private readonly flowWaiters = new Set<FlowWaiter>();
   private readonly reader: FrameReader;
   private readonly handshake: Handshake;
   private headerBytes: Buffer = Buffer.alloc(0);
@@ -317,17 +317,27 @@ export class Connection {
   }
 
   /**
-   * Flow control: this connection published into a queue whose consumer's socket is backed
-   * up, so stop reading from it until that consumer's connection drains. Publishers thus run
-   * at the pace of their consumers instead of growing the queue (RabbitMQ's credit flow).
+   * Flow control: this connection published into a queue that cannot keep up (a consumer's
+   * backed-up socket, a remote home out of credit), so stop reading from it until the gate
+   * lets it go on. Publishers thus run at the pace of their consumers instead of growing the
+   * queue (RabbitMQ's credit flow).
    */
-  waitForConsumer(consumer: ChannelConsumer): void {
-    const other = consumer.channel.connection;
-    if (this.pausedFor.has('flow') || other.state !== 'open') return;
-    other.flowWaiters.add(this);
+  waitOn(gate: FlowGate): void {
+    if (this.pausedFor.has('flow') || gate === this) return;
     this.pauseReading('flow');
+    gate.addFlowWaiter(this);
   }
 
+  /** FlowWaiter: the gate this connection waited on opened. */
+  resumeFlow(): void {
+    this.resumeReading('flow');
+  }
+
+  /** FlowGate: a publisher waits until this connection's socket drains (released at once when it is gone). */
+  addFlowWaiter(waiter: FlowWaiter): void {
+    if (this.state !== 'open') return waiter.resumeFlow();
+    this.flowWaiters.add(waiter);
+  }
 
   /** Stops reading the socket until every reason given has been withdrawn. */
   pauseReading(reason: 'alarm' | 'flow' | 'held' | 'output'): void {
@@ -342,7 +352,7 @@ export class Connection {
   }
 
   private releaseFlowWaiters(): void {
-    for (const c of this.flowWaiters) c.resumeReading('flow');
+    for (const w of this.flowWaiters) w.resumeFlow();
     this.flowWaiters.clear();
   }
 
@@ -357,17 +367,14 @@ export class Connection {
   }
 
   /** Removes a consumer from its queue; deletes an auto-delete queue left without consumers. */
-  removeConsumer(consumer: ChannelConsumer): Promise<void> {
+  async removeConsumer(consumer: ChannelConsumer): Promise<void> {
     const queue = consumer.queue;
-    if (queue.removeConsumer(consumer) && !queue.deleted) {
-      return this.metadata
-        .apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false })
-        .then(
-          () => undefined,
-          (err) => this.log.warn({ err }, 'auto-delete of queue failed'),
-        );
-    }
-    return Promise.resolve();
+    const autoDelete = await queue.removeConsumer(consumer);
+    if (!autoDelete || queue.deleted) return;
+    await this.metadata.apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false }).then(
+      () => undefined,
+      (err) => this.log.warn({ err }, 'auto-delete of queue failed'),
+    );
   }
 
   /** After prefetch grew, lets every queue with a consumer on this channel deliver again. */

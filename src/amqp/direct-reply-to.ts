@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MethodKey } from '../protocol/methods.generated';
 import type { Message } from '../broker/message';
+import type { VirtualHost } from '../broker/vhost';
 import type { Channel } from './channel';
 
 export const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
@@ -15,9 +16,16 @@ export interface ReplyConsumer {
 
 /** Channels that consume from the direct reply-to pseudo queue, by their address suffix (node-wide). */
 const requesters = new Map<string, Channel>();
+/** This node's name as it appears in reply addresses (base64url), so a reply reaches its requester's node. */
+let nodeTag = Buffer.from('warren@localhost').toString('base64url');
+
+/** Sets the node name written into reply addresses (once, at start). */
+export function setReplyNode(nodeName: string): void {
+  nodeTag = Buffer.from(nodeName).toString('base64url');
+}
 
 export function registerReplyConsumer(ch: Channel, tag: string): ReplyConsumer {
-  const suffix = randomBytes(18).toString('base64url');
+  const suffix = `${nodeTag}.${randomBytes(18).toString('base64url')}`;
   requesters.set(suffix, ch);
   return { tag, suffix };
 }
@@ -34,13 +42,28 @@ export function isReplyAddress(routingKey: string): boolean {
   return routingKey.startsWith(REPLY_TO_PREFIX);
 }
 
-/** True while the requester behind a reply address is alive (passive declare of the address). */
-export function replyAddressAlive(routingKey: string): boolean {
-  return requesters.has(routingKey.slice(REPLY_TO_PREFIX.length));
+/** The node of the requester behind a reply address, when it is another node. */
+function remoteNodeOf(routingKey: string): string | undefined {
+  const suffix = routingKey.slice(REPLY_TO_PREFIX.length);
+  const dot = suffix.indexOf('.');
+  if (dot <= 0 || suffix.slice(0, dot) === nodeTag) return undefined;
+  return Buffer.from(suffix.slice(0, dot), 'base64url').toString();
 }
 
-/** Delivers a reply straight to the requester's channel; a reply to a vanished requester is dropped. */
-export function deliverReply(routingKey: string, message: Message): void {
+/** True while the requester behind a reply address is alive (passive declare of the address); a remote one is taken as alive. */
+export function replyAddressAlive(routingKey: string): boolean {
+  return remoteNodeOf(routingKey) !== undefined || requesters.has(routingKey.slice(REPLY_TO_PREFIX.length));
+}
+
+/** Delivers a reply to the requester: straight to its channel, or forwarded to its node. */
+export function deliverReply(vhost: VirtualHost, routingKey: string, message: Message): void {
+  const node = remoteNodeOf(routingKey);
+  if (node !== undefined) return vhost.remote?.forwardReply(node, routingKey, message);
+  deliverLocalReply(routingKey, message);
+}
+
+/** Delivers a reply to a requester on this node; a reply to a vanished requester is dropped. */
+export function deliverLocalReply(routingKey: string, message: Message): void {
   const ch = requesters.get(routingKey.slice(REPLY_TO_PREFIX.length));
   const consumer = ch?.replyConsumer;
   if (!ch || !consumer || ch.state !== 'open') return;

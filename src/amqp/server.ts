@@ -3,6 +3,7 @@ import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Logger } from '../log/logger';
 import { Connection, type ConnectionLimits } from './connection';
+import { setReplyNode } from './direct-reply-to';
 import type { ResourceAlarms } from '../broker/alarms';
 
 export interface AmqpServerOptions {
@@ -23,7 +24,9 @@ export class AmqpServer {
     private readonly metadata: MetadataStore,
     private readonly options: AmqpServerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    setReplyNode(options.clusterName);
+  }
 
   listen(): Promise<void> {
     const log = this.log.child({ module: 'amqp' });

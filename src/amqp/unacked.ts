@@ -1,10 +1,9 @@
-import type { QueuedMessage } from '../broker/queue/consumer';
-import type { Queue } from '../broker/queue/queue';
+import type { QueueHandle, QueuedMessage } from '../broker/ports';
 import type { ChannelConsumer } from './channel-consumer';
 
 export interface Unacked {
   readonly deliveryTag: number;
-  readonly queue: Queue;
+  readonly queue: QueueHandle;
   readonly entry: QueuedMessage;
   /** Undefined for basic.get deliveries. */
   readonly consumer: ChannelConsumer | undefined;

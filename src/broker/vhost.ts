@@ -3,7 +3,9 @@ import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-
 import { NotFound, PreconditionFailed, ResourceLocked } from './errors';
 import { Exchange, type ExchangeDefinition } from './exchange/exchange';
 import type { Message } from './message';
-import { Queue, type QueueDefinition, type QueueHooks } from './queue/queue';
+import { Queue, type QueueHooks } from './queue/queue';
+import type { QueueDefinition } from './queue/queue-definition';
+import type { ConfirmParts, QueueHandle, RemoteQueues } from './ports';
 import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter';
 import { matchingPolicy, type Policy } from './policy';
 import type { MessageStore } from '../store/message-store';
@@ -32,7 +34,7 @@ const DEFAULT_EXCHANGES: [string, ExchangeDefinition['type'], boolean][] = [
  */
 export class VirtualHost implements QueueHooks {
   readonly exchanges = new Map<string, Exchange>();
-  readonly queues = new Map<string, Queue>();
+  readonly queues = new Map<string, QueueHandle>();
   readonly policies = new Map<string, Policy>();
   /** Set by the node: asks for the deletion of a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
@@ -40,6 +42,8 @@ export class VirtualHost implements QueueHooks {
   private deadLetterDepth = 0;
   /** Set by the broker while the memory alarm is on. */
   memoryAlarm = false;
+  /** Queues homed on other nodes (clustered nodes only). */
+  remote: RemoteQueues | undefined;
   /** Persistent messages of durable queues; undefined until the node opens it. */
   private store: MessageStore | undefined;
   private readonly durabilityWaiters = new Set<DurabilityWaiter>();
@@ -59,14 +63,21 @@ export class VirtualHost implements QueueHooks {
     return e;
   }
 
-  queue(name: string): Queue {
+  queue(name: string): QueueHandle {
     const q = this.queues.get(name);
     if (!q) throw new NotFound(`no queue '${name}' in vhost '${this.name}'`);
     return q;
   }
 
+  /** A queue to use now: it exists and its home is up (NotFound otherwise). */
+  availableQueue(name: string): QueueHandle {
+    const q = this.queue(name);
+    q.checkAvailable();
+    return q;
+  }
+
   /** Throws 405 when `connectionId` may not use the exclusive queue `q`. */
-  checkExclusiveAccess(q: Queue, connectionId: string | undefined): void {
+  checkExclusiveAccess(q: QueueHandle, connectionId: string | undefined): void {
     if (q.def.exclusive && q.def.exclusiveOwner !== connectionId) {
       throw new ResourceLocked(`cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
     }
@@ -77,7 +88,7 @@ export class VirtualHost implements QueueHooks {
    * and any CC / BCC keys, following exchange-to-exchange bindings (each exchange visited
    * once, so loops end), then alternate exchanges while nothing matched.
    */
-  route(exchange: Exchange, message: Message, out: Queue[]): void {
+  route(exchange: Exchange, message: Message, out: QueueHandle[]): void {
     const epoch = ++this.routeEpoch;
     const extraKeys = message.hasHeaders ? extraRoutingKeys(message) : undefined;
     let current: Exchange | undefined = exchange;
@@ -95,7 +106,7 @@ export class VirtualHost implements QueueHooks {
     }
   }
 
-  private routeFrom(exchange: Exchange, routingKey: string, message: Message, out: Queue[], epoch: number): void {
+  private routeFrom(exchange: Exchange, routingKey: string, message: Message, out: QueueHandle[], epoch: number): void {
     if (exchange.name === '') {
       const q = this.queues.get(routingKey);
       if (q && q.routeMark !== epoch) {
@@ -158,24 +169,32 @@ export class VirtualHost implements QueueHooks {
 
   /**
    * Enqueues a routed message on every target queue. A persistent message bound for durable
-   * queues is written to the store once first (message.storeId is set). Returns false when
-   * some queue refused it (overflow reject-publish): the publisher gets a nack.
+   * local queues is written to the store once first (message.storeId is set); queues homed
+   * on other nodes get it forwarded, each home holding a part of confirm `seq` when
+   * `confirm` is given. Returns false when some queue refused it (overflow reject-publish,
+   * home down): the publisher gets a nack.
    */
-  enqueueAll(queues: Queue[], message: Message): boolean {
+  enqueueAll(queues: QueueHandle[], message: Message, confirm?: ConfirmParts, seq = 0): boolean {
     let storeId: number | undefined;
+    let remote: QueueHandle[] | undefined;
     if (message.persistent && this.store) {
       let durable: string[] | undefined;
-      for (let i = 0; i < queues.length; i++) if (queues[i].def.durable) (durable ??= []).push(queues[i].name);
+      for (let i = 0; i < queues.length; i++) if (queues[i].def.durable && queues[i].isLocal) (durable ??= []).push(queues[i].name);
       if (durable) storeId = message.storeId = this.store.storeMessage(durable, routingBlob(message), message.rawProperties, message.body);
     }
     let accepted = true;
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i];
+      if (!q.isLocal) {
+        (remote ??= []).push(q);
+        continue;
+      }
       if (!q.enqueue(message)) {
         accepted = false;
         if (storeId !== undefined && q.def.durable) this.store!.ack(q.name, storeId);
       }
     }
+    if (remote && !(this.remote?.forward(remote, message, confirm, seq) ?? false)) accepted = false;
     return accepted;
   }
 
@@ -207,7 +226,7 @@ export class VirtualHost implements QueueHooks {
 
   private routeDeadLetter(queue: Queue, message: Message, reason: DeathReason, dlxName: string, dlx: Exchange): void {
     const dead = deadLetteredMessage(message, queue.name, reason, dlxName, queue.config.deadLetterRoutingKey, Date.now());
-    const targets: Queue[] = [];
+    const targets: QueueHandle[] = [];
     this.route(dlx, dead, targets);
     this.enqueueAll(
       targets.filter((t) => !isDeadLetterCycle(dead, t.name)),
@@ -258,7 +277,7 @@ export class VirtualHost implements QueueHooks {
   }
 
   /** Declares a queue; returns it and whether it was created. Checks exclusivity, then equivalence. */
-  declareQueue(def: QueueDefinition, connectionId: string | undefined): { queue: Queue; created: boolean } {
+  declareQueue(def: QueueDefinition, connectionId: string | undefined): { queue: QueueHandle; created: boolean } {
     const existing = this.queues.get(def.name);
     if (existing) {
       this.checkExclusiveAccess(existing, connectionId);
@@ -266,7 +285,7 @@ export class VirtualHost implements QueueHooks {
       existing.touch();
       return { queue: existing, created: false };
     }
-    const queue = new Queue(this.name, def, this, matchingPolicy(this.policies.values(), 'queue', def.name)?.definition);
+    const queue = this.remote?.handleFor(this.name, def) ?? new Queue(this.name, def, this, matchingPolicy(this.policies.values(), 'queue', def.name)?.definition);
     this.queues.set(def.name, queue);
     return { queue, created: true };
   }
@@ -274,11 +293,13 @@ export class VirtualHost implements QueueHooks {
   /** Deletes a queue: its bindings go, consumers are told. Returns the number of ready messages dropped. */
   deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean): number {
     const q = this.queue(name);
-    if (ifUnused && q.consumerCount > 0) throw new PreconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
-    if (ifEmpty && q.messageCount > 0) throw new PreconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
+    if (q instanceof Queue) {
+      if (ifUnused && q.consumerCount > 0) throw new PreconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
+      if (ifEmpty && q.messageCount > 0) throw new PreconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
+    }
     for (const b of [...(this.bindingsTo.get(`q:${name}`) ?? [])]) this.removeBinding(b, true);
     this.queues.delete(name);
-    if (q.def.durable) this.store?.deleteQueue(name);
+    if (q.def.durable && q.isLocal) this.store?.deleteQueue(name);
     return q.markDeleted();
   }
 
@@ -326,7 +347,7 @@ function sameArgs(a: Binding, b: Binding): boolean {
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && String(a.args[k]) === String(b.args[k]));
 }
 
-function checkQueueEquivalent(q: Queue, def: QueueDefinition, vhost: string): void {
+function checkQueueEquivalent(q: QueueHandle, def: QueueDefinition, vhost: string): void {
   const where = `for queue '${q.name}' in vhost '${vhost}'`;
   const fields: [string, boolean, boolean][] = [
     ['durable', def.durable, q.def.durable],

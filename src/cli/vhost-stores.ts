@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Broker } from '../broker/broker';
 import { Message } from '../broker/message';
+import { Queue } from '../broker/queue/queue';
 import { parseRoutingBlob } from '../broker/vhost';
 import { logger } from '../log/logger';
 import { openSegmentStore, type SegmentMessageStore } from '../store/segment-store';
@@ -25,7 +26,7 @@ export async function openVhostStores(broker: Broker, dir: string): Promise<Vhos
     vhost.attachStore(store);
     for (const [queueName, ids] of store.recovery.queues) {
       const queue = vhost.queues.get(queueName);
-      if (!queue || !queue.def.durable) {
+      if (!(queue instanceof Queue) || !queue.def.durable) {
         store.deleteQueue(queueName);
         continue;
       }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Message } from '../../src/broker/message';
 import { PagedMessages, type PagingLimits } from '../../src/broker/queue/paged-messages';
-import type { QueuedMessage } from '../../src/broker/queue/consumer';
+import type { QueuedMessage } from '../../src/broker/ports';
 import { routingBlob } from '../../src/broker/vhost';
 import { openSegmentStore, type SegmentMessageStore } from '../../src/store/segment-store';
 

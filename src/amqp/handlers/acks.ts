@@ -1,7 +1,7 @@
 import { PreconditionFailed } from '../../broker/errors';
-import type { Queue } from '../../broker/queue/queue';
 import type { Channel } from '../channel';
 import { requeueAll } from '../channel';
+import { groupByQueue } from '../../broker/queue/group-by-queue';
 
 /** A basic.ack (requeue undefined) or basic.nack/reject (requeue set). */
 export interface Settlement {
@@ -23,18 +23,15 @@ export function settle(ch: Channel, s: Settlement): void {
 export function settleDeliveries(ch: Channel, s: Settlement): void {
   const taken = ch.unacked.take(s.deliveryTag, s.multiple);
   if (!taken) throw unknownTag(s.deliveryTag);
-  const touched = new Set<Queue>();
-  for (const u of taken) {
-    if (u.consumer) u.consumer.unacked--;
-    touched.add(u.queue);
-  }
+  for (const u of taken) if (u.consumer) u.consumer.unacked--;
   if (s.requeue) {
     requeueAll(taken);
   } else {
-    const rejected = s.requeue === false;
-    for (const u of taken) u.queue.settle(u.entry, rejected);
+    for (const [queue, entries] of groupByQueue(taken)) {
+      queue.settle(entries, s.requeue === false);
+      queue.drain();
+    }
   }
-  for (const q of touched) q.drain();
   if (ch.globalPrefetch !== 0) ch.connection.drainChannelQueues(ch);
 }
 

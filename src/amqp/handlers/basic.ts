@@ -3,6 +3,7 @@ import { CommandInvalid, NotAllowed, NotImplemented, PreconditionFailed } from '
 import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../../protocol/field-table';
 import { registerReplyConsumer, REPLY_TO_QUEUE, unregisterReplyConsumer } from '../direct-reply-to';
 import type { Channel } from '../channel';
+import type { GetResult, QueueHandle } from '../../broker/ports';
 import { requeueAll } from '../channel';
 import { ChannelConsumer } from '../channel-consumer';
 import { generatedName } from '../names';
@@ -24,15 +25,22 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       const a = m.args;
       if (a.queue === REPLY_TO_QUEUE) return consumeReplies(ch, a.consumerTag, a.noAck, a.nowait);
       const priority = consumerPriority(a.arguments);
-      const queue = ch.vhost.queue(resolveQueueName(ch, a.queue));
+      const queue = ch.vhost.availableQueue(resolveQueueName(ch, a.queue));
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
       const tag = a.consumerTag === '' ? generatedName('amq.ctag-') : a.consumerTag;
       if (ch.consumers.has(tag)) throw new NotAllowed(`attempt to reuse consumer tag '${tag}'`);
       const consumer = new ChannelConsumer(ch, queue, tag, a.noAck, a.exclusive, a.arguments, ch.consumerPrefetch, priority);
-      queue.checkConsumable(consumer.exclusive);
-      ch.consumers.set(tag, consumer);
-      if (!a.nowait) out.method(ch.id, { key: MethodKey.BasicConsumeOk, args: { consumerTag: tag } });
-      queue.addConsumer(consumer);
+      // The consumer takes nothing until consume-ok is out: deliveries must follow it.
+      const added = queue.addConsumer(consumer);
+      const start = (): void => {
+        if (ch.state !== 'open') return void queue.removeConsumer(consumer);
+        ch.consumers.set(tag, consumer);
+        if (!a.nowait) out.method(ch.id, { key: MethodKey.BasicConsumeOk, args: { consumerTag: tag } });
+        consumer.active = true;
+        queue.drain();
+      };
+      if (added instanceof Promise) return added.then(start);
+      start();
       return;
     }
     case MethodKey.BasicCancel: {
@@ -50,25 +58,12 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       return ch.connection.removeConsumer(consumer).then(reply);
     }
     case MethodKey.BasicGet: {
-      const queue = ch.vhost.queue(resolveQueueName(ch, m.args.queue));
+      const queue = ch.vhost.availableQueue(resolveQueueName(ch, m.args.queue));
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
-      const entry = queue.get(m.args.noAck);
-      if (!entry) {
-        out.method(ch.id, { key: MethodKey.BasicGetEmpty, args: { clusterId: '' } });
-        return;
-      }
-      const deliveryTag = ch.nextDeliveryTag();
-      if (!m.args.noAck) ch.trackUnacked(deliveryTag, queue, entry, undefined);
-      const msg = entry.message;
-      out.content(
-        ch.id,
-        {
-          key: MethodKey.BasicGetOk,
-          args: { deliveryTag, redelivered: entry.redelivered, exchange: msg.exchange, routingKey: msg.routingKey, messageCount: queue.messageCount },
-        },
-        msg.rawProperties,
-        msg.body,
-      );
+      const noAck = m.args.noAck;
+      const result = queue.get(noAck);
+      if (result instanceof Promise) return result.then((r) => sendGetReply(ch, queue, noAck, r));
+      sendGetReply(ch, queue, noAck, result);
       return;
     }
     case MethodKey.BasicAck:
@@ -88,6 +83,25 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
     }
   }
   throw new CommandInvalid('unimplemented method');
+}
+
+/** basic.get-ok with the message (tracked for ack unless no-ack), or get-empty. */
+function sendGetReply(ch: Channel, queue: QueueHandle, noAck: boolean, result: GetResult | undefined): void {
+  const out = ch.connection.out;
+  if (!result) {
+    out.method(ch.id, { key: MethodKey.BasicGetEmpty, args: { clusterId: '' } });
+    return;
+  }
+  const { entry, messageCount } = result;
+  const deliveryTag = ch.nextDeliveryTag();
+  if (!noAck) ch.trackUnacked(deliveryTag, queue, entry, undefined);
+  const msg = entry.message;
+  out.content(
+    ch.id,
+    { key: MethodKey.BasicGetOk, args: { deliveryTag, redelivered: entry.redelivered, exchange: msg.exchange, routingKey: msg.routingKey, messageCount } },
+    msg.rawProperties,
+    msg.body,
+  );
 }
 
 const INTEGER_TAGS = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);

@@ -4,12 +4,11 @@ import { hasProperty } from '../../protocol/properties';
 import { AccessRefused, NotFound, PreconditionFailed } from '../../broker/errors';
 import { Message, parseExpiration } from '../../broker/message';
 import { encodeProperties } from '../../broker/queue/dead-letter';
-import type { Queue } from '../../broker/queue/queue';
+import type { QueueHandle } from '../../broker/ports';
 import type { Channel } from '../channel';
-import type { ChannelConsumer } from '../channel-consumer';
 import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
-const routeScratch: Queue[] = [];
+const routeScratch: QueueHandle[] = [];
 const CHECKED_PROPERTIES = PropertyFlag.userId | PropertyFlag.expiration | PropertyFlag.replyTo;
 
 /** basic.publish with its content assembled: checks, tx buffering, routing, returns and confirms. */
@@ -45,11 +44,12 @@ function checkProperties(ch: Channel, message: Message): Message {
 /** Routes and enqueues now (outside a transaction, or at tx.commit). */
 export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Message): void {
   const exchange = ch.vhost.exchanges.get(method.exchange);
-  const seq = ch.confirms?.next();
+  const confirms = ch.confirms;
+  const seq = confirms?.next();
   if (method.exchange === '' && isReplyAddress(method.routingKey)) {
     // amqp direct reply-to: counts as routed even when the requester is gone.
-    deliverReply(method.routingKey, message);
-    if (seq !== undefined) ch.confirms!.settle(seq, true);
+    deliverReply(ch.vhost, method.routingKey, message);
+    if (seq !== undefined) confirms!.settle(seq, true);
     return;
   }
   const queues = routeScratch;
@@ -59,14 +59,14 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
     if (exchange) ch.vhost.route(exchange, message, queues);
     if (queues.length === 0) {
       if (method.mandatory) sendReturn(ch, 312, 'NO_ROUTE', message);
-      if (seq !== undefined) ch.confirms!.settle(seq, true);
+      if (seq !== undefined) confirms!.settle(seq, true);
       return;
     }
     delivered = message.hasHeaders ? withoutBcc(message) : message;
-    accepted = ch.vhost.enqueueAll(queues, delivered);
+    accepted = ch.vhost.enqueueAll(queues, delivered, confirms, seq);
     for (let i = 0; i < queues.length; i++) {
-      const slow = queues[i].congestedConsumer();
-      if (slow) ch.connection.waitForConsumer(slow as ChannelConsumer);
+      const gate = queues[i].flowGate();
+      if (gate) ch.connection.waitOn(gate);
     }
   } finally {
     queues.length = 0;
@@ -76,11 +76,10 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
   const store = ch.vhost.messageStore;
   if (storeId !== undefined && store && store.durableTicket < storeId) {
     // amqp confirms: a persistent message in a durable queue is confirmed once fsynced.
-    ch.confirms!.settleWhenDurable(seq, storeId, accepted);
-    ch.vhost.waitForDurability(ch.confirms!);
-  } else {
-    ch.confirms!.settle(seq, accepted);
+    confirms!.holdUntilDurable(seq, storeId);
+    ch.vhost.waitForDurability(confirms!);
   }
+  confirms!.finish(seq, accepted);
 }
 
 /** BCC routing keys are used for routing but never shown to consumers. */

@@ -2,7 +2,8 @@ import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
 import { AccessRefused, CommandInvalid, NotFound } from '../../broker/errors';
 import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
-import type { QueueDefinition } from '../../broker/queue/queue';
+import type { QueueDefinition } from '../../broker/queue/queue-definition';
+import type { QueueCounts, QueueHandle } from '../../broker/ports';
 import type { Channel } from '../channel';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
@@ -31,13 +32,15 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
       }
       if (a.passive) {
         name = resolveQueueName(ch, a.queue);
-        const q = vhost.queue(name);
+        const q = vhost.availableQueue(name);
         vhost.checkExclusiveAccess(q, conn.id);
       } else {
         name = cleanName(a.queue);
         if (name === '') name = generatedName('amq.gen-');
         else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
         validateQueueArguments(a.arguments, name, vhost.name);
+        // A durable queue whose home is down cannot be declared again until it returns.
+        vhost.queues.get(name)?.checkAvailable();
         const def: QueueDefinition = {
           name,
           durable: a.exclusive ? false : a.durable,
@@ -51,8 +54,8 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
       }
       ch.lastQueueName = name;
       if (!a.nowait) {
-        const q = vhost.queue(name);
-        out.method(ch.id, { key: MethodKey.QueueDeclareOk, args: { queue: name, messageCount: q.messageCount, consumerCount: q.consumerCount } });
+        const { messageCount, consumerCount } = await vhost.queue(name).counts();
+        out.method(ch.id, { key: MethodKey.QueueDeclareOk, args: { queue: name, messageCount, consumerCount } });
       }
       return;
     }
@@ -86,9 +89,9 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     }
     case MethodKey.QueuePurge: {
       const name = resolveQueueName(ch, m.args.queue);
-      const q = vhost.queue(name);
+      const q = vhost.availableQueue(name);
       vhost.checkExclusiveAccess(q, conn.id);
-      const messageCount = q.purge();
+      const messageCount = await q.purge();
       if (!m.args.nowait) out.method(ch.id, { key: MethodKey.QueuePurgeOk, args: { messageCount } });
       return;
     }
@@ -99,8 +102,11 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
       let messageCount = 0;
       if (q) {
         vhost.checkExclusiveAccess(q, conn.id);
+        // Clustered, the command is applied by the Raft leader, whose count of a queue homed
+        // elsewhere is 0: delete-ok reports the home's count just before the delete.
+        const before = vhost.remote && !q.deleted ? await countsIfAvailable(q) : undefined;
         const result = await conn.metadata.apply({ op: 'queue.delete', vhost: vhost.name, name, ifUnused: a.ifUnused, ifEmpty: a.ifEmpty });
-        messageCount = result.messageCount ?? 0;
+        messageCount = vhost.remote ? (before?.messageCount ?? 0) : (result.messageCount ?? 0);
         conn.exclusiveQueues.delete(name);
       }
       if (!a.nowait) out.method(ch.id, { key: MethodKey.QueueDeleteOk, args: { messageCount } });
@@ -108,4 +114,14 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     }
   }
   throw new CommandInvalid('unimplemented method');
+}
+
+/** A queue's counts, or undefined when its home is down. */
+async function countsIfAvailable(q: QueueHandle): Promise<QueueCounts | undefined> {
+  try {
+    q.checkAvailable();
+    return await q.counts();
+  } catch {
+    return undefined;
+  }
 }

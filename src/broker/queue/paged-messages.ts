@@ -15,7 +15,7 @@ import { logger } from '../../log/logger';
 import type { MessageStore } from '../../store/message-store';
 import { Message } from '../message';
 import { parseRoutingBlob } from '../vhost';
-import type { QueuedMessage } from './consumer';
+import type { QueuedMessage } from '../ports';
 import type { ReadyMessages } from './ready-messages';
 
 const log = logger.child({ module: 'queue.paging' });

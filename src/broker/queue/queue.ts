@@ -1,8 +1,8 @@
-import type { FieldTable } from '../../protocol/field-table';
+export type { QueueDefinition } from './queue-definition';
 import { AccessRefused } from '../errors';
 import type { Message } from '../message';
-import type { QueueHandle } from '../ports';
-import type { Consumer, QueuedMessage } from './consumer';
+import type { Consumer, FlowGate, GetResult, QueueCounts, QueueHandle, QueuedMessage } from '../ports';
+import type { QueueDefinition } from './queue-definition';
 import type { DeathReason } from './dead-letter';
 import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { safeTimeout } from '../../util/timers';
@@ -11,18 +11,6 @@ import { PagedMessages, type MessageStoreSource } from './paged-messages';
 
 /** Ready messages above which a queue whose consumers are backed up slows its publishers. */
 const FLOW_BACKLOG_MESSAGES = 1000;
-
-export interface QueueDefinition {
-  name: string;
-  durable: boolean;
-  exclusive: boolean;
-  autoDelete: boolean;
-  arguments: FieldTable;
-  /** The connection that owns an exclusive queue (node-unique id). */
-  exclusiveOwner?: string;
-  /** The node whose client declared the queue (clustered nodes only; absent on a single node). */
-  ownerNode?: string;
-}
 
 /** What a queue asks of its vhost. */
 export interface QueueHooks extends MessageStoreSource {
@@ -56,6 +44,7 @@ export class Queue implements QueueHandle {
   deleted = false;
   /** Scratch mark used by VirtualHost.route to add each queue once per routed message. */
   routeMark = 0;
+  readonly isLocal = true;
 
   constructor(
     readonly vhost: string,
@@ -82,6 +71,13 @@ export class Queue implements QueueHandle {
 
   get consumerCount(): number {
     return this.consumers.length;
+  }
+
+  /** Always available: this node holds the queue. */
+  checkAvailable(): void {}
+
+  counts(): QueueCounts {
+    return { messageCount: this.ready.length, consumerCount: this.consumers.length, unackedCount: this.unackedCount, messageBytes: this.ready.bytes };
   }
 
   /** Re-reads settings after a policy change. */
@@ -163,17 +159,21 @@ export class Queue implements QueueHandle {
   }
 
   /** basic.get: the head message, or undefined when the queue is empty. */
-  get(noAck: boolean): QueuedMessage | undefined {
+  get(noAck: boolean): GetResult | undefined {
     this.touch();
     this.expireHead();
     const entry = this.ready.shift();
     if (entry && !noAck) this.unackedCount++;
     this.expireHead();
-    return entry;
+    return entry && { entry, messageCount: this.ready.length };
   }
 
-  /** Settles a delivered message: ack, or reject/nack without requeue (dead-lettered as rejected). */
-  settle(entry: QueuedMessage, rejected = false): void {
+  /** Settles delivered messages: ack, or reject/nack without requeue (dead-lettered as rejected). */
+  settle(entries: QueuedMessage[], rejected: boolean): void {
+    for (let i = 0; i < entries.length; i++) this.settleOne(entries[i], rejected);
+  }
+
+  private settleOne(entry: QueuedMessage, rejected: boolean): void {
     if (this.unackedCount > 0) this.unackedCount--;
     if (this.deleted) return;
     if (rejected) this.deadLetter(entry.message, 'rejected');
@@ -234,10 +234,13 @@ export class Queue implements QueueHandle {
     return this.def.autoDelete && this.consumers.length === 0;
   }
 
-  /** A consumer that would take messages but for its backed-up socket, if the queue has a backlog. */
-  congestedConsumer(): Consumer | undefined {
+  /** The gate of a consumer that would take messages but for its backed-up connection, if the queue has a backlog. */
+  flowGate(): FlowGate | undefined {
     if (this.ready.length < FLOW_BACKLOG_MESSAGES) return undefined;
-    for (const c of this.consumers) if (c.congested()) return c;
+    for (const c of this.consumers) {
+      const gate = c.congestion();
+      if (gate) return gate;
+    }
     return undefined;
   }
 

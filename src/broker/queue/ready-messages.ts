@@ -1,5 +1,5 @@
 import { Deque } from '../../util/deque';
-import type { QueuedMessage } from './consumer';
+import type { QueuedMessage } from '../ports';
 
 /** A queue's ready (not yet delivered) messages, in delivery order. */
 export interface ReadyMessages {

@@ -50,12 +50,12 @@ async function dispatch(ctx: ControlContext, req: CtlRequest): Promise<CtlReply>
   const { broker, metadata } = ctx;
   switch (req.op) {
     case 'status':
-      return { ok: true, status: nodeStatus(ctx) };
+      return { ok: true, status: await nodeStatus(ctx) };
     case 'cluster_status':
       return { ok: true, cluster: ctx.clusterStatus ? ctx.clusterStatus() : singleNodeStatus(ctx.nodeName) };
     case 'list':
       try {
-        return { ok: true, table: listTable(ctx, req.kind, str(req.vhost, 'vhost'), req.user, strings(req.columns ?? [], 'columns')) };
+        return { ok: true, table: await listTable(ctx, req.kind, str(req.vhost, 'vhost'), req.user, strings(req.columns ?? [], 'columns')) };
       } catch (err) {
         throw new CtlError((err as Error).message);
       }

@@ -9,6 +9,8 @@ import type { VirtualHost } from '../../broker/vhost';
 import type { Connection } from '../../amqp/connection';
 import { Decimal, type FieldTable } from '../../protocol/field-table';
 import type { CtlTable, ListKind } from './control-protocol';
+import { Queue } from '../../broker/queue/queue';
+import { vhostMessages, vhostQueueFigures } from './queue-figures';
 
 /** What the lists read: the model and the open AMQP connections. */
 export interface ListSource {
@@ -26,7 +28,7 @@ interface ListSpec {
   defaults: string[];
   /** Whether the list is of one vhost (-p); otherwise of the whole node. */
   perVhost: boolean;
-  rows(s: ListSource, vhost: VirtualHost | undefined, user: string | undefined): Row[];
+  rows(s: ListSource, vhost: VirtualHost | undefined, user: string | undefined): Row[] | Promise<Row[]>;
 }
 
 const SPECS: Record<ListKind, ListSpec> = {
@@ -34,7 +36,7 @@ const SPECS: Record<ListKind, ListSpec> = {
     items: ['name', 'tracing', 'messages', 'queues'],
     defaults: ['name'],
     perVhost: false,
-    rows: (s) => [...s.broker.vhosts.values()].map((v) => ({ name: v.name, tracing: false, messages: sumMessages(v), queues: v.queues.size })),
+    rows: (s) => Promise.all([...s.broker.vhosts.values()].map(async (v) => ({ name: v.name, tracing: false, messages: await vhostMessages(v), queues: v.queues.size }))),
   },
   users: {
     items: ['user', 'tags'],
@@ -58,8 +60,8 @@ const SPECS: Record<ListKind, ListSpec> = {
     items: ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'policy', 'effective_policy_definition', 'messages', 'messages_ready', 'messages_unacknowledged', 'message_bytes', 'message_bytes_ready', 'consumers', 'state', 'type', 'node'],
     defaults: ['name', 'messages'],
     perVhost: true,
-    rows: (s, v) =>
-      [...v!.queues.values()].map((q) => {
+    rows: async (s, v) =>
+      [...(await vhostQueueFigures(v!))].map(([q, f]) => {
         const policy = matchingPolicy(v!.policies.values(), 'queue', q.name);
         return {
           name: q.name,
@@ -70,13 +72,13 @@ const SPECS: Record<ListKind, ListSpec> = {
           arguments: tableToJson(q.def.arguments),
           policy: policy?.name ?? '',
           effective_policy_definition: policy?.definition ?? {},
-          messages: q.messageCount + q.unackedCount,
-          messages_ready: q.messageCount,
-          messages_unacknowledged: q.unackedCount,
-          message_bytes: q.messageBytes,
-          message_bytes_ready: q.messageBytes,
-          consumers: q.consumerCount,
-          state: 'running',
+          messages: f.messageCount + f.unackedCount,
+          messages_ready: f.messageCount,
+          messages_unacknowledged: f.unackedCount,
+          message_bytes: f.messageBytes,
+          message_bytes_ready: f.messageBytes,
+          consumers: f.consumerCount,
+          state: f.state,
           type: 'classic',
           node: q.def.ownerNode ?? s.nodeName,
         };
@@ -157,7 +159,7 @@ const SPECS: Record<ListKind, ListSpec> = {
               consumer_tag: consumer.tag,
               ack_required: !consumer.noAck,
               prefetch_count: consumer.prefetchCount,
-              active: consumer.queue.isActive(consumer),
+              active: consumer.queue instanceof Queue ? consumer.queue.isActive(consumer) : true,
               exclusive: consumer.exclusive,
               arguments: tableToJson(consumer.args),
               vhost: v!.name,
@@ -178,7 +180,7 @@ const SPECS: Record<ListKind, ListSpec> = {
 };
 
 /** Builds one table; throws an Error with a user-facing message on an unknown vhost or info item. */
-export function listTable(s: ListSource, kind: ListKind, vhostName: string, user: string | undefined, columns: string[]): CtlTable {
+export async function listTable(s: ListSource, kind: ListKind, vhostName: string, user: string | undefined, columns: string[]): Promise<CtlTable> {
   const spec = SPECS[kind];
   if (!spec) throw new Error(`unknown list '${String(kind)}'`);
   const unknown = columns.filter((c) => !spec.items.includes(c));
@@ -190,13 +192,7 @@ export function listTable(s: ListSource, kind: ListKind, vhostName: string, user
   }
   if (kind === 'user_permissions' && (user === undefined || !s.broker.users.has(user))) throw new Error(`User '${user}' does not exist`);
   const shown = columns.length > 0 ? columns : spec.defaults;
-  return { columns: shown, rows: spec.rows(s, vhost, user).map((r) => shown.map((c) => r[c])) };
-}
-
-function sumMessages(v: VirtualHost): number {
-  let n = 0;
-  for (const q of v.queues.values()) n += q.messageCount + q.unackedCount;
-  return n;
+  return { columns: shown, rows: (await spec.rows(s, vhost, user)).map((r) => shown.map((c) => r[c])) };
 }
 
 /** A field table as plain JSON (bigints as numbers or strings, byte strings as text, dates as ISO strings). */

@@ -1,4 +1,5 @@
 /** `warrenctl status`: what rabbitmqctl status reports that Warren has (runtime, listeners, alarms, totals). */
+import { vhostMessages } from './queue-figures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControlContext } from './control-handler';
@@ -18,12 +19,12 @@ function warrenVersion(): string {
 }
 
 /** The status of this node as plain JSON (the shape `warrenctl status --formatter json` prints). */
-export function nodeStatus(ctx: ControlContext): Record<string, unknown> {
+export async function nodeStatus(ctx: ControlContext): Promise<Record<string, unknown>> {
   let queues = 0;
   let messages = 0;
   for (const v of ctx.broker.vhosts.values()) {
     queues += v.queues.size;
-    for (const q of v.queues.values()) messages += q.messageCount + q.unackedCount;
+    messages += await vhostMessages(v);
   }
   let connections = 0;
   for (const _c of ctx.connections()) connections++;

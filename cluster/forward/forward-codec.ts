@@ -1,0 +1,284 @@
+/**
+ * The binary frames of clustered messaging, carried on mesh channels (see queue-service.ts):
+ * forwarded publishes and their outcomes, deliveries to consumers on other nodes, their
+ * settlements and credit, and the requests a node makes of a queue's home. Hot-path frames
+ * (forward, outcome, deliver, settle) are written with one shared writer and copied once.
+ */
+import { ByteReader } from '../../src/protocol/byte-reader';
+import { ByteWriter } from '../../src/protocol/byte-writer';
+import type { FieldTable } from '../../src/protocol/field-table';
+import { Message } from '../../src/broker/message';
+
+const writer = new ByteWriter(64 * 1024);
+
+/** Bodies smaller than this are copied out of the received batch instead of pinning it. */
+const COPY_BELOW_BYTES = 32 * 1024;
+
+export function reader(payload: Buffer): ByteReader {
+  return new ByteReader(payload, 0, payload.length);
+}
+
+function writeMessage(w: ByteWriter, m: Message): void {
+  w.shortstr(m.exchange);
+  w.shortstr(m.routingKey);
+  w.longstr(m.rawProperties);
+  w.longstr(m.body);
+}
+
+function readMessage(r: ByteReader): Message {
+  const exchange = r.shortstr();
+  const routingKey = r.shortstr();
+  const properties = Buffer.from(r.longstr());
+  const body = r.longstr();
+  return new Message(exchange, routingKey, properties, body.length < COPY_BELOW_BYTES ? Buffer.from(body) : body);
+}
+
+// ---- forward (publishing node → home) ----
+
+export interface Forward {
+  seq: number;
+  /** The publisher waits for this forward's outcome (confirms). */
+  confirm: boolean;
+  vhost: string;
+  queues: string[];
+  message: Message;
+}
+
+export function encodeForward(seq: number, confirm: boolean, vhost: string, queues: string[], message: Message): Buffer {
+  const w = writer;
+  w.reset();
+  w.u32(seq);
+  w.u8(confirm ? 1 : 0);
+  w.shortstr(vhost);
+  w.u8(queues.length);
+  for (const q of queues) w.shortstr(q);
+  writeMessage(w, message);
+  return w.take();
+}
+
+export function decodeForward(payload: Buffer): Forward {
+  const r = reader(payload);
+  const seq = r.u32();
+  const confirm = r.u8() === 1;
+  const vhost = r.shortstr();
+  const n = r.u8();
+  const queues: string[] = [];
+  for (let i = 0; i < n; i++) queues.push(r.shortstr());
+  return { seq, confirm, vhost, queues, message: readMessage(r) };
+}
+
+// ---- outcomes (home → publishing node): plain forwards taken, and confirm outcomes ----
+
+export interface Outcomes {
+  /** Forwards without confirm that were taken (they return credit). */
+  plainTaken: number;
+  seqs: number[];
+  oks: boolean[];
+}
+
+export function encodeOutcomes(plainTaken: number, seqs: number[], oks: boolean[]): Buffer {
+  const w = writer;
+  w.reset();
+  w.u32(plainTaken);
+  w.u32(seqs.length);
+  for (let i = 0; i < seqs.length; i++) {
+    w.u32(seqs[i]);
+    w.u8(oks[i] ? 1 : 0);
+  }
+  return w.take();
+}
+
+export function decodeOutcomes(payload: Buffer): Outcomes {
+  const r = reader(payload);
+  const plainTaken = r.u32();
+  const n = r.u32();
+  const seqs: number[] = [];
+  const oks: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    seqs.push(r.u32());
+    oks.push(r.u8() === 1);
+  }
+  return { plainTaken, seqs, oks };
+}
+
+// ---- deliveries (home → consumer's node) ----
+
+export const DELIVER = 1;
+export const CANCEL = 2;
+
+export interface Delivery {
+  consumerId: number;
+  /** The home's id of the delivery, 0 for no-ack consumers. */
+  deliveryId: number;
+  redelivered: boolean;
+  message: Message;
+}
+
+export function encodeDelivery(consumerId: number, deliveryId: number, redelivered: boolean, message: Message): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(DELIVER);
+  w.u32(consumerId);
+  w.u32(deliveryId);
+  w.u8(redelivered ? 1 : 0);
+  writeMessage(w, message);
+  return w.take();
+}
+
+export function encodeCancel(consumerId: number): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(CANCEL);
+  w.u32(consumerId);
+  return w.take();
+}
+
+/** A delivery, or the cancel of a consumer (message undefined). */
+export function decodeDeliveryFrame(payload: Buffer): { kind: number; consumerId: number; delivery?: Delivery } {
+  const r = reader(payload);
+  const kind = r.u8();
+  const consumerId = r.u32();
+  if (kind !== DELIVER) return { kind, consumerId };
+  const deliveryId = r.u32();
+  const redelivered = r.u8() === 1;
+  return { kind, consumerId, delivery: { consumerId, deliveryId, redelivered, message: readMessage(r) } };
+}
+
+// ---- settlements and credit (consumer's node → home) ----
+
+export const SETTLE_ACK = 1;
+export const SETTLE_REJECT = 2;
+export const SETTLE_REQUEUE = 3;
+export const CREDIT = 4;
+
+export function encodeSettle(action: number, ids: number[]): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(action);
+  w.u32(ids.length);
+  for (const id of ids) w.u32(id);
+  return w.take();
+}
+
+export function encodeCredit(consumerId: number, credit: number): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(CREDIT);
+  w.u32(consumerId);
+  w.u32(credit);
+  return w.take();
+}
+
+export type SettleFrame = { action: number; ids: number[] } | { action: typeof CREDIT; consumerId: number; credit: number };
+
+export function decodeSettle(payload: Buffer): { action: number; ids: number[]; consumerId: number; credit: number } {
+  const r = reader(payload);
+  const action = r.u8();
+  if (action === CREDIT) return { action, ids: [], consumerId: r.u32(), credit: r.u32() };
+  const n = r.u32();
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push(r.u32());
+  return { action, ids, consumerId: 0, credit: 0 };
+}
+
+// ---- requests to a home, and their replies ----
+
+export const REQ_CONSUME = 1;
+export const REQ_CANCEL = 2;
+export const REQ_GET = 3;
+export const REQ_COUNTS = 4;
+export const REQ_PURGE = 5;
+
+export interface ConsumeRequest {
+  consumerId: number;
+  tag: string;
+  noAck: boolean;
+  exclusive: boolean;
+  priority: number;
+  prefetchCount: number;
+  args: FieldTable;
+}
+
+/** A request: op, vhost, queue, then op-specific fields written by `more`. */
+export function encodeRequest(op: number, vhost: string, queue: string, more?: (w: ByteWriter) => void): Buffer {
+  const w = new ByteWriter(256);
+  w.u8(op);
+  w.shortstr(vhost);
+  w.shortstr(queue);
+  more?.(w);
+  return w.take();
+}
+
+export function writeConsume(w: ByteWriter, c: ConsumeRequest): void {
+  w.u32(c.consumerId);
+  w.shortstr(c.tag);
+  w.u8((c.noAck ? 1 : 0) | (c.exclusive ? 2 : 0));
+  w.u32(c.priority | 0);
+  w.u32(c.prefetchCount);
+  w.table(c.args);
+}
+
+export function readConsume(r: ByteReader): ConsumeRequest {
+  const consumerId = r.u32();
+  const tag = r.shortstr();
+  const flags = r.u8();
+  const priority = r.u32() | 0;
+  const prefetchCount = r.u32();
+  const args = r.table();
+  return { consumerId, tag, noAck: (flags & 1) !== 0, exclusive: (flags & 2) !== 0, priority, prefetchCount, args };
+}
+
+/** Reply status: 0 ok, else an AMQP reply code followed by its text. */
+export function encodeError(code: number, text: string): Buffer {
+  const w = new ByteWriter(64 + text.length);
+  w.u16(code);
+  w.longstr(text);
+  return w.take();
+}
+
+export function okReply(more?: (w: ByteWriter) => void): Buffer {
+  const w = new ByteWriter(256);
+  w.u16(0);
+  more?.(w);
+  return w.take();
+}
+
+export interface GetReply {
+  deliveryId: number;
+  redelivered: boolean;
+  messageCount: number;
+  message: Message;
+}
+
+export function writeGetReply(w: ByteWriter, g: GetReply | undefined): void {
+  w.u8(g ? 1 : 0);
+  if (!g) return;
+  w.u32(g.deliveryId);
+  w.u8(g.redelivered ? 1 : 0);
+  w.u32(g.messageCount);
+  writeMessage(w, g.message);
+}
+
+export function readGetReply(r: ByteReader): GetReply | undefined {
+  if (r.u8() === 0) return undefined;
+  const deliveryId = r.u32();
+  const redelivered = r.u8() === 1;
+  const messageCount = r.u32();
+  return { deliveryId, redelivered, messageCount, message: readMessage(r) };
+}
+
+// ---- direct reply-to (any node → the requester's node) ----
+
+export function encodeReply(routingKey: string, message: Message): Buffer {
+  const w = writer;
+  w.reset();
+  w.shortstr(routingKey);
+  writeMessage(w, message);
+  return w.take();
+}
+
+export function decodeReply(payload: Buffer): { routingKey: string; message: Message } {
+  const r = reader(payload);
+  const routingKey = r.shortstr();
+  return { routingKey, message: readMessage(r) };
+}

@@ -1,0 +1,120 @@
+/**
+ * A home's record of what it delivered to other nodes: the proxies of their consumers, and
+ * every message delivered with manual ack (to a consumer or a basic.get) not yet settled,
+ * by node and delivery id. Settlements from a node are applied to the home queue; when a
+ * node goes down, its consumers are removed and its unsettled messages requeued, as
+ * RabbitMQ does for a channel that closes.
+ */
+import type { QueueHandle, QueuedMessage } from '../../src/broker/ports';
+import { groupByQueue } from '../../src/broker/queue/group-by-queue';
+import { encodeCancel, encodeDelivery, SETTLE_REJECT, SETTLE_REQUEUE } from './forward-codec';
+import type { ProxyConsumer, ProxyHost } from './proxy-consumer';
+
+interface Delivered {
+  queue: QueueHandle;
+  entry: QueuedMessage;
+  consumer: ProxyConsumer | undefined;
+}
+
+export interface DeliveriesHost {
+  isUp(node: string): boolean;
+  sendDelivery(node: string, payload: Buffer): void;
+  /** A consumer removed left an auto-delete queue without consumers. */
+  autoDelete(queue: QueueHandle): void;
+}
+
+export class HomeDeliveries implements ProxyHost {
+  private nextDeliveryId = 1;
+  private readonly proxies = new Map<string, Map<number, ProxyConsumer>>();
+  private readonly unsettled = new Map<string, Map<number, Delivered>>();
+
+  constructor(private readonly host: DeliveriesHost) {}
+
+  isUp(node: string): boolean {
+    return this.host.isUp(node);
+  }
+
+  addProxy(proxy: ProxyConsumer): void {
+    let m = this.proxies.get(proxy.node);
+    if (!m) this.proxies.set(proxy.node, (m = new Map()));
+    m.set(proxy.consumerId, proxy);
+  }
+
+  proxy(node: string, consumerId: number): ProxyConsumer | undefined {
+    return this.proxies.get(node)?.get(consumerId);
+  }
+
+  /** Removes a proxy from its queue (basic.cancel or channel closed on its node). */
+  async removeProxy(node: string, consumerId: number): Promise<void> {
+    const proxy = this.proxies.get(node)?.get(consumerId);
+    if (!proxy) return;
+    this.proxies.get(node)!.delete(consumerId);
+    proxy.releaseWaiters();
+    if ((await proxy.queue.removeConsumer(proxy)) && !proxy.queue.deleted) this.host.autoDelete(proxy.queue);
+  }
+
+  /** Records a message handed to a node with manual ack; returns its delivery id. */
+  track(node: string, queue: QueueHandle, entry: QueuedMessage, consumer: ProxyConsumer | undefined): number {
+    const id = this.nextDeliveryId;
+    this.nextDeliveryId = id >= 0xffffffff ? 1 : id + 1;
+    let m = this.unsettled.get(node);
+    if (!m) this.unsettled.set(node, (m = new Map()));
+    m.set(id, { queue, entry, consumer });
+    return id;
+  }
+
+  deliver(proxy: ProxyConsumer, queue: QueueHandle, entry: QueuedMessage): void {
+    let id = 0;
+    if (!proxy.noAck) {
+      proxy.unacked++;
+      id = this.track(proxy.node, queue, entry, proxy);
+    }
+    this.host.sendDelivery(proxy.node, encodeDelivery(proxy.consumerId, id, entry.redelivered, entry.message));
+  }
+
+  /** The queue cancelled a proxy (deleted): its node is told, and the proxy forgotten. */
+  cancelled(proxy: ProxyConsumer): void {
+    this.proxies.get(proxy.node)?.delete(proxy.consumerId);
+    if (this.host.isUp(proxy.node)) this.host.sendDelivery(proxy.node, encodeCancel(proxy.consumerId));
+  }
+
+  /** A node acked, rejected or requeued deliveries. */
+  settle(node: string, action: number, ids: number[]): void {
+    const m = this.unsettled.get(node);
+    if (!m) return;
+    const taken: Delivered[] = [];
+    for (const id of ids) {
+      const d = m.get(id);
+      if (!d) continue;
+      m.delete(id);
+      if (d.consumer && d.consumer.unacked > 0) d.consumer.unacked--;
+      taken.push(d);
+    }
+    this.apply(taken, action);
+  }
+
+  private apply(taken: Delivered[], action: number): void {
+    for (const [queue, entries] of groupByQueue(taken)) {
+      if (action === SETTLE_REQUEUE) queue.requeue(entries);
+      else {
+        queue.settle(entries, action === SETTLE_REJECT);
+        queue.drain();
+      }
+    }
+  }
+
+  /** A node went down: its consumers go, its unsettled deliveries are requeued. */
+  nodeDown(node: string): void {
+    const proxies = this.proxies.get(node);
+    this.proxies.delete(node);
+    for (const proxy of proxies?.values() ?? []) void this.removeProxyOf(proxy);
+    const m = this.unsettled.get(node);
+    this.unsettled.delete(node);
+    if (m) this.apply([...m.values()], SETTLE_REQUEUE);
+  }
+
+  private async removeProxyOf(proxy: ProxyConsumer): Promise<void> {
+    proxy.releaseWaiters();
+    if ((await proxy.queue.removeConsumer(proxy)) && !proxy.queue.deleted) this.host.autoDelete(proxy.queue);
+  }
+}

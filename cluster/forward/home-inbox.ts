@@ -1,0 +1,134 @@
+/**
+ * A home's side of the forwards from one node: enqueues each forwarded message on the local
+ * queues it names and reports outcomes back, batched once per event-loop turn. A confirm
+ * for a persistent message in durable queues is reported once the store has fsynced it.
+ * While a target queue's consumers hold publishers back (flow control), outcomes are
+ * withheld, so the publishing node's credit runs out and its publishers wait too.
+ */
+import type { Broker } from '../../src/broker/broker';
+import type { FlowWaiter, QueueHandle } from '../../src/broker/ports';
+import type { DurabilityWaiter, VirtualHost } from '../../src/broker/vhost';
+import { Deque } from '../../src/util/deque';
+import { encodeOutcomes, type Forward } from './forward-codec';
+
+interface AwaitingDisk {
+  seq: number;
+  storeId: number;
+  ok: boolean;
+}
+
+/** Confirms of one vhost waiting for its store's fsync, in store-id order. */
+class DiskWaits implements DurabilityWaiter {
+  readonly waiting = new Deque<AwaitingDisk>();
+
+  constructor(
+    private readonly inbox: HomeInbox,
+    private readonly vhost: VirtualHost,
+  ) {}
+
+  add(seq: number, storeId: number, ok: boolean): void {
+    if (this.waiting.length === 0) this.vhost.waitForDurability(this);
+    this.waiting.push({ seq, storeId, ok });
+  }
+
+  durableUpTo(ticket: number): void {
+    while (this.waiting.length > 0 && this.waiting.peek()!.storeId <= ticket) {
+      const a = this.waiting.shift()!;
+      this.inbox.outcome(a.seq, a.ok);
+    }
+    if (this.waiting.length === 0) this.vhost.forgetWaiter(this);
+  }
+
+  forget(): void {
+    this.waiting.clear();
+    this.vhost.forgetWaiter(this);
+  }
+}
+
+export class HomeInbox implements FlowWaiter {
+  private plainTaken = 0;
+  private seqs: number[] = [];
+  private oks: boolean[] = [];
+  private flushScheduled = false;
+  private heldBack = false;
+  private closed = false;
+  private readonly disk = new Map<string, DiskWaits>();
+  private readonly targets: QueueHandle[] = [];
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly send: (payload: Buffer) => void,
+  ) {}
+
+  take(f: Forward): void {
+    const vhost = this.broker.vhost(f.vhost);
+    const targets = this.targets;
+    targets.length = 0;
+    if (vhost) {
+      for (const name of f.queues) {
+        const q = vhost.queues.get(name);
+        if (q && q.isLocal && !q.deleted) targets.push(q);
+      }
+    }
+    // A queue missing here (deleted meanwhile) refuses the message: the publisher gets a nack.
+    let ok = targets.length === f.queues.length;
+    if (targets.length > 0) ok = vhost!.enqueueAll(targets, f.message) && ok;
+    for (let i = 0; i < targets.length && !this.heldBack; i++) {
+      const gate = targets[i].flowGate();
+      if (gate) {
+        this.heldBack = true;
+        gate.addFlowWaiter(this);
+      }
+    }
+    targets.length = 0;
+    if (!f.confirm) {
+      this.plainTaken++;
+      return this.scheduleFlush();
+    }
+    const storeId = f.message.storeId;
+    const store = vhost?.messageStore;
+    if (storeId !== undefined && store && store.durableTicket < storeId) {
+      let waits = this.disk.get(vhost!.name);
+      if (!waits) this.disk.set(vhost!.name, (waits = new DiskWaits(this, vhost!)));
+      waits.add(f.seq, storeId, ok);
+      return;
+    }
+    this.outcome(f.seq, ok);
+  }
+
+  outcome(seq: number, ok: boolean): void {
+    this.seqs.push(seq);
+    this.oks.push(ok);
+    this.scheduleFlush();
+  }
+
+  /** FlowWaiter: the queue that held publishers back can take more. */
+  resumeFlow(): void {
+    this.heldBack = false;
+    this.scheduleFlush();
+  }
+
+  /** The publishing node went away: nothing more is reported to it. */
+  close(): void {
+    this.closed = true;
+    for (const w of this.disk.values()) w.forget();
+    this.disk.clear();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.heldBack || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.heldBack || this.closed) return;
+    if (this.plainTaken === 0 && this.seqs.length === 0) return;
+    const payload = encodeOutcomes(this.plainTaken, this.seqs, this.oks);
+    this.plainTaken = 0;
+    this.seqs = [];
+    this.oks = [];
+    this.send(payload);
+  }
+}

@@ -1,0 +1,17 @@
+import type { FieldTable } from '../../protocol/field-table';
+
+/** A queue as declared: what the metadata store replicates. */
+export interface QueueDefinition {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+  /** The connection that owns an exclusive queue (node-unique id). */
+  exclusiveOwner?: string;
+  /**
+   * The queue's home: the node that holds its messages (clustered nodes only; absent on a
+   * single node). Chosen at declare by the queue leader locator.
+   */
+  ownerNode?: string;
+}

@@ -1,0 +1,33 @@
+import type { QueueCounts, QueueHandle } from '../../broker/ports';
+import type { VirtualHost } from '../../broker/vhost';
+
+/** A queue's figures from its home, and whether that home answered. */
+export interface QueueFigures extends QueueCounts {
+  state: 'running' | 'down';
+}
+
+const DOWN: QueueFigures = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0, state: 'down' };
+
+/** The figures of one queue, asked of its home (through the mesh when it is another node). */
+export async function queueFigures(q: QueueHandle): Promise<QueueFigures> {
+  try {
+    q.checkAvailable();
+    return { ...(await q.counts()), state: 'running' };
+  } catch {
+    return DOWN;
+  }
+}
+
+/** The figures of every queue of a vhost, asked of their homes in parallel. */
+export async function vhostQueueFigures(v: VirtualHost): Promise<Map<QueueHandle, QueueFigures>> {
+  const queues = [...v.queues.values()];
+  const figures = await Promise.all(queues.map(queueFigures));
+  return new Map(queues.map((q, i) => [q, figures[i]]));
+}
+
+/** Ready plus unacknowledged messages of a vhost. */
+export async function vhostMessages(v: VirtualHost): Promise<number> {
+  let n = 0;
+  for (const f of (await vhostQueueFigures(v)).values()) n += f.messageCount + f.unackedCount;
+  return n;
+}
