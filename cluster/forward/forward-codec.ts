@@ -169,8 +169,6 @@ export function encodeCredit(consumerId: number, credit: number): Buffer {
   return w.take();
 }
 
-export type SettleFrame = { action: number; ids: number[] } | { action: typeof CREDIT; consumerId: number; credit: number };
-
 export function decodeSettle(payload: Buffer): { action: number; ids: number[]; consumerId: number; credit: number } {
   const r = reader(payload);
   const action = r.u8();
@@ -228,10 +226,11 @@ export function readConsume(r: ByteReader): ConsumeRequest {
   return { consumerId, tag, noAck: (flags & 1) !== 0, exclusive: (flags & 2) !== 0, priority, prefetchCount, args };
 }
 
-/** Reply status: 0 ok, else an AMQP reply code followed by its text. */
-export function encodeError(code: number, text: string): Buffer {
+/** Reply status: 0 ok, else an AMQP reply code followed by its name and text. */
+export function encodeError(code: number, name: string, text: string): Buffer {
   const w = new ByteWriter(64 + text.length);
   w.u16(code);
+  w.shortstr(name);
   w.longstr(text);
   return w.take();
 }

@@ -20,6 +20,10 @@ import { decodeForwardReply, encodeForwardReply, unwrapOutcome, type ApplyOutcom
 import type { MetadataFsm } from './metadata-fsm';
 
 export const METADATA_APPLY_CHANNEL = 'metadata.apply';
+/** Answers once this node has applied the log up to an index. */
+const METADATA_APPLIED_CHANNEL = 'metadata.applied';
+/** Longest a change waits for the other running members to apply it. */
+const OTHERS_APPLIED_WAIT_MS = 2000;
 
 export interface RaftMetadataStoreOptions {
   nodeName: string;
@@ -45,15 +49,36 @@ const NO_QUORUM = 'no Raft quorum (this node is in a minority, or the cluster ha
 export class RaftMetadataStore implements MetadataStore {
   private readonly timeoutMs: number;
   private readonly unregister: () => void;
+  private readonly unregisterApplied: () => void;
 
   constructor(private readonly o: RaftMetadataStoreOptions) {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.unregister = o.mesh.handle(METADATA_APPLY_CHANNEL, async (_from, payload) => encodeForwardReply(await this.applyAsLeader(payload)));
+    this.unregisterApplied = o.mesh.handle(METADATA_APPLIED_CHANNEL, async (_from, payload) => {
+      await o.fsm.waitApplied(payload.readDoubleBE(0), OTHERS_APPLIED_WAIT_MS);
+    });
   }
 
   /** Stops answering forwarded commands. */
   close(): void {
     this.unregister();
+    this.unregisterApplied();
+  }
+
+  /**
+   * Waits (briefly) until every other running member has applied the change too, so that a
+   * client that declares on one node and publishes or consumes on another right after the
+   * -ok finds the queue there and at its home, whichever node its next connection reaches.
+   */
+  private async othersApplied(index: number): Promise<void> {
+    const members = this.o.raft()?.getConfiguration().servers ?? [];
+    const bytes = Buffer.alloc(8);
+    bytes.writeDoubleBE(index, 0);
+    await Promise.all(
+      members
+        .filter((m) => m.id !== this.o.nodeName && this.o.mesh.isUp(m.id))
+        .map((m) => this.o.mesh.request(m.id, METADATA_APPLIED_CHANNEL, bytes, OTHERS_APPLIED_WAIT_MS).catch(() => undefined)),
+    );
   }
 
   async apply(command: DefinitionCommand): Promise<CommandResult> {
@@ -62,7 +87,9 @@ export class RaftMetadataStore implements MetadataStore {
     const outcome = await this.propose(encodeCommand(cmd), deadline);
     const applied = await this.o.fsm.waitApplied(outcome.index, Math.max(deadline - Date.now(), 1000));
     if (!applied) throw metadataUnavailable(`the change was committed (index ${outcome.index}) but this node has not applied it yet`);
-    return unwrapOutcome(outcome);
+    const result = unwrapOutcome(outcome);
+    await this.othersApplied(outcome.index);
+    return result;
   }
 
   /**

@@ -13,6 +13,7 @@ import { Raft } from '../raft';
 import { Mesh, loadClusterSecret } from '../mesh';
 import { PortMapperAgent, createDiscovery, parseNodeName, resolveNodeName, type CompositeDiscovery, type DiscoveredPeer } from '../discovery';
 import { MetadataFsm, RaftMeshTransport, RaftMetadataStore, type ApplyOutcome } from '../metadata';
+import { QueueService, placeQueue } from '../forward';
 import { reconcile } from '../metadata/reconcile';
 import type { Broker } from '../../src/broker/broker';
 import type { MetadataStore } from '../../src/broker/ports';
@@ -49,6 +50,7 @@ export class ClusterNode {
   readonly metadata: RaftMetadataStore;
   readonly fsm: MetadataFsm;
   readonly mesh: Mesh;
+  readonly queues: QueueService;
   private raft: Raft<ApplyOutcome> | undefined;
   private stores: RaftStores | undefined;
   private formation: Formation | undefined;
@@ -81,7 +83,20 @@ export class ClusterNode {
     });
     this.fsm = new MetadataFsm(o.broker, this.log);
     this.fsm.appliedIndexSource = () => this.raft?.stats().appliedIndex ?? 0;
-    this.metadata = new RaftMetadataStore({ nodeName: o.nodeName, broker: o.broker, mesh: this.mesh, fsm: this.fsm, raft: () => this.raft, timeoutMs: o.metadataTimeoutMs, log: this.log });
+    this.metadata = new RaftMetadataStore({
+      nodeName: o.nodeName,
+      broker: o.broker,
+      mesh: this.mesh,
+      fsm: this.fsm,
+      raft: () => this.raft,
+      timeoutMs: o.metadataTimeoutMs,
+      log: this.log,
+      placeQueue: (vhost, def) => placeQueue({ self: o.nodeName, broker: o.broker, runningMembers: () => this.runningMembers() }, vhost, def),
+    });
+    // Queues homed on other nodes get remote handles from here on (before any command is applied).
+    this.queues = new QueueService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, log: this.log });
+    o.broker.remote = this.queues;
+    this.mesh.on('nodedown', (name) => void this.dropQueuesOfDownNode(name));
     this.membership = registerMembershipRpc({ nodeName: o.nodeName, mesh: this.mesh, raft: () => this.raft });
     this.offs.push(
       registerControl({
@@ -142,6 +157,7 @@ export class ClusterNode {
     clearInterval(this.keepConnected);
     this.offs.forEach((off) => off());
     this.membership.unregister();
+    this.queues.close();
     this.metadata.close();
     await this.discovery?.stop().catch(() => undefined);
     await this.raft?.shutdown().catch(() => undefined);
@@ -238,6 +254,46 @@ export class ClusterNode {
         await sleep(1000);
       }
     }
+  }
+
+  /** Members of the Raft configuration that are up (this node included). */
+  private runningMembers(): string[] {
+    const servers = this.raft?.getConfiguration().servers ?? [];
+    return servers.map((s) => s.id).filter((id) => id === this.o.nodeName || this.mesh.isUp(id));
+  }
+
+  /**
+   * A member went down: its transient and exclusive queues are deleted cluster-wide, as
+   * RabbitMQ does. The Raft leader proposes it; every node watches for a while in case the
+   * leader is the node that went down and a new one is elected.
+   */
+  private async dropQueuesOfDownNode(node: string): Promise<void> {
+    if (node.startsWith(CONTROL_PEER_PREFIX)) return;
+    for (let attempt = 0; attempt < 30 && !this.stopped; attempt++) {
+      await sleep(attempt === 0 ? 200 : 1000);
+      if (this.mesh.isUp(node) || !this.raft) return;
+      if (!this.raft.getConfiguration().servers.some((s) => s.id === node)) return;
+      const leader = this.raft.leader()?.id;
+      if (leader !== this.o.nodeName) {
+        if (leader !== undefined && leader !== node && this.mesh.isUp(leader)) return;
+        continue;
+      }
+      if (!this.hasQueuesToDrop(node)) return;
+      try {
+        await this.metadata.apply({ op: 'node.down', node });
+        this.log.info({ node }, 'transient queues of a down node deleted');
+        return;
+      } catch (err) {
+        this.log.debug({ err, node }, 'cannot drop the queues of a down node yet');
+      }
+    }
+  }
+
+  private hasQueuesToDrop(node: string): boolean {
+    for (const v of this.o.broker.vhosts.values()) {
+      for (const q of v.queues.values()) if (q.def.ownerNode === node && (!q.def.durable || q.def.exclusive)) return true;
+    }
+    return false;
   }
 
   // ---- peers ----

@@ -3,6 +3,7 @@ import { NotFound, PreconditionFailed } from './errors';
 import { VirtualHost } from './vhost';
 import { validatePolicy } from './policy';
 import type { Queue } from './queue/queue';
+import type { RemoteQueues } from './ports';
 
 /**
  * The broker's model: vhosts (each with exchanges, queues, bindings), users and permissions.
@@ -19,6 +20,17 @@ export class Broker {
   onVhostAdded: ((vhost: VirtualHost) => void | Promise<void>) | undefined;
 
   private memoryAlarm = false;
+  private remoteQueues: RemoteQueues | undefined;
+
+  /** Plugs in clustered messaging: queues homed on other nodes get remote handles. Set before any queue is declared. */
+  set remote(remote: RemoteQueues | undefined) {
+    this.remoteQueues = remote;
+    for (const v of this.vhosts.values()) v.remote = remote;
+  }
+
+  get remote(): RemoteQueues | undefined {
+    return this.remoteQueues;
+  }
 
   /** The memory alarm changed: while it is on, vhosts drop messages they would dead-letter. */
   setMemoryAlarm(on: boolean): void {
@@ -40,6 +52,7 @@ export class Broker {
         if (!this.vhosts.has(cmd.vhost)) {
           const vhost = new VirtualHost(cmd.vhost);
           vhost.memoryAlarm = this.memoryAlarm;
+          vhost.remote = this.remoteQueues;
           vhost.onQueueExpired = (q) => this.onQueueExpired?.(q);
           this.vhosts.set(cmd.vhost, vhost);
           void this.onVhostAdded?.(vhost);
@@ -87,6 +100,7 @@ export class Broker {
       case 'policy.delete':
         this.requireVhost(cmd.vhost).deletePolicy(cmd.name);
         return {};
+      case 'node.down':
       case 'node.restarted': {
         let messageCount = 0;
         for (const vhost of this.vhosts.values()) {

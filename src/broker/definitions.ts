@@ -1,6 +1,6 @@
 import type { Binding } from './binding';
 import type { ExchangeDefinition } from './exchange/exchange';
-import type { QueueDefinition } from './queue/queue';
+import type { QueueDefinition } from './queue/queue-definition';
 import type { Policy } from './policy';
 
 export interface UserRecord {
@@ -37,7 +37,9 @@ export type DefinitionCommand =
   | { op: 'policy.set'; policy: Policy }
   | { op: 'policy.delete'; vhost: string; name: string }
   /** A clustered node started again: its transient and exclusive queues are gone, as in RabbitMQ. */
-  | { op: 'node.restarted'; node: string };
+  | { op: 'node.restarted'; node: string }
+  /** A clustered node went down: its transient and exclusive queues are deleted cluster-wide, as in RabbitMQ. */
+  | { op: 'node.down'; node: string };
 
 /** What applying a command returns: for queue.declare whether it was created, for queue.delete the messages dropped. */
 export interface CommandResult {

@@ -1,0 +1,3 @@
+/** Clustered messaging: queue homes, forwarding, remote consumers (see queue-service.ts). */
+export { QueueService, type QueueServiceOptions } from './queue-service';
+export { placeQueue } from './placement';

@@ -1,0 +1,261 @@
+/**
+ * Clustered messaging on one node: the RemoteQueues seam the broker's vhosts use, and the
+ * mesh channels that carry it. Every classic queue has one home (QueueDefinition.ownerNode);
+ * this service gives the other nodes a RemoteQueue for it, forwards publishes to homes,
+ * serves other nodes' forwards, consumers, gets and requests for the queues homed here, and
+ * reacts to nodes going down: forwards in flight to a dead home are nacked, consumers of its
+ * queues cancelled, and a dead node's consumers and unsettled deliveries here requeued.
+ *
+ * Mesh channels (frames to one peer keep their order across channels):
+ *   q.fwd  forward           publishing node → home
+ *   q.out  outcomes/credit   home → publishing node
+ *   q.dlv  deliver / cancel  home → consumer's node
+ *   q.stl  settle / credit   consumer's node → home
+ *   q.req  requests          any node → home (consume, cancel, get, counts, purge)
+ *   q.rto  direct reply-to   any node → the requester's node
+ */
+import type { Mesh } from '../mesh';
+import type { Broker } from '../../src/broker/broker';
+import { AmqpError, NotFound } from '../../src/broker/errors';
+import type { Message } from '../../src/broker/message';
+import type { ConfirmParts, FlowGate, MetadataStore, QueueHandle, RemoteQueues } from '../../src/broker/ports';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
+import { deliverLocalReply } from '../../src/amqp/direct-reply-to';
+import type { ByteReader } from '../../src/protocol/byte-reader';
+import type { ByteWriter } from '../../src/protocol/byte-writer';
+import type { Logger } from '../../src/log/logger';
+import {
+  CANCEL,
+  CREDIT,
+  decodeDeliveryFrame,
+  decodeForward,
+  decodeOutcomes,
+  decodeReply,
+  decodeSettle,
+  encodeCredit,
+  encodeReply,
+  encodeRequest,
+  encodeSettle,
+  reader,
+  SETTLE_REQUEUE,
+} from './forward-codec';
+import { HomeDeliveries } from './home-deliveries';
+import { HomeInbox } from './home-inbox';
+import { Outbox } from './outbox';
+import { RemoteQueue, type RemoteConsumer, type RemoteQueueHost } from './remote-queue';
+import { HomeRequests } from './home-requests';
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface QueueServiceOptions {
+  nodeName: string;
+  mesh: Mesh;
+  broker: Broker;
+  metadata: () => MetadataStore;
+  log: Logger;
+}
+
+export class QueueService implements RemoteQueues, RemoteQueueHost {
+  private readonly outboxes = new Map<string, Outbox>();
+  private readonly inboxes = new Map<string, HomeInbox>();
+  private readonly consumers = new Map<number, RemoteConsumer>();
+  private readonly creditDue = new Set<RemoteConsumer>();
+  private creditScheduled = false;
+  private nextConsumerId = 1;
+  private readonly deliveries: HomeDeliveries;
+  private readonly requests: HomeRequests;
+  private readonly offs: (() => void)[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly o: QueueServiceOptions) {
+    this.log = o.log.child({ module: 'forward' });
+    const mesh = o.mesh;
+    this.deliveries = new HomeDeliveries({
+      isUp: (node) => mesh.isUp(node),
+      sendDelivery: (node, payload) => void mesh.send(node, 'q.dlv', payload),
+      autoDelete: (queue) => this.deleteQueue(queue),
+    });
+    this.requests = new HomeRequests(o.broker, this.deliveries);
+    this.offs.push(
+      mesh.handle('q.fwd', (from, payload) => this.inbox(from).take(decodeForward(payload))),
+      mesh.handle('q.out', (from, payload) => {
+        const o = decodeOutcomes(payload);
+        this.outboxes.get(from)?.outcomes(o.plainTaken, o.seqs, o.oks);
+      }),
+      mesh.handle('q.dlv', (from, payload) => this.onDelivery(from, payload)),
+      mesh.handle('q.stl', (from, payload) => this.onSettle(from, payload)),
+      mesh.handle('q.req', (from, payload) => this.requests.handle(from, payload)),
+      mesh.handle('q.rto', (_from, payload) => {
+        const { routingKey, message } = decodeReply(payload);
+        deliverLocalReply(routingKey, message);
+      }),
+    );
+    const onDown = (name: string) => this.nodeDown(name);
+    mesh.on('nodedown', onDown);
+    this.offs.push(() => mesh.off('nodedown', onDown));
+  }
+
+  close(): void {
+    for (const off of this.offs) off();
+  }
+
+  // ---- RemoteQueues (the broker's seam) ----
+
+  handleFor(vhost: string, def: QueueDefinition): QueueHandle | undefined {
+    if (def.ownerNode === undefined || def.ownerNode === this.o.nodeName) return undefined;
+    return new RemoteQueue(this, vhost, def);
+  }
+
+  forward(queues: QueueHandle[], message: Message, confirm?: ConfirmParts, seq = 0): boolean {
+    let accepted = true;
+    if (queues.length === 1) return this.forwardTo((queues[0] as RemoteQueue).home, queues[0].vhost, [queues[0].name], message, confirm, seq);
+    const byHome = new Map<string, QueueHandle[]>();
+    for (const q of queues) {
+      const home = (q as RemoteQueue).home;
+      const list = byHome.get(home);
+      if (list) list.push(q);
+      else byHome.set(home, [q]);
+    }
+    for (const [home, list] of byHome) {
+      if (!this.forwardTo(home, list[0].vhost, list.map((q) => q.name), message, confirm, seq)) accepted = false;
+    }
+    return accepted;
+  }
+
+  private forwardTo(home: string, vhost: string, names: string[], message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    // A home that is down refuses at once: the publisher gets a nack, never a silent ack.
+    if (!this.o.mesh.isUp(home)) return false;
+    this.outbox(home).forward(vhost, names, message, confirm, seq);
+    return true;
+  }
+
+  forwardReply(node: string, routingKey: string, message: Message): void {
+    if (this.o.mesh.isUp(node)) this.o.mesh.send(node, 'q.rto', encodeReply(routingKey, message));
+  }
+
+  // ---- RemoteQueueHost ----
+
+  isUp(node: string): boolean {
+    return this.o.mesh.isUp(node);
+  }
+
+  outboxGate(home: string): FlowGate | undefined {
+    const box = this.outboxes.get(home);
+    return box?.congested ? box : undefined;
+  }
+
+  async request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T> {
+    let reply: Buffer;
+    try {
+      reply = await this.o.mesh.request(home, 'q.req', encodeRequest(op, vhost, queue, write), REQUEST_TIMEOUT_MS);
+    } catch (err) {
+      throw new NotFound(`home node '${home}' of queue '${queue}' in vhost '${vhost}' is down or inaccessible (${(err as Error).message})`);
+    }
+    const r = reader(reply);
+    const code = r.u16();
+    if (code !== 0) {
+      const name = r.shortstr();
+      throw new AmqpError(code, name, r.longstr().toString());
+    }
+    return read(r);
+  }
+
+  settle(home: string, action: number, ids: number[]): void {
+    this.o.mesh.send(home, 'q.stl', encodeSettle(action, ids));
+  }
+
+  newConsumerId(): number {
+    const id = this.nextConsumerId;
+    this.nextConsumerId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  registerConsumer(rc: RemoteConsumer): void {
+    this.consumers.set(rc.id, rc);
+  }
+
+  unregisterConsumer(rc: RemoteConsumer): void {
+    if (this.consumers.get(rc.id) === rc) this.consumers.delete(rc.id);
+    this.creditDue.delete(rc);
+  }
+
+  /** Credit goes back to homes once per event-loop turn. */
+  grantCredit(rc: RemoteConsumer): void {
+    this.creditDue.add(rc);
+    if (this.creditScheduled) return;
+    this.creditScheduled = true;
+    setImmediate(() => {
+      this.creditScheduled = false;
+      for (const c of this.creditDue) {
+        if (c.creditOwed > 0 && this.isUp(c.queue.home)) this.o.mesh.send(c.queue.home, 'q.stl', encodeCredit(c.id, c.creditOwed));
+        c.creditOwed = 0;
+      }
+      this.creditDue.clear();
+    });
+  }
+
+  // ---- inbound ----
+
+  private onDelivery(from: string, payload: Buffer): void {
+    const f = decodeDeliveryFrame(payload);
+    const rc = this.consumers.get(f.consumerId);
+    if (f.kind === CANCEL) {
+      rc?.queue.cancelledByHome(rc);
+      return;
+    }
+    const d = f.delivery!;
+    if (!rc) {
+      // The consumer is gone here (cancelled meanwhile): give the message back.
+      if (d.deliveryId !== 0) this.o.mesh.send(from, 'q.stl', encodeSettle(SETTLE_REQUEUE, [d.deliveryId]));
+      return;
+    }
+    rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId }, this);
+  }
+
+  private onSettle(from: string, payload: Buffer): void {
+    const s = decodeSettle(payload);
+    if (s.action === CREDIT) {
+      const proxy = this.deliveries.proxy(from, s.consumerId);
+      if (!proxy) return;
+      proxy.addCredit(s.credit);
+      proxy.queue.drain();
+      return;
+    }
+    this.deliveries.settle(from, s.action, s.ids);
+  }
+
+  private inbox(from: string): HomeInbox {
+    let inbox = this.inboxes.get(from);
+    if (!inbox) {
+      inbox = new HomeInbox(this.o.broker, (payload) => void this.o.mesh.send(from, 'q.out', payload));
+      this.inboxes.set(from, inbox);
+    }
+    return inbox;
+  }
+
+  private outbox(home: string): Outbox {
+    let box = this.outboxes.get(home);
+    if (!box) {
+      box = new Outbox((payload) => void this.o.mesh.send(home, 'q.fwd', payload));
+      this.outboxes.set(home, box);
+    }
+    return box;
+  }
+
+  private nodeDown(node: string): void {
+    this.outboxes.get(node)?.failAll();
+    this.inboxes.get(node)?.close();
+    this.inboxes.delete(node);
+    this.deliveries.nodeDown(node);
+    for (const vhost of this.o.broker.vhosts.values()) {
+      for (const q of vhost.queues.values()) if (q instanceof RemoteQueue && q.home === node) q.homeDown();
+    }
+  }
+
+  private deleteQueue(queue: QueueHandle): void {
+    this.o
+      .metadata()
+      .apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false })
+      .catch((err) => this.log.warn({ err, queue: queue.name }, 'auto-delete of queue failed'));
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * A queue homed on another node, as this node sees it: the QueueHandle that routing,
+ * publish, consume and get use. Publishes are forwarded to the home (outbox), requests
+ * (consume, get, counts, purge) are asked of it over the mesh, and deliveries for this
+ * node's consumers arrive from it, each handed to its consumer when the consumer can take
+ * it (or buffered, within the credit the home was granted).
+ */
+import { NotFound } from '../../src/broker/errors';
+import type { Message } from '../../src/broker/message';
+import type { Consumer, FlowGate, GetResult, QueueCounts, QueueHandle, QueuedMessage } from '../../src/broker/ports';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
+import { Deque } from '../../src/util/deque';
+import { REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, readGetReply, SETTLE_ACK, SETTLE_REJECT, SETTLE_REQUEUE, writeConsume } from './forward-codec';
+import type { ByteReader } from '../../src/protocol/byte-reader';
+import type { ByteWriter } from '../../src/protocol/byte-writer';
+
+/** A message delivered by a home, with the home's id of the delivery (0 for no-ack). */
+export interface RemoteEntry extends QueuedMessage {
+  readonly deliveryId: number;
+}
+
+/** What a remote queue asks of the node's queue service. */
+export interface RemoteQueueHost {
+  isUp(node: string): boolean;
+  forward(queues: QueueHandle[], message: Message): boolean;
+  outboxGate(home: string): FlowGate | undefined;
+  request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T>;
+  settle(home: string, action: number, ids: number[]): void;
+  newConsumerId(): number;
+  registerConsumer(rc: RemoteConsumer): void;
+  unregisterConsumer(rc: RemoteConsumer): void;
+  grantCredit(rc: RemoteConsumer): void;
+}
+
+/** A consumer of this node on a remote queue: deliveries it could not take yet wait here. */
+export class RemoteConsumer {
+  readonly buffer = new Deque<RemoteEntry>();
+  /** Deliveries handed to the consumer whose credit has not been returned to the home yet. */
+  creditOwed = 0;
+
+  constructor(
+    readonly id: number,
+    readonly consumer: Consumer,
+    readonly queue: RemoteQueue,
+  ) {}
+
+  receive(entry: RemoteEntry, host: RemoteQueueHost): void {
+    if (this.buffer.length === 0 && this.consumer.canTake()) {
+      this.consumer.deliver(this.queue, entry);
+      this.creditOwed++;
+      host.grantCredit(this);
+      return;
+    }
+    this.buffer.push(entry);
+  }
+
+  drain(host: RemoteQueueHost): void {
+    let delivered = false;
+    while (this.buffer.length > 0 && this.consumer.canTake()) {
+      this.consumer.deliver(this.queue, this.buffer.shift()!);
+      this.creditOwed++;
+      delivered = true;
+    }
+    if (delivered) host.grantCredit(this);
+  }
+}
+
+const noWrite = undefined;
+
+export class RemoteQueue implements QueueHandle {
+  readonly isLocal = false;
+  deleted = false;
+  routeMark = 0;
+  readonly home: string;
+  private readonly consumers = new Map<Consumer, RemoteConsumer>();
+
+  constructor(
+    private readonly host: RemoteQueueHost,
+    readonly vhost: string,
+    readonly def: QueueDefinition,
+  ) {
+    this.home = def.ownerNode!;
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  checkAvailable(): void {
+    if (this.deleted || this.host.isUp(this.home)) return;
+    throw new NotFound(`home node '${this.home}' of ${this.def.durable ? 'durable' : 'transient'} queue '${this.name}' in vhost '${this.vhost}' is down or inaccessible`);
+  }
+
+  enqueue(message: Message): boolean {
+    return this.host.forward([this], message);
+  }
+
+  counts(): Promise<QueueCounts> {
+    this.checkAvailable();
+    return this.host.request(this.home, REQ_COUNTS, this.vhost, this.name, noWrite, (r) => ({
+      messageCount: r.u32(),
+      consumerCount: r.u32(),
+      unackedCount: r.u32(),
+      messageBytes: r.u64(),
+    }));
+  }
+
+  async get(noAck: boolean): Promise<GetResult | undefined> {
+    this.checkAvailable();
+    const g = await this.host.request(this.home, REQ_GET, this.vhost, this.name, (w) => w.u8(noAck ? 1 : 0), readGetReply);
+    if (!g) return undefined;
+    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId };
+    return { entry, messageCount: g.messageCount };
+  }
+
+  async addConsumer(consumer: Consumer): Promise<void> {
+    this.checkAvailable();
+    const rc = new RemoteConsumer(this.host.newConsumerId(), consumer, this);
+    this.consumers.set(consumer, rc);
+    this.host.registerConsumer(rc);
+    try {
+      await this.host.request(
+        this.home,
+        REQ_CONSUME,
+        this.vhost,
+        this.name,
+        (w) => writeConsume(w, { consumerId: rc.id, tag: consumer.tag, noAck: consumer.noAck, exclusive: consumer.exclusive, priority: consumer.priority, prefetchCount: consumer.prefetchCount, args: consumer.args }),
+        () => undefined,
+      );
+    } catch (err) {
+      this.consumers.delete(consumer);
+      this.host.unregisterConsumer(rc);
+      throw err;
+    }
+  }
+
+  async removeConsumer(consumer: Consumer): Promise<boolean> {
+    const rc = this.consumers.get(consumer);
+    if (!rc) return false;
+    this.consumers.delete(consumer);
+    this.host.unregisterConsumer(rc);
+    // Deliveries still buffered here were never seen by the client: back to the queue.
+    const unseen = rc.buffer.clear().filter((e) => e.deliveryId !== 0);
+    if (unseen.length > 0) this.requeue(unseen);
+    if (!this.host.isUp(this.home) || this.deleted) return false;
+    // The home deletes an auto-delete queue itself when its last consumer goes.
+    await this.host.request(this.home, REQ_CANCEL, this.vhost, this.name, (w) => w.u32(rc.id), () => undefined).catch(() => undefined);
+    return false;
+  }
+
+  settle(entries: QueuedMessage[], rejected: boolean): void {
+    this.sendSettle(rejected ? SETTLE_REJECT : SETTLE_ACK, entries);
+  }
+
+  requeue(entries: QueuedMessage[]): void {
+    this.sendSettle(SETTLE_REQUEUE, entries);
+  }
+
+  private sendSettle(action: number, entries: QueuedMessage[]): void {
+    if (this.deleted || !this.host.isUp(this.home)) return;
+    const ids: number[] = [];
+    for (const e of entries) {
+      const id = (e as RemoteEntry).deliveryId;
+      if (id) ids.push(id);
+    }
+    if (ids.length > 0) this.host.settle(this.home, action, ids);
+  }
+
+  purge(): Promise<number> {
+    this.checkAvailable();
+    return this.host.request(this.home, REQ_PURGE, this.vhost, this.name, noWrite, (r) => r.u32());
+  }
+
+  drain(): void {
+    for (const rc of this.consumers.values()) rc.drain(this.host);
+  }
+
+  flowGate(): FlowGate | undefined {
+    return this.host.outboxGate(this.home);
+  }
+
+  touch(): void {}
+
+  applyPolicy(): void {}
+
+  markDeleted(): number {
+    this.deleted = true;
+    this.cancelConsumers();
+    return 0;
+  }
+
+  /** Its home is down: consumers here are cancelled (basic.cancel to clients that asked for it). */
+  homeDown(): void {
+    this.cancelConsumers();
+  }
+
+  /** The home cancelled one consumer (queue deleted there). */
+  cancelledByHome(rc: RemoteConsumer): void {
+    if (this.consumers.get(rc.consumer) !== rc) return;
+    this.consumers.delete(rc.consumer);
+    this.host.unregisterConsumer(rc);
+    rc.consumer.cancelledByQueue(this);
+  }
+
+  private cancelConsumers(): void {
+    const all = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const rc of all) {
+      this.host.unregisterConsumer(rc);
+      rc.consumer.cancelledByQueue(this);
+    }
+  }
+}
