@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type * as amqp from 'amqplib';
 import { waitFor } from './cluster-support';
 import { NetnsCluster, lastJson, netnsUnavailableReason } from './netns-cluster';
-import { attempt, barrier, channel, closeAll, confirmChannel, consume, declareOkCounts, get, listQueuesRows, timed } from './clustered-support';
+import { attempt, barrier, channel, closeAll, confirmChannel, consume, declareOkCounts, get, listQueuesRows, timed, via } from './clustered-support';
 
 const unavailable = netnsUnavailableReason();
 const TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
@@ -17,7 +17,7 @@ const N = [0, 1, 2];
 
 describe('clustered messaging across three network namespaces', { skip: unavailable ?? false, timeout: 240_000 }, () => {
   let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
+  const url = (i: number) => cluster.nodes[via(i)].url;
   const name = (i: number) => cluster.nodes[i].name;
 
   before(async () => {
@@ -96,7 +96,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
   test('confirms: 200 persistent mandatory messages published with pika on node 2 to a durable queue homed on node 1 are all acked, none returned, and all there in order; unroutable ones are returned (pika)', async () => {
     await (await channel(url(0))).assertQueue('pika.confirms', { durable: true });
     await barrier(cluster);
-    const r = await cluster.python(1, 'pika_confirms.py', [url(1), 'pika.confirms', '200', '3'], { timeoutMs: 30_000 });
+    const r = await cluster.python(via(1), 'pika_confirms.py', [url(1), 'pika.confirms', '200', '3'], { timeoutMs: 30_000 });
     const res = lastJson<Record<string, number>>(r);
     assert.deepEqual(res, { acked: 200, nacked: 0, returned: 0, unroutable_acked: 0, unroutable_returned: 3, unroutable_nacked: 0 }, r.stderr);
     for (const c of declareOkCountsFor(await declareOkCounts(cluster, 'pika.confirms'))) assert.deepEqual(c, [200, 0]);
@@ -210,10 +210,10 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     await h3.bindQueue('dlx.target', 'dlx.x', 'dead');
     await h1.assertQueue('dlx.src', { durable: true, arguments: { 'x-dead-letter-exchange': 'dlx.x', 'x-dead-letter-routing-key': 'dead' } });
     await barrier(cluster);
-    const pub = await cluster.python(1, 'kombu_client.py', ['publish', url(1), 'dlx.src', '3', 'exp', '0.1'], { timeoutMs: 20_000 });
+    const pub = await cluster.python(via(1), 'kombu_client.py', ['publish', url(1), 'dlx.src', '3', 'exp', '0.1'], { timeoutMs: 20_000 });
     assert.deepEqual(lastJson<{ published: string[] }>(pub).published, ['exp-0', 'exp-1', 'exp-2'], pub.stderr);
     // Expired at the home (node 1), dead-lettered to node 3, drained by kombu on node 1.
-    const drain = await cluster.python(0, 'kombu_client.py', ['drain', url(0), 'dlx.target', '3', '6', 'ack'], { timeoutMs: 20_000 });
+    const drain = await cluster.python(via(0), 'kombu_client.py', ['drain', url(0), 'dlx.target', '3', '6', 'ack'], { timeoutMs: 20_000 });
     const got = lastJson<{ messages: { body: string; headers: Record<string, unknown> }[] }>(drain).messages;
     const xDeath = (h: Record<string, unknown>) => {
       const d = (h['x-death'] as Record<string, unknown>[] | undefined)?.[0];
@@ -225,7 +225,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     p.sendToQueue('dlx.src', Buffer.from('rej-0'), { persistent: true });
     p.sendToQueue('dlx.src', Buffer.from('rej-1'), { persistent: true });
     await timed(p.waitForConfirms(), 5000, 'confirms');
-    const rej = await cluster.python(1, 'kombu_client.py', ['drain', url(1), 'dlx.src', '2', '6', 'reject'], { timeoutMs: 20_000 });
+    const rej = await cluster.python(via(1), 'kombu_client.py', ['drain', url(1), 'dlx.src', '2', '6', 'reject'], { timeoutMs: 20_000 });
     assert.deepEqual(lastJson<{ messages: { body: string }[] }>(rej).messages.map((m) => m.body), ['rej-0', 'rej-1'], rej.stderr);
     const target = await consume(await channel(url(0)), 'dlx.target');
     const dead = await target.until(2, 4000);
@@ -237,9 +237,9 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     await barrier(cluster);
     let ready!: () => void;
     const readyP = new Promise<void>((r) => (ready = r));
-    const server = cluster.python(2, 'pika_rpc.py', ['server', url(2), 'rpc.requests', '5', '15'], { timeoutMs: 25_000, onLine: (l) => l === 'ready' && ready() });
+    const server = cluster.python(via(2), 'pika_rpc.py', ['server', url(2), 'rpc.requests', '5', '15'], { timeoutMs: 25_000, onLine: (l) => l === 'ready' && ready() });
     await timed(readyP, 10_000, 'the responder consuming');
-    const client = await cluster.python(0, 'pika_rpc.py', ['client', url(0), 'rpc.requests', '5', '8'], { timeoutMs: 20_000 });
+    const client = await cluster.python(via(0), 'pika_rpc.py', ['client', url(0), 'rpc.requests', '5', '8'], { timeoutMs: 20_000 });
     const replies = lastJson<{ replies: Record<string, { body: string; routing_key: string }> }>(client).replies;
     const srv = await server;
     assert.deepEqual(
