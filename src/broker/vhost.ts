@@ -9,6 +9,7 @@ import type { ConfirmParts, QueueHandle, RemoteQueues } from './ports';
 import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter';
 import { matchingPolicy, type Policy } from './policy';
 import type { MessageStore } from '../store/message-store';
+import { routingBlob } from './routing-blob';
 
 /** Something waiting for the message store's durable watermark (a channel's publisher confirms). */
 export interface DurabilityWaiter {
@@ -389,23 +390,4 @@ function extraRoutingKeys(message: Message): string[] | undefined {
   const keys: string[] = [];
   for (const list of [cc, bcc]) if (Array.isArray(list)) for (const k of list) if (typeof k === 'string') keys.push(k);
   return keys;
-}
-
-/** Exchange and routing key of a stored message: two shortstr-like fields. */
-export function routingBlob(message: Message): Buffer {
-  const exchange = Buffer.from(message.exchange);
-  const key = Buffer.from(message.routingKey);
-  const out = Buffer.allocUnsafe(4 + exchange.length + key.length);
-  out.writeUInt16BE(exchange.length, 0);
-  exchange.copy(out, 2);
-  out.writeUInt16BE(key.length, 2 + exchange.length);
-  key.copy(out, 4 + exchange.length);
-  return out;
-}
-
-export function parseRoutingBlob(blob: Buffer): { exchange: string; routingKey: string } {
-  const exchangeLength = blob.readUInt16BE(0);
-  const exchange = blob.toString('utf8', 2, 2 + exchangeLength);
-  const keyLength = blob.readUInt16BE(2 + exchangeLength);
-  return { exchange, routingKey: blob.toString('utf8', 4 + exchangeLength, 4 + exchangeLength + keyLength) };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Broker } from '../broker/broker';
 import { Message } from '../broker/message';
 import { Queue } from '../broker/queue/queue';
-import { parseRoutingBlob } from '../broker/vhost';
+import { parseRoutingBlob } from '../broker/routing-blob';
 import { logger } from '../log/logger';
 import { openSegmentStore, type SegmentMessageStore } from '../store/segment-store';
 

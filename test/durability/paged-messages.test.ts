@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { Message } from '../../src/broker/message';
 import { PagedMessages, type PagingLimits } from '../../src/broker/queue/paged-messages';
 import type { QueuedMessage } from '../../src/broker/ports';
-import { routingBlob } from '../../src/broker/vhost';
+import { routingBlob } from '../../src/broker/routing-blob';
 import { openSegmentStore, type SegmentMessageStore } from '../../src/store/segment-store';
 
 const dirs: string[] = [];

@@ -14,7 +14,7 @@ import { Deque } from '../../util/deque';
 import { logger } from '../../log/logger';
 import type { MessageStore } from '../../store/message-store';
 import { Message } from '../message';
-import { parseRoutingBlob } from '../vhost';
+import { parseRoutingBlob } from '../routing-blob';
 import type { QueuedMessage } from '../ports';
 import type { ReadyMessages } from './ready-messages';
 
