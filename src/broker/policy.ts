@@ -11,7 +11,7 @@ export interface Policy {
   definition: Record<string, unknown>;
 }
 
-const QUEUE_KEYS = new Set(['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'overflow', 'dead-letter-exchange', 'dead-letter-routing-key', 'delivery-limit', 'queue-mode', 'queue-version', 'ha-mode', 'ha-params', 'ha-sync-mode', 'consumer-timeout']);
+const QUEUE_KEYS = new Set(['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'overflow', 'dead-letter-exchange', 'dead-letter-routing-key', 'delivery-limit', 'queue-mode', 'queue-version', 'ha-mode', 'ha-params', 'ha-sync-mode', 'consumer-timeout', 'queue-leader-locator', 'queue-master-locator']);
 const EXCHANGE_KEYS = new Set(['alternate-exchange', 'federation-upstream', 'federation-upstream-set']);
 
 /** Checks a policy as RabbitMQ does before accepting it: a valid regex, known target and keys of the right types. */
@@ -30,6 +30,9 @@ export function validatePolicy(p: Policy): void {
     const wantsInteger = ['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'delivery-limit'].includes(key);
     if (wantsInteger && (!Number.isInteger(value) || (value as number) < 0)) {
       throw new PreconditionFailed(`policy key '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
+    }
+    if (key === 'queue-leader-locator' && !['client-local', 'balanced'].includes(value as string)) {
+      throw new PreconditionFailed(`policy key 'queue-leader-locator' must be client-local or balanced, got ${JSON.stringify(value)}`);
     }
     if (key === 'overflow' && !['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(value as string)) {
       throw new PreconditionFailed(`policy key 'overflow' must be drop-head, reject-publish or reject-publish-dlx, got ${JSON.stringify(value)}`);
