@@ -5,7 +5,6 @@
 // P (publisher's node), C (consumer's node) and H (the queue's home) when they matter.
 // Needs root and `ip netns`; skipped with the reason otherwise. About 50 s.
 //   npx tsc -p . && node scripts/run-tests.mjs clustered-messaging
-//   WARREN_TEST_ISSUE9=strict ...   failures count (see PENDING below)
 //   WARREN_TEST_ONE_NODE=1 ...      every client on node 1: checks the assertions against single-node semantics
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +14,6 @@ import { NetnsCluster, lastJson, netnsUnavailableReason } from './netns-cluster'
 import { attempt, barrier, channel, closeAll, confirmChannel, consume, declareOkCounts, get, listQueuesRows, timed, via } from './clustered-support';
 
 const unavailable = netnsUnavailableReason();
-// These tests were written ahead of issue 9's implementation. Until it lands they run as TODO:
-// run and reported with their failures, without failing the suite. WARREN_TEST_ISSUE9=strict
-// makes them count now; delete PENDING (and the todo options) when the feature lands.
-const PENDING = process.env.WARREN_TEST_ISSUE9 === 'strict' ? false : 'issue 9 (clustered messaging) not landed yet';
 const TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 const N = [0, 1, 2];
 
@@ -37,7 +32,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     await cluster?.destroy();
   });
 
-  test('placement is client-local by default: every node lists a queue with the node it was declared on as its home', { todo: PENDING }, async () => {
+  test('placement is client-local by default: every node lists a queue with the node it was declared on as its home', async () => {
     for (const h of N) await (await channel(url(h))).assertQueue(`home.on.${h}`, { durable: true });
     await barrier(cluster);
     for (const i of N) {
@@ -46,7 +41,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     }
   });
 
-  test('publish on each node, consume on each other node, for direct, fanout, topic and headers exchanges, with the home on every node (amqplib)', { todo: PENDING }, async () => {
+  test('publish on each node, consume on each other node, for direct, fanout, topic and headers exchanges, with the home on every node (amqplib)', async () => {
     const expected = new Map<string, { exchange: string; routingKey: string; consumer: number }>();
     for (const h of N) {
       const ch = await channel(url(h));
@@ -100,7 +95,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.deepEqual(wrong, [], `${wrong.length} of ${expected.size} queues wrong (published on P, homed on H, consumed on C), e.g.\n${wrong.slice(0, 8).join('\n')}`);
   });
 
-  test('confirms: 200 persistent mandatory messages published with pika on node 2 to a durable queue homed on node 1 are all acked, none returned, and all there in order; unroutable ones are returned (pika)', { todo: PENDING }, async () => {
+  test('confirms: 200 persistent mandatory messages published with pika on node 2 to a durable queue homed on node 1 are all acked, none returned, and all there in order; unroutable ones are returned (pika)', async () => {
     await (await channel(url(0))).assertQueue('pika.confirms', { durable: true });
     await barrier(cluster);
     const r = await cluster.python(via(1), 'pika_confirms.py', [url(1), 'pika.confirms', '200', '3'], { timeoutMs: 30_000 });
@@ -117,7 +112,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     );
   });
 
-  test('mandatory: a message routed only to a queue homed on another node is not returned; an unroutable one is returned from a non-home node with 312 NO_ROUTE (amqplib)', { todo: PENDING }, async () => {
+  test('mandatory: a message routed only to a queue homed on another node is not returned; an unroutable one is returned from a non-home node with 312 NO_ROUTE (amqplib)', async () => {
     const ch0 = await channel(url(0));
     await ch0.assertExchange('mand.x', 'topic');
     await ch0.assertQueue('mand.q', { durable: false });
@@ -135,7 +130,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.equal(m.content.toString(), 'routed');
   });
 
-  test('basic.get, ack, nack and reject with requeue across nodes: redelivered flags and message counts are the home\'s (amqplib)', { todo: PENDING }, async () => {
+  test('basic.get, ack, nack and reject with requeue across nodes: redelivered flags and message counts are the home\'s (amqplib)', async () => {
     const home = await channel(url(0));
     await home.assertQueue('get.q', { durable: true });
     await barrier(cluster);
@@ -166,7 +161,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     for (const c of declareOkCountsFor(await declareOkCounts(cluster, 'get.q'))) assert.deepEqual(c, [0, 0]);
   });
 
-  test('prefetch is enforced for consumers on a non-home node: per consumer (5 of 20) and per channel (global 4 over two queues on two homes) (amqplib)', { todo: PENDING }, async () => {
+  test('prefetch is enforced for consumers on a non-home node: per consumer (5 of 20) and per channel (global 4 over two queues on two homes) (amqplib)', async () => {
     await (await channel(url(0))).assertQueue('prefetch.q', { durable: false });
     await (await channel(url(2))).assertQueue('prefetch.g', { durable: false });
     await barrier(cluster);
@@ -193,7 +188,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.equal(c1.messages.length + c2.messages.length, 4, `global prefetch 4: got ${c1.messages.length} + ${c2.messages.length}`);
   });
 
-  test('consumer priority across nodes: the priority-10 consumer on node 2 takes messages until its prefetch is full, then the priority-0 consumer on node 3 (amqplib)', { todo: PENDING }, async () => {
+  test('consumer priority across nodes: the priority-10 consumer on node 2 takes messages until its prefetch is full, then the priority-0 consumer on node 3 (amqplib)', async () => {
     await (await channel(url(0))).assertQueue('prio.q', { durable: false });
     await barrier(cluster);
     const high = await channel(url(1));
@@ -211,7 +206,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.deepEqual(ch.messages.map((m) => `${m.content}`), ['0', '1', '2', '3', '4']);
   });
 
-  test('dead lettering into a queue homed on a third node: source on node 1, target on node 3: messages expired (published with kombu on node 2) and rejected (by kombu on node 2) reach the target with x-death (kombu, amqplib)', { todo: PENDING }, async () => {
+  test('dead lettering into a queue homed on a third node: source on node 1, target on node 3: messages expired (published with kombu on node 2) and rejected (by kombu on node 2) reach the target with x-death (kombu, amqplib)', async () => {
     const h1 = await channel(url(0));
     await h1.assertExchange('dlx.x', 'direct');
     const h3 = await channel(url(2));
@@ -241,7 +236,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.deepEqual(dead.map((m) => `${m.content} ${xDeath(m.properties.headers ?? {})}`), ['rej-0 rejected/dlx.src/1/', 'rej-1 rejected/dlx.src/1/']);
   });
 
-  test('direct reply-to: a pika requester on node 1 and a pika responder on node 3, request queue homed on node 2 (pika)', { todo: PENDING }, async () => {
+  test('direct reply-to: a pika requester on node 1 and a pika responder on node 3, request queue homed on node 2 (pika)', async () => {
     await (await channel(url(1))).assertQueue('rpc.requests', { durable: false });
     await barrier(cluster);
     let ready!: () => void;
@@ -259,7 +254,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.match(Object.values(replies)[0].routing_key, /^amq\.rabbitmq\.reply-to\./);
   });
 
-  test('queue.declare-ok counts and `warrenctl list_queues name messages consumers` agree on every node (the home\'s figures)', { todo: PENDING }, async () => {
+  test('queue.declare-ok counts and `warrenctl list_queues name messages consumers` agree on every node (the home\'s figures)', async () => {
     await (await channel(url(1))).assertQueue('counts.q', { durable: true });
     await barrier(cluster);
     const pub = await confirmChannel(url(2));
@@ -276,7 +271,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.deepEqual(listQueuesRows(cluster, 'counts.q'), cluster.nodes.map((n) => `${n.name}: messages=10 ready=7 unacked=3 consumers=1`), 'list_queues on every node');
   });
 
-  test('basic.recover, single active consumer and exclusive consumers with the clients on non-home nodes (amqplib)', { todo: PENDING }, async () => {
+  test('basic.recover, single active consumer and exclusive consumers with the clients on non-home nodes (amqplib)', async () => {
     const home = await channel(url(0));
     await home.assertQueue('recover.q', { durable: false });
     await home.assertQueue('sac.q', { durable: false, arguments: { 'x-single-active-consumer': true } });
@@ -312,7 +307,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     assert.match(second.outcome, /ACCESS_REFUSED/, 'a second consumer on another node while an exclusive one holds the queue');
   });
 
-  test('purge and delete with if-unused / if-empty from a non-home node answer with the home\'s figures (amqplib)', { todo: PENDING }, async () => {
+  test('purge and delete with if-unused / if-empty from a non-home node answer with the home\'s figures (amqplib)', async () => {
     await (await channel(url(0))).assertQueue('purge.q', { durable: true });
     await barrier(cluster);
     const pub = await confirmChannel(url(1));
@@ -337,7 +332,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     for (const i of N) assert.match((await attempt(url(i), (ch) => ch.checkQueue('purge.q'))).outcome, /NOT_FOUND/, `purge.q gone on ${name(i)}`);
   });
 
-  test('x-queue-leader-locator: balanced places each new queue on a node with the fewest queues', { todo: PENDING }, async () => {
+  test('x-queue-leader-locator: balanced places each new queue on a node with the fewest queues', async () => {
     // Make node 1 the fullest first: client-local queues declared there.
     const ch = await channel(url(0));
     for (let i = 0; i < 4; i++) await ch.assertQueue(`bal.local.${i}`, { durable: true });
@@ -359,7 +354,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     }
   });
 
-  test('home killed with kill -9 while publishers on the other nodes send persistent messages with confirms: every acked message is there after the restart, the rest were nacked; while it is down its durable queue fails at once with 404 naming it (amqplib scripts in the namespaces)', { todo: PENDING }, async () => {
+  test('home killed with kill -9 while publishers on the other nodes send persistent messages with confirms: every acked message is there after the restart, the rest were nacked; while it is down its durable queue fails at once with 404 naming it (amqplib scripts in the namespaces)', async () => {
     const home = 0;
     const ch0 = await channel(url(home));
     await ch0.assertQueue('kill.q', { durable: true });
@@ -393,6 +388,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
       ['declare', (c) => c.assertQueue('kill.q', { durable: true })],
       ['basic.get', (c) => c.get('kill.q')],
       ['basic.consume', (c) => c.consume('kill.q', () => undefined)],
+      ['queue.purge', (c) => c.purgeQueue('kill.q')],
     ];
     for (const i of [1, 2])
       for (const [what, op] of ops) {
