@@ -354,6 +354,33 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     }
   });
 
+  test('a home cut off by a partition: the other nodes answer for its durable queue at once with the 404 naming it; after the heal its messages are there (amqplib)', async () => {
+    const home = 2;
+    await (await channel(url(home))).assertQueue('cut.q', { durable: true });
+    await barrier(cluster);
+    const pub = await confirmChannel(url(0));
+    for (let i = 0; i < 5; i++) pub.sendToQueue('cut.q', Buffer.from(`k${i}`), { persistent: true });
+    await timed(pub.waitForConfirms(), 5000, 'confirms');
+    cluster.setLink(home, false);
+    try {
+      await waitFor(`${name(home)} seen down and a leader among the others`, () => {
+        const s = cluster.status(0).status;
+        return s.members.some((m) => m.node === name(home) && !m.up) && s.leader !== '' && s.leader !== name(home);
+      }, 15_000, 200);
+      const downText = `NOT_FOUND - home node '${name(home)}' of durable queue 'cut.q' in vhost '/' is down or inaccessible`;
+      for (const i of [0, 1]) {
+        const r = await attempt(url(i), (c) => c.checkQueue('cut.q'), 5000);
+        assert.ok(r.outcome.includes(downText) && r.ms < 2000, `passive declare of cut.q on ${name(i)} while its home is cut off: "${r.outcome}" after ${r.ms} ms`);
+      }
+    } finally {
+      cluster.setLink(home, true);
+    }
+    await cluster.waitFormed(20_000);
+    await waitFor('cut.q answering again on node 1', async () => (await attempt(url(0), (c) => c.checkQueue('cut.q'), 3000)).outcome === 'ok', 10_000, 200);
+    const got = await (await consume(await channel(url(0)), 'cut.q')).until(5, 5000);
+    assert.deepEqual(got.map((m) => `${m.content}`), ['k0', 'k1', 'k2', 'k3', 'k4'], 'the messages homed on the cut-off node, after the heal');
+  });
+
   test('home killed with kill -9 while publishers on the other nodes send persistent messages with confirms: every acked message is there after the restart, the rest were nacked; while it is down its durable queue fails at once with 404 naming it (amqplib scripts in the namespaces)', async () => {
     const home = 0;
     const ch0 = await channel(url(home));
