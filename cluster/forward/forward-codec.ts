@@ -5,32 +5,45 @@
  * (forward, outcome, deliver, settle) are written with one shared writer and copied once.
  */
 import { ByteReader } from '../../src/protocol/byte-reader';
+import { ProtocolSyntaxError } from '../../src/protocol/errors';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { FieldTable } from '../../src/protocol/field-table';
-import { Message } from '../../src/broker/message';
+import type { Message } from '../../src/broker/message';
+import { MessageDecoder, messageBytes, writeMessageAt } from './message-codec';
 
 const writer = new ByteWriter(64 * 1024);
-
-/** Bodies smaller than this are copied out of the received batch instead of pinning it. */
-const COPY_BELOW_BYTES = 32 * 1024;
 
 export function reader(payload: Buffer): ByteReader {
   return new ByteReader(payload, 0, payload.length);
 }
 
 function writeMessage(w: ByteWriter, m: Message): void {
-  w.shortstr(m.exchange);
-  w.shortstr(m.routingKey);
-  w.longstr(m.rawProperties);
-  w.longstr(m.body);
+  w.ensure(messageBytes(m));
+  w.pos = writeMessageAt(w.buf, w.pos, m);
 }
 
-function readMessage(r: ByteReader): Message {
-  const exchange = r.shortstr();
-  const routingKey = r.shortstr();
-  const properties = Buffer.from(r.longstr());
-  const body = r.longstr();
-  return new Message(exchange, routingKey, properties, body.length < COPY_BELOW_BYTES ? Buffer.from(body) : body);
+/** Decoders of the messages of frames from other nodes (each keeps the last routing it saw). */
+const forwardDecoder = new MessageDecoder();
+const deliveryDecoder = new MessageDecoder();
+const otherDecoder = new MessageDecoder();
+
+function readMessage(r: ByteReader, decoder = otherDecoder): Message {
+  const { message, next } = decoder.read(r.buf, r.pos, r.end);
+  r.pos = next;
+  return message;
+}
+
+/** The shortstr of a name, encoded once per name (vhost and queue names repeat on every forward). */
+const nameBytes = new Map<string, Buffer>();
+function shortstrBytes(name: string): Buffer {
+  let b = nameBytes.get(name);
+  if (!b) {
+    if (nameBytes.size > 10_000) nameBytes.clear();
+    const text = Buffer.from(name, 'utf8').subarray(0, 255);
+    b = Buffer.concat([Buffer.from([text.length]), text]);
+    nameBytes.set(name, b);
+  }
+  return b;
 }
 
 // ---- forward (publishing node → home) ----
@@ -45,26 +58,42 @@ export interface Forward {
 }
 
 export function encodeForward(seq: number, confirm: boolean, vhost: string, queues: string[], message: Message): Buffer {
-  const w = writer;
-  w.reset();
-  w.u32(seq);
-  w.u8(confirm ? 1 : 0);
-  w.shortstr(vhost);
-  w.u8(queues.length);
-  for (const q of queues) w.shortstr(q);
-  writeMessage(w, message);
-  return w.take();
+  const v = shortstrBytes(vhost);
+  let size = 4 + 1 + v.length + 1 + messageBytes(message);
+  for (const q of queues) size += shortstrBytes(q).length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32BE(seq, 0);
+  out[4] = confirm ? 1 : 0;
+  let pos = 5 + v.copy(out, 5);
+  out[pos++] = queues.length;
+  for (const q of queues) pos += shortstrBytes(q).copy(out, pos);
+  writeMessageAt(out, pos, message);
+  return out;
 }
+
+/** The vhost and queue names of the last forward decoded, with their bytes (they repeat). */
+let lastTarget: { bytes: Buffer; vhost: string; queues: string[] } | undefined;
 
 export function decodeForward(payload: Buffer): Forward {
   const r = reader(payload);
   const seq = r.u32();
   const confirm = r.u8() === 1;
-  const vhost = r.shortstr();
-  const n = r.u8();
-  const queues: string[] = [];
-  for (let i = 0; i < n; i++) queues.push(r.shortstr());
-  return { seq, confirm, vhost, queues, message: readMessage(r) };
+  const start = r.pos;
+  let end = start + 1 + payload[start];
+  const n = payload[end] ?? 0;
+  end++;
+  for (let i = 0; i < n && end < payload.length; i++) end += 1 + payload[end];
+  if (end > payload.length) throw new ProtocolSyntaxError('truncated forward');
+  let target = lastTarget;
+  if (!target || target.bytes.length !== end - start || !target.bytes.equals(payload.subarray(start, end))) {
+    const vhost = r.shortstr();
+    r.u8();
+    const queues: string[] = [];
+    for (let i = 0; i < n; i++) queues.push(r.shortstr());
+    target = lastTarget = { bytes: Buffer.from(payload.subarray(start, end)), vhost, queues };
+  }
+  r.pos = end;
+  return { seq, confirm, vhost: target.vhost, queues: target.queues, message: readMessage(r, forwardDecoder) };
 }
 
 // ---- outcomes (home → publishing node): plain forwards taken, and confirm outcomes ----
@@ -115,14 +144,13 @@ export interface Delivery {
 }
 
 export function encodeDelivery(consumerId: number, deliveryId: number, redelivered: boolean, message: Message): Buffer {
-  const w = writer;
-  w.reset();
-  w.u8(DELIVER);
-  w.u32(consumerId);
-  w.u32(deliveryId);
-  w.u8(redelivered ? 1 : 0);
-  writeMessage(w, message);
-  return w.take();
+  const out = Buffer.allocUnsafe(10 + messageBytes(message));
+  out[0] = DELIVER;
+  out.writeUInt32BE(consumerId, 1);
+  out.writeUInt32BE(deliveryId, 5);
+  out[9] = redelivered ? 1 : 0;
+  writeMessageAt(out, 10, message);
+  return out;
 }
 
 export function encodeCancel(consumerId: number): Buffer {
@@ -141,7 +169,7 @@ export function decodeDeliveryFrame(payload: Buffer): { kind: number; consumerId
   if (kind !== DELIVER) return { kind, consumerId };
   const deliveryId = r.u32();
   const redelivered = r.u8() === 1;
-  return { kind, consumerId, delivery: { consumerId, deliveryId, redelivered, message: readMessage(r) } };
+  return { kind, consumerId, delivery: { consumerId, deliveryId, redelivered, message: readMessage(r, deliveryDecoder) } };
 }
 
 // ---- settlements and credit (consumer's node → home) ----

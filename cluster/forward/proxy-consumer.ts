@@ -58,7 +58,8 @@ export class ProxyConsumer implements Consumer, FlowGate {
   }
 
   canTake(): boolean {
-    return this.active && this.credit > 0 && this.withinPrefetch() && this.host.isUp(this.node);
+    // A proxy whose node went down is removed from its queue at once (HomeDeliveries.nodeDown).
+    return this.active && this.credit > 0 && this.withinPrefetch();
   }
 
   congestion(): FlowGate | undefined {
