@@ -1,7 +1,18 @@
 import type { FieldTable } from '../protocol/field-table';
 import type { Consumer, FlowGate, QueuedMessage } from '../broker/ports';
 import type { QueueHandle } from '../broker/ports';
-import type { Channel } from './channel';
+import type { FrameOutput } from './writer';
+
+/** What a consumer uses of its channel (ChannelState implements it). */
+export interface ConsumerChannel {
+  readonly id: number;
+  readonly connection: FlowGate & { readonly out: FrameOutput };
+  canDeliver(): boolean;
+  hasGlobalCredit(): boolean;
+  nextDeliveryTag(): number;
+  trackUnacked(deliveryTag: number, queue: QueueHandle, entry: QueuedMessage, consumer: ChannelConsumer): void;
+  consumerCancelledByServer(consumer: ChannelConsumer): void;
+}
 
 /** A basic.consume on a channel: the bridge from a queue's dispatch loop to the socket. */
 export class ChannelConsumer implements Consumer {
@@ -13,7 +24,7 @@ export class ChannelConsumer implements Consumer {
   private readonly tagBytes: Buffer;
 
   constructor(
-    readonly channel: Channel,
+    readonly channel: ConsumerChannel,
     readonly queue: QueueHandle,
     readonly tag: string,
     readonly noAck: boolean,

@@ -2,20 +2,15 @@ import { ByteReader } from '../protocol/byte-reader';
 import { MethodKey, type AmqpMethod, type BasicProperties, type BasicPublish } from '../protocol/methods.generated';
 import { decodeRawProperties } from '../protocol/properties';
 import { ChannelError, CommandInvalid, NotImplemented, SyntaxErrorReply, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
-import type { QueueHandle, QueuedMessage } from '../broker/ports';
 import { encodeRouting, Message } from '../broker/message';
 import { PublishFrameDecoder } from './publish-frame';
-import { groupByQueue } from '../broker/queue/group-by-queue';
-import type { Connection } from './connection';
-import { ChannelConsumer } from './channel-consumer';
-import { ConfirmTracker } from './confirms';
-import { UnackedDeliveries } from './unacked';
 import { handleExchangeMethod } from './handlers/exchange';
 import { handleQueueMethod } from './handlers/queue';
 import { handleBasicMethod } from './handlers/basic';
-import { handleTxMethod, type TxState } from './handlers/tx';
+import { handleTxMethod } from './handlers/tx';
+import { ChannelState, requeueAll } from './channel-state';
 import { publish } from './handlers/publish';
-import { unregisterReplyConsumer, type ReplyConsumer } from './direct-reply-to';
+import { unregisterReplyConsumer } from './direct-reply-to';
 
 /** Raw properties of a message published without any: shared, never written to. */
 const NO_PROPERTIES = Buffer.from([0, 0]);
@@ -43,60 +38,16 @@ interface PendingContent {
 type Frame = { type: number; payload: Buffer };
 
 /**
- * One AMQP channel: assembles publish content, runs methods in order, holds consumers,
- * unacked deliveries, prefetch, confirm and tx state. A method whose handler is
+ * One AMQP channel: assembles publish content and runs methods in order (its consumers,
+ * unacked deliveries, prefetch, confirm and tx state are ChannelState's). A method whose handler is
  * asynchronous (a metadata change) holds back the channel's later frames until it settles,
  * because AMQP requires a channel's methods to take effect in order.
  */
-export class Channel {
-  state: 'open' | 'closing' | 'closed' = 'open';
-  readonly consumers = new Map<string, ChannelConsumer>();
-  readonly unacked = new UnackedDeliveries();
-  /** basic.qos prefetch-count for consumers created from now on (global=false). */
-  consumerPrefetch = 0;
-  /** basic.qos prefetch-count shared by the channel (global=true); 0 = unlimited. */
-  globalPrefetch = 0;
-  flowActive = true;
-  /** The queue named by the last queue.declare: an empty queue name in later methods means it. */
-  lastQueueName: string | undefined;
-  confirms: ConfirmTracker | undefined;
-  /** Set while this channel consumes from amq.rabbitmq.reply-to. */
-  replyConsumer: ReplyConsumer | undefined;
-  tx: TxState | undefined;
-  private deliveryTag = 0;
+export class Channel extends ChannelState {
   private content: PendingContent | undefined;
   private busy = false;
   private readonly publishDecoder = new PublishFrameDecoder();
   private readonly held: Frame[] = [];
-
-  constructor(
-    readonly connection: Connection,
-    readonly id: number,
-  ) {}
-
-  get broker() {
-    return this.connection.broker;
-  }
-
-  get vhost() {
-    return this.connection.vhost!;
-  }
-
-  nextDeliveryTag(): number {
-    return ++this.deliveryTag;
-  }
-
-  canDeliver(): boolean {
-    return this.state === 'open' && this.flowActive && !this.connection.out.congested;
-  }
-
-  hasGlobalCredit(): boolean {
-    return this.globalPrefetch === 0 || this.unacked.size < this.globalPrefetch;
-  }
-
-  trackUnacked(deliveryTag: number, queue: QueueHandle, entry: QueuedMessage, consumer: ChannelConsumer | undefined): void {
-    this.unacked.add({ deliveryTag, queue, entry, consumer });
-  }
 
   /** Entry point for every frame addressed to this channel (other than channel.close/close-ok). */
   onFrame(type: number, payload: Buffer, method: AmqpMethod | null): void {
@@ -254,15 +205,6 @@ export class Channel {
     publish(this, c.method, message);
   }
 
-  /** A consumer the server cancelled (its queue was deleted). */
-  consumerCancelledByServer(consumer: ChannelConsumer): void {
-    if (this.consumers.get(consumer.tag) !== consumer) return;
-    this.consumers.delete(consumer.tag);
-    if (this.connection.capabilities.consumerCancelNotify && this.state === 'open') {
-      this.connection.out.method(this.id, { key: MethodKey.BasicCancel, args: { consumerTag: consumer.tag, nowait: true } });
-    }
-  }
-
   /** Closes the channel because of a soft error: channel.close goes out, resources are released. */
   closeWithError(err: AmqpError, classId: number, methodId: number): void {
     if (this.state !== 'open') return;
@@ -286,11 +228,6 @@ export class Channel {
     this.consumers.clear();
     requeueAll(this.unacked.takeAll());
   }
-}
-
-/** Requeues deliveries to their queues, preserving their order per queue. */
-export function requeueAll(deliveries: { queue: QueueHandle; entry: QueuedMessage }[]): void {
-  for (const [queue, entries] of groupByQueue(deliveries)) queue.requeue(entries);
 }
 
 /**

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { MethodKey } from '../protocol/methods.generated';
 import type { Message } from '../broker/message';
 import type { VirtualHost } from '../broker/vhost';
-import type { Channel } from './channel';
+import type { FrameOutput } from './writer';
+
+/** What direct reply-to uses of a requester's channel. */
+export interface ReplyChannel {
+  readonly id: number;
+  readonly state: string;
+  readonly connection: { readonly out: FrameOutput };
+  replyConsumer: ReplyConsumer | undefined;
+  nextDeliveryTag(): number;
+}
 
 export const REPLY_TO_QUEUE = 'amq.rabbitmq.reply-to';
 const REPLY_TO_PREFIX = REPLY_TO_QUEUE + '.';
@@ -15,7 +24,7 @@ export interface ReplyConsumer {
 }
 
 /** Channels that consume from the direct reply-to pseudo queue, by their address suffix (node-wide). */
-const requesters = new Map<string, Channel>();
+const requesters = new Map<string, ReplyChannel>();
 /** This node's name as it appears in reply addresses (base64url), so a reply reaches its requester's node. */
 let nodeTag = Buffer.from('warren@localhost').toString('base64url');
 
@@ -24,7 +33,7 @@ export function setReplyNode(nodeName: string): void {
   nodeTag = Buffer.from(nodeName).toString('base64url');
 }
 
-export function registerReplyConsumer(ch: Channel, tag: string): ReplyConsumer {
+export function registerReplyConsumer(ch: ReplyChannel, tag: string): ReplyConsumer {
   const suffix = `${nodeTag}.${randomBytes(18).toString('base64url')}`;
   requesters.set(suffix, ch);
   return { tag, suffix };

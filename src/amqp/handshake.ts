@@ -2,11 +2,30 @@ import { FRAME_MIN_SIZE, MethodKey, type AmqpMethod } from '../protocol/methods.
 import { AccessRefused, CommandInvalid, NotAllowed, SyntaxErrorReply } from '../broker/errors';
 import { authenticate, canAccessVhost } from '../auth/authenticator';
 import { MECHANISMS, parseSaslResponse } from '../auth/sasl';
-import type { Connection } from './connection';
+import type { Socket } from 'node:net';
+import type { Broker } from '../broker/broker';
+import type { VirtualHost } from '../broker/vhost';
+import type { Logger } from '../log/logger';
+import type { FieldTable } from '../protocol/field-table';
+import type { FrameOutput } from './writer';
 import { serverProperties } from './server-properties';
 
 /** RabbitMQ 4.1+ refuses a frame_max below FRAME-MIN-SIZE (8192); amqplib and pika default to 131072. */
 const SMALLEST_FRAME_MAX = FRAME_MIN_SIZE;
+
+/** What the handshake reads and sets on its connection (Connection implements it). */
+export interface HandshakeConnection {
+  readonly out: FrameOutput;
+  readonly broker: Broker;
+  readonly socket: Socket;
+  readonly log: Logger;
+  readonly ctx: { readonly clusterName: string; readonly limits: { channelMax: number; frameMaxBytes: number; heartbeatSeconds: number } };
+  capabilities: { consumerCancelNotify: boolean; connectionBlocked: boolean; authenticationFailureClose: boolean };
+  clientProperties: FieldTable;
+  user: string;
+  channelMax: number;
+  opened(vhost: VirtualHost, frameMaxBytes: number, heartbeatSeconds: number): void;
+}
 
 /**
  * The connection handshake after the protocol header: start / start-ok (SASL PLAIN or
@@ -17,7 +36,7 @@ export class Handshake {
   private frameMaxBytes = 0;
   private heartbeatSeconds = 0;
 
-  constructor(private readonly conn: Connection) {}
+  constructor(private readonly conn: HandshakeConnection) {}
 
   start(): void {
     this.conn.out.method(0, {

@@ -1,14 +1,9 @@
 import { PreconditionFailed } from '../../broker/errors';
-import type { Channel } from '../channel';
-import { requeueAll } from '../channel';
+import { requeueAll, type ChannelState as Channel, type Settlement } from '../channel-state';
+
+export type { Settlement };
 import { groupByQueue } from '../../broker/queue/group-by-queue';
 
-/** A basic.ack (requeue undefined) or basic.nack/reject (requeue set). */
-export interface Settlement {
-  deliveryTag: number;
-  multiple: boolean;
-  requeue: boolean | undefined;
-}
 
 /** Applies ack / nack / reject; in a transaction, records it for tx.commit after checking the tag. */
 export function settle(ch: Channel, s: Settlement): void {

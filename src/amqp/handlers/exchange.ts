@@ -3,7 +3,7 @@ import { AccessRefused, CommandInvalid, NotFound, PreconditionFailed } from '../
 import { isExchangeType } from '../../broker/exchange/exchange';
 import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
-import type { Channel } from '../channel';
+import type { ChannelState as Channel } from '../channel-state';
 import { cleanName } from '../names';
 
 const DEFAULT_EXCHANGE_DENIED = 'operation not permitted on the default exchange';

@@ -5,7 +5,7 @@ import { AccessRefused, NotFound, PreconditionFailed } from '../../broker/errors
 import { Message, parseExpiration } from '../../broker/message';
 import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { QueueHandle } from '../../broker/ports';
-import type { Channel } from '../channel';
+import type { ChannelState as Channel } from '../channel-state';
 import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
 const routeScratch: QueueHandle[] = [];

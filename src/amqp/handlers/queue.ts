@@ -4,7 +4,7 @@ import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
 import type { QueueDefinition } from '../../broker/queue/queue-definition';
 import type { QueueCounts, QueueHandle } from '../../broker/ports';
-import type { Channel } from '../channel';
+import type { ChannelState as Channel } from '../channel-state';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
 import { isReplyAddress, REPLY_TO_QUEUE, replyAddressAlive } from '../direct-reply-to';

@@ -1,16 +1,9 @@
-import { MethodKey, type AmqpMethod, type BasicPublish } from '../../protocol/methods.generated';
+import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
 import { PreconditionFailed } from '../../broker/errors';
-import type { Message } from '../../broker/message';
-import type { Channel } from '../channel';
+import type { ChannelState as Channel } from '../channel-state';
 import { ConfirmTracker } from '../confirms';
 import { routeAndEnqueue } from './publish';
-import { settleDeliveries, type Settlement } from './acks';
-
-/** What a transactional channel holds back until tx.commit. */
-export interface TxState {
-  publishes: { method: BasicPublish; message: Message }[];
-  settlements: Settlement[];
-}
+import { settleDeliveries } from './acks';
 
 /** tx.select / commit / rollback and confirm.select: the two mutually exclusive channel modes. */
 export function handleTxMethod(ch: Channel, m: AmqpMethod): void {
