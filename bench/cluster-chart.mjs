@@ -15,6 +15,21 @@ const panels = [
   { title: `measured on this machine (${r.cpus} shared CPUs)`, bars: measured, x: 40, w: 380 },
   { title: 'model: separate hosts, one broker core each', bars: modelled, x: 480, w: 400 },
 ];
+/** Label lines of at most about `width` characters, breaking at commas and spaces. */
+function wrap(text, width) {
+  const lines = [];
+  for (const part of text.split(/,\s*/)) {
+    let line = '';
+    for (const word of part.split(' ')) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) lines.push(line);
+  }
+  return lines;
+}
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">\n`;
 svg += `<rect width="${W}" height="${H}" fill="white"/>\n`;
@@ -31,9 +46,8 @@ for (const p of panels) {
     const crossing = /cross/.test(b.label);
     svg += `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${crossing ? '#d98c2b' : '#3a78b5'}"/>\n`;
     svg += `<text x="${(x + barW / 2).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle">${Math.round(b.value / 1000)}k</text>\n`;
-    const words = esc(b.label).split(/,\s*/);
-    words.forEach((line, j) => {
-      svg += `<text x="${(x + barW / 2).toFixed(1)}" y="${H - bottom + 16 + j * 13}" text-anchor="middle">${line}</text>\n`;
+    wrap(esc(b.label), 9).forEach((line, j) => {
+      svg += `<text x="${(x + barW / 2).toFixed(1)}" y="${H - bottom + 16 + j * 12}" text-anchor="middle" font-size="10">${line}</text>\n`;
     });
   });
 }
