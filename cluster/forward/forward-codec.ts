@@ -214,6 +214,8 @@ export const REQ_CANCEL = 2;
 export const REQ_GET = 3;
 export const REQ_COUNTS = 4;
 export const REQ_PURGE = 5;
+/** Counts of every queue of a vhost homed on the asked node (queue name empty). */
+export const REQ_VHOST_COUNTS = 6;
 
 export interface ConsumeRequest {
   consumerId: number;

@@ -7,7 +7,7 @@
 import type { Broker } from '../../src/broker/broker';
 import { AmqpError, NotFound } from '../../src/broker/errors';
 import type { QueueHandle } from '../../src/broker/ports';
-import { encodeError, okReply, reader, readConsume, REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, writeGetReply } from './forward-codec';
+import { encodeError, okReply, reader, readConsume, REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, REQ_VHOST_COUNTS, writeGetReply } from './forward-codec';
 import type { HomeDeliveries } from './home-deliveries';
 import { ProxyConsumer } from './proxy-consumer';
 
@@ -31,6 +31,7 @@ export class HomeRequests {
     const op = r.u8();
     const vhost = r.shortstr();
     const name = r.shortstr();
+    if (op === REQ_VHOST_COUNTS) return this.vhostCounts(vhost);
     const queue = this.localQueue(vhost, name);
     switch (op) {
       case REQ_CONSUME: {
@@ -78,6 +79,22 @@ export class HomeRequests {
       }
     }
     throw new AmqpError(540, 'NOT_IMPLEMENTED', `unknown queue request ${op}`);
+  }
+
+  /** Every local queue of a vhost with its counts: name, ready, consumers, unacked, bytes. */
+  private async vhostCounts(vhost: string): Promise<Buffer> {
+    const local = [...(this.broker.vhost(vhost)?.queues.values() ?? [])].filter((q) => q.isLocal && !q.deleted);
+    const counts = await Promise.all(local.map((q) => q.counts()));
+    return okReply((w) => {
+      w.u32(local.length);
+      local.forEach((q, i) => {
+        w.shortstr(q.name);
+        w.u32(counts[i].messageCount);
+        w.u32(counts[i].consumerCount);
+        w.u32(counts[i].unackedCount);
+        w.u64(counts[i].messageBytes);
+      });
+    });
   }
 
   private localQueue(vhost: string, name: string): QueueHandle {

@@ -18,7 +18,7 @@ import type { Mesh } from '../mesh';
 import type { Broker } from '../../src/broker/broker';
 import { AmqpError, NotFound } from '../../src/broker/errors';
 import type { Message } from '../../src/broker/message';
-import type { ConfirmParts, FlowGate, MetadataStore, QueueHandle, RemoteQueues } from '../../src/broker/ports';
+import type { ConfirmParts, FlowGate, MetadataStore, QueueCounts, QueueHandle, RemoteQueues } from '../../src/broker/ports';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
 import { deliverLocalReply } from '../../src/amqp/direct-reply-to';
 import type { ByteReader } from '../../src/protocol/byte-reader';
@@ -38,6 +38,7 @@ import {
   encodeSettle,
   reader,
   SETTLE_REQUEUE,
+  REQ_VHOST_COUNTS,
 } from './forward-codec';
 import { HomeDeliveries } from './home-deliveries';
 import { HomeInbox } from './home-inbox';
@@ -131,6 +132,24 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
 
   forwardReply(node: string, routingKey: string, message: Message): void {
     if (this.o.mesh.isUp(node)) this.o.mesh.send(node, 'q.rto', encodeReply(routingKey, message));
+  }
+
+  async remoteCounts(vhost: string): Promise<Map<string, QueueCounts>> {
+    const homes = new Set<string>();
+    for (const q of this.o.broker.vhost(vhost)?.queues.values() ?? []) if (q instanceof RemoteQueue && this.isUp(q.home)) homes.add(q.home);
+    const all = new Map<string, QueueCounts>();
+    await Promise.all(
+      [...homes].map((home) =>
+        this.request(home, REQ_VHOST_COUNTS, vhost, '', undefined, (r) => {
+          const n = r.u32();
+          for (let i = 0; i < n; i++) {
+            const name = r.shortstr();
+            all.set(name, { messageCount: r.u32(), consumerCount: r.u32(), unackedCount: r.u32(), messageBytes: r.u64() });
+          }
+        }).catch(() => undefined),
+      ),
+    );
+    return all;
   }
 
   // ---- RemoteQueueHost ----

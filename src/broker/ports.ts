@@ -113,6 +113,11 @@ export interface RemoteQueues {
   forward(queues: QueueHandle[], message: Message, confirm: ConfirmParts | undefined, seq: number): boolean;
   /** Delivers a direct reply-to reply whose requester is on `node`. */
   forwardReply(node: string, routingKey: string, message: Message): void;
+  /**
+   * The counts of every queue of `vhost` homed on other running nodes, by queue name: one
+   * request per node (lists of many queues). Queues of nodes that do not answer are absent.
+   */
+  remoteCounts(vhost: string): Promise<Map<string, QueueCounts>>;
 }
 
 /** A message in a queue, with what the queue knows of its delivery history. */
