@@ -57,18 +57,20 @@ export interface Forward {
   message: Message;
 }
 
-export function encodeForward(seq: number, confirm: boolean, vhost: string, queues: string[], message: Message): Buffer {
-  const v = shortstrBytes(vhost);
-  let size = 4 + 1 + v.length + 1 + messageBytes(message);
+export function forwardBytes(vhost: string, queues: string[], message: Message): number {
+  let size = 4 + 1 + shortstrBytes(vhost).length + 1 + messageBytes(message);
   for (const q of queues) size += shortstrBytes(q).length;
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt32BE(seq, 0);
-  out[4] = confirm ? 1 : 0;
-  let pos = 5 + v.copy(out, 5);
+  return size;
+}
+
+/** Writes a forward of forwardBytes() bytes at `at`. */
+export function writeForwardAt(out: Buffer, at: number, seq: number, confirm: boolean, vhost: string, queues: string[], message: Message): void {
+  out.writeUInt32BE(seq, at);
+  out[at + 4] = confirm ? 1 : 0;
+  let pos = at + 5 + shortstrBytes(vhost).copy(out, at + 5);
   out[pos++] = queues.length;
   for (const q of queues) pos += shortstrBytes(q).copy(out, pos);
   writeMessageAt(out, pos, message);
-  return out;
 }
 
 /** The vhost and queue names of the last forward decoded, with their bytes (they repeat). */
@@ -143,22 +145,24 @@ export interface Delivery {
   message: Message;
 }
 
-export function encodeDelivery(consumerId: number, deliveryId: number, redelivered: boolean, message: Message): Buffer {
-  const out = Buffer.allocUnsafe(10 + messageBytes(message));
-  out[0] = DELIVER;
-  out.writeUInt32BE(consumerId, 1);
-  out.writeUInt32BE(deliveryId, 5);
-  out[9] = redelivered ? 1 : 0;
-  writeMessageAt(out, 10, message);
-  return out;
+export function deliveryBytes(message: Message): number {
+  return 10 + messageBytes(message);
 }
 
-export function encodeCancel(consumerId: number): Buffer {
-  const w = writer;
-  w.reset();
-  w.u8(CANCEL);
-  w.u32(consumerId);
-  return w.take();
+/** Writes a delivery of deliveryBytes() bytes at `at`. */
+export function writeDeliveryAt(out: Buffer, at: number, consumerId: number, deliveryId: number, redelivered: boolean, message: Message): void {
+  out[at] = DELIVER;
+  out.writeUInt32BE(consumerId, at + 1);
+  out.writeUInt32BE(deliveryId, at + 5);
+  out[at + 9] = redelivered ? 1 : 0;
+  writeMessageAt(out, at + 10, message);
+}
+
+export const CANCEL_BYTES = 5;
+
+export function writeCancelAt(out: Buffer, at: number, consumerId: number): void {
+  out[at] = CANCEL;
+  out.writeUInt32BE(consumerId, at + 1);
 }
 
 /** A delivery, or the cancel of a consumer (message undefined). */

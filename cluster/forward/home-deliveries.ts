@@ -7,7 +7,8 @@
  */
 import type { QueueHandle, QueuedMessage } from '../../src/broker/ports';
 import { groupByQueue } from '../../src/broker/queue/group-by-queue';
-import { encodeCancel, encodeDelivery, SETTLE_REJECT, SETTLE_REQUEUE } from './forward-codec';
+import { CANCEL_BYTES, deliveryBytes, SETTLE_REJECT, SETTLE_REQUEUE, writeCancelAt, writeDeliveryAt } from './forward-codec';
+import type { FrameBatch } from './frame-batch';
 import type { ProxyConsumer, ProxyHost } from './proxy-consumer';
 
 interface Delivered {
@@ -18,7 +19,8 @@ interface Delivered {
 
 export interface DeliveriesHost {
   isUp(node: string): boolean;
-  sendDelivery(node: string, payload: Buffer): void;
+  /** The batch of deliveries (and cancels, which must not overtake them) to a node. */
+  deliveries(node: string): FrameBatch;
   /** A consumer removed left an auto-delete queue without consumers. */
   autoDelete(queue: QueueHandle): void;
 }
@@ -69,13 +71,18 @@ export class HomeDeliveries implements ProxyHost {
       proxy.unacked++;
       id = this.track(proxy.node, queue, entry, proxy);
     }
-    this.host.sendDelivery(proxy.node, encodeDelivery(proxy.consumerId, id, entry.redelivered, entry.message));
+    const batch = this.host.deliveries(proxy.node);
+    const at = batch.reserve(deliveryBytes(entry.message));
+    writeDeliveryAt(batch.buffer, at, proxy.consumerId, id, entry.redelivered, entry.message);
   }
 
   /** The queue cancelled a proxy (deleted): its node is told, and the proxy forgotten. */
   cancelled(proxy: ProxyConsumer): void {
     this.proxies.get(proxy.node)?.delete(proxy.consumerId);
-    if (this.host.isUp(proxy.node)) this.host.sendDelivery(proxy.node, encodeCancel(proxy.consumerId));
+    if (!this.host.isUp(proxy.node)) return;
+    const batch = this.host.deliveries(proxy.node);
+    const at = batch.reserve(CANCEL_BYTES);
+    writeCancelAt(batch.buffer, at, proxy.consumerId);
   }
 
   /** A node acked, rejected or requeued deliveries. */

@@ -7,7 +7,8 @@
  */
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
 import type { Message } from '../../src/broker/message';
-import { encodeForward } from './forward-codec';
+import { forwardBytes, writeForwardAt } from './forward-codec';
+import { FrameBatch } from './frame-batch';
 
 /** Forwards in flight to one home before its publishers wait. */
 const CREDIT_MESSAGES = 4000;
@@ -29,8 +30,16 @@ export class Outbox implements FlowGate {
   private plainBytes = 0;
   private confirmBytes = 0;
   private readonly waiters = new Set<FlowWaiter>();
+  private readonly batch: FrameBatch;
 
-  constructor(private readonly send: SendFrame) {}
+  constructor(send: SendFrame) {
+    this.batch = new FrameBatch(send);
+  }
+
+  /** Sends the forwards gathered so far (before a request that must not overtake them). */
+  flush(): void {
+    this.batch.flush();
+  }
 
   get inFlight(): number {
     return this.plainInFlight + this.confirms.size;
@@ -53,7 +62,8 @@ export class Outbox implements FlowGate {
       this.plainInFlight++;
       this.plainBytes += bytes;
     }
-    this.send(encodeForward(seq, confirm !== undefined, vhost, queues, message));
+    const at = this.batch.reserve(forwardBytes(vhost, queues, message));
+    writeForwardAt(this.batch.buffer, at, seq, confirm !== undefined, vhost, queues, message);
   }
 
   /** The home's outcomes arrived. */
@@ -76,6 +86,7 @@ export class Outbox implements FlowGate {
 
   /** The home went down: every confirm waiting on it is a nack, and publishers go on. */
   failAll(): void {
+    this.batch.discard();
     const waiting = [...this.confirms.values()];
     this.confirms.clear();
     this.confirmBytes = 0;

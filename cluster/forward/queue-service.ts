@@ -43,6 +43,7 @@ import {
 import { HomeDeliveries } from './home-deliveries';
 import { HomeInbox } from './home-inbox';
 import { Outbox } from './outbox';
+import { FrameBatch, forEachFrame } from './frame-batch';
 import { RemoteQueue, type RemoteConsumer, type RemoteQueueHost } from './remote-queue';
 import { HomeRequests } from './home-requests';
 
@@ -58,6 +59,7 @@ export interface QueueServiceOptions {
 
 export class QueueService implements RemoteQueues, RemoteQueueHost {
   private readonly outboxes = new Map<string, Outbox>();
+  private readonly deliveryBatches = new Map<string, FrameBatch>();
   private readonly inboxes = new Map<string, HomeInbox>();
   private readonly consumers = new Map<number, RemoteConsumer>();
   private readonly creditDue = new Set<RemoteConsumer>();
@@ -73,17 +75,20 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     const mesh = o.mesh;
     this.deliveries = new HomeDeliveries({
       isUp: (node) => mesh.isUp(node),
-      sendDelivery: (node, payload) => void mesh.send(node, 'q.dlv', payload),
+      deliveries: (node) => this.deliveryBatch(node),
       autoDelete: (queue) => this.deleteQueue(queue),
     });
     this.requests = new HomeRequests(o.broker, this.deliveries);
     this.offs.push(
-      mesh.handle('q.fwd', (from, payload) => this.inbox(from).take(decodeForward(payload))),
+      mesh.handle('q.fwd', (from, payload) => {
+        const inbox = this.inbox(from);
+        forEachFrame(payload, (frame) => inbox.take(decodeForward(frame)));
+      }),
       mesh.handle('q.out', (from, payload) => {
         const o = decodeOutcomes(payload);
         this.outboxes.get(from)?.outcomes(o.plainTaken, o.seqs, o.oks);
       }),
-      mesh.handle('q.dlv', (from, payload) => this.onDelivery(from, payload)),
+      mesh.handle('q.dlv', (from, payload) => forEachFrame(payload, (frame) => this.onDelivery(from, frame))),
       mesh.handle('q.stl', (from, payload) => this.onSettle(from, payload)),
       mesh.handle('q.req', (from, payload) => this.requests.handle(from, payload)),
       mesh.handle('q.rto', (_from, payload) => {
@@ -164,6 +169,8 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
   }
 
   async request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T> {
+    // The request must not overtake the forwards gathered for the same home (publish, then get).
+    this.outboxes.get(home)?.flush();
     let reply: Buffer;
     try {
       reply = await this.o.mesh.request(home, 'q.req', encodeRequest(op, vhost, queue, write), REQUEST_TIMEOUT_MS);
@@ -252,6 +259,15 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     return inbox;
   }
 
+  private deliveryBatch(node: string): FrameBatch {
+    let batch = this.deliveryBatches.get(node);
+    if (!batch) {
+      batch = new FrameBatch((payload) => void this.o.mesh.send(node, 'q.dlv', payload));
+      this.deliveryBatches.set(node, batch);
+    }
+    return batch;
+  }
+
   private outbox(home: string): Outbox {
     let box = this.outboxes.get(home);
     if (!box) {
@@ -263,6 +279,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
 
   private nodeDown(node: string): void {
     this.outboxes.get(node)?.failAll();
+    this.deliveryBatches.get(node)?.discard();
     this.inboxes.get(node)?.close();
     this.inboxes.delete(node);
     this.deliveries.nodeDown(node);
