@@ -57,20 +57,20 @@ export interface Forward {
   message: Message;
 }
 
-export function forwardBytes(vhost: string, queues: string[], message: Message): number {
-  let size = 4 + 1 + shortstrBytes(vhost).length + 1 + messageBytes(message);
-  for (const q of queues) size += shortstrBytes(q).length;
-  return size;
+/** Where a forward goes, encoded once: the vhost, then the number and names of the queues. */
+export function encodeTarget(vhost: string, queues: string[]): Buffer {
+  return Buffer.concat([shortstrBytes(vhost), Buffer.from([queues.length]), ...queues.map(shortstrBytes)]);
+}
+
+export function forwardBytes(target: Buffer, message: Message): number {
+  return 5 + target.length + messageBytes(message);
 }
 
 /** Writes a forward of forwardBytes() bytes at `at`. */
-export function writeForwardAt(out: Buffer, at: number, seq: number, confirm: boolean, vhost: string, queues: string[], message: Message): void {
+export function writeForwardAt(out: Buffer, at: number, seq: number, confirm: boolean, target: Buffer, message: Message): void {
   out.writeUInt32BE(seq, at);
   out[at + 4] = confirm ? 1 : 0;
-  let pos = at + 5 + shortstrBytes(vhost).copy(out, at + 5);
-  out[pos++] = queues.length;
-  for (const q of queues) pos += shortstrBytes(q).copy(out, pos);
-  writeMessageAt(out, pos, message);
+  writeMessageAt(out, at + 5 + target.copy(out, at + 5), message);
 }
 
 /** The vhost and queue names of the last forward decoded, with their bytes (they repeat). */

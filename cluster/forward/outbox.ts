@@ -49,8 +49,8 @@ export class Outbox implements FlowGate {
     return this.inFlight >= CREDIT_MESSAGES || this.plainBytes + this.confirmBytes >= CREDIT_BYTES;
   }
 
-  /** Sends one forward; with `confirm`, holds a part of `confirmSeq` until the home's outcome. */
-  forward(vhost: string, queues: string[], message: Message, confirm: ConfirmParts | undefined, confirmSeq: number): void {
+  /** Sends one forward to the queues `target` names (encodeTarget); with `confirm`, holds a part of `confirmSeq` until the home's outcome. */
+  forward(target: Buffer, message: Message, confirm: ConfirmParts | undefined, confirmSeq: number): void {
     const seq = this.nextSeq;
     this.nextSeq = seq >= 0xffffffff ? 1 : seq + 1;
     const bytes = message.body.length + 64;
@@ -62,8 +62,8 @@ export class Outbox implements FlowGate {
       this.plainInFlight++;
       this.plainBytes += bytes;
     }
-    const at = this.batch.reserve(forwardBytes(vhost, queues, message));
-    writeForwardAt(this.batch.buffer, at, seq, confirm !== undefined, vhost, queues, message);
+    const at = this.batch.reserve(forwardBytes(target, message));
+    writeForwardAt(this.batch.buffer, at, seq, confirm !== undefined, target, message);
   }
 
   /** The home's outcomes arrived. */

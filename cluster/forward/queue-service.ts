@@ -39,6 +39,7 @@ import {
   reader,
   SETTLE_REQUEUE,
   REQ_VHOST_COUNTS,
+  encodeTarget,
 } from './forward-codec';
 import { HomeDeliveries } from './home-deliveries';
 import { HomeInbox } from './home-inbox';
@@ -112,27 +113,25 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     return new RemoteQueue(this, vhost, def);
   }
 
-  forward(queues: QueueHandle[], message: Message, confirm?: ConfirmParts, seq = 0): boolean {
+  forward(queues: QueueHandle | QueueHandle[], message: Message, confirm?: ConfirmParts, seq = 0): boolean {
+    if (!Array.isArray(queues)) return (queues as RemoteQueue).forward(message, confirm, seq);
     let accepted = true;
-    if (queues.length === 1) return this.forwardTo((queues[0] as RemoteQueue).home, queues[0].vhost, [queues[0].name], message, confirm, seq);
-    const byHome = new Map<string, QueueHandle[]>();
-    for (const q of queues) {
-      const home = (q as RemoteQueue).home;
-      const list = byHome.get(home);
+    const byHome = new Map<string, RemoteQueue[]>();
+    for (const q of queues as RemoteQueue[]) {
+      const list = byHome.get(q.home);
       if (list) list.push(q);
-      else byHome.set(home, [q]);
+      else byHome.set(q.home, [q]);
     }
     for (const [home, list] of byHome) {
-      if (!this.forwardTo(home, list[0].vhost, list.map((q) => q.name), message, confirm, seq)) accepted = false;
+      if (list.length === 1) {
+        if (!list[0].forward(message, confirm, seq)) accepted = false;
+        continue;
+      }
+      // A home that is down refuses at once: the publisher gets a nack, never a silent ack.
+      if (!this.isUp(home)) accepted = false;
+      else this.outbox(home).forward(encodeTarget(list[0].vhost, list.map((q) => q.name)), message, confirm, seq);
     }
     return accepted;
-  }
-
-  private forwardTo(home: string, vhost: string, names: string[], message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
-    // A home that is down refuses at once: the publisher gets a nack, never a silent ack.
-    if (!this.o.mesh.isUp(home)) return false;
-    this.outbox(home).forward(vhost, names, message, confirm, seq);
-    return true;
   }
 
   forwardReply(node: string, routingKey: string, message: Message): void {
@@ -163,9 +162,13 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     return this.o.mesh.isUp(node);
   }
 
-  outboxGate(home: string): FlowGate | undefined {
-    const box = this.outboxes.get(home);
-    return box?.congested ? box : undefined;
+  outbox(home: string): Outbox {
+    let box = this.outboxes.get(home);
+    if (!box) {
+      box = new Outbox((payload) => void this.o.mesh.send(home, 'q.fwd', payload));
+      this.outboxes.set(home, box);
+    }
+    return box;
   }
 
   async request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T> {
@@ -266,15 +269,6 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       this.deliveryBatches.set(node, batch);
     }
     return batch;
-  }
-
-  private outbox(home: string): Outbox {
-    let box = this.outboxes.get(home);
-    if (!box) {
-      box = new Outbox((payload) => void this.o.mesh.send(home, 'q.fwd', payload));
-      this.outboxes.set(home, box);
-    }
-    return box;
   }
 
   private nodeDown(node: string): void {

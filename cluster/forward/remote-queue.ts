@@ -7,10 +7,11 @@
  */
 import { NotFound } from '../../src/broker/errors';
 import type { Message } from '../../src/broker/message';
-import type { Consumer, FlowGate, GetResult, QueueCounts, QueueHandle, QueuedMessage } from '../../src/broker/ports';
+import type { ConfirmParts, Consumer, FlowGate, GetResult, QueueCounts, QueueHandle, QueuedMessage } from '../../src/broker/ports';
+import type { Outbox } from './outbox';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
 import { Deque } from '../../src/util/deque';
-import { REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, readGetReply, SETTLE_ACK, SETTLE_REJECT, SETTLE_REQUEUE, writeConsume } from './forward-codec';
+import { encodeTarget, REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, readGetReply, SETTLE_ACK, SETTLE_REJECT, SETTLE_REQUEUE, writeConsume } from './forward-codec';
 import type { ByteReader } from '../../src/protocol/byte-reader';
 import type { ByteWriter } from '../../src/protocol/byte-writer';
 
@@ -22,8 +23,7 @@ export interface RemoteEntry extends QueuedMessage {
 /** What a remote queue asks of the node's queue service. */
 export interface RemoteQueueHost {
   isUp(node: string): boolean;
-  forward(queues: QueueHandle[], message: Message): boolean;
-  outboxGate(home: string): FlowGate | undefined;
+  outbox(home: string): Outbox;
   request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T>;
   settle(home: string, action: number, ids: number[]): void;
   newConsumerId(): number;
@@ -73,6 +73,9 @@ export class RemoteQueue implements QueueHandle {
   routeMark = 0;
   readonly home: string;
   private readonly consumers = new Map<Consumer, RemoteConsumer>();
+  /** The outbox to the home, and this queue's name as forwards carry it (both made once). */
+  private readonly outbox: Outbox;
+  private readonly target: Buffer;
 
   constructor(
     private readonly host: RemoteQueueHost,
@@ -80,6 +83,8 @@ export class RemoteQueue implements QueueHandle {
     readonly def: QueueDefinition,
   ) {
     this.home = def.ownerNode!;
+    this.outbox = host.outbox(this.home);
+    this.target = encodeTarget(vhost, [def.name]);
   }
 
   get name(): string {
@@ -92,7 +97,14 @@ export class RemoteQueue implements QueueHandle {
   }
 
   enqueue(message: Message): boolean {
-    return this.host.forward([this], message);
+    return this.forward(message, undefined, 0);
+  }
+
+  /** Forwards a message routed to this queue alone; false when the home is down (a nack). */
+  forward(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    if (!this.host.isUp(this.home)) return false;
+    this.outbox.forward(this.target, message, confirm, seq);
+    return true;
   }
 
   counts(): Promise<QueueCounts> {
@@ -176,7 +188,8 @@ export class RemoteQueue implements QueueHandle {
   }
 
   flowGate(): FlowGate | undefined {
-    return this.host.outboxGate(this.home);
+    const box = this.outbox;
+    return box.congested ? box : undefined;
   }
 
   touch(): void {}

@@ -106,11 +106,11 @@ export interface RemoteQueues {
   /** The handle for `def` when another node is its home; undefined when this node is. */
   handleFor(vhost: string, def: QueueDefinition): QueueHandle | undefined;
   /**
-   * Forwards `message` to remote queues (grouped by home, one copy per home). With `confirm`,
+   * Forwards `message` to one remote queue or several (grouped by home, one copy per home). With `confirm`,
    * each home holds one part of confirm `seq` until it has taken the message (fsynced when
    * persistent into durable queues). Returns false when some home refused at once (down).
    */
-  forward(queues: QueueHandle[], message: Message, confirm: ConfirmParts | undefined, seq: number): boolean;
+  forward(queues: QueueHandle | QueueHandle[], message: Message, confirm: ConfirmParts | undefined, seq: number): boolean;
   /** Delivers a direct reply-to reply whose requester is on `node`. */
   forwardReply(node: string, routingKey: string, message: Message): void;
   /**

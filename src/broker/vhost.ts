@@ -177,7 +177,7 @@ export class VirtualHost implements QueueHooks {
    */
   enqueueAll(queues: QueueHandle[], message: Message, confirm?: ConfirmParts, seq = 0): boolean {
     let storeId: number | undefined;
-    let remote: QueueHandle[] | undefined;
+    let remote: QueueHandle | QueueHandle[] | undefined;
     if (message.persistent && this.store) {
       let durable: string[] | undefined;
       for (let i = 0; i < queues.length; i++) if (queues[i].def.durable && queues[i].isLocal) (durable ??= []).push(queues[i].name);
@@ -187,7 +187,10 @@ export class VirtualHost implements QueueHooks {
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i];
       if (!q.isLocal) {
-        (remote ??= []).push(q);
+        // One remote queue (the common case) needs no array.
+        if (remote === undefined) remote = q;
+        else if (Array.isArray(remote)) remote.push(q);
+        else remote = [remote, q];
         continue;
       }
       if (!q.enqueue(message)) {
@@ -195,7 +198,7 @@ export class VirtualHost implements QueueHooks {
         if (storeId !== undefined && q.def.durable) this.store!.ack(q.name, storeId);
       }
     }
-    if (remote && !(this.remote?.forward(remote, message, confirm, seq) ?? false)) accepted = false;
+    if (remote !== undefined && !(this.remote?.forward(remote, message, confirm, seq) ?? false)) accepted = false;
     return accepted;
   }
 
