@@ -17,7 +17,7 @@ export class FrameBatch {
 
   constructor(private readonly send: (payload: Buffer) => void) {}
 
-  /** The buffer the last reserve() made room in. */
+  /** The buffer the last reserve() made room in: read it after reserve(), which may replace it. */
   get buffer(): Buffer {
     return this.buf;
   }
