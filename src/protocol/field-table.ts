@@ -1,5 +1,16 @@
 import { ProtocolSyntaxError } from './errors';
-import type { ByteWriter } from './byte-writer';
+/** What encoding a table needs of a writer (ByteWriter is one). */
+export interface TableWriter {
+  buf: Buffer;
+  pos: number;
+  ensure(bytes: number): void;
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  u64(v: number): void;
+  shortstr(s: string): void;
+  longstr(v: Buffer | string): void;
+}
 
 /**
  * Field tables decode to plain objects with plain JavaScript values, so code reads them
@@ -185,7 +196,7 @@ export function fieldType(table: FieldTable, key: string): string {
   return table[FIELD_TYPES]?.[key] ?? inferType(table[key]);
 }
 
-export function encodeTableInto(w: ByteWriter, table: FieldTable): void {
+export function encodeTableInto(w: TableWriter, table: FieldTable): void {
   w.u32(0);
   const lengthAt = w.pos - 4;
   const types = table[FIELD_TYPES];
@@ -209,7 +220,7 @@ function wrapInt(v: FieldValue, bits: 8 | 16 | 32 | 64, signed: boolean): bigint
   return signed ? BigInt.asIntN(bits, n) : BigInt.asUintN(bits, n);
 }
 
-function encodeValue(w: ByteWriter, tag: string, v: FieldValue): void {
+function encodeValue(w: TableWriter, tag: string, v: FieldValue): void {
   w.u8(tag.charCodeAt(0));
   const range = INTEGER_RANGES[tag];
   if (range && !(typeof v === 'number' && Number.isInteger(v) && v >= range.min && v <= range.max)) {
