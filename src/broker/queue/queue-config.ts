@@ -80,7 +80,19 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   if ('x-single-active-consumer' in args && typeof args['x-single-active-consumer'] !== 'boolean') {
     fail('x-single-active-consumer', `{unacceptable_type,${describe(args, 'x-single-active-consumer')}} (expected a boolean)`);
   }
+  for (const [key, allowed] of LOCATORS) {
+    if (!(key in args)) continue;
+    const value = str(args[key]);
+    if (value === undefined) fail(key, `{unacceptable_type,${describe(args, key)}} (expected a string)`);
+    else if (!allowed.includes(value)) fail(key, `{invalid_value,${JSON.stringify(value)}} (expected ${allowed.join(' or ')})`);
+  }
 }
+
+/** Queue leader (home) locators and their values, as RabbitMQ 4.x and 3.x accept them. */
+const LOCATORS: [string, string[]][] = [
+  ['x-queue-leader-locator', ['client-local', 'balanced']],
+  ['x-queue-master-locator', ['client-local', 'min-masters', 'random']],
+];
 
 function num(v: FieldValue | undefined): number | undefined {
   return typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined;
