@@ -15,6 +15,7 @@ import type { ChannelConsumer } from './channel-consumer';
 import { Handshake } from './handshake';
 import { FrameOutput } from './writer';
 import type { ResourceAlarms } from '../broker/alarms';
+import { checkChannelLimit } from './limits';
 
 export interface ConnectionLimits {
   channelMax: number;
@@ -32,6 +33,8 @@ export interface ConnectionContext {
   onClosed?: (connection: Connection) => void;
   /** Memory and disk alarms; publishing connections are blocked while any is active. */
   alarms?: ResourceAlarms;
+  /** The listener's connections, counted for the vhost and user connection and channel limits. */
+  peers?: ReadonlySet<Connection>;
 }
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
@@ -200,6 +203,7 @@ export class Connection implements FlowGate, FlowWaiter {
     if (id > this.channelMax) {
       throw new NotAllowed(`channel number ${id} exceeds the negotiated channel_max ${this.channelMax}`);
     }
+    checkChannelLimit(this);
     this.channels.set(id, new Channel(this, id));
     this.out.method(id, { key: MethodKey.ChannelOpenOk, args: { channelId: Buffer.alloc(0) } });
   }

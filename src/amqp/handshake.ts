@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import type { FieldTable } from '../protocol/field-table';
 import type { FrameOutput } from './writer';
 import { serverProperties } from './server-properties';
+import { checkConnectionLimits } from './limits';
 
 /** RabbitMQ 4.1+ refuses a frame_max below FRAME-MIN-SIZE (8192); amqplib and pika default to 131072. */
 const SMALLEST_FRAME_MAX = FRAME_MIN_SIZE;
@@ -104,9 +105,9 @@ export class Handshake {
 
   private onOpen(vhostName: string): void {
     const conn = this.conn;
+    checkConnectionLimits(conn, vhostName);
     const vhost = conn.broker.vhost(vhostName);
-    if (!vhost) throw new NotAllowed(`vhost ${vhostName} not found`);
-    if (!canAccessVhost(conn.broker, conn.user, vhostName)) {
+    if (!vhost || !canAccessVhost(conn.broker, conn.user, vhostName)) {
       throw new NotAllowed(`access to vhost '${vhostName}' refused for user '${conn.user}'`);
     }
     conn.out.method(0, { key: MethodKey.ConnectionOpenOk, args: { knownHosts: '' } });

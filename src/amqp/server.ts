@@ -46,6 +46,7 @@ export class AmqpServer {
         log,
         onClosed: (c) => this.connections.delete(c),
         alarms: this.options.alarms,
+        peers: this.connections,
       });
       this.connections.add(connection);
     });

@@ -4,6 +4,7 @@ import { VirtualHost } from './vhost';
 import { validatePolicy } from './policy';
 import type { Queue } from './queue/queue';
 import type { RemoteQueues } from './ports';
+import { AccessModel } from './access-model';
 
 /**
  * The broker's model: vhosts (each with exchanges, queues, bindings), users and permissions.
@@ -14,6 +15,8 @@ export class Broker {
   readonly users = new Map<string, UserRecord>();
   /** Keyed by `${user}\u0000${vhost}`. */
   readonly permissions = new Map<string, PermissionRecord>();
+  /** Topic permissions and vhost/user limits. */
+  readonly access = new AccessModel();
   /** Set by the node: deletes (through the MetadataStore) a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
   /** Set by the node: opens the message store of a vhost created at run time. */
@@ -63,6 +66,7 @@ export class Broker {
         for (const name of [...vhost.queues.keys()]) vhost.deleteQueue(name, false, false);
         this.vhosts.delete(cmd.vhost);
         for (const [key, p] of this.permissions) if (p.vhost === cmd.vhost) this.permissions.delete(key);
+        this.access.forget('vhost', cmd.vhost);
         return {};
       }
       case 'user.put':
@@ -71,11 +75,35 @@ export class Broker {
       case 'user.delete':
         if (!this.users.delete(cmd.name)) throw new NotFound(`no user '${cmd.name}'`);
         for (const [key, p] of this.permissions) if (p.user === cmd.name) this.permissions.delete(key);
+        this.access.forget('user', cmd.name);
         return {};
       case 'permission.set':
         if (!this.users.has(cmd.permission.user)) throw new NotFound(`no user '${cmd.permission.user}'`);
         this.requireVhost(cmd.permission.vhost);
         this.permissions.set(`${cmd.permission.user}\u0000${cmd.permission.vhost}`, cmd.permission);
+        this.access.version++;
+        return {};
+      case 'permission.clear':
+        this.permissions.delete(`${cmd.user}\u0000${cmd.vhost}`);
+        this.access.version++;
+        return {};
+      case 'topic-permission.set':
+        if (!this.users.has(cmd.permission.user)) throw new NotFound(`no user '${cmd.permission.user}'`);
+        this.requireVhost(cmd.permission.vhost);
+        this.access.setTopicPermission(cmd.permission);
+        return {};
+      case 'topic-permission.clear':
+        this.access.clearTopicPermissions(cmd.user, cmd.vhost, cmd.exchange);
+        return {};
+      case 'vhost-limits.set':
+        this.requireVhost(cmd.vhost);
+        if (Object.keys(cmd.limits).length === 0) this.access.vhostLimits.delete(cmd.vhost);
+        else this.access.vhostLimits.set(cmd.vhost, cmd.limits);
+        return {};
+      case 'user-limits.set':
+        if (!this.users.has(cmd.user)) throw new NotFound(`no user '${cmd.user}'`);
+        if (Object.keys(cmd.limits).length === 0) this.access.userLimits.delete(cmd.user);
+        else this.access.userLimits.set(cmd.user, cmd.limits);
         return {};
       case 'exchange.declare':
         this.requireVhost(cmd.vhost).declareExchange(cmd.exchange);

@@ -17,6 +17,9 @@ export function definitionCommands(broker: Broker, durableOnly: boolean): Defini
   for (const name of broker.vhosts.keys()) out.push({ op: 'vhost.add', vhost: name });
   for (const user of broker.users.values()) out.push({ op: 'user.put', user });
   for (const permission of broker.permissions.values()) out.push({ op: 'permission.set', permission });
+  for (const permission of broker.access.topicPermissions.values()) out.push({ op: 'topic-permission.set', permission });
+  for (const [vhost, limits] of broker.access.vhostLimits) out.push({ op: 'vhost-limits.set', vhost, limits });
+  for (const [user, limits] of broker.access.userLimits) out.push({ op: 'user-limits.set', user, limits });
   for (const vhost of broker.vhosts.values()) {
     for (const policy of vhost.policies.values()) out.push({ op: 'policy.set', policy });
     for (const e of vhost.exchanges.values()) {

@@ -2,6 +2,7 @@ import type { Binding } from './binding';
 import type { ExchangeDefinition } from './exchange/exchange';
 import type { QueueDefinition } from './queue/queue-definition';
 import type { Policy } from './policy';
+import type { TopicPermissionRecord, UserLimits, VhostLimits } from './access-model';
 
 export interface UserRecord {
   name: string;
@@ -28,6 +29,14 @@ export type DefinitionCommand =
   | { op: 'user.put'; user: UserRecord }
   | { op: 'user.delete'; name: string }
   | { op: 'permission.set'; permission: PermissionRecord }
+  | { op: 'permission.clear'; user: string; vhost: string }
+  | { op: 'topic-permission.set'; permission: TopicPermissionRecord }
+  /** Without exchange: every topic permission of the user in the vhost. */
+  | { op: 'topic-permission.clear'; user: string; vhost: string; exchange?: string }
+  /** Replaces the vhost's limits; an empty object clears them. */
+  | { op: 'vhost-limits.set'; vhost: string; limits: VhostLimits }
+  /** Replaces the user's limits; an empty object clears them. */
+  | { op: 'user-limits.set'; user: string; limits: UserLimits }
   | { op: 'exchange.declare'; vhost: string; exchange: ExchangeDefinition }
   | { op: 'exchange.delete'; vhost: string; name: string; ifUnused: boolean }
   | { op: 'queue.declare'; vhost: string; queue: QueueDefinition; connectionId?: string }

@@ -9,6 +9,7 @@ import { ChannelConsumer } from '../channel-consumer';
 import { generatedName } from '../names';
 import { settle } from './acks';
 import { resolveQueueName } from './queue';
+import { authorize } from '../access';
 
 /** basic.* methods other than publish: qos, consume, cancel, get, ack, nack, reject, recover. */
 export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<void> {
@@ -24,6 +25,7 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
     case MethodKey.BasicConsume: {
       const a = m.args;
       if (a.queue === REPLY_TO_QUEUE) return consumeReplies(ch, a.consumerTag, a.noAck, a.nowait);
+      authorize(ch, 'read', 'queue', resolveQueueName(ch, a.queue));
       const priority = consumerPriority(a.arguments);
       const queue = ch.vhost.availableQueue(resolveQueueName(ch, a.queue));
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
@@ -58,6 +60,7 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       return ch.connection.removeConsumer(consumer).then(reply);
     }
     case MethodKey.BasicGet: {
+      authorize(ch, 'read', 'queue', resolveQueueName(ch, m.args.queue));
       const queue = ch.vhost.availableQueue(resolveQueueName(ch, m.args.queue));
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
       const noAck = m.args.noAck;

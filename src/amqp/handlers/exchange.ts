@@ -5,6 +5,7 @@ import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
 import type { ChannelState as Channel } from '../channel-state';
 import { cleanName } from '../names';
+import { authorizeBind, authorizeExchangeDeclare, authorizePassive, authorize } from '../access';
 
 const DEFAULT_EXCHANGE_DENIED = 'operation not permitted on the default exchange';
 
@@ -17,13 +18,14 @@ export async function handleExchangeMethod(ch: Channel, m: AmqpMethod): Promise<
       const a = m.args;
       const name = cleanName(a.exchange);
       if (a.passive) {
-        if (name === '') {
-          // The default exchange exists; a passive declare of it is fine.
-        } else if (!vhost.exchanges.has(name)) {
+        if (name === '') throw new AccessRefused(DEFAULT_EXCHANGE_DENIED);
+        authorizePassive(ch, 'exchange', name);
+        if (!vhost.exchanges.has(name)) {
           throw new NotFound(`no exchange '${name}' in vhost '${vhost.name}'`);
         }
       } else {
         if (name === '') throw new AccessRefused(DEFAULT_EXCHANGE_DENIED);
+        authorizeExchangeDeclare(ch, name, a.arguments);
         if (!isExchangeType(a.type)) throw new PreconditionFailed(`unknown exchange type '${a.type}'`);
         const def = { name, type: a.type, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, arguments: a.arguments };
         const existing = vhost.exchanges.get(name);
@@ -40,7 +42,8 @@ export async function handleExchangeMethod(ch: Channel, m: AmqpMethod): Promise<
     case MethodKey.ExchangeDelete: {
       const name = cleanName(m.args.exchange);
       if (name === '') throw new AccessRefused(DEFAULT_EXCHANGE_DENIED);
-      if (name.startsWith('amq.')) throw new AccessRefused(`exchange '${name}' in vhost '${vhost.name}' is a built-in exchange and cannot be deleted`);
+      if (name.startsWith('amq.')) throw new AccessRefused(`deletion of system exchange '${name}' in vhost '${vhost.name}' not allowed`);
+      authorize(ch, 'configure', 'exchange', name);
       if (vhost.exchanges.has(name)) {
         await metadata.apply({ op: 'exchange.delete', vhost: vhost.name, name, ifUnused: m.args.ifUnused });
       }
@@ -57,6 +60,7 @@ export async function handleExchangeMethod(ch: Channel, m: AmqpMethod): Promise<
         routingKey: a.routingKey,
         args: a.arguments,
       };
+      authorizeBind(ch, 'exchange', binding.destination, binding.source, binding.routingKey);
       if (binding.source === '' || binding.destination === '') throw new AccessRefused(DEFAULT_EXCHANGE_DENIED);
       const bind = m.key === MethodKey.ExchangeBind;
       if (bind || vhost.exchanges.has(binding.source)) {

@@ -6,6 +6,7 @@ import { Message, parseExpiration } from '../../broker/message';
 import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { QueueHandle } from '../../broker/ports';
 import type { ChannelState as Channel } from '../channel-state';
+import { authorizePublish, mayImpersonate } from '../access';
 import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
 const routeScratch: QueueHandle[] = [];
@@ -13,6 +14,7 @@ const CHECKED_PROPERTIES = PropertyFlag.userId | PropertyFlag.expiration | Prope
 
 /** basic.publish with its content assembled: checks, tx buffering, routing, returns and confirms. */
 export function publish(ch: Channel, method: BasicPublish, message: Message): void {
+  authorizePublish(ch, method.exchange, method.routingKey, message);
   const exchange = ch.vhost.exchanges.get(method.exchange);
   if (!exchange) throw new NotFound(`no exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
   if (exchange.def.internal) throw new AccessRefused(`cannot publish to internal exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
@@ -27,7 +29,7 @@ export function publish(ch: Channel, method: BasicPublish, message: Message): vo
 /** user-id must be the connection's user; expiration a valid TTL; reply-to to the pseudo queue is rewritten. */
 function checkProperties(ch: Channel, message: Message): Message {
   const props = message.properties;
-  if (props.userId !== undefined && props.userId !== ch.connection.user) {
+  if (props.userId !== undefined && props.userId !== ch.connection.user && !mayImpersonate(ch)) {
     throw new PreconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${ch.connection.user}'`);
   }
   if (props.expiration !== undefined && parseExpiration(props.expiration) === null) {

@@ -8,6 +8,7 @@ import type { ChannelState as Channel } from '../channel-state';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
 import { isReplyAddress, REPLY_TO_QUEUE, replyAddressAlive } from '../direct-reply-to';
+import { authorize, authorizeBind, authorizePassive, authorizeQueueDeclare } from '../access';
 
 /** The queue a method names; empty means the last queue declared on this channel. */
 export function resolveQueueName(ch: Channel, name: string): string {
@@ -32,12 +33,14 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
       }
       if (a.passive) {
         name = resolveQueueName(ch, a.queue);
+        authorizePassive(ch, 'queue', name);
         const q = vhost.availableQueue(name);
         vhost.checkExclusiveAccess(q, conn.id);
       } else {
         name = cleanName(a.queue);
         if (name === '') name = generatedName('amq.gen-');
         else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+        authorizeQueueDeclare(ch, name, a.arguments);
         validateQueueArguments(a.arguments, name, vhost.name);
         // A durable queue whose home is down cannot be declared again until it returns.
         vhost.queues.get(name)?.checkAvailable();
@@ -70,6 +73,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         routingKey: a.routingKey,
         args: a.arguments,
       };
+      authorizeBind(ch, 'queue', binding.destination, binding.source, binding.routingKey);
       if (binding.source === '') throw new AccessRefused('operation not permitted on the default exchange');
       if (binding.destination === REPLY_TO_QUEUE || isReplyAddress(binding.destination)) {
         throw new AccessRefused(`operation not permitted on the direct reply-to pseudo queue`);
@@ -89,6 +93,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     }
     case MethodKey.QueuePurge: {
       const name = resolveQueueName(ch, m.args.queue);
+      authorize(ch, 'read', 'queue', name);
       const q = vhost.availableQueue(name);
       vhost.checkExclusiveAccess(q, conn.id);
       const messageCount = await q.purge();
@@ -98,6 +103,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     case MethodKey.QueueDelete: {
       const a = m.args;
       const name = resolveQueueName(ch, a.queue);
+      authorize(ch, 'configure', 'queue', name);
       const q = vhost.queues.get(name);
       let messageCount = 0;
       if (q) {

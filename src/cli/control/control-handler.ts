@@ -6,6 +6,8 @@
  * sends can throw out of handle().
  */
 import { hashPassword } from '../../auth/password';
+import { patternError } from '../../auth/permissions';
+import { LimitsError, parseLimits } from './limits-request';
 import { AmqpError } from '../../broker/errors';
 import type { MetadataStore } from '../../broker/ports';
 import { validatePolicy, type Policy, type PolicyTarget } from '../../broker/policy';
@@ -41,7 +43,7 @@ export async function handleControlRequest(ctx: ControlContext, raw: unknown): P
     }
     return await dispatch(ctx, req);
   } catch (err) {
-    if (err instanceof CtlError || err instanceof AmqpError) return { ok: false, error: err.message };
+    if (err instanceof CtlError || err instanceof AmqpError || err instanceof LimitsError) return { ok: false, error: err.message };
     return { ok: false, error: `internal error: ${(err as Error)?.message ?? String(err)}` };
   }
 }
@@ -100,6 +102,54 @@ async function dispatch(ctx: ControlContext, req: CtlRequest): Promise<CtlReply>
       const vhost = requireVhost(ctx, req.vhost);
       const [configure, write, read] = [req.configure, req.write, req.read].map((p, i) => regex(p, ['configure', 'write', 'read'][i]));
       await metadata.apply({ op: 'permission.set', permission: { user: user.name, vhost, configure, write, read } });
+      return { ok: true };
+    }
+    case 'clear_permissions': {
+      const user = requireUser(ctx, req.user);
+      const vhost = requireVhost(ctx, req.vhost);
+      await metadata.apply({ op: 'permission.clear', user: user.name, vhost });
+      return { ok: true };
+    }
+    case 'set_topic_permissions': {
+      const user = requireUser(ctx, req.user);
+      const vhost = requireVhost(ctx, req.vhost);
+      const exchange = str(req.exchange, 'exchange');
+      if (!broker.vhost(vhost)!.exchanges.has(exchange)) throw new CtlError(`Exchange '${exchange}' in vhost '${vhost}' does not exist`);
+      const [write, read] = [req.write, req.read].map((p, i) => regex(p, ['write', 'read'][i]));
+      await metadata.apply({ op: 'topic-permission.set', permission: { user: user.name, vhost, exchange, write, read } });
+      return { ok: true };
+    }
+    case 'clear_topic_permissions': {
+      const user = requireUser(ctx, req.user);
+      const vhost = requireVhost(ctx, req.vhost);
+      const exchange = req.exchange === undefined ? undefined : str(req.exchange, 'exchange');
+      await metadata.apply({ op: 'topic-permission.clear', user: user.name, vhost, exchange });
+      return { ok: true };
+    }
+    case 'set_vhost_limits': {
+      const vhost = requireVhost(ctx, req.vhost);
+      await metadata.apply({ op: 'vhost-limits.set', vhost, limits: parseLimits(str(req.definition, 'definition'), 'vhost') });
+      return { ok: true };
+    }
+    case 'clear_vhost_limits': {
+      const vhost = requireVhost(ctx, req.vhost);
+      await metadata.apply({ op: 'vhost-limits.set', vhost, limits: {} });
+      return { ok: true };
+    }
+    case 'set_user_limits': {
+      const user = requireUser(ctx, req.user);
+      // set_user_limits merges into the limits the user has.
+      const limits = { ...broker.access.userLimits.get(user.name), ...parseLimits(str(req.definition, 'definition'), 'user') };
+      await metadata.apply({ op: 'user-limits.set', user: user.name, limits });
+      return { ok: true };
+    }
+    case 'clear_user_limits': {
+      const user = requireUser(ctx, req.user);
+      const which = str(req.limit, 'limit');
+      if (!['all', 'max-connections', 'max-channels'].includes(which)) throw new CtlError(`limit must be max-connections, max-channels or all, got '${which}'`);
+      const limits: Record<string, number> = which === 'all' ? {} : { ...broker.access.userLimits.get(user.name) };
+      delete limits[which];
+      await metadata.apply({ op: 'user-limits.set', user: user.name, limits });
       return { ok: true };
     }
     case 'purge_queue': {
@@ -206,10 +256,7 @@ function strings(v: unknown, what: string): string[] {
 
 function regex(v: unknown, what: string): string {
   const s = str(v, what);
-  try {
-    new RegExp(s);
-  } catch {
-    throw new CtlError(`invalid regular expression for ${what}: '${s}'`);
-  }
+  const error = patternError(s);
+  if (error !== undefined) throw new CtlError(`invalid regular expression for ${what}: ${error}`);
   return s;
 }

@@ -170,6 +170,30 @@ const SPECS: Record<ListKind, ListSpec> = {
       return rows;
     },
   },
+  topic_permissions: {
+    items: ['user', 'exchange', 'write', 'read'],
+    defaults: ['user', 'exchange', 'write', 'read'],
+    perVhost: true,
+    rows: (s, v) => [...s.broker.access.topicPermissions.values()].filter((p) => p.vhost === v!.name).map((p) => ({ ...p })),
+  },
+  user_topic_permissions: {
+    items: ['vhost', 'exchange', 'write', 'read'],
+    defaults: ['vhost', 'exchange', 'write', 'read'],
+    perVhost: false,
+    rows: (s, _v, user) => [...s.broker.access.topicPermissions.values()].filter((p) => p.user === user).map((p) => ({ ...p })),
+  },
+  vhost_limits: {
+    items: ['vhost', 'limits'],
+    defaults: ['vhost', 'limits'],
+    perVhost: false,
+    rows: (s) => [...s.broker.access.vhostLimits].map(([vhost, limits]) => ({ vhost, limits })),
+  },
+  user_limits: {
+    items: ['user', 'limits'],
+    defaults: ['user', 'limits'],
+    perVhost: false,
+    rows: (s) => [...s.broker.access.userLimits].map(([user, limits]) => ({ user, limits })),
+  },
   policies: {
     items: ['vhost', 'name', 'pattern', 'apply-to', 'definition', 'priority'],
     defaults: ['vhost', 'name', 'pattern', 'apply-to', 'definition', 'priority'],
@@ -190,7 +214,7 @@ export async function listTable(s: ListSource, kind: ListKind, vhostName: string
     vhost = s.broker.vhost(vhostName);
     if (!vhost) throw new Error(`Virtual host '${vhostName}' does not exist`);
   }
-  if (kind === 'user_permissions' && (user === undefined || !s.broker.users.has(user))) throw new Error(`User '${user}' does not exist`);
+  if ((kind === 'user_permissions' || kind === 'user_topic_permissions') && (user === undefined || !s.broker.users.has(user))) throw new Error(`User '${user}' does not exist`);
   const shown = columns.length > 0 ? columns : spec.defaults;
   return { columns: shown, rows: (await spec.rows(s, vhost, user)).map((r) => shown.map((c) => r[c])) };
 }

@@ -17,7 +17,7 @@ export const MAX_CONTROL_FRAME_BYTES = 64 * 1024 * 1024;
 export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** What the list request can list; each has its own info items (see control-lists.ts). */
-export type ListKind = 'vhosts' | 'users' | 'permissions' | 'user_permissions' | 'queues' | 'exchanges' | 'bindings' | 'connections' | 'consumers' | 'policies';
+export type ListKind = 'vhosts' | 'users' | 'permissions' | 'user_permissions' | 'queues' | 'exchanges' | 'bindings' | 'connections' | 'consumers' | 'policies' | 'topic_permissions' | 'user_topic_permissions' | 'vhost_limits' | 'user_limits';
 
 /** One warrenctl command, as the node receives it. `node`, when set, must be the node's name. */
 export type CtlRequest = { node?: string } & (
@@ -31,6 +31,13 @@ export type CtlRequest = { node?: string } & (
   | { op: 'change_password'; user: string; password: string }
   | { op: 'set_user_tags'; user: string; tags: string[] }
   | { op: 'set_permissions'; vhost: string; user: string; configure: string; write: string; read: string }
+  | { op: 'clear_permissions'; vhost: string; user: string }
+  | { op: 'set_topic_permissions'; vhost: string; user: string; exchange: string; write: string; read: string }
+  | { op: 'clear_topic_permissions'; vhost: string; user: string; exchange?: string }
+  | { op: 'set_vhost_limits'; vhost: string; definition: string }
+  | { op: 'clear_vhost_limits'; vhost: string }
+  | { op: 'set_user_limits'; user: string; definition: string }
+  | { op: 'clear_user_limits'; user: string; limit: string }
   | { op: 'purge_queue'; vhost: string; queue: string }
   | { op: 'delete_queue'; vhost: string; queue: string; ifUnused: boolean; ifEmpty: boolean }
   | { op: 'set_policy'; vhost: string; name: string; pattern: string; definition: string; priority: number; applyTo: string }
