@@ -21,6 +21,8 @@ export class Broker {
   onQueueExpired: ((queue: Queue) => void) | undefined;
   /** Set by the node: opens the message store of a vhost created at run time. */
   onVhostAdded: ((vhost: VirtualHost) => void | Promise<void>) | undefined;
+  /** Set by the node: closes the deleted user's connections, as RabbitMQ does. */
+  onUserDeleted: ((name: string) => void) | undefined;
 
   private memoryAlarm = false;
   private remoteQueues: RemoteQueues | undefined;
@@ -76,6 +78,7 @@ export class Broker {
         if (!this.users.delete(cmd.name)) throw new NotFound(`no user '${cmd.name}'`);
         for (const [key, p] of this.permissions) if (p.user === cmd.name) this.permissions.delete(key);
         this.access.forget('user', cmd.name);
+        this.onUserDeleted?.(cmd.name);
         return {};
       case 'permission.set':
         if (!this.users.has(cmd.permission.user)) throw new NotFound(`no user '${cmd.permission.user}'`);

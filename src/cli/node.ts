@@ -71,6 +71,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
     },
     logger,
   );
+  broker.onUserDeleted = (name) => {
+    for (const c of amqp.connections) if (c.user === name) c.forceClose(`user '${name}' is deleted`);
+  };
   await amqp.listen();
   logger.info({ host: config.nodeIp, port: config.nodePort, node: config.nodeName }, 'AMQP listener started');
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
