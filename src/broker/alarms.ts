@@ -49,7 +49,13 @@ function gcNow(): void {
  */
 export class ResourceAlarms extends EventEmitter {
   readonly active = new Set<AlarmKind>();
+  /** Checks that threw (e.g. EMFILE reading /proc while file descriptors ran out), and the last reason. */
+  checkFailures = 0;
+  lastCheckError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by a message store that hit ENOSPC: the disk alarm is on until the store could write again. */
+  private storeFull = false;
+  private lastRssBytes = 0;
 
   constructor(private readonly limits: AlarmLimits) {
     super();
@@ -65,10 +71,25 @@ export class ResourceAlarms extends EventEmitter {
     clearInterval(this.timer);
   }
 
-  /** Memory in use: the JavaScript heap plus buffers (message bodies live there). */
+  /**
+   * Memory in use: the process's resident set, as RabbitMQ's default `rss` strategy measures
+   * its total (heap, message buffers, socket buffers and pending writes all count). Reading it
+   * opens /proc/self/stat, which fails with EMFILE when descriptors run out: the last reading stands.
+   */
   memoryUsedBytes(): number {
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
+    try {
+      this.lastRssBytes = process.memoryUsage.rss();
+    } catch (err) {
+      this.noteFailure(err);
+    }
+    return this.lastRssBytes;
+  }
+
+  /** A message store could not write for lack of space (true) or wrote again (false): the disk alarm follows at once. */
+  setStoreFull(full: boolean): void {
+    if (this.storeFull === full) return;
+    this.storeFull = full;
+    this.check();
   }
 
   diskFreeBytes(): number {
@@ -80,18 +101,33 @@ export class ResourceAlarms extends EventEmitter {
     }
   }
 
+  /** Re-evaluates both alarms. Never throws: it runs on a timer, and a failed probe keeps the last state. */
   check(): void {
+    try {
+      this.evaluate();
+    } catch (err) {
+      this.noteFailure(err);
+    }
+  }
+
+  private evaluate(): void {
     // While the memory alarm is on, collect garbage first so that freed messages count.
     if (this.active.has('memory')) gcNow();
     // V8's heap limit can be lower than the watermark (a fraction of RAM): past half of it the
     // alarm goes off too, early enough that growth between two checks cannot exhaust the heap.
-    const heapNearLimit = process.memoryUsage().heapUsed > 0.5 * getHeapStatistics().heap_size_limit;
+    const heap = getHeapStatistics();
+    const heapNearLimit = heap.used_heap_size > 0.5 * heap.heap_size_limit;
     const memory = heapNearLimit || this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
-    const disk = this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
+    const disk = this.storeFull || this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
     const before = [...this.active].sort().join();
     memory ? this.active.add('memory') : this.active.delete('memory');
     disk ? this.active.add('disk') : this.active.delete('disk');
     if ([...this.active].sort().join() !== before) this.emit('change', this.active);
+  }
+
+  private noteFailure(err: unknown): void {
+    this.checkFailures++;
+    this.lastCheckError = (err as Error)?.message ?? String(err);
   }
 
   /** The reason RabbitMQ sends in connection.blocked. */
