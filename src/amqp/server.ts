@@ -12,12 +12,21 @@ export interface AmqpServerOptions {
   limits: ConnectionLimits;
   clusterName: string;
   alarms?: ResourceAlarms;
+  /** Sockets accepted beyond this many open connections are closed at once (the descriptor-based limit). */
+  maxSockets?: number;
 }
+
+/** Accept errors are logged at most this often (a descriptor shortage repeats them per connection attempt). */
+const ACCEPT_ERROR_LOG_INTERVAL_MS = 5000;
 
 /** The AMQP 0-9-1 listener: one Connection per accepted socket. */
 export class AmqpServer {
   readonly connections = new Set<Connection>();
+  /** Accepts that failed (EMFILE, ENFILE, ...) and sockets dropped over maxSockets, for status. */
+  acceptErrors = 0;
+  droppedSockets = 0;
   private server: Server | undefined;
+  private lastAcceptErrorLogMs = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -50,13 +59,31 @@ export class AmqpServer {
       });
       this.connections.add(connection);
     });
+    if (this.options.maxSockets !== undefined && Number.isFinite(this.options.maxSockets)) this.server.maxConnections = this.options.maxSockets;
+    this.server.on('drop', () => this.droppedSockets++);
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => {
         this.server!.off('error', reject);
+        // After listening, an error is a failed accept (EMFILE/ENFILE when descriptors run out):
+        // libuv drops the pending connection and keeps accepting once descriptors are free again.
+        this.server!.on('error', (err) => this.onAcceptError(err, log));
         resolve();
       });
     });
+  }
+
+  /** The descriptor-based connection limit in force (Infinity when none). */
+  get maxSockets(): number {
+    return this.options.maxSockets ?? Infinity;
+  }
+
+  private onAcceptError(err: Error, log: Logger): void {
+    this.acceptErrors++;
+    const now = Date.now();
+    if (now - this.lastAcceptErrorLogMs < ACCEPT_ERROR_LOG_INTERVAL_MS) return;
+    this.lastAcceptErrorLogMs = now;
+    log.warn({ err, acceptErrors: this.acceptErrors, connections: this.connections.size }, 'accepting a connection failed; new connections are refused until descriptors are free');
   }
 
   /** Stops accepting and closes every connection with 320 CONNECTION_FORCED. */

@@ -13,6 +13,7 @@ import { openVhostStores, type VhostStores } from './vhost-stores';
 import type { ClusterNode } from '../../cluster/node/cluster-node';
 import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
 import { startControlEndpoint } from './control/control-endpoint';
+import { connectionLimitFromFds, raiseFdLimit } from '../util/fd-limit';
 
 export interface RunningNode {
   broker: Broker;
@@ -25,6 +26,9 @@ export interface RunningNode {
 export async function startNode(config: Config): Promise<RunningNode> {
   logger.level = config.logLevel;
   const started = Date.now();
+  // As RabbitMQ's start script does with ulimit: use every descriptor the hard limit allows.
+  const fdLimit = raiseFdLimit();
+  logger.info({ soft: fdLimit?.soft, hard: fdLimit?.hard }, 'file descriptor limit');
   const broker = new Broker();
   // Clustered: metadata is replicated by Raft (cluster/node); else the single-node durable log.
   let cluster: ClusterNode | undefined;
@@ -58,6 +62,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
     checkIntervalMs: 500,
   });
   alarms.on('change', (active: Set<string>) => broker.setMemoryAlarm(active.has('memory')));
+  // A store that ran out of space turns the disk alarm on at once, before the next check.
+  stores.onStallChange = (stalled) => alarms.setStoreFull(stalled);
+  alarms.setStoreFull(stores.stalled);
   alarms.start();
   const amqp = new AmqpServer(
     broker,
@@ -67,6 +74,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       port: config.nodePort,
       clusterName: config.nodeName,
       alarms,
+      maxSockets: connectionLimitFromFds(fdLimit),
       limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000 },
     },
     logger,

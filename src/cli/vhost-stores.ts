@@ -8,6 +8,10 @@ import { openSegmentStore, type SegmentMessageStore } from '../store/segment-sto
 
 export interface VhostStores {
   recoveredMessages: number;
+  /** True while any store cannot write for lack of space. */
+  readonly stalled: boolean;
+  /** Called whenever `stalled` may have changed (set by the node: the disk alarm follows it). */
+  onStallChange: ((stalled: boolean) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -19,9 +23,23 @@ export interface VhostStores {
 export async function openVhostStores(broker: Broker, dir: string): Promise<VhostStores> {
   const stores: SegmentMessageStore[] = [];
   let recoveredMessages = 0;
+  const result: VhostStores = {
+    recoveredMessages: 0,
+    get stalled() {
+      return stores.some((s) => s.stalled);
+    },
+    onStallChange: undefined,
+    async close() {
+      for (const s of stores) await s.close();
+    },
+  };
+  const watch = (store: SegmentMessageStore) => {
+    stores.push(store);
+    store.onStall(() => result.onStallChange?.(result.stalled));
+  };
   for (const vhost of broker.vhosts.values()) {
     const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
-    stores.push(store);
+    watch(store);
     // Attached first: queues past their paging limit page restored messages out to it.
     vhost.attachStore(store);
     for (const [queueName, ids] of store.recovery.queues) {
@@ -56,13 +74,9 @@ export async function openVhostStores(broker: Broker, dir: string): Promise<Vhos
   }
   broker.onVhostAdded = async (vhost) => {
     const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
-    stores.push(store);
+    watch(store);
     vhost.attachStore(store);
   };
-  return {
-    recoveredMessages,
-    async close() {
-      for (const s of stores) await s.close();
-    },
-  };
+  result.recoveredMessages = recoveredMessages;
+  return result;
 }

@@ -15,6 +15,14 @@ import { WriteBatch } from './write-batch';
 
 const log = logger.child({ module: 'store' });
 
+/** How long a flush that ran out of space waits before writing the batch again. */
+const NO_SPACE_RETRY_MS = 500;
+
+/** Out of space (or quota): the batch is kept and written again later instead of failing the store. */
+function isNoSpace(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ENOSPC' || error.code === 'EDQUOT';
+}
+
 interface FlushWaiter {
   generation: number;
   resolve: (ticket: Ticket) => void;
@@ -25,6 +33,10 @@ interface FlushWaiter {
  * The two batches (filling, in flight), the flush loop and its waiters and listeners.
  * Single-threaded like the store that owns it; after the first write or fsync error
  * it is failed for good: flush() rejects and onFailure listeners have been told.
+ * Running out of space is the exception: the in-flight batch stays in memory (nothing in it
+ * was reported durable), onStall listeners hear `true`, and the whole batch is written again
+ * every NO_SPACE_RETRY_MS at the same file offsets (positional writes, so a partial write is
+ * simply overwritten) until it succeeds; then they hear `false`.
  */
 export class GroupCommit {
   /** Set when a segment file was created since the last flush: the directory is fsynced before that flush completes. */
@@ -32,6 +44,11 @@ export class GroupCommit {
 
   private readonly durableListeners: ((ticket: Ticket) => void)[] = [];
   private readonly failureListeners: ((error: Error) => void)[] = [];
+  private readonly stallListeners: ((stalled: boolean) => void)[] = [];
+  private stalledBy: Error | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Set when the owner is closing: running out of space then fails the store instead of waiting. */
+  private closing = false;
   private readonly waiters: FlushWaiter[] = [];
   private fillingBatch = new WriteBatch();
   private inFlight = new WriteBatch();
@@ -76,6 +93,11 @@ export class GroupCommit {
     return this.fillingBatch.length + this.inFlight.length;
   }
 
+  /** True while either batch still has bytes for `segment` (its descriptor must stay open). */
+  touches(segment: Segment): boolean {
+    return this.fillingBatch.touches(segment) || this.inFlight.touches(segment);
+  }
+
   /** A copy of record bytes that are still only in memory (either batch), else undefined. */
   copyOut(segment: Segment, offset: number, length: number): Buffer | undefined {
     return this.fillingBatch.copyOut(segment, offset, length) ?? this.inFlight.copyOut(segment, offset, length);
@@ -87,6 +109,26 @@ export class GroupCommit {
 
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
+  }
+
+  /** Told `true` when a flush ran out of space (and is being retried), `false` once it succeeded. */
+  onStall(listener: (stalled: boolean) => void): void {
+    this.stallListeners.push(listener);
+  }
+
+  /** True while the last flush could not write for lack of space. */
+  get stalled(): boolean {
+    return this.stalledBy !== undefined;
+  }
+
+  /** The owner is closing: a stalled flush gives up (failing its waiters) so that closing can finish. */
+  abandonIfStalled(): void {
+    this.closing = true;
+    if (this.stalledBy === undefined) return;
+    clearTimeout(this.retryTimer);
+    const error = this.stalledBy;
+    this.setStalled(undefined);
+    this.fail(error);
   }
 
   /** Resolves with the durable ticket once everything encoded so far is durable. */
@@ -129,7 +171,7 @@ export class GroupCommit {
     const chunk = batch.chunks[index];
     const length = chunk.end - chunk.start - done;
     fs.write(chunk.segment.fd, batch.buffer, chunk.start + done, length, chunk.fileOffset + done, (error, written) => {
-      if (error) return this.fail(error);
+      if (error) return this.writeFailed(error);
       this.counters.bytesWritten += written;
       if (written < length) return this.writeChunk(index, done + written);
       const next = batch.chunks[index + 1];
@@ -143,7 +185,7 @@ export class GroupCommit {
   private syncChunk(index: number): void {
     const chunk = this.inFlight.chunks[index];
     fs.fdatasync(chunk.segment.fd, (error) => {
-      if (error) return this.fail(error);
+      if (error) return this.writeFailed(error);
       this.counters.fsyncs++;
       const batch = this.inFlight;
       for (let i = 0; i <= index; i++) {
@@ -165,6 +207,10 @@ export class GroupCommit {
       } catch (error) {
         return this.fail(error as Error);
       }
+    }
+    if (this.stalledBy !== undefined) {
+      log.info({ dir: this.dir }, 'message store writes again after running out of space');
+      this.setStalled(undefined);
     }
     const batch = this.inFlight;
     const completed = this.generation - 1;
@@ -192,6 +238,30 @@ export class GroupCommit {
       }
     }
     if (!this.fillingBatch.empty) this.startFlush();
+  }
+
+  /** A write or fsync of the in-flight batch failed: out of space waits and retries, anything else fails the store. */
+  private writeFailed(error: NodeJS.ErrnoException): void {
+    if (!isNoSpace(error) || this.closing) return this.fail(error);
+    if (this.stalledBy === undefined) {
+      log.error({ err: error, dir: this.dir }, 'message store out of space; holding the batch and retrying');
+      this.setStalled(error);
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.failed === undefined && this.inFlight.chunks.length > 0) this.writeChunk(0, 0);
+    }, NO_SPACE_RETRY_MS);
+  }
+
+  private setStalled(error: Error | undefined): void {
+    this.stalledBy = error;
+    for (const listener of this.stallListeners) {
+      try {
+        listener(error !== undefined);
+      } catch (err) {
+        log.error({ err }, 'onStall listener threw');
+      }
+    }
   }
 
   private fail(error: Error): void {

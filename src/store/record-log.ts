@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../log/logger';
 import { crc32 } from './crc32';
@@ -60,12 +60,24 @@ export class RecordLog {
     const waiters = this.waiters;
     this.batch = [];
     this.waiters = [];
+    let sizeBefore = -1;
     try {
-      writeSync(this.fd, Buffer.concat(batch));
+      sizeBefore = fstatSync(this.fd).size;
+      const bytes = Buffer.concat(batch);
+      for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done);
       fsyncSync(this.fd);
       for (const w of waiters) w.resolve();
     } catch (err) {
       log.error({ err }, 'metadata log write failed');
+      // A partial write (ENOSPC) would leave a torn record before the next batch: cut it off.
+      this.logRecords -= batch.length;
+      if (sizeBefore >= 0) {
+        try {
+          ftruncateSync(this.fd, sizeBefore);
+        } catch (truncateErr) {
+          log.error({ err: truncateErr }, 'metadata log could not be cut back after a failed write');
+        }
+      }
       for (const w of waiters) w.reject(err as Error);
     }
   }

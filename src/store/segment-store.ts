@@ -43,6 +43,9 @@ export interface SegmentStoreOptions {
   cacheMaxBytes?: number;
 }
 
+/** Descriptors of inactive segments kept open (for reads, and rolled-over ones until written). */
+const OPEN_FDS_LIMIT = 8;
+
 /**
  * Opens (recovering) the store in `options.dir`. Recovery reads every segment, truncates
  * a torn tail, skips and reports damaged records, then starts a new segment and deletes
@@ -51,8 +54,9 @@ export interface SegmentStoreOptions {
 export async function openSegmentStore(options: SegmentStoreOptions): Promise<SegmentMessageStore> {
   fs.mkdirSync(options.dir, { recursive: true });
   const store = new SegmentMessageStore(options);
-  await store.flush();
-  store.reclaimRecovered();
+  // On a full disk the new segment's first record cannot be written: open anyway (the
+  // disk alarm keeps publishers off) and keep the dead segments until writes work again.
+  if (!(await store.flushUnlessStalled())) store.reclaimRecovered();
   const intervalMs = statsIntervalFromEnv();
   if (intervalMs !== undefined) store.stopStatsLog = startStatsLog(store.dir, () => store.stats(), intervalMs);
   return store;
@@ -81,6 +85,12 @@ export class SegmentMessageStore implements MessageStore {
   private readonly scratchIds: MessageId[] = [];
 
   private active: Segment;
+  /**
+   * Segments with a descriptor open that is not the active one's: rolled-over segments until
+   * their last batch is written, and segments opened for reads, least recently used first.
+   * Bounded, so a large backlog does not hold one descriptor per 16 MiB segment.
+   */
+  private readonly openFds = new Set<Segment>();
   private nextSegmentNo: number;
   private seq: number;
   private readonly commit: GroupCommit;
@@ -229,6 +239,23 @@ export class SegmentMessageStore implements MessageStore {
     this.commit.onFailure(listener);
   }
 
+  /** Told `true` when writes ran out of space (they are retried), `false` when they succeed again. */
+  onStall(listener: (stalled: boolean) => void): void {
+    this.commit.onStall(listener);
+  }
+
+  get stalled(): boolean {
+    return this.commit.stalled;
+  }
+
+  /** Flushes; resolves true instead of waiting when the flush stalls for lack of space. */
+  flushUnlessStalled(): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.commit.onStall((stalled) => stalled && resolve(true));
+      this.commit.flush().then(() => resolve(false), reject);
+    });
+  }
+
   flush(): Promise<Ticket> {
     return this.commit.flush();
   }
@@ -248,6 +275,8 @@ export class SegmentMessageStore implements MessageStore {
     if (this.closed) return;
     this.stopStatsLog?.();
     try {
+      // Out of space now, closing cannot wait for it: what is not durable was never confirmed.
+      this.commit.abandonIfStalled();
       // onDurable listeners may write (acks) while we wait, so drain until quiet.
       while (this.commit.busy) await this.flush();
     } catch {
@@ -299,6 +328,7 @@ export class SegmentMessageStore implements MessageStore {
     const active = this.active;
     if (active.size > SEGMENT_START_RECORD_BYTES && active.size + bytes > this.segmentMaxBytes) {
       active.active = false;
+      this.openFds.add(active);
       active.messages.trim();
       this.deletionCandidates.add(active);
       this.active = this.createSegment();
@@ -325,6 +355,7 @@ export class SegmentMessageStore implements MessageStore {
   // ---- space reclamation ----
 
   private reclaim(): void {
+    this.closeIdleFds(OPEN_FDS_LIMIT);
     if (this.deletionCandidates.size === 0) return;
     const candidates = [...this.deletionCandidates];
     this.deletionCandidates.clear();
@@ -343,6 +374,7 @@ export class SegmentMessageStore implements MessageStore {
       }
       if (segment.fd !== -1) fs.closeSync(segment.fd);
       segment.fd = -1;
+      this.openFds.delete(segment);
       try {
         fs.unlinkSync(segment.path);
       } catch (error) {
@@ -357,8 +389,26 @@ export class SegmentMessageStore implements MessageStore {
 
   // ---- helpers ----
 
+  /** Closes descriptors of inactive segments, oldest use first, until at most `keep` are open. */
+  private closeIdleFds(keep: number): void {
+    if (this.openFds.size <= keep) return;
+    for (const segment of this.openFds) {
+      if (this.openFds.size <= keep) return;
+      if (segment.active || this.commit.touches(segment)) continue;
+      if (segment.fd !== -1) fs.closeSync(segment.fd);
+      segment.fd = -1;
+      this.openFds.delete(segment);
+    }
+  }
+
   private readFromFile(segment: Segment, offset: number, length: number): Buffer | undefined {
-    if (segment.fd === -1) segment.fd = fs.openSync(segment.path, 'r');
+    if (segment.fd === -1) {
+      this.closeIdleFds(OPEN_FDS_LIMIT - 1);
+      segment.fd = fs.openSync(segment.path, 'r');
+      this.openFds.add(segment);
+    } else if (!segment.active && this.openFds.delete(segment)) {
+      this.openFds.add(segment); // most recently used last
+    }
     const raw = Buffer.allocUnsafe(length);
     const got = fs.readSync(segment.fd, raw, 0, length, offset);
     return got === length ? raw : undefined;

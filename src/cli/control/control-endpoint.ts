@@ -33,6 +33,7 @@ export function startControlEndpoint(o: ControlEndpointOptions): Promise<Control
     dataDir: config.dataDir,
     listeners: [{ protocol: 'amqp', host: config.nodeIp, port: config.nodePort }],
     alarms: o.alarms,
+    sockets: () => ({ connectionLimit: o.amqp.maxSockets, acceptErrors: o.amqp.acceptErrors, droppedSockets: o.amqp.droppedSockets }),
     startedAtMs: o.startedAtMs,
     clusterStatus: cluster ? () => clusterStatus({ nodeName: config.nodeName, mesh: cluster.mesh, info: () => cluster.info() }) : undefined,
   };

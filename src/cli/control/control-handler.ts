@@ -24,6 +24,8 @@ export interface ControlContext extends ListSource {
   listeners: { protocol: string; host: string; port: number }[];
   alarms: ResourceAlarms | undefined;
   startedAtMs: number;
+  /** Connection accounting of the AMQP listener: its descriptor-based limit, failed accepts, dropped sockets. */
+  sockets: (() => { connectionLimit: number; acceptErrors: number; droppedSockets: number }) | undefined;
   /** The Raft view of a clustered node; undefined on a single node. */
   clusterStatus: (() => ClusterStatus) | undefined;
 }
