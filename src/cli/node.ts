@@ -13,7 +13,7 @@ import { openVhostStores, type VhostStores } from './vhost-stores';
 import type { ClusterNode } from '../../cluster/node/cluster-node';
 import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
 import { startControlEndpoint } from './control/control-endpoint';
-import { connectionLimitFromFds, raiseFdLimit } from '../util/fd-limit';
+import { connectionLimitFromFds, raiseFdLimit, type FdLimit } from '../util/fd-limit';
 
 export interface RunningNode {
   broker: Broker;
@@ -74,7 +74,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       port: config.nodePort,
       clusterName: config.nodeName,
       alarms,
-      maxSockets: connectionLimitFromFds(fdLimit),
+      maxSockets: socketLimit(config.maxConnections, fdLimit),
       limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000 },
     },
     logger,
@@ -99,6 +99,15 @@ export async function startNode(config: Config): Promise<RunningNode> {
       metadataLog?.close();
     },
   };
+}
+
+/** WARREN_MAX_CONNECTIONS: auto (from the descriptor limit), infinity, or a number. */
+function socketLimit(setting: string, fdLimit: FdLimit | undefined): number {
+  if (setting === 'auto') return connectionLimitFromFds(fdLimit);
+  if (setting === 'infinity') return Infinity;
+  const n = Number(setting);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`WARREN_MAX_CONNECTIONS must be auto, infinity or a positive integer, got '${setting}'`);
+  return n;
 }
 
 /** A first start (empty data dir) creates the default vhost and user, as RabbitMQ does. */

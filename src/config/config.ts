@@ -25,6 +25,7 @@ export interface Config {
   clusterTickMs: number;
   raftTickMs: number;
   metadataTimeoutMs: number;
+  maxConnections: string;
 }
 
 type OptionType = 'int' | 'string';
@@ -60,6 +61,7 @@ export const OPTIONS: Option[] = [
   { key: 'clusterTickMs', env: 'WARREN_CLUSTER_TICK_MS', type: 'int', default: () => 4000, doc: 'a silent peer is marked down after this long (net_ticktime role)' },
   { key: 'raftTickMs', env: 'WARREN_RAFT_TICK_MS', type: 'int', default: () => 100, doc: 'Raft tick; elections time out after 10 to 20 ticks' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
+  { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', type: 'string', default: () => 'auto', doc: 'open AMQP connections beyond which new sockets are closed at once: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },
 ];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -74,7 +74,7 @@ describe('memory alarm', () => {
     assert.ok(consumed >= 50, `consumer received ${consumed} while the publisher was blocked`);
     await cch.cancel(consumerTag);
 
-    const unblocked = waitEvent(publisher, 'unblocked', 10_000);
+    const unblocked = waitEvent(publisher, 'unblocked', 30_000);
     await cch.purgeQueue('alarm.fill');
     await unblocked;
     assert.deepEqual(events, ['blocked:low on memory', 'unblocked']);

@@ -27,6 +27,8 @@ export interface StartOptions {
   port?: number;
   dataDir?: string;
   env?: Record<string, string>;
+  /** Starts the server under these RLIMIT_NOFILE values (set with ulimit in a child shell that then execs node). */
+  nofile?: { soft: number; hard: number };
 }
 
 /**
@@ -84,7 +86,10 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
   if (external !== undefined) return externalBroker(external);
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warren-test-'));
-  const child = spawn(process.execPath, [SERVER_JS], {
+  const command = opts.nofile
+    ? ['/bin/sh', ['-c', `ulimit -Sn ${opts.nofile.soft} && ulimit -Hn ${opts.nofile.hard} && exec "$0" "$1"`, process.execPath, SERVER_JS]] as const
+    : [process.execPath, [SERVER_JS]] as const;
+  const child = spawn(command[0], [...command[1]], {
     env: {
       ...process.env,
       WARREN_NODE_PORT: String(port),
