@@ -10,7 +10,7 @@ import { AccessModel } from '../broker/access-model';
 import type { Message } from '../broker/message';
 import type { Exchange } from '../broker/exchange/exchange';
 import { checkResource, checkTopic, isPermitted, refusal, topicMatcher, topicRefusal, type Permission, type ResourceKind } from '../auth/permissions';
-import type { Channel } from './channel';
+import type { ChannelState as Channel } from './channel-state';
 import { isReplyAddress, REPLY_TO_QUEUE } from './direct-reply-to';
 
 const DEFAULT_EXCHANGE_DENIED = 'operation not permitted on the default exchange';

@@ -16,6 +16,7 @@ import { Handshake } from './handshake';
 import { FrameOutput } from './writer';
 import type { ResourceAlarms } from '../broker/alarms';
 import { checkChannelLimit } from './limits';
+import type { AuthSettings } from '../auth/authenticator';
 
 export interface ConnectionLimits {
   channelMax: number;
@@ -33,6 +34,8 @@ export interface ConnectionContext {
   onClosed?: (connection: Connection) => void;
   /** Memory and disk alarms; publishing connections are blocked while any is active. */
   alarms?: ResourceAlarms;
+  /** Mechanisms, loopback users and certificate logins; the defaults when absent. */
+  auth?: AuthSettings;
   /** The listener's connections, counted for the vhost and user connection and channel limits. */
   peers?: ReadonlySet<Connection>;
 }

@@ -1,7 +1,8 @@
 import { FRAME_MIN_SIZE, MethodKey, type AmqpMethod } from '../protocol/methods.generated';
 import { AccessRefused, CommandInvalid, NotAllowed, SyntaxErrorReply } from '../broker/errors';
-import { authenticate, canAccessVhost } from '../auth/authenticator';
-import { MECHANISMS, parseSaslResponse } from '../auth/sasl';
+import { authenticate, authenticateExternal, canAccessVhost, DEFAULT_AUTH, type AuthResult, type AuthSettings } from '../auth/authenticator';
+import { MECHANISMS, offeredMechanisms, parseSaslResponse } from '../auth/sasl';
+import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Broker } from '../broker/broker';
 import type { VirtualHost } from '../broker/vhost';
@@ -9,18 +10,23 @@ import type { Logger } from '../log/logger';
 import type { FieldTable } from '../protocol/field-table';
 import type { FrameOutput } from './writer';
 import { serverProperties } from './server-properties';
-import { checkConnectionLimits } from './limits';
+import { checkConnectionLimits, type LimitedConnection } from './limits';
 
 /** RabbitMQ 4.1+ refuses a frame_max below FRAME-MIN-SIZE (8192); amqplib and pika default to 131072. */
 const SMALLEST_FRAME_MAX = FRAME_MIN_SIZE;
 
 /** What the handshake reads and sets on its connection (Connection implements it). */
-export interface HandshakeConnection {
+export interface HandshakeConnection extends LimitedConnection {
   readonly out: FrameOutput;
   readonly broker: Broker;
   readonly socket: Socket;
   readonly log: Logger;
-  readonly ctx: { readonly clusterName: string; readonly limits: { channelMax: number; frameMaxBytes: number; heartbeatSeconds: number } };
+  readonly ctx: {
+    readonly clusterName: string;
+    readonly limits: { channelMax: number; frameMaxBytes: number; heartbeatSeconds: number };
+    readonly auth?: AuthSettings;
+    readonly peers?: Iterable<LimitedConnection>;
+  };
   capabilities: { consumerCancelNotify: boolean; connectionBlocked: boolean; authenticationFailureClose: boolean };
   clientProperties: FieldTable;
   user: string;
@@ -46,10 +52,14 @@ export class Handshake {
         versionMajor: 0,
         versionMinor: 9,
         serverProperties: serverProperties(this.conn.ctx.clusterName),
-        mechanisms: Buffer.from(MECHANISMS.join(' ')),
+        mechanisms: Buffer.from(this.mechanisms().join(' ')),
         locales: Buffer.from('en_US'),
       },
     });
+  }
+
+  private mechanisms(): string[] {
+    return offeredMechanisms((this.conn.ctx.auth ?? DEFAULT_AUTH).mechanisms, isTls(this.conn.socket));
   }
 
   onMethod(m: AmqpMethod): void {
@@ -72,12 +82,22 @@ export class Handshake {
     if (!(MECHANISMS as readonly string[]).includes(a.mechanism)) {
       throw new CommandInvalid(`unknown authentication mechanism '${a.mechanism}'`);
     }
-    const credentials = parseSaslResponse(a.mechanism, a.response);
-    if (!credentials) throw new SyntaxErrorReply(`malformed ${a.mechanism} response`);
-    const result = authenticate(conn.broker, credentials.username, credentials.password, conn.socket.remoteAddress);
+    if (!this.mechanisms().includes(a.mechanism)) throw new CommandInvalid(`invalid authentication mechanism '${a.mechanism}'`);
+    const auth = conn.ctx.auth ?? DEFAULT_AUTH;
+    let result: AuthResult;
+    if (a.mechanism === 'EXTERNAL') {
+      // The SASL response is ignored: the certificate names the user.
+      const socket = conn.socket as TLSSocket;
+      const der = socket.authorized ? socket.getPeerCertificate()?.raw : undefined;
+      result = authenticateExternal(conn.broker, der, conn.socket.remoteAddress, auth);
+    } else {
+      const credentials = parseSaslResponse(a.mechanism, a.response);
+      if (!credentials) throw new SyntaxErrorReply(`malformed ${a.mechanism} response`);
+      result = authenticate(conn.broker, a.mechanism, credentials.username, credentials.password, conn.socket.remoteAddress, auth);
+    }
     if (!result.ok) {
-      conn.log.warn({ user: credentials.username, reason: result.reason }, 'authentication failed');
-      if (conn.capabilities.authenticationFailureClose) throw new AccessRefused(result.reason);
+      conn.log.warn({ mechanism: a.mechanism, reason: result.detail }, 'authentication failed');
+      if (conn.capabilities.authenticationFailureClose) throw new AccessRefused(result.wire);
       conn.socket.destroy();
       return;
     }
@@ -113,4 +133,8 @@ export class Handshake {
     conn.out.method(0, { key: MethodKey.ConnectionOpenOk, args: { knownHosts: '' } });
     conn.opened(vhost, this.frameMaxBytes, this.heartbeatSeconds);
   }
+}
+
+function isTls(socket: unknown): boolean {
+  return (socket as { encrypted?: boolean }).encrypted === true;
 }

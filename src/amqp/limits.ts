@@ -6,9 +6,19 @@
  */
 import { NotAllowed } from '../broker/errors';
 import { AccessModel } from '../broker/access-model';
-import type { Connection } from './connection';
+import type { Broker } from '../broker/broker';
 
-export function checkConnectionLimits(conn: Connection, vhost: string): void {
+/** What the limit checks read of a connection, and of its listener's other connections (Connection implements it). */
+export interface LimitedConnection {
+  readonly broker: Broker;
+  readonly user: string;
+  readonly state: string;
+  readonly vhost: { readonly name: string } | undefined;
+  readonly channels: { readonly size: number };
+  readonly ctx: { readonly peers?: Iterable<LimitedConnection> };
+}
+
+export function checkConnectionLimits(conn: LimitedConnection, vhost: string): void {
   const { access } = conn.broker;
   const peers = conn.ctx.peers;
   if (!peers) return;
@@ -22,7 +32,7 @@ export function checkConnectionLimits(conn: Connection, vhost: string): void {
   }
 }
 
-export function checkChannelLimit(conn: Connection): void {
+export function checkChannelLimit(conn: LimitedConnection): void {
   const max = AccessModel.limit(conn.broker.access.userLimits.get(conn.user), 'max-channels');
   if (max === undefined || !conn.ctx.peers) return;
   let channels = 0;
@@ -32,7 +42,7 @@ export function checkChannelLimit(conn: Connection): void {
   }
 }
 
-function count(peers: Iterable<Connection>, match: (c: Connection) => boolean): number {
+function count(peers: Iterable<LimitedConnection>, match: (c: LimitedConnection) => boolean): number {
   let n = 0;
   for (const c of peers) if (c.state === 'open' && match(c)) n++;
   return n;

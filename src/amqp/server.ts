@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Logger } from '../log/logger';
@@ -14,6 +16,10 @@ export interface AmqpServerOptions {
   alarms?: ResourceAlarms;
   /** Sockets accepted beyond this many open connections are closed at once (the descriptor-based limit). */
   maxSockets?: number;
+  /** Mechanisms, loopback users, certificate logins. */
+  auth?: AuthSettings;
+  /** The AMQPS listener (same host), when configured. */
+  tls?: { port: number; options: TlsOptions; handshakeTimeoutMs: number };
 }
 
 /** Accept errors are logged at most this often (a descriptor shortage repeats them per connection attempt). */
@@ -25,7 +31,7 @@ export class AmqpServer {
   /** Accepts that failed (EMFILE, ENFILE, ...) and sockets dropped over maxSockets, for status. */
   acceptErrors = 0;
   droppedSockets = 0;
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private lastAcceptErrorLogMs = 0;
 
   constructor(
@@ -37,7 +43,7 @@ export class AmqpServer {
     setReplyNode(options.clusterName);
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
     const log = this.log.child({ module: 'amqp' });
     this.options.alarms?.on('change', (active: Set<string>) => {
       log.warn({ alarms: [...active] }, active.size > 0 ? 'resource alarm set: blocking publishers' : 'resource alarms cleared');
@@ -46,7 +52,7 @@ export class AmqpServer {
         else if (active.size === 0) c.unblock();
       }
     });
-    this.server = createServer((socket) => {
+    const accept = (socket: Socket) => {
       const connection = new Connection(socket, {
         broker: this.broker,
         metadata: this.metadata,
@@ -56,18 +62,40 @@ export class AmqpServer {
         onClosed: (c) => this.connections.delete(c),
         alarms: this.options.alarms,
         peers: this.connections,
+        auth: this.options.auth,
       });
       this.connections.add(connection);
-    });
-    if (this.options.maxSockets !== undefined && Number.isFinite(this.options.maxSockets)) this.server.maxConnections = this.options.maxSockets;
-    this.server.on('drop', () => this.droppedSockets++);
+    };
+    const listening = [this.startListener(createServer(accept), this.options.port, log)];
+    const tls = this.options.tls;
+    if (tls) {
+      const server = createTlsServer({ ...tls.options, handshakeTimeout: tls.handshakeTimeoutMs }, (socket) => {
+        // verify_peer without fail_if_no_peer_cert: no certificate is fine, a bad one is not.
+        if (tls.options.requestCert && !socket.authorized && socket.getPeerCertificate()?.raw) {
+          log.debug({ reason: socket.authorizationError }, 'client certificate refused');
+          socket.destroy();
+          return;
+        }
+        accept(socket);
+      });
+      // A failed TLS handshake (bad certificate, wrong version) ends that socket only.
+      server.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
+      listening.push(this.startListener(server, tls.port, log));
+    }
+    await Promise.all(listening);
+  }
+
+  private startListener(server: Server, port: number, log: Logger): Promise<void> {
+    this.servers.push(server);
+    if (this.options.maxSockets !== undefined && Number.isFinite(this.options.maxSockets)) server.maxConnections = this.options.maxSockets;
+    server.on('drop', () => this.droppedSockets++);
     return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port, this.options.host, () => {
-        this.server!.off('error', reject);
+      server.once('error', reject);
+      server.listen(port, this.options.host, () => {
+        server.off('error', reject);
         // After listening, an error is a failed accept (EMFILE/ENFILE when descriptors run out):
         // libuv drops the pending connection and keeps accepting once descriptors are free again.
-        this.server!.on('error', (err) => this.onAcceptError(err, log));
+        server.on('error', (err) => this.onAcceptError(err, log));
         resolve();
       });
     });
@@ -89,6 +117,6 @@ export class AmqpServer {
   /** Stops accepting and closes every connection with 320 CONNECTION_FORCED. */
   async close(): Promise<void> {
     for (const c of this.connections) c.forceClose('broker shutdown');
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

@@ -5,7 +5,13 @@ export interface Credentials {
   password: string;
 }
 
-export const MECHANISMS = ['PLAIN', 'AMQPLAIN'] as const;
+/** Every mechanism Warren implements, in the order connection.start lists them. */
+export const MECHANISMS = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'] as const;
+
+/** The mechanisms offered on a connection: the configured ones, EXTERNAL only over TLS. */
+export function offeredMechanisms(configured: readonly string[], tls: boolean): string[] {
+  return MECHANISMS.filter((m) => configured.includes(m) && (m !== 'EXTERNAL' || tls));
+}
 
 /** Parses a SASL response; returns undefined when it is malformed (a 502 SYNTAX_ERROR for the caller). */
 export function parseSaslResponse(mechanism: string, response: Buffer): Credentials | undefined {

@@ -13,6 +13,7 @@ import { openVhostStores, type VhostStores } from './vhost-stores';
 import type { ClusterNode } from '../../cluster/node/cluster-node';
 import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
 import { startControlEndpoint } from './control/control-endpoint';
+import { authSettings, tlsListener } from './tls-settings';
 import { connectionLimitFromFds, raiseFdLimit, type FdLimit } from '../util/fd-limit';
 
 export interface RunningNode {
@@ -75,6 +76,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
       clusterName: config.nodeName,
       alarms,
       maxSockets: socketLimit(config.maxConnections, fdLimit),
+      auth: authSettings(config),
+      tls: tlsListener(config),
       limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000 },
     },
     logger,
@@ -83,7 +86,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     for (const c of amqp.connections) if (c.user === name) c.forceClose(`user '${name}' is deleted`);
   };
   await amqp.listen();
-  logger.info({ host: config.nodeIp, port: config.nodePort, node: config.nodeName }, 'AMQP listener started');
+  logger.info({ host: config.nodeIp, port: config.nodePort, tlsPort: config.sslPort || undefined, node: config.nodeName }, 'AMQP listener started');
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
   const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
   return {

@@ -1,7 +1,13 @@
 /**
- * Warren's settings: one table of options, each with its environment variable, type and
- * default. load() reads the environment (WARREN_*) and validates.
+ * Warren's settings: one table of options, each with its environment variable, its
+ * rabbitmq.conf key where RabbitMQ has the same option, type, default and doc. loadConfig()
+ * reads the file named by WARREN_CONFIG_FILE (rabbitmq.conf's format and keys), then the
+ * environment (WARREN_*), which overrides it, and validates.
  */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfFileError, parseConfFile, type ConfEntry } from './conf-file';
+
 export interface Config {
   nodePort: number;
   nodeIp: string;
@@ -26,33 +32,77 @@ export interface Config {
   raftTickMs: number;
   metadataTimeoutMs: number;
   maxConnections: string;
+  sslPort: number;
+  sslCertFile: string;
+  sslKeyFile: string;
+  sslCaCertFile: string;
+  sslVerify: string;
+  sslFailIfNoPeerCert: boolean;
+  sslVersions: string;
+  sslCiphers: string;
+  sslCertLoginFrom: string;
+  sslCertLoginSanType: string;
+  sslCertLoginSanIndex: number;
+  authMechanisms: string;
+  loopbackUsers: string;
 }
 
-type OptionType = 'int' | 'string';
+type OptionType = 'int' | 'string' | 'bool';
 
-interface Option {
+export interface Option {
   key: keyof Config;
   env: string;
   type: OptionType;
-  default: (partial: Partial<Config>) => string | number;
+  /**
+   * rabbitmq.conf keys setting this option. `prefix.*` collects a list (`auth_mechanisms.1 =
+   * PLAIN`), in key order, as a comma-separated value; several keys for one option are
+   * alternatives (the later in this list wins).
+   */
+  conf?: string[];
+  /** Turns the file's values into the option's (when the file's shape differs from the variable's). */
+  fromConf?: (entries: ConfEntry[]) => string | undefined;
+  /** Allowed values, when the option is one of a few words. */
+  oneOf?: string[];
+  default: (partial: Partial<Config>) => string | number | boolean;
   doc: string;
 }
 
+/** `listeners.tcp.default = 5672` or `= 127.0.0.1:5672` / `:::5672`: the port. */
+const listenerPort = (entries: ConfEntry[]) => {
+  const v = entries[entries.length - 1].value;
+  return v === 'none' ? '0' : v.slice(v.lastIndexOf(':') + 1);
+};
+/** The address part of a listener, when given. */
+const listenerIp = (entries: ConfEntry[]) => {
+  const v = entries[entries.length - 1].value;
+  const colon = v.lastIndexOf(':');
+  return colon <= 0 ? undefined : v.slice(0, colon).replace(/^\[|\]$/g, '');
+};
+/** `loopback_users = none`, or `loopback_users.guest = true` for each listed user. */
+const loopbackUsers = (entries: ConfEntry[]) => {
+  if (entries.some((e) => e.key === 'loopback_users' && e.value === 'none')) return '';
+  return entries.filter((e) => e.key.startsWith('loopback_users.') && e.value === 'true').map((e) => e.key.slice('loopback_users.'.length)).join(',');
+};
+/** rabbitmq.conf's level names that pino spells otherwise. */
+const LOG_LEVEL_ALIASES: Record<string, string> = { warning: 'warn', critical: 'fatal', none: 'silent' };
+/** RabbitMQ writes versions as `tlsv1.2`; Node as `TLSv1.2`. */
+const TLS_VERSIONS = ['tlsv1.3', 'tlsv1.2', 'tlsv1.1', 'tlsv1'];
+
 export const OPTIONS: Option[] = [
-  { key: 'nodePort', env: 'WARREN_NODE_PORT', type: 'int', default: () => 5672, doc: 'AMQP listener port' },
-  { key: 'nodeIp', env: 'WARREN_NODE_IP', type: 'string', default: () => '0.0.0.0', doc: 'AMQP listener address' },
+  { key: 'nodePort', env: 'WARREN_NODE_PORT', conf: ['listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 5672, doc: 'AMQP listener port' },
+  { key: 'nodeIp', env: 'WARREN_NODE_IP', conf: ['listeners.tcp.*'], fromConf: listenerIp, type: 'string', default: () => '0.0.0.0', doc: 'AMQP (and AMQPS) listener address' },
   { key: 'dataDir', env: 'WARREN_DATA_DIR', type: 'string', default: () => './data', doc: 'directory for messages, metadata and the cluster secret' },
-  { key: 'logLevel', env: 'WARREN_LOG_LEVEL', type: 'string', default: () => 'info', doc: 'pino log level' },
-  { key: 'nodeName', env: 'WARREN_NODENAME', type: 'string', default: () => `warren@${require('node:os').hostname()}`, doc: 'node name, warren@HOST' },
-  { key: 'channelMax', env: 'WARREN_CHANNEL_MAX', type: 'int', default: () => 2047, doc: 'channel_max proposed in connection.tune' },
-  { key: 'frameMaxBytes', env: 'WARREN_FRAME_MAX', type: 'int', default: () => 131072, doc: 'frame_max proposed in connection.tune' },
-  { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
-  { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', type: 'string', default: () => 'guest', doc: 'user created on first start' },
-  { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', type: 'string', default: () => 'guest', doc: 'password of the default user' },
-  { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', type: 'string', default: () => '0.4', doc: 'memory alarm threshold: fraction of RAM (0.4) or absolute size (512MB)' },
-  { key: 'diskFreeLimit', env: 'WARREN_DISK_FREE_LIMIT', type: 'string', default: () => '50MB', doc: 'disk alarm threshold: free bytes on the data dir disk (50MB)' },
-  { key: 'defaultVhost', env: 'WARREN_DEFAULT_VHOST', type: 'string', default: () => '/', doc: 'vhost created on first start' },
-  { key: 'cluster', env: 'WARREN_CLUSTER', type: 'string', default: () => 'auto', doc: 'auto (clustered when peers, DNS or mDNS discovery are configured, or the data dir holds Raft state), on, off' },
+  { key: 'logLevel', env: 'WARREN_LOG_LEVEL', conf: ['log.console.level'], type: 'string', oneOf: ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'fatal', 'none', 'silent'], default: () => 'info', doc: 'log level' },
+  { key: 'nodeName', env: 'WARREN_NODENAME', type: 'string', default: () => `warren@${hostname()}`, doc: 'node name, warren@HOST' },
+  { key: 'channelMax', env: 'WARREN_CHANNEL_MAX', conf: ['channel_max', 'max_channels_per_connection'], type: 'int', default: () => 2047, doc: 'channel_max proposed in connection.tune' },
+  { key: 'frameMaxBytes', env: 'WARREN_FRAME_MAX', conf: ['frame_max'], type: 'int', default: () => 131072, doc: 'frame_max proposed in connection.tune' },
+  { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', conf: ['heartbeat'], type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
+  { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', conf: ['default_user'], type: 'string', default: () => 'guest', doc: 'user created on first start' },
+  { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', conf: ['default_pass'], type: 'string', default: () => 'guest', doc: 'password of the default user' },
+  { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', conf: ['vm_memory_high_watermark.relative', 'vm_memory_high_watermark.absolute'], type: 'string', default: () => '0.4', doc: 'memory alarm threshold on the process RSS: fraction of RAM (0.4) or absolute size (512MB)' },
+  { key: 'diskFreeLimit', env: 'WARREN_DISK_FREE_LIMIT', conf: ['disk_free_limit.absolute'], type: 'string', default: () => '50MB', doc: 'disk alarm threshold: free bytes on the data dir disk (50MB)' },
+  { key: 'defaultVhost', env: 'WARREN_DEFAULT_VHOST', conf: ['default_vhost'], type: 'string', default: () => '/', doc: 'vhost created on first start' },
+  { key: 'cluster', env: 'WARREN_CLUSTER', type: 'string', oneOf: ['auto', 'on', 'off'], default: () => 'auto', doc: 'auto (clustered when peers, DNS or mDNS discovery are configured, or the data dir holds Raft state), on, off' },
   { key: 'clusterNodes', env: 'WARREN_CLUSTER_NODES', type: 'string', default: () => '', doc: 'static peer list: warren@a,warren@b' },
   { key: 'clusterDns', env: 'WARREN_CLUSTER_DNS', type: 'string', default: () => '', doc: 'DNS names resolved into peers warren@<address> (e.g. a docker-compose service), comma-separated' },
   { key: 'clusterMdns', env: 'WARREN_CLUSTER_MDNS', type: 'string', default: () => '', doc: 'true: announce and discover peers with mDNS on the local link' },
@@ -62,18 +112,79 @@ export const OPTIONS: Option[] = [
   { key: 'raftTickMs', env: 'WARREN_RAFT_TICK_MS', type: 'int', default: () => 100, doc: 'Raft tick; elections time out after 10 to 20 ticks' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', type: 'string', default: () => 'auto', doc: 'open AMQP connections beyond which new sockets are closed at once: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },
+  { key: 'sslPort', env: 'WARREN_SSL_PORT', conf: ['listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'AMQPS (TLS) listener port, conventionally 5671; 0 = no TLS listener' },
+  { key: 'sslCertFile', env: 'WARREN_SSL_CERTFILE', conf: ['ssl_options.certfile'], type: 'string', default: () => '', doc: "PEM file with the server's certificate (chain)" },
+  { key: 'sslKeyFile', env: 'WARREN_SSL_KEYFILE', conf: ['ssl_options.keyfile'], type: 'string', default: () => '', doc: "PEM file with the server's private key" },
+  { key: 'sslCaCertFile', env: 'WARREN_SSL_CACERTFILE', conf: ['ssl_options.cacertfile'], type: 'string', default: () => '', doc: 'PEM file with the CA certificates client certificates are verified against' },
+  { key: 'sslVerify', env: 'WARREN_SSL_VERIFY', conf: ['ssl_options.verify'], type: 'string', oneOf: ['verify_none', 'verify_peer'], default: () => 'verify_none', doc: 'verify_peer: ask for and verify a client certificate' },
+  { key: 'sslFailIfNoPeerCert', env: 'WARREN_SSL_FAIL_IF_NO_PEER_CERT', conf: ['ssl_options.fail_if_no_peer_cert'], type: 'bool', default: () => false, doc: 'with verify_peer: refuse clients without a certificate' },
+  { key: 'sslVersions', env: 'WARREN_SSL_VERSIONS', conf: ['ssl_options.versions.*'], type: 'string', default: () => 'tlsv1.3,tlsv1.2', doc: 'TLS versions accepted, comma-separated (tlsv1.3, tlsv1.2, tlsv1.1, tlsv1)' },
+  { key: 'sslCiphers', env: 'WARREN_SSL_CIPHERS', conf: ['ssl_options.ciphers.*'], type: 'string', default: () => '', doc: "cipher suites (OpenSSL names), comma-separated; empty = Node's defaults" },
+  { key: 'sslCertLoginFrom', env: 'WARREN_SSL_CERT_LOGIN_FROM', conf: ['ssl_cert_login_from'], type: 'string', oneOf: ['distinguished_name', 'common_name', 'subject_alternative_name', 'subject_alt_name'], default: () => 'distinguished_name', doc: 'EXTERNAL login: the user name is the certificate subject DN, its CN, or a SAN' },
+  { key: 'sslCertLoginSanType', env: 'WARREN_SSL_CERT_LOGIN_SAN_TYPE', conf: ['ssl_cert_login_san_type'], type: 'string', oneOf: ['dns', 'ip', 'email', 'uri', 'other_name'], default: () => 'dns', doc: 'with subject_alternative_name: which SAN type' },
+  { key: 'sslCertLoginSanIndex', env: 'WARREN_SSL_CERT_LOGIN_SAN_INDEX', conf: ['ssl_cert_login_san_index'], type: 'int', default: () => 0, doc: 'with subject_alternative_name: which SAN of that type (0 = first)' },
+  { key: 'authMechanisms', env: 'WARREN_AUTH_MECHANISMS', conf: ['auth_mechanisms.*'], type: 'string', default: () => 'PLAIN,AMQPLAIN', doc: 'SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (TLS client certificates; offered on TLS connections only)' },
+  { key: 'loopbackUsers', env: 'WARREN_LOOPBACK_USERS', conf: ['loopback_users', 'loopback_users.*'], fromConf: loopbackUsers, type: 'string', default: () => 'guest', doc: "users that may connect from localhost only, comma-separated; 'none' or empty for nobody" },
 ];
 
+/** The rabbitmq.conf entries that set `opt`, in file order. */
+function confEntries(opt: Option, entries: ConfEntry[]): ConfEntry[] {
+  return entries.filter((e) => opt.conf!.some((k) => (k.endsWith('.*') ? e.key.startsWith(k.slice(0, -1)) : e.key === k)));
+}
+
+/** The option's value from the file, or undefined when the file does not set it. */
+function fromFile(opt: Option, entries: ConfEntry[]): string | undefined {
+  if (!opt.conf) return undefined;
+  const matched = confEntries(opt, entries);
+  if (matched.length === 0) return undefined;
+  if (opt.fromConf) return opt.fromConf(matched);
+  if (opt.conf.length === 1 && opt.conf[0].endsWith('.*')) {
+    return [...matched].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((e) => e.value).join(',');
+  }
+  return matched[matched.length - 1].value;
+}
+
+/** Reads WARREN_CONFIG_FILE (when set): its entries, every key checked against the table. */
+function readConfigFile(env: NodeJS.ProcessEnv): ConfEntry[] {
+  const path = env.WARREN_CONFIG_FILE;
+  if (path === undefined || path === '') return [];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfFileError(`WARREN_CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const entries = parseConfFile(text, env, path);
+  for (const e of entries) {
+    if (!OPTIONS.some((opt) => opt.conf && confEntries(opt, [e]).length > 0)) {
+      throw new ConfFileError(`${path}:${e.line}: unknown or unsupported key '${e.key}' (see the README for the keys Warren reads)`);
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const entries = readConfigFile(env);
   const config: Partial<Config> = {};
   for (const opt of OPTIONS) {
-    const raw = env[opt.env];
-    let value: string | number = raw === undefined || raw === '' ? opt.default(config) : raw;
+    const fromEnv = env[opt.env];
+    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile(opt, entries);
+    const where = fromEnv !== undefined && fromEnv !== '' ? opt.env : `${opt.conf?.join(' / ')} in ${env.WARREN_CONFIG_FILE}`;
+    let value: string | number | boolean = raw === undefined ? opt.default(config) : raw;
     if (opt.type === 'int') {
       value = Number(value);
-      if (!Number.isInteger(value) || value < 0) throw new Error(`${opt.env} must be a non-negative integer, got '${raw}'`);
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${where} must be a non-negative integer, got '${raw}'`);
+    } else if (opt.type === 'bool') {
+      if (value !== true && value !== false && value !== 'true' && value !== 'false') throw new Error(`${where} must be true or false, got '${raw}'`);
+      value = value === true || value === 'true';
+    } else if (opt.oneOf && !opt.oneOf.includes(String(value))) {
+      throw new Error(`${where} must be one of ${opt.oneOf.join(', ')}, got '${raw}'`);
     }
     (config as Record<string, unknown>)[opt.key] = value;
+  }
+  config.logLevel = LOG_LEVEL_ALIASES[config.logLevel!] ?? config.logLevel;
+  for (const v of (config.sslVersions as string).split(',')) {
+    if (v !== '' && !TLS_VERSIONS.includes(v.trim().toLowerCase())) throw new Error(`TLS version '${v}' is not one of ${TLS_VERSIONS.join(', ')}`);
   }
   return config as Config;
 }

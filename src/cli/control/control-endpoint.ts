@@ -31,7 +31,7 @@ export function startControlEndpoint(o: ControlEndpointOptions): Promise<Control
     connections: () => o.amqp.connections,
     nodeName: config.nodeName,
     dataDir: config.dataDir,
-    listeners: [{ protocol: 'amqp', host: config.nodeIp, port: config.nodePort }],
+    listeners: [{ protocol: 'amqp', host: config.nodeIp, port: config.nodePort }, ...(config.sslPort ? [{ protocol: 'amqp/ssl', host: config.nodeIp, port: config.sslPort }] : [])],
     alarms: o.alarms,
     sockets: () => ({ connectionLimit: o.amqp.maxSockets, acceptErrors: o.amqp.acceptErrors, droppedSockets: o.amqp.droppedSockets }),
     startedAtMs: o.startedAtMs,
