@@ -10,6 +10,7 @@ import { RecordLog } from '../store/record-log';
 import { parseSize, ResourceAlarms } from '../broker/alarms';
 import { totalmem } from 'node:os';
 import { openVhostStores, type VhostStores } from './vhost-stores';
+import { setDefaultPagingLimits } from '../broker/queue/paged-messages';
 import type { ClusterNode } from '../../cluster/node/cluster-node';
 import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/from-config';
 import { startControlEndpoint } from './control/control-endpoint';
@@ -53,7 +54,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
     if (queue.def.ownerNode !== undefined && queue.def.ownerNode !== config.nodeName) return;
     metadata.apply({ op: 'queue.delete', vhost: queue.vhost, name: queue.name, ifUnused: false, ifEmpty: false }).catch((err) => logger.warn({ err, queue: queue.name }, 'queue expiry failed'));
   };
-  const stores: VhostStores = await openVhostStores(broker, join(config.dataDir, 'msgs'));
+  setDefaultPagingLimits({ maxMessages: config.queueMemoryMessages, maxBytes: config.queueMemoryBytes, pageBatch: Math.max(1, config.queuePageBatch) });
+  const stores: VhostStores = await openVhostStores(broker, join(config.dataDir, 'msgs'), {
+    cacheMaxBytes: config.storeCacheBytes,
+    statsIntervalMs: config.storeStatsMs === 0 ? undefined : config.storeStatsMs,
+  });
   logger.info({ recoveredCommands, recoveredMessages: stores.recoveredMessages, ms: Date.now() - started }, 'recovery finished');
 
   const alarms = new ResourceAlarms({

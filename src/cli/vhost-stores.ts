@@ -20,7 +20,7 @@ export interface VhostStores {
  * into their durable queues (marked redelivered). Messages of queues that no longer exist
  * are dropped from the store.
  */
-export async function openVhostStores(broker: Broker, dir: string): Promise<VhostStores> {
+export async function openVhostStores(broker: Broker, dir: string, storeOptions: { cacheMaxBytes: number; statsIntervalMs: number | undefined }): Promise<VhostStores> {
   const stores: SegmentMessageStore[] = [];
   let recoveredMessages = 0;
   const result: VhostStores = {
@@ -38,7 +38,7 @@ export async function openVhostStores(broker: Broker, dir: string): Promise<Vhos
     store.onStall(() => result.onStallChange?.(result.stalled));
   };
   for (const vhost of broker.vhosts.values()) {
-    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
+    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)), ...storeOptions });
     watch(store);
     // Attached first: queues past their paging limit page restored messages out to it.
     vhost.attachStore(store);
@@ -73,7 +73,7 @@ export async function openVhostStores(broker: Broker, dir: string): Promise<Vhos
     }
   }
   broker.onVhostAdded = async (vhost) => {
-    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)) });
+    const store = await openSegmentStore({ dir: join(dir, encodeURIComponent(vhost.name)), ...storeOptions });
     watch(store);
     vhost.attachStore(store);
   };

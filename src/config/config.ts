@@ -45,6 +45,11 @@ export interface Config {
   sslCertLoginSanIndex: number;
   authMechanisms: string;
   loopbackUsers: string;
+  queueMemoryMessages: number;
+  queueMemoryBytes: number;
+  queuePageBatch: number;
+  storeCacheBytes: number;
+  storeStatsMs: number;
 }
 
 type OptionType = 'int' | 'string' | 'bool';
@@ -125,6 +130,11 @@ export const OPTIONS: Option[] = [
   { key: 'sslCertLoginSanIndex', env: 'WARREN_SSL_CERT_LOGIN_SAN_INDEX', conf: ['ssl_cert_login_san_index'], type: 'int', default: () => 0, doc: 'with subject_alternative_name: which SAN of that type (0 = first)' },
   { key: 'authMechanisms', env: 'WARREN_AUTH_MECHANISMS', conf: ['auth_mechanisms.*'], type: 'string', default: () => 'PLAIN,AMQPLAIN', doc: 'SASL mechanisms offered: PLAIN, AMQPLAIN, EXTERNAL (TLS client certificates; offered on TLS connections only)' },
   { key: 'loopbackUsers', env: 'WARREN_LOOPBACK_USERS', conf: ['loopback_users', 'loopback_users.*'], fromConf: loopbackUsers, type: 'string', default: () => 'guest', doc: "users that may connect from localhost only, comma-separated; 'none' or empty for nobody" },
+  { key: 'queueMemoryMessages', env: 'WARREN_QUEUE_MEMORY_MESSAGES', type: 'int', default: () => 100_000, doc: 'ready messages a queue keeps in memory before paging persistent ones out' },
+  { key: 'queueMemoryBytes', env: 'WARREN_QUEUE_MEMORY_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'body bytes of ready messages a queue keeps in memory before paging' },
+  { key: 'queuePageBatch', env: 'WARREN_QUEUE_PAGE_BATCH', type: 'int', default: () => 256, doc: 'messages read back from the store at a time when a paged queue drains' },
+  { key: 'storeCacheBytes', env: 'WARREN_STORE_CACHE_BYTES', type: 'int', default: () => 16 * 1024 * 1024, doc: "message store read cache, bytes per vhost" },
+  { key: 'storeStatsMs', env: 'WARREN_STORE_STATS_MS', type: 'int', default: () => 0, doc: 'log the message store counters this often (ms, at least 100); 0 = off' },
 ];
 
 /** The rabbitmq.conf entries that set `opt`, in file order. */

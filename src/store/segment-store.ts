@@ -26,7 +26,7 @@ import { segmentPath, syncDirectory } from './segment-files';
 import { IdList } from './id-list';
 import { MessageIndex } from './message-index';
 import { Segment, addDependency, collectDeletable } from './segment-ledger';
-import { cacheBytesFromEnv, startStatsLog, statsIntervalFromEnv } from './stats-log';
+import { DEFAULT_CACHE_BYTES, startStatsLog } from './stats-log';
 import { CorruptRecordError, StoreClosedError, StoreFailedError } from './store-errors';
 
 const log = logger.child({ module: 'store' });
@@ -39,8 +39,10 @@ export interface SegmentStoreOptions {
   dir: string;
   /** A segment rolls over when the next record would take it past this. Default 16 MiB. */
   segmentMaxBytes?: number;
-  /** Bound on cached message bytes. Default 64 MiB. */
+  /** Bound on cached message bytes. Default 16 MiB. */
   cacheMaxBytes?: number;
+  /** When set, the store's counters are logged this often (milliseconds, at least 100). */
+  statsIntervalMs?: number;
 }
 
 /** Descriptors of inactive segments kept open (for reads, and rolled-over ones until written). */
@@ -57,8 +59,8 @@ export async function openSegmentStore(options: SegmentStoreOptions): Promise<Se
   // On a full disk the new segment's first record cannot be written: open anyway (the
   // disk alarm keeps publishers off) and keep the dead segments until writes work again.
   if (!(await store.flushUnlessStalled())) store.reclaimRecovered();
-  const intervalMs = statsIntervalFromEnv();
-  if (intervalMs !== undefined) store.stopStatsLog = startStatsLog(store.dir, () => store.stats(), intervalMs);
+  const intervalMs = options.statsIntervalMs;
+  if (intervalMs !== undefined && intervalMs >= 100) store.stopStatsLog = startStatsLog(store.dir, () => store.stats(), intervalMs);
   return store;
 }
 
@@ -103,7 +105,7 @@ export class SegmentMessageStore implements MessageStore {
   constructor(options: SegmentStoreOptions) {
     this.dir = options.dir;
     this.segmentMaxBytes = options.segmentMaxBytes ?? 16 * 1024 * 1024;
-    this.cache = new MessageCache(options.cacheMaxBytes ?? cacheBytesFromEnv(), CACHE_ENTRY_OVERHEAD_BYTES);
+    this.cache = new MessageCache(options.cacheMaxBytes ?? DEFAULT_CACHE_BYTES, CACHE_ENTRY_OVERHEAD_BYTES);
     if (this.segmentMaxBytes < 4096) throw new RangeError('segmentMaxBytes must be at least 4096');
     const state = recoverDirectory(this.dir);
     this.recovery = state.result;

@@ -1,6 +1,6 @@
 /**
  * An optional periodic log of a store's counters, for benchmarks and diagnosis:
- * WARREN_STORE_STATS_MS=<interval> logs, per store, the counters and their rates over
+ * WARREN_STORE_STATS_MS=<interval> (read by src/config) logs, per store, the counters and their rates over
  * the interval (records/s, fsyncs/s, MiB/s written) plus the process's heap, at info.
  * Nothing is logged per message.
  */
@@ -9,19 +9,19 @@ import type { StoreStats } from './message-store';
 
 const log = logger.child({ module: 'store.stats' });
 
-/** Reads the interval from the environment; undefined when the log is off. */
-export function statsIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const text = env.WARREN_STORE_STATS_MS;
-  if (text === undefined || text.trim() === '') return undefined;
-  const ms = Number(text);
-  return Number.isFinite(ms) && ms >= 100 ? ms : undefined;
-}
-
 /** Starts logging `stats()` every `intervalMs`; returns the function that stops it. */
 export function startStatsLog(dir: string, stats: () => StoreStats, intervalMs: number): () => void {
   let last = stats();
   let lastMs = performance.now();
   const timer = setInterval(() => {
+    try {
+      logOnce();
+    } catch (err) {
+      // A periodic probe must not kill the process (process.memoryUsage() throws EMFILE when descriptors run out).
+      log.warn({ err }, 'message store stats could not be read');
+    }
+  }, intervalMs);
+  const logOnce = () => {
     const now = stats();
     const nowMs = performance.now();
     const seconds = (nowMs - lastMs) / 1000;
@@ -43,14 +43,10 @@ export function startStatsLog(dir: string, stats: () => StoreStats, intervalMs: 
     );
     last = now;
     lastMs = nowMs;
-  }, intervalMs);
+  };
   timer.unref();
   return () => clearInterval(timer);
 }
 
-/** The read cache bound: WARREN_STORE_CACHE_BYTES, default 16 MiB. */
-export function cacheBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.WARREN_STORE_CACHE_BYTES;
-  const bytes = text === undefined || text.trim() === '' ? NaN : Number(text);
-  return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : 16 * 1024 * 1024;
-}
+/** The read cache bound unless configured (WARREN_STORE_CACHE_BYTES): 16 MiB. */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;

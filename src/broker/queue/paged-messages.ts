@@ -51,6 +51,11 @@ export function pagingLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Pagin
 
 let defaultLimits: PagingLimits | undefined;
 
+/** The limits queues use unless given their own (set by the node from its configuration). */
+export function setDefaultPagingLimits(limits: PagingLimits): void {
+  defaultLimits = limits;
+}
+
 /** Where a queue finds its vhost's message store (the VirtualHost; undefined until attached). */
 export interface MessageStoreSource {
   readonly messageStore?: MessageStore | undefined;
