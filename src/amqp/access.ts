@@ -8,7 +8,6 @@ import type { FieldTable } from '../protocol/field-table';
 import { AccessRefused, PreconditionFailed } from '../broker/errors';
 import { AccessModel } from '../broker/access-model';
 import type { Message } from '../broker/message';
-import type { Exchange } from '../broker/exchange/exchange';
 import { checkResource, checkTopic, isPermitted, refusal, topicMatcher, topicRefusal, type Permission, type ResourceKind } from '../auth/permissions';
 import type { ChannelState as Channel } from './channel-state';
 import { isReplyAddress, REPLY_TO_QUEUE } from './direct-reply-to';
@@ -72,10 +71,14 @@ export function authorizeBind(ch: Channel, kind: ResourceKind, destination: stri
   if (exchange?.def.type === 'topic') checkTopic(ch.broker, ch.connection.user, ch.vhost.name, source, 'read', routingKey);
 }
 
-/** Grants a channel holds for publishing: per exchange, `true` or the topic pattern routing keys must match. */
+/**
+ * Grants a channel holds for publishing, by exchange name: `true`, or the topic pattern routing
+ * keys must match. Valid while the broker's access version is unchanged (it moves with every
+ * permission change and every exchange declared or deleted, so a name always means the same exchange).
+ */
 interface PublishGrants {
   version: number;
-  byExchange: Map<Exchange, true | RegExp>;
+  byName: Map<string, true | RegExp>;
 }
 const publishGrants = new WeakMap<Channel, PublishGrants>();
 
@@ -85,22 +88,23 @@ const publishGrants = new WeakMap<Channel, PublishGrants>();
  * and BCC key. The exchange check is done once per channel and exchange.
  */
 export function authorizePublish(ch: Channel, exchangeName: string, routingKey: string, message: Message): void {
-  const exchange = ch.vhost.exchanges.get(exchangeName);
-  if (exchange === undefined) return authorize(ch, 'write', 'exchange', exchangeName);
   const version = ch.broker.access.version;
   let grants = publishGrants.get(ch);
   if (grants === undefined || grants.version !== version) {
-    grants = { version, byExchange: new Map() };
+    grants = { version, byName: new Map() };
     publishGrants.set(ch, grants);
   }
-  let grant = grants.byExchange.get(exchange);
+  let grant = grants.byName.get(exchangeName);
+  if (grant === true) return;
   if (grant === undefined) {
     authorize(ch, 'write', 'exchange', exchangeName);
+    const exchange = ch.vhost.exchanges.get(exchangeName);
+    if (exchange === undefined) return; // 404 from the publish itself; nothing cached
     const topic = exchange.def.type === 'topic' && !exchange.def.internal ? topicMatcher(ch.broker, ch.connection.user, ch.vhost.name, exchangeName, 'write') : undefined;
     grant = topic === undefined ? true : (topic ?? NEVER);
-    grants.byExchange.set(exchange, grant);
+    grants.byName.set(exchangeName, grant);
+    if (grant === true) return;
   }
-  if (grant === true) return;
   checkTopicKey(ch, grant, routingKey, exchangeName);
   if (message.hasHeaders) {
     const headers = message.properties.headers!;

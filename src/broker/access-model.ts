@@ -32,7 +32,7 @@ export class AccessModel {
   readonly topicPermissions = new Map<string, TopicPermissionRecord>();
   readonly vhostLimits = new Map<string, VhostLimits>();
   readonly userLimits = new Map<string, UserLimits>();
-  /** Grows whenever a permission or topic permission changes. */
+  /** Grows whenever a permission or topic permission changes, and when an exchange is declared or deleted. */
   version = 0;
 
   topicPermission(user: string, vhost: string, exchange: string): TopicPermissionRecord | undefined {

@@ -109,9 +109,11 @@ export class Broker {
         else this.access.userLimits.set(cmd.user, cmd.limits);
         return {};
       case 'exchange.declare':
+        this.access.version++; // publish grants are cached by exchange name
         this.requireVhost(cmd.vhost).declareExchange(cmd.exchange);
         return {};
       case 'exchange.delete':
+        this.access.version++;
         this.requireVhost(cmd.vhost).deleteExchange(cmd.name, cmd.ifUnused);
         return {};
       case 'queue.declare':
