@@ -113,6 +113,7 @@ export class Connection implements FlowGate, FlowWaiter {
 
   private onData(chunk: Buffer): void {
     this.lastReceivedMs = Date.now();
+    this.ctx.alarms?.noteIngress(chunk.length);
     try {
       if (this.state === 'header') {
         chunk = this.readProtocolHeader(chunk);

@@ -34,6 +34,12 @@ export function defaultMemoryWatermark(): number {
   return Math.floor(0.4 * totalmem());
 }
 
+/** The memory alarm clears below this fraction of the watermark. */
+const MEMORY_CLEAR_FRACTION = 0.9;
+
+/** Client bytes read between two memory checks outside the timer. */
+const INGRESS_CHECK_BYTES = 4 * 1024 * 1024;
+
 let collectGarbage: (() => void) | undefined;
 function gcNow(): void {
   if (!collectGarbage) {
@@ -56,6 +62,7 @@ export class ResourceAlarms extends EventEmitter {
   /** Set by a message store that hit ENOSPC: the disk alarm is on until the store could write again. */
   private storeFull = false;
   private lastRssBytes = 0;
+  private ingressBytes = 0;
 
   constructor(private readonly limits: AlarmLimits) {
     super();
@@ -83,6 +90,18 @@ export class ResourceAlarms extends EventEmitter {
       this.noteFailure(err);
     }
     return this.lastRssBytes;
+  }
+
+  /**
+   * Bytes read from clients: every INGRESS_CHECK_BYTES of them the memory is checked at once,
+   * so a fast publisher cannot outrun the timer (a late timer on a busy machine let the RSS
+   * overshoot the watermark by a fifth).
+   */
+  noteIngress(bytes: number): void {
+    this.ingressBytes += bytes;
+    if (this.ingressBytes < INGRESS_CHECK_BYTES) return;
+    this.ingressBytes = 0;
+    this.check();
   }
 
   /** A message store could not write for lack of space (true) or wrote again (false): the disk alarm follows at once. */
@@ -117,7 +136,10 @@ export class ResourceAlarms extends EventEmitter {
     // alarm goes off too, early enough that growth between two checks cannot exhaust the heap.
     const heap = getHeapStatistics();
     const heapNearLimit = heap.used_heap_size > 0.5 * heap.heap_size_limit;
-    const memory = heapNearLimit || this.memoryUsedBytes() > this.limits.memoryHighWatermarkBytes;
+    // Once on, the alarm clears below 90 % of the watermark: the collection run right after it
+    // went off must not toggle it (publishers would be blocked and unblocked in quick turns).
+    const threshold = this.limits.memoryHighWatermarkBytes * (this.active.has('memory') ? MEMORY_CLEAR_FRACTION : 1);
+    const memory = heapNearLimit || this.memoryUsedBytes() > threshold;
     const disk = this.storeFull || this.diskFreeBytes() < this.limits.diskFreeLimitBytes;
     const before = [...this.active].sort().join();
     memory ? this.active.add('memory') : this.active.delete('memory');

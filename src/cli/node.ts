@@ -65,7 +65,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     memoryHighWatermarkBytes: parseSize(config.memoryHighWatermark, totalmem()),
     diskFreeLimitBytes: parseSize(config.diskFreeLimit),
     dataDir: config.dataDir,
-    checkIntervalMs: 500,
+    checkIntervalMs: 100,
   });
   alarms.on('change', (active: Set<string>) => broker.setMemoryAlarm(active.has('memory')));
   // A store that ran out of space turns the disk alarm on at once, before the next check.
