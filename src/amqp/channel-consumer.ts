@@ -47,7 +47,7 @@ export class ChannelConsumer implements Consumer {
 
   congestion(): FlowGate | undefined {
     const connection = this.channel.connection;
-    return connection.out.congested ? connection : undefined;
+    return connection.out.congested && !connection.out.stuck ? connection : undefined;
   }
 
   deliver(queue: QueueHandle, entry: QueuedMessage): void {

@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger';
 import { Channel } from './channel';
 import type { ChannelConsumer } from './channel-consumer';
 import { Handshake } from './handshake';
-import { FrameOutput } from './writer';
+import { FrameOutput, STUCK_OUTPUT_MS } from './writer';
 import type { ResourceAlarms } from '../broker/alarms';
 import { checkChannelLimit } from './limits';
 import type { AuthSettings } from '../auth/authenticator';
@@ -71,6 +71,7 @@ export class Connection implements FlowGate, FlowWaiter {
   private readonly pausedFor = new Set<'alarm' | 'flow' | 'held' | 'output'>();
   /** Publishers paused until this connection's socket drains. */
   private readonly flowWaiters = new Set<FlowWaiter>();
+  private stuckTimer: NodeJS.Timeout | undefined;
   private readonly reader: FrameReader;
   private readonly handshake: Handshake;
   private headerBytes: Buffer = Buffer.alloc(0);
@@ -345,6 +346,11 @@ export class Connection implements FlowGate, FlowWaiter {
   addFlowWaiter(waiter: FlowWaiter): void {
     if (this.state !== 'open') return waiter.resumeFlow();
     this.flowWaiters.add(waiter);
+    // A consumer that stops reading must not hold its publishers for good (see STUCK_OUTPUT_MS).
+    this.stuckTimer ??= setTimeout(() => {
+      this.stuckTimer = undefined;
+      this.releaseFlowWaiters();
+    }, STUCK_OUTPUT_MS);
   }
 
   /** Stops reading the socket until every reason given has been withdrawn. */
@@ -360,6 +366,8 @@ export class Connection implements FlowGate, FlowWaiter {
   }
 
   private releaseFlowWaiters(): void {
+    clearTimeout(this.stuckTimer);
+    this.stuckTimer = undefined;
     for (const w of this.flowWaiters) w.resumeFlow();
     this.flowWaiters.clear();
   }

@@ -7,6 +7,12 @@ import { writeBodyFrameHeader, writeHeaderFrame, writeMethodFrame } from '../pro
 const ZERO_COPY_BODY_BYTES = 16 * 1024;
 /** Above this many bytes queued in the socket, the connection counts as congested. */
 const CONGESTED_BYTES = 4 * 1024 * 1024;
+/**
+ * A peer congested this long without draining is stuck (a consumer that stopped reading):
+ * it no longer slows the publishers of its queues, which keep taking messages (paging as they
+ * grow) until a memory or disk alarm, as RabbitMQ's do.
+ */
+export const STUCK_OUTPUT_MS = 5000;
 
 /**
  * The one choke point through which a connection writes. Frames are appended to a buffer
@@ -20,6 +26,8 @@ export class FrameOutput {
   /** Someone saw `congested`; onDrain must follow once the bytes are out. */
   private awaitingDrain = false;
   private closed = false;
+  /** When the current congestion was first seen (0 when not congested). */
+  private congestedSinceMs = 0;
   frameMaxBytes: number;
   lastWriteMs = Date.now();
 
@@ -36,7 +44,13 @@ export class FrameOutput {
   get congested(): boolean {
     if (this.socket.writableLength + this.w.pos <= CONGESTED_BYTES) return false;
     this.awaitingDrain = true;
+    if (this.congestedSinceMs === 0) this.congestedSinceMs = Date.now();
     return true;
+  }
+
+  /** Congested for STUCK_OUTPUT_MS or more without a drain. */
+  get stuck(): boolean {
+    return this.congestedSinceMs !== 0 && Date.now() - this.congestedSinceMs >= STUCK_OUTPUT_MS && this.congested;
   }
 
   method(channel: number, method: AmqpMethod): void {
@@ -120,6 +134,7 @@ export class FrameOutput {
 
   private drained(): void {
     this.awaitingDrain = false;
+    this.congestedSinceMs = 0;
     this.onDrain();
   }
 
