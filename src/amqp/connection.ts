@@ -23,6 +23,8 @@ export interface ConnectionLimits {
   frameMaxBytes: number;
   heartbeatSeconds: number;
   handshakeTimeoutMs: number;
+  /** RabbitMQ's max_connections: connection.open is refused (530) once this many are open; undefined = no limit. */
+  maxConnections?: number;
 }
 
 export interface ConnectionContext {

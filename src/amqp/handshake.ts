@@ -23,7 +23,7 @@ export interface HandshakeConnection extends LimitedConnection {
   readonly log: Logger;
   readonly ctx: {
     readonly clusterName: string;
-    readonly limits: { channelMax: number; frameMaxBytes: number; heartbeatSeconds: number };
+    readonly limits: { channelMax: number; frameMaxBytes: number; heartbeatSeconds: number; maxConnections?: number };
     readonly auth?: AuthSettings;
     readonly peers?: Iterable<LimitedConnection>;
   };

@@ -1,7 +1,7 @@
 /**
  * Connection and channel limits checked at connection.open and channel.open, in
  * RabbitMQ's order and with its texts (all 530 NOT_ALLOWED, closing the connection):
- * the vhost's and the user's max-connections, then the user's max-channels across all of
+ * the node's max_connections, the vhost's and the user's max-connections, then the user's max-channels across all of
  * its connections. Counting walks the open connections only when a limit is set.
  */
 import { NotAllowed } from '../broker/errors';
@@ -15,13 +15,17 @@ export interface LimitedConnection {
   readonly state: string;
   readonly vhost: { readonly name: string } | undefined;
   readonly channels: { readonly size: number };
-  readonly ctx: { readonly peers?: Iterable<LimitedConnection> };
+  readonly ctx: { readonly peers?: Iterable<LimitedConnection>; readonly limits: { readonly maxConnections?: number } };
 }
 
 export function checkConnectionLimits(conn: LimitedConnection, vhost: string): void {
   const { access } = conn.broker;
   const peers = conn.ctx.peers;
   if (!peers) return;
+  const nodeMax = conn.ctx.limits.maxConnections;
+  if (nodeMax !== undefined && count(peers, () => true) >= nodeMax) {
+    throw new NotAllowed(`connection refused: node connection limit (${nodeMax}) is reached`);
+  }
   const vhostMax = AccessModel.limit(access.vhostLimits.get(vhost), 'max-connections');
   if (vhostMax !== undefined && count(peers, (c) => c.vhost?.name === vhost) >= vhostMax) {
     throw new NotAllowed(`access to vhost '${vhost}' refused for user '${conn.user}': connection limit (${vhostMax}) is reached`);

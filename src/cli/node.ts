@@ -80,10 +80,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
       port: config.nodePort,
       clusterName: config.nodeName,
       alarms,
-      maxSockets: socketLimit(config.maxConnections, fdLimit),
+      maxSockets: socketLimit(config.socketLimit, fdLimit),
       auth: authSettings(config),
       tls: tlsListener(config),
-      limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000 },
+      limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000, maxConnections: nodeConnectionLimit(config.maxConnections) },
     },
     logger,
   );
@@ -109,12 +109,20 @@ export async function startNode(config: Config): Promise<RunningNode> {
   };
 }
 
-/** WARREN_MAX_CONNECTIONS: auto (from the descriptor limit), infinity, or a number. */
+/** WARREN_SOCKET_LIMIT: auto (from the descriptor limit), infinity, or a number. */
 function socketLimit(setting: string, fdLimit: FdLimit | undefined): number {
   if (setting === 'auto') return connectionLimitFromFds(fdLimit);
   if (setting === 'infinity') return Infinity;
   const n = Number(setting);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`WARREN_MAX_CONNECTIONS must be auto, infinity or a positive integer, got '${setting}'`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`WARREN_SOCKET_LIMIT must be auto, infinity or a positive integer, got '${setting}'`);
+  return n;
+}
+
+/** max_connections (WARREN_MAX_CONNECTIONS): infinity or a non-negative number. */
+function nodeConnectionLimit(setting: string): number | undefined {
+  if (setting === 'infinity') return undefined;
+  const n = Number(setting);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`max_connections (WARREN_MAX_CONNECTIONS) must be infinity or a non-negative integer, got '${setting}'`);
   return n;
 }
 

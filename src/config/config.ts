@@ -32,6 +32,7 @@ export interface Config {
   raftTickMs: number;
   metadataTimeoutMs: number;
   maxConnections: string;
+  socketLimit: string;
   sslPort: number;
   sslCertFile: string;
   sslKeyFile: string;
@@ -116,7 +117,8 @@ export const OPTIONS: Option[] = [
   { key: 'clusterTickMs', env: 'WARREN_CLUSTER_TICK_MS', type: 'int', default: () => 4000, doc: 'a silent peer is marked down after this long (net_ticktime role)' },
   { key: 'raftTickMs', env: 'WARREN_RAFT_TICK_MS', type: 'int', default: () => 100, doc: 'Raft tick; elections time out after 10 to 20 ticks' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
-  { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', type: 'string', default: () => 'auto', doc: 'open AMQP connections beyond which new sockets are closed at once: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },
+  { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
+  { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },
   { key: 'sslPort', env: 'WARREN_SSL_PORT', conf: ['listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'AMQPS (TLS) listener port, conventionally 5671; 0 = no TLS listener' },
   { key: 'sslCertFile', env: 'WARREN_SSL_CERTFILE', conf: ['ssl_options.certfile'], type: 'string', default: () => '', doc: "PEM file with the server's certificate (chain)" },
   { key: 'sslKeyFile', env: 'WARREN_SSL_KEYFILE', conf: ['ssl_options.keyfile'], type: 'string', default: () => '', doc: "PEM file with the server's private key" },

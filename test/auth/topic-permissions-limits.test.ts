@@ -1,11 +1,12 @@
 // Topic permissions (write on publish with routing key, CC and BCC; read on bindings; {username}/{vhost}
 // expansion; opt-in per exchange; clear_topic_permissions) and vhost/user limits (max-queues,
-// max-connections, max-channels) with RabbitMQ's codes and texts, through warrenctl.
+// max-connections, max-channels) and the node's max_connections, with RabbitMQ's codes and texts, through warrenctl.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as amqp from 'amqplib';
 import { brokerFixture } from '../helpers/broker-fixture';
-import { isExternalBroker, type BrokerProcess } from '../helpers/broker-process';
+import { isExternalBroker, startBroker, type BrokerProcess } from '../helpers/broker-process';
+import { RawClient } from '../helpers/raw-amqp';
 import { uniqueName } from '../helpers/amqp-test';
 import { ctl, ctlOk, ctlRows } from '../ctl/ctl-support';
 import { addUser, assertAllowed, assertRefused } from './auth-support';
@@ -148,5 +149,22 @@ describe('limits', { skip }, () => {
     assert.match(String(await closed), new RegExp(`NOT_ALLOWED - number of channels opened for user '${user}' has reached the maximum allowed user limit of 2`));
     await ctlOk(dir(), ['clear_user_limits', user, 'all']);
     await c1.createChannel();
+  });
+});
+
+describe('node connection limit (max_connections)', { skip }, () => {
+  it('refuses connection.open past the limit with 530 and RabbitMQ text', async () => {
+    const b = await startBroker({ env: { WARREN_MAX_CONNECTIONS: '2' } });
+    try {
+      const open = [await amqp.connect(b.url), await amqp.connect(b.url)];
+      const raw = await RawClient.connect(b.port);
+      await assert.rejects(raw.handshake(), /connection\.close 530 NOT_ALLOWED - connection refused: node connection limit \(2\) is reached/);
+      raw.socket.destroy();
+      await open[0].close();
+      await (await amqp.connect(b.url)).close();
+      await open[1].close();
+    } finally {
+      await b.stop();
+    }
   });
 });

@@ -83,7 +83,7 @@ describe('file descriptor exhaustion', { skip }, () => {
   });
 
   it('survives EMFILE on accept and in the periodic checks with the connection limit off', { timeout: 120_000 }, async () => {
-    const b = await startBroker({ nofile: { soft: 300, hard: 300 }, env: { WARREN_MAX_CONNECTIONS: 'infinity' } });
+    const b = await startBroker({ nofile: { soft: 300, hard: 300 }, env: { WARREN_SOCKET_LIMIT: 'infinity' } });
     brokers.push(b);
     assert.equal((await status(b)).file_descriptors.connection_limit, 'unlimited');
     const before = await amqp.connect(b.url);
