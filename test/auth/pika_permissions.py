@@ -40,7 +40,13 @@ nobody = CFG["nobody"]
 q, x = CFG["queue"], CFG["exchange"]
 
 
+# RabbitMQ 3.x leaves the permission out of the text ("access to queue ..."); 4.x names it.
+RABBITMQ_3 = os.environ.get("WARREN_TEST_RABBITMQ", "").startswith("3.")
+
+
 def deny(perm, kind, name, user=nobody):
+    if RABBITMQ_3:
+        return "ACCESS_REFUSED - access to %s '%s' in vhost '/' refused for user '%s'" % (kind, name, user)
     return "ACCESS_REFUSED - %s access to %s '%s' in vhost '/' refused for user '%s'" % (perm, kind, name, user)
 
 
@@ -63,6 +69,8 @@ rows = [
     ("basic.consume", lambda ch: ch.basic_consume(q, lambda *a: None), deny("read", "queue", q)),
 ]
 for what, op, text in rows:
+    if RABBITMQ_3 and "passive" in what:
+        continue  # 3.x checks no permission on passive declares (4.2.7+/4.3.1+: any of the three)
     refused(conn, what, op, 403, text)
 conn.close()
 
