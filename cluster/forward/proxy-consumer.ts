@@ -12,6 +12,12 @@ import type { ConsumeRequest } from './forward-codec';
 /** Deliveries a consumer node may have in flight or buffered for one consumer without a prefetch. */
 export const DEFAULT_WINDOW = 1000;
 const MAX_WINDOW = 2000;
+/**
+ * A consumer node that returns no credit for this long is stuck (its client stopped reading):
+ * like a local consumer whose socket stays congested (src/amqp/writer.ts STUCK_OUTPUT_MS), it
+ * then no longer slows the queue's publishers, and the queue keeps taking messages.
+ */
+const STUCK_CREDIT_MS = 5000;
 
 /** The credit window of a consumer: its prefetch when it has one (bounded), else DEFAULT_WINDOW. */
 export function creditWindow(prefetchCount: number): number {
@@ -36,6 +42,9 @@ export class ProxyConsumer implements Consumer, FlowGate {
   credit: number;
   unacked = 0;
   private readonly waiters = new Set<FlowWaiter>();
+  /** When the credit ran out (0 while there is credit). */
+  private noCreditSinceMs = 0;
+  private stuckTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly node: string,
@@ -63,11 +72,12 @@ export class ProxyConsumer implements Consumer, FlowGate {
   }
 
   congestion(): FlowGate | undefined {
-    return this.active && this.credit <= 0 && this.withinPrefetch() ? this : undefined;
+    if (!this.active || this.credit > 0 || !this.withinPrefetch()) return undefined;
+    return Date.now() - this.noCreditSinceMs >= STUCK_CREDIT_MS ? undefined : this;
   }
 
   deliver(queue: QueueHandle, entry: QueuedMessage): void {
-    this.credit--;
+    if (--this.credit === 0) this.noCreditSinceMs = Date.now();
     this.host.deliver(this, queue, entry);
   }
 
@@ -78,15 +88,24 @@ export class ProxyConsumer implements Consumer, FlowGate {
 
   addCredit(n: number): void {
     this.credit += n;
-    if (this.credit > 0) this.releaseWaiters();
+    if (this.credit > 0) {
+      this.noCreditSinceMs = 0;
+      this.releaseWaiters();
+    }
   }
 
   addFlowWaiter(waiter: FlowWaiter): void {
     if (this.credit > 0) return waiter.resumeFlow();
     this.waiters.add(waiter);
+    this.stuckTimer ??= setTimeout(() => {
+      this.stuckTimer = undefined;
+      this.releaseWaiters();
+    }, STUCK_CREDIT_MS);
   }
 
   releaseWaiters(): void {
+    clearTimeout(this.stuckTimer);
+    this.stuckTimer = undefined;
     if (this.waiters.size === 0) return;
     const waiters = [...this.waiters];
     this.waiters.clear();
