@@ -1,7 +1,7 @@
 import { ByteReader } from '../protocol/byte-reader';
 import { MethodKey, type AmqpMethod, type BasicProperties, type BasicPublish } from '../protocol/methods.generated';
 import { decodeRawProperties } from '../protocol/properties';
-import { ChannelError, CommandInvalid, NotImplemented, SyntaxErrorReply, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
+import { ChannelError, CommandInvalid, FrameErrorReply, NotImplemented, SyntaxErrorReply, PreconditionFailed, UnexpectedFrame, type AmqpError } from '../broker/errors';
 import { encodeRouting, Message } from '../broker/message';
 import { PublishFrameDecoder } from './publish-frame';
 import { handleExchangeMethod } from './handlers/exchange';
@@ -44,6 +44,8 @@ type Frame = { type: number; payload: Buffer };
  * because AMQP requires a channel's methods to take effect in order.
  */
 export class Channel extends ChannelState {
+  /** The method the frame being processed belongs to (basic.publish for its content frames): a close names it. */
+  causeKey = 0;
   private content: PendingContent | undefined;
   private busy = false;
   private readonly publishDecoder = new PublishFrameDecoder();
@@ -62,6 +64,7 @@ export class Channel extends ChannelState {
   }
 
   private process(type: number, payload: Buffer, method: AmqpMethod | null): void {
+    this.causeKey = this.content ? MethodKey.BasicPublish : type === 1 && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
     if (type === 1) {
       if (this.content) {
         const expected = this.content.rawProperties ? 'content body' : 'content header for class 60';
@@ -149,7 +152,7 @@ export class Channel extends ChannelState {
       } catch (err) {
         this.held.length = 0;
         this.connection.resumeReading('held');
-        this.connection.handleError(err, this.id, 0);
+        this.connection.handleError(err, this.id, this.causeKey);
       }
     }
   }
@@ -161,7 +164,7 @@ export class Channel extends ChannelState {
     const classId = r.u16();
     r.u16();
     const bodySize = r.u64();
-    if (classId !== 60 || payload.length < 14) throw new UnexpectedFrame(`content header for class ${classId}`);
+    if (classId !== 60 || payload.length < 14) throw new UnexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`);
     if (bodySize > MAX_MESSAGE_BYTES) {
       this.content = undefined;
       throw new PreconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_BYTES}`);
@@ -179,7 +182,7 @@ export class Channel extends ChannelState {
   private onBody(payload: Buffer): void {
     const c = this.content;
     if (!c || !c.rawProperties) throw new UnexpectedFrame(`expected content header, got content body instead`);
-    if (c.received + payload.length > c.bodySize) throw new UnexpectedFrame(`content body exceeds the size announced in the header (${c.bodySize})`);
+    if (c.received + payload.length > c.bodySize) throw new FrameErrorReply('content body frame exceeds remaining content size');
     if (c.received === 0 && payload.length === c.bodySize) {
       // Small bodies are copied so a queued message does not pin a whole read buffer;
       // large ones fill most of that buffer anyway and are kept as a slice.

@@ -14,6 +14,7 @@ import { Channel } from './channel';
 import type { ChannelConsumer } from './channel-consumer';
 import { Handshake } from './handshake';
 import { FrameOutput, STUCK_OUTPUT_MS } from './writer';
+import { updateSecret } from './update-secret';
 import type { ResourceAlarms } from '../broker/alarms';
 import { checkChannelLimit } from './limits';
 import type { AuthSettings } from '../auth/authenticator';
@@ -83,6 +84,8 @@ export class Connection implements FlowGate, FlowWaiter {
   private readonly dirtyConfirms = new Set<Channel>();
   /** Reused for every method frame: decoding allocates only the decoded method. */
   private readonly methodReader = new ByteReader(Buffer.alloc(0), 0, 0);
+  /** Class and method of the method frame being handled: a close it causes names them, as RabbitMQ's do. */
+  private causeKey = 0;
 
   constructor(
     readonly socket: Socket,
@@ -127,7 +130,7 @@ export class Connection implements FlowGate, FlowWaiter {
       // A client that sends but does not read its replies is not read either (TCP-style backpressure).
       if (this.out.congested && this.socket.writableLength > UNREAD_OUTPUT_LIMIT_BYTES) this.pauseReading('output');
     } catch (err) {
-      this.handleError(err, 0, 0);
+      this.handleError(err, 0, this.causeKey);
     }
   }
 
@@ -159,13 +162,21 @@ export class Connection implements FlowGate, FlowWaiter {
     r.buf = payload;
     r.pos = 4;
     r.end = payload.length;
-    const method = decodeMethodArgs(key, r);
+    let method: AmqpMethod | null;
+    try {
+      method = decodeMethodArgs(key, r);
+    } catch (err) {
+      // RabbitMQ: a method whose fields do not decode is a 501 naming the method.
+      if (err instanceof ProtocolSyntaxError && err.message.startsWith('truncated value')) throw new FrameErrorReply(`cannot decode ${METHOD_INFO.get(key)?.name ?? key}`);
+      throw err;
+    }
     if (!method) throw new CommandInvalid(`unknown method ${key >>> 16}/${key & 0xffff}`);
     return method;
   }
 
   private onFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.state === 'closed') return;
+    this.causeKey = type === 1 && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
     if (type === 8) {
       if (channelId !== 0) throw new UnexpectedFrame('heartbeat frame on a non-zero channel');
       return;
@@ -174,7 +185,7 @@ export class Connection implements FlowGate, FlowWaiter {
     if (channelId === 0) {
       if (type !== 1) throw new UnexpectedFrame(`content frame on channel 0`);
       const method = this.decodeMethod(payload);
-      if (method.key >>> 16 !== 10) throw new CommandInvalid(`${METHOD_INFO.get(method.key)?.name} on channel 0`);
+      if (method.key >>> 16 !== 10) throw new ChannelError(`unexpected method in connection state ${this.state === 'open' ? 'running' : this.state}`);
       this.onConnectionMethod(method);
       return;
     }
@@ -202,7 +213,7 @@ export class Connection implements FlowGate, FlowWaiter {
       if (!channel) throw new ChannelError(`expected 'channel.open' on channel ${channelId}`);
       channel.onFrame(type, payload, method);
     } catch (err) {
-      this.handleError(err, channelId, method?.key ?? 0);
+      this.handleError(err, channelId, channel?.causeKey ?? this.causeKey);
     }
   }
 
@@ -236,6 +247,7 @@ export class Connection implements FlowGate, FlowWaiter {
     }
     if (this.state === 'closing') return;
     if (this.state === 'handshake') return this.handshake.onMethod(m);
+    if (m.key === MethodKey.ConnectionUpdateSecret) return updateSecret(this, m.args);
     throw new CommandInvalid(`${METHOD_INFO.get(m.key)?.name} unexpected on an open connection`);
   }
 
