@@ -93,7 +93,6 @@ export class Channel extends ChannelState {
   }
 
   private startPublish(args: BasicPublish, routingBytes: Buffer): void {
-    if (args.immediate) throw new NotImplemented('immediate=true');
     this.connection.notePublish();
     this.content = { method: args, routingBytes, rawProperties: null, body: null, bodySize: 0, received: 0 };
   }
@@ -204,6 +203,8 @@ export class Channel extends ChannelState {
 
   private completeContent(c: PendingContent, body: Buffer): void {
     this.content = undefined;
+    // RabbitMQ refuses immediate once the content is complete, as it does every publish error.
+    if (c.method.immediate) throw new NotImplemented('immediate=true');
     const message = new Message(c.method.exchange, c.method.routingKey, c.rawProperties!, body, c.routingBytes, c.properties);
     publish(this, c.method, message);
   }

@@ -126,6 +126,11 @@ export interface QueuedMessage {
   redelivered: boolean;
   /** When the message expires (queue or per-message TTL), in ms since the epoch; Infinity for never. */
   readonly expiresAtMs: number;
+  /**
+   * Position in the queue's order, given when the message first leaves the ready list (0 or
+   * absent = never did): a requeue puts it back there. Local queues set it to 0 on entry.
+   */
+  seq?: number;
 }
 
 /**

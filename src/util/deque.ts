@@ -44,6 +44,15 @@ export class Deque<T> {
     return this.items[(this.head + index) % this.items.length];
   }
 
+  /** Inserts at `index` (0 = the head), moving the items before it: O(index). */
+  insertAt(index: number, item: T): void {
+    if (index >= this.count) return this.push(item);
+    this.unshift(item);
+    const n = this.items.length;
+    for (let i = 0; i < index; i++) this.items[(this.head + i) % n] = this.items[(this.head + i + 1) % n];
+    this.items[(this.head + index) % n] = item;
+  }
+
   clear(): T[] {
     const all = this.toArray();
     this.items = new Array(0);

@@ -32,7 +32,7 @@ function entry(store: SegmentMessageStore, n: number, persistent = true, redeliv
   const body = Buffer.from(`message ${n}`);
   const message = new Message('ex', `rk.${n}`, persistent ? PERSISTENT : TRANSIENT, body);
   if (persistent) message.storeId = store.storeMessage(['q'], routingBlob(message), message.rawProperties, body);
-  return { message, redelivered, expiresAtMs };
+  return { message, redelivered, expiresAtMs, seq: 0 };
 }
 
 describe('PagedMessages', () => {
@@ -112,7 +112,7 @@ describe('PagedMessages', () => {
 
   it('behaves as a plain FIFO without a store', () => {
     const ready = new PagedMessages('q', {}, { maxMessages: 1, maxBytes: 1, pageBatch: 1 });
-    for (let n = 0; n < 5; n++) ready.push({ message: new Message('', 'k', PERSISTENT, Buffer.from([n])), redelivered: false, expiresAtMs: Infinity });
+    for (let n = 0; n < 5; n++) ready.push({ message: new Message('', 'k', PERSISTENT, Buffer.from([n])), redelivered: false, expiresAtMs: Infinity, seq: 0 });
     const got = [];
     for (let e = ready.shift(); e; e = ready.shift()) got.push(e.message.body[0]);
     assert.deepEqual(got, [0, 1, 2, 3, 4]);

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { Connection } from 'rabbitmq-client';
 import { uniqueName, withTimeout } from '../helpers/amqp-test';
 import { brokerFixture } from '../helpers/broker-fixture';
+import { isExternalBroker, isRabbitMqVersion } from '../helpers/broker-process';
 import { ctlOk } from '../ctl/ctl-support';
 import {
   bodyFrame,
@@ -82,10 +83,15 @@ describe('closes carry the class and method that caused them', () => {
   });
 
   it('basic.publish immediate=true: connection.close 540 with 60/40', async () => {
-    expectClose(await closeAfter((raw) => raw.write(publish(2))), 'connection', 540, 60, 40);
+    const c = await closeAfter((raw) => {
+      raw.write(publish(2));
+      raw.write(contentHeaderFrame(1, 0));
+    });
+    expectClose(c, 'connection', 540, 60, 40);
   });
 
-  it('a content body longer than its header announced: 501 with 60/40', async () => {
+  it('a content body longer than its header announced: 501 with 60/40', async (t) => {
+    if (isRabbitMqVersion('3.10')) return t.skip('RabbitMQ 3.10 ignores the excess; 4.x refuses it');
     const c = await closeAfter((raw) => {
       raw.write(publish());
       raw.write(contentHeaderFrame(1, 3));
@@ -128,7 +134,8 @@ describe('closes carry the class and method that caused them', () => {
     expectClose(c, 'connection', 530, 10, 40);
   });
 
-  it('an unknown SASL mechanism: 503 with 10/11 (connection.start-ok)', async () => {
+  it('an unknown SASL mechanism: 503 with 10/11 (connection.start-ok)', async (t) => {
+    if (isExternalBroker()) return t.skip('RabbitMQ closes the socket without connection.close before tune');
     const c = await closeAfter(async (raw) => {
       raw.write(PROTOCOL_HEADER);
       await raw.expectMethod(10, 10);

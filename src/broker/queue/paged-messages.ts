@@ -17,6 +17,7 @@ import { Message } from '../message';
 import { parseRoutingBlob } from '../routing-blob';
 import type { QueuedMessage } from '../ports';
 import type { ReadyMessages } from './ready-messages';
+import { markTaken, putBack } from './requeue-order';
 
 const log = logger.child({ module: 'queue.paging' });
 
@@ -69,6 +70,7 @@ const RELEASED_STUB: QueuedMessage = Object.freeze({
   message: new Message('', '', Buffer.from([0, 0]), Buffer.alloc(0)),
   redelivered: false,
   expiresAtMs: Infinity,
+  seq: 0,
 });
 
 /**
@@ -135,7 +137,7 @@ export class PagedMessages implements ReadyMessages {
 
   unshift(entry: QueuedMessage): void {
     const size = entry.message.body.length;
-    this.front.unshift(entry);
+    putBack(this.front, entry);
     this.frontBytes += size;
     this.bytes += size;
   }
@@ -144,6 +146,7 @@ export class PagedMessages implements ReadyMessages {
     if (this.front.length === 0 && this.ringCount > 0) this.pageIn();
     const entry = this.front.shift();
     if (entry !== undefined) {
+      markTaken(entry);
       const size = entry.message.body.length;
       this.frontBytes -= size;
       this.bytes -= size;
@@ -224,7 +227,7 @@ export class PagedMessages implements ReadyMessages {
         this.bytes -= size;
         continue;
       }
-      this.front.push({ message, redelivered: (flags & REDELIVERED) !== 0, expiresAtMs });
+      this.front.push({ message, redelivered: (flags & REDELIVERED) !== 0, expiresAtMs, seq: 0 });
       this.frontBytes += size;
       this.pagedIn++;
     }

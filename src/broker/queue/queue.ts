@@ -96,7 +96,7 @@ export class Queue implements QueueHandle {
       return false;
     }
     const expiresAtMs = this.expiryFor(message);
-    this.ready.push({ message, redelivered: false, expiresAtMs });
+    this.ready.push({ message, redelivered: false, expiresAtMs, seq: 0 });
     // Judged against the same instant as its expiry, so TTL 0 still reaches a waiting consumer.
     if (this.consumers.length > 0) this.drain(expiresAtMs === Infinity ? undefined : Math.min(Date.now(), expiresAtMs));
     this.enforceLimits();
@@ -182,10 +182,10 @@ export class Queue implements QueueHandle {
 
   /** Puts back a message recovered from the store after a restart (redelivered, as RabbitMQ marks it). */
   restore(message: Message): void {
-    this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryFor(message) });
+    this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryFor(message), seq: 0 });
   }
 
-  /** Puts delivered messages back, oldest first at the head, marked redelivered. */
+  /** Puts delivered messages back at their original positions (ahead of the never delivered), marked redelivered. */
   requeue(entries: QueuedMessage[]): void {
     for (let i = entries.length - 1; i >= 0; i--) {
       if (this.unackedCount > 0) this.unackedCount--;

@@ -1,5 +1,6 @@
 import { Deque } from '../../util/deque';
 import type { QueuedMessage } from '../ports';
+import { markTaken, putBack } from './requeue-order';
 
 /** A queue's ready (not yet delivered) messages, in delivery order. */
 export interface ReadyMessages {
@@ -7,7 +8,7 @@ export interface ReadyMessages {
   /** Sum of body sizes, for x-max-length-bytes. */
   readonly bytes: number;
   push(entry: QueuedMessage): void;
-  /** Puts a message back ahead of the others of its kind (requeue). */
+  /** Puts a message back at its original position among the others of its kind (requeue). */
   unshift(entry: QueuedMessage): void;
   shift(): QueuedMessage | undefined;
   peek(): QueuedMessage | undefined;
@@ -28,13 +29,16 @@ export class FifoMessages implements ReadyMessages {
   }
 
   unshift(entry: QueuedMessage): void {
-    this.items.unshift(entry);
+    putBack(this.items, entry);
     this.bytes += entry.message.body.length;
   }
 
   shift(): QueuedMessage | undefined {
     const entry = this.items.shift();
-    if (entry) this.bytes -= entry.message.body.length;
+    if (entry) {
+      markTaken(entry);
+      this.bytes -= entry.message.body.length;
+    }
     return entry;
   }
 
