@@ -66,6 +66,8 @@ export class ChannelState {
   /** Set while this channel consumes from amq.rabbitmq.reply-to. */
   replyConsumer: ReplyConsumer | undefined;
   tx: TxState | undefined;
+  /** Set while this channel deletes a queue: cancels of its own consumers follow delete-ok, as RabbitMQ sends them. */
+  heldCancels: string[] | undefined;
   private deliveryTag = 0;
 
   constructor(
@@ -101,8 +103,14 @@ export class ChannelState {
   consumerCancelledByServer(consumer: ChannelConsumer): void {
     if (this.consumers.get(consumer.tag) !== consumer) return;
     this.consumers.delete(consumer.tag);
+    if (this.heldCancels) this.heldCancels.push(consumer.tag);
+    else this.sendCancel(consumer.tag);
+  }
+
+  /** basic.cancel from the server, to clients that asked for consumer_cancel_notify. */
+  sendCancel(consumerTag: string): void {
     if (this.connection.capabilities.consumerCancelNotify && this.state === 'open') {
-      this.connection.out.method(this.id, { key: MethodKey.BasicCancel, args: { consumerTag: consumer.tag, nowait: true } });
+      this.connection.out.method(this.id, { key: MethodKey.BasicCancel, args: { consumerTag, nowait: true } });
     }
   }
 }

@@ -5,7 +5,7 @@ import { FrameReader } from '../protocol/frame-reader';
 import { HEARTBEAT_FRAME } from '../protocol/frame-writer';
 import { decodeMethodArgs, METHOD_INFO, MethodKey, type AmqpMethod } from '../protocol/methods.generated';
 import type { FieldTable } from '../protocol/field-table';
-import { AmqpError, ChannelError, CommandInvalid, ConnectionForced, NotAllowed, FrameErrorReply, InternalError, isChannelError, SyntaxErrorReply, UnexpectedFrame } from '../broker/errors';
+import { AmqpError, ChannelError, NotFound, CommandInvalid, ConnectionForced, NotAllowed, FrameErrorReply, InternalError, isChannelError, SyntaxErrorReply, UnexpectedFrame } from '../broker/errors';
 import type { Broker } from '../broker/broker';
 import type { FlowGate, FlowWaiter, MetadataStore } from '../broker/ports';
 import type { VirtualHost } from '../broker/vhost';
@@ -435,9 +435,13 @@ export class Connection implements FlowGate, FlowWaiter {
     this.releaseFlowWaiters();
     for (const name of this.exclusiveQueues) {
       if (!this.vhost) break;
+      // Already gone (auto-deleted with its last consumer, or deleted by the client): nothing to clean.
+      if (!this.vhost.queues.has(name)) continue;
       this.metadata
         .apply({ op: 'queue.delete', vhost: this.vhost.name, name, ifUnused: false, ifEmpty: false })
-        .catch((err) => this.log.warn({ err }, 'exclusive queue cleanup failed'));
+        .catch((err) => {
+          if (!(err instanceof NotFound)) this.log.warn({ err, queue: name }, 'exclusive queue cleanup failed');
+        });
     }
     this.exclusiveQueues.clear();
     this.ctx.onClosed?.(this);

@@ -1,3 +1,4 @@
+import { EQUIVALENCE_CHECKED_ARGS } from './queue/equivalence-args';
 import type { Binding } from './binding';
 import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table';
 import { NotFound, PreconditionFailed, ResourceLocked } from './errors';
@@ -364,12 +365,13 @@ function checkQueueEquivalent(q: QueueHandle, def: QueueDefinition, vhost: strin
   checkArgumentsEquivalent(q.def.arguments, def.arguments, where);
 }
 
-/** RabbitMQ compares x-arguments by type and value; x-queue-type absent equals 'classic'. */
+/** RabbitMQ compares the arguments it knows by type and value, ignores the others; x-queue-type absent equals 'classic'. */
 function checkArgumentsEquivalent(current: FieldTable, received: FieldTable, where: string): void {
   const keys = new Set([...Object.keys(current), ...Object.keys(received)]);
   for (const key of keys) {
     const a = current[key];
     const b = received[key];
+    if (!EQUIVALENCE_CHECKED_ARGS.has(key)) continue;
     if (key === 'x-queue-type' && (a ?? 'classic') === (b ?? 'classic')) continue;
     if (a === undefined && b !== undefined) {
       throw new PreconditionFailed(`inequivalent arg '${key}' ${where}: received the value '${String(b)}' of type '${FIELD_TYPE_NAMES[fieldType(received, key)]}' but current is none`);

@@ -18,7 +18,11 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
     case MethodKey.BasicQos:
       if (m.args.prefetchSize !== 0) throw new NotImplemented(`prefetch_size!=0 (${m.args.prefetchSize})`);
       if (m.args.global) ch.globalPrefetch = m.args.prefetchCount;
-      else ch.consumerPrefetch = m.args.prefetchCount;
+      else {
+        // RabbitMQ: a per-consumer qos lifts the channel-wide limit, for consumers old and new.
+        ch.consumerPrefetch = m.args.prefetchCount;
+        ch.globalPrefetch = 0;
+      }
       out.method(ch.id, { key: MethodKey.BasicQosOk, args: {} });
       ch.connection.drainChannelQueues(ch);
       return;

@@ -7,6 +7,7 @@ import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { QueueHandle } from '../../broker/ports';
 import type { ChannelState as Channel } from '../channel-state';
 import { authorizePublish, mayImpersonate } from '../access';
+import { checkRoutingHeaders } from '../routing-headers';
 import { deliverReply, isReplyAddress, replyAddress, REPLY_TO_QUEUE } from '../direct-reply-to';
 
 const routeScratch: QueueHandle[] = [];
@@ -19,6 +20,7 @@ export function publish(ch: Channel, method: BasicPublish, message: Message): vo
   if (!exchange) throw new NotFound(`no exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
   if (exchange.def.internal) throw new AccessRefused(`cannot publish to internal exchange '${method.exchange}' in vhost '${ch.vhost.name}'`);
   if (hasProperty(message.rawProperties, CHECKED_PROPERTIES)) message = checkProperties(ch, message);
+  if (message.hasHeaders) checkRoutingHeaders(message);
   if (ch.tx) {
     ch.tx.publishes.push({ method, message });
     return;

@@ -106,16 +106,24 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
       authorize(ch, 'configure', 'queue', name);
       const q = vhost.queues.get(name);
       let messageCount = 0;
-      if (q) {
-        vhost.checkExclusiveAccess(q, conn.id);
-        // Clustered, the command is applied by the Raft leader, whose count of a queue homed
-        // elsewhere is 0: delete-ok reports the home's count just before the delete.
-        const before = vhost.remote && !q.deleted ? await countsIfAvailable(q) : undefined;
-        const result = await conn.metadata.apply({ op: 'queue.delete', vhost: vhost.name, name, ifUnused: a.ifUnused, ifEmpty: a.ifEmpty });
-        messageCount = vhost.remote ? (before?.messageCount ?? 0) : (result.messageCount ?? 0);
-        conn.exclusiveQueues.delete(name);
+      ch.heldCancels = [];
+      try {
+        if (q) {
+          vhost.checkExclusiveAccess(q, conn.id);
+          // Clustered, the command is applied by the Raft leader, whose count of a queue homed
+          // elsewhere is 0: delete-ok reports the home's count just before the delete.
+          const before = vhost.remote && !q.deleted ? await countsIfAvailable(q) : undefined;
+          const result = await conn.metadata.apply({ op: 'queue.delete', vhost: vhost.name, name, ifUnused: a.ifUnused, ifEmpty: a.ifEmpty });
+          messageCount = vhost.remote ? (before?.messageCount ?? 0) : (result.messageCount ?? 0);
+          conn.exclusiveQueues.delete(name);
+        }
+        if (!a.nowait) out.method(ch.id, { key: MethodKey.QueueDeleteOk, args: { messageCount } });
+      } finally {
+        // RabbitMQ answers delete-ok before it cancels the deleting channel's own consumers.
+        const held = ch.heldCancels;
+        ch.heldCancels = undefined;
+        for (const tag of held) ch.sendCancel(tag);
       }
-      if (!a.nowait) out.method(ch.id, { key: MethodKey.QueueDeleteOk, args: { messageCount } });
       return;
     }
   }
