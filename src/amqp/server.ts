@@ -89,9 +89,26 @@ export class AmqpServer {
     this.servers.push(server);
     if (this.options.maxSockets !== undefined && Number.isFinite(this.options.maxSockets)) server.maxConnections = this.options.maxSockets;
     server.on('drop', () => this.droppedSockets++);
+    const host = this.options.host;
+    return this.listenOn(server, port, host, log).catch((err: NodeJS.ErrnoException) => {
+      // '::' binds IPv6 and IPv4 together (dual-stack), as RabbitMQ's listeners do; a host
+      // without IPv6 gets the IPv4 wildcard instead.
+      if (host !== '::' || (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL')) throw err;
+      log.warn({ code: err.code, port }, 'IPv6 unavailable: listening on 0.0.0.0 only');
+      return this.listenOn(server, port, '0.0.0.0', log);
+    });
+  }
+
+  /** The address the first listener is bound to, once listening. */
+  address(): { host: string; port: number } | undefined {
+    const a = this.servers[0]?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  private listenOn(server: Server, port: number, host: string, log: Logger): Promise<void> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, this.options.host, () => {
+      server.listen({ port, host, ipv6Only: false }, () => {
         server.off('error', reject);
         // After listening, an error is a failed accept (EMFILE/ENFILE when descriptors run out):
         // libuv drops the pending connection and keeps accepting once descriptors are free again.

@@ -91,7 +91,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     for (const c of amqp.connections) if (c.user === name) c.forceClose(`user '${name}' is deleted`);
   };
   await amqp.listen();
-  logger.info({ host: config.nodeIp, port: config.nodePort, tlsPort: config.sslPort || undefined, node: config.nodeName }, 'AMQP listener started');
+  logger.info({ host: amqp.address()?.host ?? config.nodeIp, port: config.nodePort, tlsPort: config.sslPort || undefined, node: config.nodeName }, 'AMQP listener started');
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
   const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
   return {

@@ -96,7 +96,7 @@ const TLS_VERSIONS = ['tlsv1.3', 'tlsv1.2', 'tlsv1.1', 'tlsv1'];
 
 export const OPTIONS: Option[] = [
   { key: 'nodePort', env: 'WARREN_NODE_PORT', conf: ['listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 5672, doc: 'AMQP listener port' },
-  { key: 'nodeIp', env: 'WARREN_NODE_IP', conf: ['listeners.tcp.*'], fromConf: listenerIp, type: 'string', default: () => '0.0.0.0', doc: 'AMQP (and AMQPS) listener address' },
+  { key: 'nodeIp', env: 'WARREN_NODE_IP', conf: ['listeners.tcp.*'], fromConf: listenerIp, type: 'string', default: () => '::', doc: "AMQP (and AMQPS) listener address; '::' (the default) is IPv6 and IPv4 together, or 0.0.0.0 where IPv6 is unavailable" },
   { key: 'dataDir', env: 'WARREN_DATA_DIR', type: 'string', default: () => './data', doc: 'directory for messages, metadata and the cluster secret' },
   { key: 'logLevel', env: 'WARREN_LOG_LEVEL', conf: ['log.console.level'], type: 'string', oneOf: ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'fatal', 'none', 'silent'], default: () => 'info', doc: 'log level' },
   { key: 'nodeName', env: 'WARREN_NODENAME', type: 'string', default: () => `warren@${hostname()}`, doc: 'node name, warren@HOST' },
