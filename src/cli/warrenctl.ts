@@ -17,6 +17,7 @@
  *
  * Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
  */
+import { exitAfterOutput } from './ctl/exit-after-output';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_SECRET_ENV, CLUSTER_SECRET_FILE } from '../../cluster/mesh';
@@ -193,14 +194,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: Error) => {
     if (err instanceof UsageError) {
       if (err.message) console.error(`Error: ${err.message}`);
       console.error(USAGE);
-      process.exit(err.message ? 2 : 0);
+      return exitAfterOutput(err.message ? 2 : 0);
     }
     console.error(`Error: ${err.message}`);
-    process.exit(1);
+    exitAfterOutput(1);
   },
 );
