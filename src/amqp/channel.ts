@@ -158,7 +158,8 @@ export class Channel extends ChannelState {
 
   private onHeader(payload: Buffer): void {
     const c = this.content;
-    if (!c || c.rawProperties) throw new UnexpectedFrame(`expected method frame, got non method frame instead`);
+    if (!c) throw new UnexpectedFrame('expected method frame, got non method frame instead');
+    if (c.rawProperties) throw new UnexpectedFrame('expected content body, got non content body frame instead');
     const r = new ByteReader(payload, 0, payload.length);
     const classId = r.u16();
     r.u16();
@@ -180,7 +181,8 @@ export class Channel extends ChannelState {
 
   private onBody(payload: Buffer): void {
     const c = this.content;
-    if (!c || !c.rawProperties) throw new UnexpectedFrame(`expected content header, got content body instead`);
+    if (!c) throw new UnexpectedFrame('expected method frame, got non method frame instead');
+    if (!c.rawProperties) throw new UnexpectedFrame('expected content header for class 60, got non content header frame instead');
     if (c.received + payload.length > c.bodySize) throw new FrameErrorReply('content body frame exceeds remaining content size');
     if (c.received === 0 && payload.length === c.bodySize) {
       // Small bodies are copied so a queued message does not pin a whole read buffer;

@@ -167,7 +167,7 @@ export class Connection implements FlowGate, FlowWaiter {
       method = decodeMethodArgs(key, r);
     } catch (err) {
       // RabbitMQ: a method whose fields do not decode is a 501 naming the method.
-      if (err instanceof ProtocolSyntaxError && err.message.startsWith('truncated value')) throw new FrameErrorReply(`cannot decode ${METHOD_INFO.get(key)?.name ?? key}`);
+      if (err instanceof ProtocolSyntaxError && err.message.startsWith('truncated value')) throw new FrameErrorReply(`cannot decode <<${[...payload.subarray(4, 64)].join(',')}>>`);
       throw err;
     }
     if (!method) throw new CommandInvalid(`unknown method ${key >>> 16}/${key & 0xffff}`);
@@ -210,7 +210,7 @@ export class Connection implements FlowGate, FlowWaiter {
       }
     }
     try {
-      if (!channel) throw new ChannelError(`expected 'channel.open' on channel ${channelId}`);
+      if (!channel) throw new ChannelError(`expected 'channel.open'`);
       channel.onFrame(type, payload, method);
     } catch (err) {
       this.handleError(err, channelId, channel?.causeKey ?? this.causeKey);
@@ -249,6 +249,11 @@ export class Connection implements FlowGate, FlowWaiter {
     if (this.state === 'handshake') return this.handshake.onMethod(m);
     if (m.key === MethodKey.ConnectionUpdateSecret) return updateSecret(this, m.args);
     throw new CommandInvalid(`${METHOD_INFO.get(m.key)?.name} unexpected on an open connection`);
+  }
+
+  /** The close about to be sent names no method (RabbitMQ's login refusal does not). */
+  forgetCause(): void {
+    this.causeKey = 0;
   }
 
   /** Called by the handshake once connection.open succeeded. */

@@ -97,7 +97,10 @@ export class Handshake {
     }
     if (!result.ok) {
       conn.log.warn({ mechanism: a.mechanism, reason: result.detail }, 'authentication failed');
-      if (conn.capabilities.authenticationFailureClose) throw new AccessRefused(result.wire);
+      if (conn.capabilities.authenticationFailureClose) {
+        conn.forgetCause(); // RabbitMQ names no method in a login refusal (class 0, method 0)
+        throw new AccessRefused(result.wire);
+      }
       conn.socket.destroy();
       return;
     }

@@ -1,0 +1,241 @@
+// The client of the differential harness: a raw AMQP connection that records everything the broker sends
+// as text lines (methods with every field, content properties with their field types, bodies), so that the
+// same script run against Warren and against RabbitMQ can be compared line by line. It never throws on an
+// unexpected answer: a missing reply is recorded as one, so the difference shows in the transcripts.
+import { RawClient, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, methods, PROTOCOL_HEADER } from '../helpers/raw-amqp';
+import { describeHeader, describeMethod, methodBytes, publishBytes, type Args, type Properties } from './wire';
+
+/** Replaces server-generated names (amq.gen-…, amq.ctag-…, reply-to addresses) with stable placeholders. */
+export class Normalizer {
+  private readonly seen = new Map<string, string>();
+  apply(text: string): string {
+    return text
+      .replace(/amq\.(gen|ctag)-[A-Za-z0-9_\-]+/g, (m, kind: string) => this.placeholder(m, `amq.${kind}-#`))
+      .replace(/amq\.rabbitmq\.reply-to\.[A-Za-z0-9_.=+/\-]+/g, (m) => this.placeholder(m, 'amq.rabbitmq.reply-to.#'))
+      .replace(/time=T:\d+/g, 'time=T:*');
+  }
+  private placeholder(original: string, pattern: string): string {
+    let p = this.seen.get(original);
+    if (!p) {
+      const n = [...this.seen.values()].filter((v) => v.startsWith(pattern.slice(0, -1))).length + 1;
+      p = pattern.replace('#', String(n));
+      this.seen.set(original, p);
+    }
+    return p;
+  }
+}
+
+/** One recorded event: what arrived, on which connection and channel. */
+export interface Received {
+  conn: string;
+  channel: number;
+  name: string;
+  fields: Record<string, string>;
+  text: string;
+}
+
+const REPLY_NAMES = /-ok$|^basic\.get-empty$|^channel\.close$|^connection\.close$/;
+
+/** A recording raw connection. */
+export class Probe {
+  readonly received: Received[] = [];
+  private readonly waiters = new Set<() => void>();
+  private pending = new Map<number, { method: { name: string; fields: Record<string, string> }; properties?: string[]; bodySize?: bigint; body: Buffer[] }>();
+  private pumping = true;
+  closed = false;
+  /** The broker closed the connection (and was answered close-ok): nothing more to send. */
+  serverClosed = false;
+
+  private constructor(
+    private readonly raw: RawClient,
+    readonly label: string,
+    private readonly log: string[],
+    private readonly names: Normalizer,
+  ) {}
+
+  static async open(port: number, label: string, log: string[], names: Normalizer, opts: { user?: string; password?: string; vhost?: string; mechanism?: string } = {}): Promise<Probe> {
+    const raw = await RawClient.connect(port);
+    const p = new Probe(raw, label, log, names);
+    await p.handshake(opts);
+    if (!p.closed) void p.pump();
+    return p;
+  }
+
+  /** The opening handshake; a refusal (connection.close) is recorded like any other frame. */
+  private async handshake(opts: { user?: string; password?: string; vhost?: string; mechanism?: string }): Promise<void> {
+    const raw = this.raw;
+    raw.write(PROTOCOL_HEADER);
+    const next = async (): Promise<{ name: string; payload: Buffer } | undefined> => {
+      const m = await raw.nextMethod(5000);
+      if (!m) {
+        this.closed = true;
+        this.log.push(`< ${this.label} socket closed during the handshake`);
+        this.record(0, 'handshake-ended-without-close', {});
+        return undefined;
+      }
+      const d = describeMethod(m.payload);
+      if (d.name === 'connection.close') {
+        this.record(0, d.name, d.fields);
+        raw.write(methods.connectionCloseOk());
+        this.serverClosed = true;
+        this.closed = true;
+        return undefined;
+      }
+      return { name: d.name, payload: m.payload };
+    };
+    if (!(await next())) return;
+    const response = Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.password ?? 'guest'}`);
+    const capabilities = { consumer_cancel_notify: true, 'connection.blocked': true, authentication_failure_close: true, publisher_confirms: true, basic_nack: true };
+    raw.write(methodBytes(0, 'connection.start-ok', { clientProperties: { product: 'warren-differential', capabilities }, mechanism: opts.mechanism ?? 'PLAIN', response, locale: 'en_US' }));
+    const tune = await next();
+    if (!tune) return;
+    raw.write(methodBytes(0, 'connection.tune-ok', { channelMax: tune.payload.readUInt16BE(4), frameMax: tune.payload.readUInt32BE(6), heartbeat: 0 }));
+    raw.write(methodBytes(0, 'connection.open', { virtualHost: opts.vhost ?? '/' }));
+    await next();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.pumping) {
+      const f = await this.raw.nextFrame(60_000);
+      if (!f) {
+        if (this.raw.closed) {
+          // Kept out of the transcript: when the socket goes after a close is timing, not protocol.
+          this.closed = true;
+          this.log.push(`< ${this.label} socket closed`);
+          for (const w of [...this.waiters]) w();
+          return;
+        }
+        continue;
+      }
+      if (f.type === FRAME_METHOD) {
+        const m = describeMethod(f.payload);
+        if (m.name === 'basic.deliver' || m.name === 'basic.get-ok' || m.name === 'basic.return') {
+          this.pending.set(f.channel, { method: m, body: [] });
+          continue;
+        }
+        this.record(f.channel, m.name, m.fields);
+        if (m.name === 'channel.close') this.raw.write(methods.channelCloseOk(f.channel));
+        if (m.name === 'connection.close') {
+          this.serverClosed = true;
+          this.raw.write(methods.connectionCloseOk());
+        }
+      } else if (f.type === FRAME_HEADER) {
+        const c = this.pending.get(f.channel);
+        if (!c) continue;
+        const h = describeHeader(f.payload);
+        c.properties = h.properties;
+        c.bodySize = h.bodySize;
+        if (h.bodySize === 0n) this.completeContent(f.channel);
+      } else if (f.type === FRAME_BODY) {
+        const c = this.pending.get(f.channel);
+        if (!c) continue;
+        c.body.push(f.payload);
+        if (BigInt(c.body.reduce((n, b) => n + b.length, 0)) >= (c.bodySize ?? 0n)) this.completeContent(f.channel);
+      }
+    }
+  }
+
+  private completeContent(channel: number): void {
+    const c = this.pending.get(channel)!;
+    this.pending.delete(channel);
+    const body = Buffer.concat(c.body).toString('utf8');
+    this.record(channel, c.method.name, c.method.fields, ` props[${(c.properties ?? []).join(' ')}] body=${JSON.stringify(body)}`);
+  }
+
+  private record(channel: number, name: string, fields: Record<string, string>, extra = ''): void {
+    const args = Object.entries(fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    const text = this.names.apply(`${this.label}.ch${channel} ${name}${args ? ` ${args}` : ''}${extra}`);
+    const normalized: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fields)) normalized[k] = this.names.apply(v);
+    this.received.push({ conn: this.label, channel, name, fields: normalized, text });
+    this.log.push(`< ${text}`);
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Writes a method without waiting. */
+  send(channel: number, name: string, args: Args = {}): void {
+    this.log.push(`> ${this.label}.ch${channel} ${name} ${JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    this.raw.write(methodBytes(channel, name, args));
+  }
+
+  /** Writes raw bytes (malformed frames and the like). */
+  sendRaw(bytes: Buffer, what: string): void {
+    this.log.push(`> ${this.label} raw ${what}`);
+    this.raw.write(bytes);
+  }
+
+  publish(channel: number, args: Args, body: string | Buffer = '', props: Properties = {}): void {
+    this.log.push(`> ${this.label}.ch${channel} basic.publish ${JSON.stringify(args)} ${JSON.stringify(props)} ${JSON.stringify(String(body))}`);
+    this.raw.write(publishBytes(channel, args, body, props));
+  }
+
+  /** Resolves once an event after index `from` matches, or after timeoutMs (then undefined). */
+  async waitFor(pred: (r: Received) => boolean, timeoutMs = 3000, from = 0): Promise<Received | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.received.slice(from).find(pred);
+      if (hit) return hit;
+      if (this.closed || Date.now() >= deadline) {
+        this.log.push(`! ${this.label} waited in vain`);
+        return undefined;
+      }
+      await new Promise<void>((ok) => {
+        const t = setTimeout(() => {
+          this.waiters.delete(done);
+          ok();
+        }, Math.max(1, deadline - Date.now()));
+        const done = () => {
+          clearTimeout(t);
+          this.waiters.delete(done);
+          ok();
+        };
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** Sends a method and waits for its reply on the channel (or a close of the channel or connection). */
+  async call(channel: number, name: string, args: Args = {}, timeoutMs = 3000): Promise<Received | undefined> {
+    const from = this.received.length;
+    this.send(channel, name, args);
+    return this.waitFor((r) => (r.channel === channel || r.name === 'connection.close') && REPLY_NAMES.test(r.name), timeoutMs, from);
+  }
+
+  /** Waits until `n` events of the given method have arrived on the channel (counting from the start). */
+  async count(channel: number, name: string, n: number, timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received.filter((r) => r.channel === channel && r.name === name).length < n) {
+      if (this.closed || Date.now() >= deadline) {
+        this.log.push(`! ${this.label} expected ${n} ${name} on ch${channel}`);
+        return;
+      }
+      await this.waitFor(() => true, deadline - Date.now(), this.received.length);
+    }
+  }
+
+  async openChannel(channel: number): Promise<void> {
+    await this.call(channel, 'channel.open');
+  }
+
+  /** Lets frames already on their way arrive (for asserting that nothing more comes). */
+  async quiet(ms = 150): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+  }
+
+  /** connection.close and wait for close-ok (or the socket closing). */
+  async close(): Promise<void> {
+    if (!this.closed && !this.serverClosed) {
+      this.raw.write(methods.connectionClose());
+      await this.waitFor((r) => r.name === 'connection.close-ok', 2000, 0);
+    }
+    this.pumping = false;
+    this.raw.destroy();
+  }
+
+  destroy(): void {
+    this.pumping = false;
+    this.raw.destroy();
+  }
+}

@@ -1,0 +1,69 @@
+// One run of a scenario against one broker: its connections, its log, and the transcript compared.
+import { Normalizer, Probe } from './probe';
+
+export interface Target {
+  name: 'warren' | 'rabbitmq';
+  port: number;
+}
+
+export class Session {
+  readonly log: string[] = [];
+  readonly names = new Normalizer();
+  private readonly probes: Probe[] = [];
+
+  constructor(
+    readonly target: Target,
+    private readonly prefix: string,
+  ) {}
+
+  /** A resource name unique to this scenario, the same on both brokers. */
+  name(suffix: string): string {
+    return `${this.prefix}.${suffix}`;
+  }
+
+  /** A new recording connection (c1, c2, ...), handshaken. */
+  async connect(opts: { user?: string; password?: string; vhost?: string; mechanism?: string } = {}): Promise<Probe> {
+    const p = await Probe.open(this.target.port, `c${this.probes.length + 1}`, this.log, this.names, opts);
+    this.probes.push(p);
+    return p;
+  }
+
+  /** A connection with channel 1 open. */
+  async channel(): Promise<Probe> {
+    const p = await this.connect();
+    await p.openChannel(1);
+    return p;
+  }
+
+  /**
+   * What the client observed: every received frame as a line, grouped by connection and channel with
+   * each channel's order kept (the interleaving of different channels is timing, not protocol).
+   */
+  transcript(): string[] {
+    const groups = new Map<string, string[]>();
+    for (const p of this.probes) {
+      for (const r of p.received) {
+        const key = `${r.conn}.${r.channel}`;
+        let lines = groups.get(key);
+        if (!lines) groups.set(key, (lines = []));
+        lines.push(r.text);
+      }
+    }
+    return [...groups.keys()].sort().flatMap((k) => groups.get(k)!);
+  }
+
+  async end(): Promise<void> {
+    await Promise.all(this.probes.map((p) => p.close().catch(() => p.destroy())));
+  }
+}
+
+/** A scripted scenario, run the same way against Warren and RabbitMQ. */
+export interface Scenario {
+  name: string;
+  run(s: Session): Promise<void>;
+  /**
+   * A deliberate difference (README.md lists each): Warren follows RabbitMQ 4.x where 3.10 differs.
+   * `expected` turns RabbitMQ 3.10's transcript into the 4.x one that Warren's must equal.
+   */
+  deliberate?: { reason: string; expected(rabbit310: string[]): string[] };
+}
