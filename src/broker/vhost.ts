@@ -80,9 +80,11 @@ export class VirtualHost implements QueueHooks {
 
   /** Throws 405 when `connectionId` may not use the exclusive queue `q`. */
   checkExclusiveAccess(q: QueueHandle, connectionId: string | undefined): void {
-    if (q.def.exclusive && q.def.exclusiveOwner !== connectionId) {
-      throw new ResourceLocked(`cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
-    }
+    if (q.def.exclusive && q.def.exclusiveOwner !== connectionId) this.lockedQueue(q);
+  }
+
+  private lockedQueue(q: QueueHandle): never {
+    throw new ResourceLocked(`cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`);
   }
 
   /**
@@ -286,6 +288,8 @@ export class VirtualHost implements QueueHooks {
     const existing = this.queues.get(def.name);
     if (existing) {
       this.checkExclusiveAccess(existing, connectionId);
+      // RabbitMQ's strict check: the redeclaration's owner (none unless exclusive) must be the queue's.
+      if (existing.def.exclusive !== def.exclusive) this.lockedQueue(existing);
       checkQueueEquivalent(existing, def, this.name);
       existing.touch();
       return { queue: existing, created: false };

@@ -42,6 +42,8 @@ export class Probe {
   private readonly waiters = new Set<() => void>();
   private pending = new Map<number, { method: { name: string; fields: Record<string, string> }; properties?: string[]; bodySize?: bigint; body: Buffer[] }>();
   private pumping = true;
+  /** Highest publisher confirm received per channel. */
+  private readonly confirmed = new Map<number, number>();
   closed = false;
   /** The broker closed the connection (and was answered close-ok): nothing more to send. */
   serverClosed = false;
@@ -113,7 +115,12 @@ export class Probe {
           this.pending.set(f.channel, { method: m, body: [] });
           continue;
         }
-        this.record(f.channel, m.name, m.fields);
+        if ((m.name === 'basic.ack' || m.name === 'basic.nack') && m.fields.multiple === 'true') {
+          // A multiple ack is how the broker batched its confirms, not what was confirmed: one line per tag.
+          const upTo = Number(m.fields.deliveryTag);
+          for (let tag = (this.confirmed.get(f.channel) ?? 0) + 1; tag <= upTo; tag++) this.record(f.channel, m.name, { ...m.fields, deliveryTag: String(tag), multiple: 'false' });
+        } else this.record(f.channel, m.name, m.fields);
+        if (m.name === 'basic.ack' || m.name === 'basic.nack') this.confirmed.set(f.channel, Math.max(this.confirmed.get(f.channel) ?? 0, Number(m.fields.deliveryTag)));
         if (m.name === 'channel.close') this.raw.write(methods.channelCloseOk(f.channel));
         if (m.name === 'connection.close') {
           this.serverClosed = true;
@@ -143,6 +150,9 @@ export class Probe {
   }
 
   private record(channel: number, name: string, fields: Record<string, string>, extra = ''): void {
+    this.log.push(`< ${this.label}.ch${channel} ${name} ${JSON.stringify(fields)}`);
+    // Reply texts are free text: the transcript keeps their constant name (NOT_FOUND, ...), the log the rest.
+    if (fields.replyText !== undefined) fields = { ...fields, replyText: fields.replyText.split(' - ')[0] };
     const args = Object.entries(fields)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
@@ -150,7 +160,6 @@ export class Probe {
     const normalized: Record<string, string> = {};
     for (const [k, v] of Object.entries(fields)) normalized[k] = this.names.apply(v);
     this.received.push({ conn: this.label, channel, name, fields: normalized, text });
-    this.log.push(`< ${text}`);
     for (const w of [...this.waiters]) w();
   }
 
@@ -170,6 +179,27 @@ export class Probe {
     this.log.push(`> ${this.label}.ch${channel} basic.publish ${JSON.stringify(args)} ${JSON.stringify(props)} ${JSON.stringify(String(body))}`);
     this.raw.write(publishBytes(channel, args, body, props));
   }
+
+  /**
+   * Publishes in confirm mode and waits for the confirms: afterwards every queue has the messages,
+   * on RabbitMQ too (its counts are otherwise not settled by the time of the next method).
+   */
+  async publishConfirmed(channel: number, messages: { args: Args; body?: string; props?: Properties }[]): Promise<void> {
+    if (!this.confirming.has(channel)) {
+      await this.call(channel, 'confirm.select');
+      this.confirming.add(channel);
+    }
+    for (const m of messages) this.publish(channel, m.args, m.body ?? '', m.props ?? {});
+    this.published.set(channel, (this.published.get(channel) ?? 0) + messages.length);
+    const target = this.published.get(channel)!;
+    const deadline = Date.now() + 3000;
+    while ((this.confirmed.get(channel) ?? 0) < target && !this.closed && Date.now() < deadline) {
+      await this.waitFor(() => true, deadline - Date.now(), this.received.length);
+    }
+  }
+
+  private readonly confirming = new Set<number>();
+  private readonly published = new Map<number, number>();
 
   /** Resolves once an event after index `from` matches, or after timeoutMs (then undefined). */
   async waitFor(pred: (r: Received) => boolean, timeoutMs = 3000, from = 0): Promise<Received | undefined> {

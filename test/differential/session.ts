@@ -49,12 +49,37 @@ export class Session {
         lines.push(r.text);
       }
     }
-    return [...groups.keys()].sort().flatMap((k) => groups.get(k)!);
+    return [...groups.keys()].sort().flatMap((k) => sortConfirmRuns(groups.get(k)!));
   }
 
   async end(): Promise<void> {
     await Promise.all(this.probes.map((p) => p.close().catch(() => p.destroy())));
   }
+}
+
+const CONFIRM = /^\S+ basic\.(ack|nack) deliveryTag=(\d+)/;
+
+/**
+ * Publisher confirms may come in any order (RabbitMQ confirms an unroutable message at once, a routed
+ * one when its queue has it): a run of consecutive confirms is compared sorted by tag.
+ */
+function sortConfirmRuns(lines: string[]): string[] {
+  const out: string[] = [];
+  let run: string[] = [];
+  const flush = () => {
+    run.sort((a, b) => Number(CONFIRM.exec(a)![2]) - Number(CONFIRM.exec(b)![2]));
+    out.push(...run);
+    run = [];
+  };
+  for (const line of lines) {
+    if (CONFIRM.test(line)) run.push(line);
+    else {
+      flush();
+      out.push(line);
+    }
+  }
+  flush();
+  return out;
 }
 
 /** A scripted scenario, run the same way against Warren and RabbitMQ. */

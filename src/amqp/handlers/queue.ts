@@ -32,7 +32,8 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         return;
       }
       if (a.passive) {
-        name = resolveQueueName(ch, a.queue);
+        // RabbitMQ takes a passive declare's name as it is: '' is not the last declared queue.
+        name = cleanName(a.queue);
         authorizePassive(ch, 'queue', name);
         const q = vhost.availableQueue(name);
         vhost.checkExclusiveAccess(q, conn.id);

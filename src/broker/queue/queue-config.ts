@@ -77,6 +77,9 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   if ('x-overflow' in args && !OVERFLOWS.includes(args['x-overflow'] as Overflow)) {
     fail('x-overflow', `{unknown_overflow_value,${JSON.stringify(String(args['x-overflow']))}} (expected drop-head, reject-publish or reject-publish-dlx)`);
   }
+  if ('x-queue-mode' in args && args['x-queue-mode'] !== 'default' && args['x-queue-mode'] !== 'lazy') {
+    fail('x-queue-mode', `"unsupported queue mode '${String(args['x-queue-mode'])}'"`);
+  }
   if ('x-single-active-consumer' in args && typeof args['x-single-active-consumer'] !== 'boolean') {
     fail('x-single-active-consumer', `{unacceptable_type,${describe(args, 'x-single-active-consumer')}} (expected a boolean)`);
   }

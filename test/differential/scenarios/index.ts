@@ -1,5 +1,6 @@
 import type { Scenario } from '../session';
 import { connectionScenarios } from './connection';
+import { exchangeQueueScenarios } from './exchange-queue';
 
 /** Every scenario the harness runs, in order. */
-export const SCENARIOS: Scenario[] = [...connectionScenarios];
+export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios];
