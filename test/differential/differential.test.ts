@@ -26,6 +26,7 @@ async function runOn(target: Target, prefix: string, scenario: Scenario): Promis
   try {
     await scenario.run(session);
   } catch (err) {
+    session.failure = err as Error;
     session.log.push(`! scenario threw: ${(err as Error).stack}`);
   } finally {
     await session.end();
@@ -41,8 +42,14 @@ describe('Warren and RabbitMQ 3.10 answer the same scripts the same way', { skip
         runOn({ name: 'warren', port: warren!.port }, prefix, scenario),
         runOn({ name: 'rabbitmq', port: rabbit!.port }, prefix, scenario),
       ]);
-      const expected = scenario.deliberate ? scenario.deliberate.expected(r.transcript()) : r.transcript();
-      assert.deepEqual(w.transcript(), expected, `\n--- Warren log\n${w.log.join('\n')}\n--- RabbitMQ log\n${r.log.join('\n')}`);
+      // A script that cannot run is a broken scenario, not a difference.
+      for (const session of [w, r]) if (session.failure) throw session.failure;
+      const rabbitLines = r.transcript(scenario.unordered);
+      // WARREN_DIFF_SHOW=substring prints the transcripts of matching scenarios (to review what is compared).
+      const show = process.env.WARREN_DIFF_SHOW;
+      if (show && scenario.name.includes(show)) console.log(`--- ${scenario.name}\n${w.transcript(scenario.unordered).join('\n')}\n--- RabbitMQ\n${rabbitLines.join('\n')}`);
+      const expected = scenario.deliberate ? scenario.deliberate.expected(rabbitLines) : rabbitLines;
+      assert.deepEqual(w.transcript(scenario.unordered), expected, `\n--- Warren log\n${w.log.join('\n')}\n--- RabbitMQ log\n${r.log.join('\n')}`);
     });
   });
 });

@@ -165,7 +165,7 @@ export class Probe {
 
   /** Writes a method without waiting. */
   send(channel: number, name: string, args: Args = {}): void {
-    this.log.push(`> ${this.label}.ch${channel} ${name} ${JSON.stringify(args, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    this.log.push(`> ${this.label}.ch${channel} ${name} ${show(args)}`);
     this.raw.write(methodBytes(channel, name, args));
   }
 
@@ -176,7 +176,7 @@ export class Probe {
   }
 
   publish(channel: number, args: Args, body: string | Buffer = '', props: Properties = {}): void {
-    this.log.push(`> ${this.label}.ch${channel} basic.publish ${JSON.stringify(args)} ${JSON.stringify(props)} ${JSON.stringify(String(body))}`);
+    this.log.push(`> ${this.label}.ch${channel} basic.publish ${show(args)} ${show(props)} ${JSON.stringify(String(body))}`);
     this.raw.write(publishBytes(channel, args, body, props));
   }
 
@@ -268,4 +268,9 @@ export class Probe {
     this.pumping = false;
     this.raw.destroy();
   }
+}
+
+/** JSON for the log, with bigints as strings. */
+function show(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }

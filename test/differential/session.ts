@@ -8,7 +8,11 @@ export interface Target {
 
 export class Session {
   readonly log: string[] = [];
+  /** What the script threw, if it did. */
+  failure: Error | undefined;
   readonly names = new Normalizer();
+  /** Observations a scenario computed itself (counts and the like), compared after the frames. */
+  private readonly notes: string[] = [];
   private readonly probes: Probe[] = [];
 
   constructor(
@@ -39,17 +43,23 @@ export class Session {
    * What the client observed: every received frame as a line, grouped by connection and channel with
    * each channel's order kept (the interleaving of different channels is timing, not protocol).
    */
-  transcript(): string[] {
+  transcript(leaveOut: string[] = []): string[] {
     const groups = new Map<string, string[]>();
     for (const p of this.probes) {
       for (const r of p.received) {
+        if (leaveOut.includes(r.name)) continue;
         const key = `${r.conn}.${r.channel}`;
         let lines = groups.get(key);
         if (!lines) groups.set(key, (lines = []));
         lines.push(r.text);
       }
     }
-    return [...groups.keys()].sort().flatMap((k) => sortConfirmRuns(groups.get(k)!));
+    return [...[...groups.keys()].sort().flatMap((k) => sortConfirmRuns(groups.get(k)!)), ...this.notes];
+  }
+
+  note(text: string): void {
+    this.notes.push(`note ${text}`);
+    this.log.push(`note ${text}`);
   }
 
   async end(): Promise<void> {
@@ -91,4 +101,6 @@ export interface Scenario {
    * `expected` turns RabbitMQ 3.10's transcript into the 4.x one that Warren's must equal.
    */
   deliberate?: { reason: string; expected(rabbit310: string[]): string[] };
+  /** Methods left out of the transcript because their order is timing (the scenario notes what matters of them). */
+  unordered?: string[];
 }

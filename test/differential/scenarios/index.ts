@@ -1,6 +1,7 @@
 import type { Scenario } from '../session';
 import { connectionScenarios } from './connection';
 import { exchangeQueueScenarios } from './exchange-queue';
+import { basicScenarios } from './basic';
 
 /** Every scenario the harness runs, in order. */
-export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios];
+export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios];
