@@ -98,7 +98,7 @@ export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
 
   flush(): void {
     for (const seq of this.nacked) {
-      this.out.method(this.channel, { key: MethodKey.BasicNack, args: { deliveryTag: seq, multiple: false, requeue: false } });
+      this.out.method(this.channel, { key: MethodKey.BasicNack, args: { deliveryTag: seq, multiple: false, requeue: true } });
     }
     this.nacked = [];
     if (this.acked.length === 0) return;

@@ -23,6 +23,7 @@ after(async () => {
 
 async function runOn(target: Target, prefix: string, scenario: Scenario): Promise<Session> {
   const session = new Session(target, prefix);
+  session.lineFilter = scenario.normalize;
   try {
     await scenario.run(session);
   } catch (err) {

@@ -42,8 +42,8 @@ export class Probe {
   private readonly waiters = new Set<() => void>();
   private pending = new Map<number, { method: { name: string; fields: Record<string, string> }; properties?: string[]; bodySize?: bigint; body: Buffer[] }>();
   private pumping = true;
-  /** Highest publisher confirm received per channel. */
-  private readonly confirmed = new Map<number, number>();
+  /** Publisher confirms (acked or nacked tags) received per channel. */
+  private readonly confirmed = new Map<number, Set<number>>();
   closed = false;
   /** The broker closed the connection (and was answered close-ok): nothing more to send. */
   serverClosed = false;
@@ -115,12 +115,17 @@ export class Probe {
           this.pending.set(f.channel, { method: m, body: [] });
           continue;
         }
-        if ((m.name === 'basic.ack' || m.name === 'basic.nack') && m.fields.multiple === 'true') {
+        if (m.name === 'basic.ack' || m.name === 'basic.nack') {
           // A multiple ack is how the broker batched its confirms, not what was confirmed: one line per tag.
+          let done = this.confirmed.get(f.channel);
+          if (!done) this.confirmed.set(f.channel, (done = new Set()));
           const upTo = Number(m.fields.deliveryTag);
-          for (let tag = (this.confirmed.get(f.channel) ?? 0) + 1; tag <= upTo; tag++) this.record(f.channel, m.name, { ...m.fields, deliveryTag: String(tag), multiple: 'false' });
+          const tags = m.fields.multiple === 'true' ? Array.from({ length: upTo }, (_, i) => i + 1).filter((t) => !done.has(t)) : [upTo];
+          for (const tag of tags) {
+            done.add(tag);
+            this.record(f.channel, m.name, { ...m.fields, deliveryTag: String(tag), multiple: 'false' });
+          }
         } else this.record(f.channel, m.name, m.fields);
-        if (m.name === 'basic.ack' || m.name === 'basic.nack') this.confirmed.set(f.channel, Math.max(this.confirmed.get(f.channel) ?? 0, Number(m.fields.deliveryTag)));
         if (m.name === 'channel.close') this.raw.write(methods.channelCloseOk(f.channel));
         if (m.name === 'connection.close') {
           this.serverClosed = true;
@@ -193,7 +198,7 @@ export class Probe {
     this.published.set(channel, (this.published.get(channel) ?? 0) + messages.length);
     const target = this.published.get(channel)!;
     const deadline = Date.now() + 3000;
-    while ((this.confirmed.get(channel) ?? 0) < target && !this.closed && Date.now() < deadline) {
+    while ((this.confirmed.get(channel)?.size ?? 0) < target && !this.closed && Date.now() < deadline) {
       await this.waitFor(() => true, deadline - Date.now(), this.received.length);
     }
   }

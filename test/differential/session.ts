@@ -8,6 +8,8 @@ export interface Target {
 
 export class Session {
   readonly log: string[] = [];
+  /** Applied to every transcript line (a scenario's normalization, see Scenario.normalize). */
+  lineFilter: ((line: string) => string) | undefined;
   /** What the script threw, if it did. */
   failure: Error | undefined;
   readonly names = new Normalizer();
@@ -48,10 +50,12 @@ export class Session {
     for (const p of this.probes) {
       for (const r of p.received) {
         if (leaveOut.includes(r.name)) continue;
-        const key = `${r.conn}.${r.channel}`;
+        const text = this.lineFilter ? this.lineFilter(r.text) : r.text;
+        // Publisher confirms are a stream of their own: how they interleave with the channel's other frames is timing.
+        const key = `${r.conn}.${r.channel}${r.name === 'basic.ack' || r.name === 'basic.nack' ? '.confirms' : ''}`;
         let lines = groups.get(key);
         if (!lines) groups.set(key, (lines = []));
-        lines.push(r.text);
+        lines.push(text);
       }
     }
     return [...[...groups.keys()].sort().flatMap((k) => sortConfirmRuns(groups.get(k)!)), ...this.notes];
@@ -101,6 +105,11 @@ export interface Scenario {
    * `expected` turns RabbitMQ 3.10's transcript into the 4.x one that Warren's must equal.
    */
   deliberate?: { reason: string; expected(rabbit310: string[]): string[] };
+  /**
+   * Applied to both transcripts' lines before comparing: for features where 4.x adds to what 3.10 sends
+   * (README.md lists each), e.g. the x-last-death-* headers.
+   */
+  normalize?: (line: string) => string;
   /** Methods left out of the transcript because their order is timing (the scenario notes what matters of them). */
   unordered?: string[];
 }

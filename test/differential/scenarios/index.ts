@@ -2,6 +2,8 @@ import type { Scenario } from '../session';
 import { connectionScenarios } from './connection';
 import { exchangeQueueScenarios } from './exchange-queue';
 import { basicScenarios } from './basic';
+import { confirmTxScenarios } from './confirm-tx';
+import { extensionScenarios } from './extensions';
 
 /** Every scenario the harness runs, in order. */
-export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios];
+export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios, ...confirmTxScenarios, ...extensionScenarios];
