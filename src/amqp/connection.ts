@@ -218,8 +218,10 @@ export class Connection implements FlowGate, FlowWaiter {
   }
 
   private openChannel(id: number): void {
-    if (id > this.channelMax) {
-      throw new NotAllowed(`channel number ${id} exceeds the negotiated channel_max ${this.channelMax}`);
+    // RabbitMQ limits how many channels are open, not their numbers; and names no method.
+    if (this.channelMax !== 0 && this.channels.size >= this.channelMax) {
+      this.causeKey = 0;
+      throw new NotAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
     }
     checkChannelLimit(this);
     this.channels.set(id, new Channel(this, id));

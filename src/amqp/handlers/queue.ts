@@ -7,6 +7,7 @@ import type { QueueCounts, QueueHandle } from '../../broker/ports';
 import type { ChannelState as Channel } from '../channel-state';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
+import { checkQuorumDeclaration } from '../../broker/queue/quorum-rules';
 import { isReplyAddress, REPLY_TO_QUEUE, replyAddressAlive } from '../direct-reply-to';
 import { authorize, authorizeBind, authorizePassive, authorizeQueueDeclare } from '../access';
 
@@ -43,6 +44,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
         authorizeQueueDeclare(ch, name, a.arguments);
         validateQueueArguments(a.arguments, name, vhost.name);
+        checkQuorumDeclaration(a.arguments, a.durable, a.exclusive, a.autoDelete, name, vhost.name);
         // A durable queue whose home is down cannot be declared again until it returns.
         vhost.queues.get(name)?.checkAvailable();
         const def: QueueDefinition = {
@@ -80,7 +82,10 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         throw new AccessRefused(`operation not permitted on the direct reply-to pseudo queue`);
       }
       const q = vhost.queue(binding.destination);
-      vhost.checkExclusiveAccess(q, conn.id);
+      // RabbitMQ unbinds a binding that does not exist without looking at the queue's owner.
+      if (bind || vhost.bindingsToDestination('queue', q.name).some((b) => b.source === binding.source && b.routingKey === binding.routingKey)) {
+        vhost.checkExclusiveAccess(q, conn.id);
+      }
       if (bind) {
         const source = vhost.exchange(binding.source);
         if (source.def.type === 'headers') headersMatchMode(binding.args);

@@ -93,5 +93,12 @@ export class Exchange {
         throw new PreconditionFailed(`inequivalent arg '${name}' ${where}: received '${received}' but current is '${current}'`);
       }
     }
+    // Of the arguments RabbitMQ compares only alternate-exchange; others may differ.
+    const receivedAe = other.arguments['alternate-exchange'];
+    const currentAe = this.def.arguments['alternate-exchange'];
+    if (String(receivedAe) !== String(currentAe)) {
+      const show = (v: unknown) => (v === undefined ? 'none' : `the value '${String(v)}'`);
+      throw new PreconditionFailed(`inequivalent arg 'alternate-exchange' ${where}: received ${show(receivedAe)} but current is ${show(currentAe)}`);
+    }
   }
 }

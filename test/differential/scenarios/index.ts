@@ -4,6 +4,7 @@ import { exchangeQueueScenarios } from './exchange-queue';
 import { basicScenarios } from './basic';
 import { confirmTxScenarios } from './confirm-tx';
 import { extensionScenarios } from './extensions';
+import { moreScenarios } from './more';
 
 /** Every scenario the harness runs, in order. */
-export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios, ...confirmTxScenarios, ...extensionScenarios];
+export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios, ...confirmTxScenarios, ...extensionScenarios, ...moreScenarios];
