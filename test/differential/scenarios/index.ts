@@ -5,6 +5,7 @@ import { basicScenarios } from './basic';
 import { confirmTxScenarios } from './confirm-tx';
 import { extensionScenarios } from './extensions';
 import { moreScenarios } from './more';
+import { routingDeliveryScenarios } from './routing-delivery';
 
 /** Every scenario the harness runs, in order. */
-export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios, ...confirmTxScenarios, ...extensionScenarios, ...moreScenarios];
+export const SCENARIOS: Scenario[] = [...connectionScenarios, ...exchangeQueueScenarios, ...basicScenarios, ...confirmTxScenarios, ...extensionScenarios, ...moreScenarios, ...routingDeliveryScenarios];
