@@ -49,7 +49,7 @@ describe('Warren and RabbitMQ 3.10 answer the same scripts the same way', { skip
       // WARREN_DIFF_SHOW=substring prints the transcripts of matching scenarios (to review what is compared).
       const show = process.env.WARREN_DIFF_SHOW;
       if (show && scenario.name.includes(show)) console.log(`--- ${scenario.name}\n${w.transcript(scenario.unordered).join('\n')}\n--- RabbitMQ\n${rabbitLines.join('\n')}`);
-      const expected = scenario.deliberate ? scenario.deliberate.expected(rabbitLines) : rabbitLines;
+      const expected = scenario.deliberate ? scenario.deliberate.expected(rabbitLines, prefix) : rabbitLines;
       assert.deepEqual(w.transcript(scenario.unordered), expected, `\n--- Warren log\n${w.log.join('\n')}\n--- RabbitMQ log\n${r.log.join('\n')}`);
     });
   });

@@ -102,9 +102,10 @@ export interface Scenario {
   run(s: Session): Promise<void>;
   /**
    * A deliberate difference (README.md lists each): Warren follows RabbitMQ 4.x where 3.10 differs.
-   * `expected` turns RabbitMQ 3.10's transcript into the 4.x one that Warren's must equal.
+   * `expected` turns RabbitMQ 3.10's transcript into the 4.x one that Warren's must equal (`prefix` is what
+   * Session.name puts before resource names).
    */
-  deliberate?: { reason: string; expected(rabbit310: string[]): string[] };
+  deliberate?: { reason: string; expected(rabbit310: string[], prefix: string): string[] };
   /**
    * Applied to both transcripts' lines before comparing: for features where 4.x adds to what 3.10 sends
    * (README.md lists each), e.g. the x-last-death-* headers.

@@ -77,6 +77,9 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   if ('x-overflow' in args && !OVERFLOWS.includes(args['x-overflow'] as Overflow)) {
     fail('x-overflow', `{unknown_overflow_value,${JSON.stringify(String(args['x-overflow']))}} (expected drop-head, reject-publish or reject-publish-dlx)`);
   }
+  if ('x-queue-version' in args && args['x-queue-version'] !== 1 && args['x-queue-version'] !== 2) {
+    fail('x-queue-version', `"unsupported queue version '${String(args['x-queue-version'])}'"`);
+  }
   if ('x-queue-mode' in args && args['x-queue-mode'] !== 'default' && args['x-queue-mode'] !== 'lazy') {
     fail('x-queue-mode', `"unsupported queue mode '${String(args['x-queue-mode'])}'"`);
   }

@@ -139,4 +139,47 @@ export const routingDeliveryScenarios: Scenario[] = [
       await p.count(1, 'basic.deliver', 1);
     },
   },
+  {
+    name: 'basic.recover-async requeues (deprecated but answered by nothing)',
+    async run(s) {
+      const p = await s.channel();
+      const q = s.name('q');
+      await p.call(1, 'queue.declare', { queue: q, exclusive: true });
+      await p.publishConfirmed(1, [{ args: { routingKey: q }, body: 'x' }]);
+      await p.call(1, 'basic.get', { queue: q });
+      p.send(1, 'basic.recover-async', { requeue: true });
+      await p.call(1, 'basic.get', { queue: q, noAck: true });
+    },
+  },
+  {
+    name: 'other queue arguments: x-queue-version, x-queue-master-locator, x-consumer-timeout, x-dead-letter-strategy on a classic queue',
+    async run(s) {
+      const p = await s.connect();
+      const cases: Record<string, unknown>[] = [
+        { 'x-queue-version': 2 },
+        { 'x-queue-version': 3 },
+        { 'x-queue-master-locator': 'client-local' },
+        { 'x-queue-master-locator': 'anywhere' },
+        { 'x-consumer-timeout': 1000 },
+        { 'x-dead-letter-strategy': 'at-least-once' },
+        { 'x-max-priority': 0 },
+      ];
+      let ch = 0;
+      for (const args of cases) {
+        await p.openChannel(++ch);
+        await p.call(ch, 'queue.declare', { queue: s.name(`q${ch}`), exclusive: true, arguments: args as never });
+      }
+    },
+  },
+  {
+    name: 'x-queue-leader-locator on a classic queue (accepted by 4.x)',
+    async run(s) {
+      const p = await s.channel();
+      await p.call(1, 'queue.declare', { queue: s.name('q'), exclusive: true, arguments: { 'x-queue-leader-locator': 'balanced' } });
+    },
+    deliberate: {
+      reason: '3.10 accepts x-queue-leader-locator only for quorum queues and streams; 4.x places classic queues with it too',
+      expected: (t, prefix) => t.map((l) => (l.startsWith('c1.ch1 channel.close replyCode=406') ? `c1.ch1 queue.declare-ok queue=${prefix}.q messageCount=0 consumerCount=0` : l)),
+    },
+  },
 ];
