@@ -15,6 +15,7 @@ import type { ChannelConsumer } from './channel-consumer';
 import { Handshake } from './handshake';
 import { FrameOutput, STUCK_OUTPUT_MS } from './writer';
 import { updateSecret } from './update-secret';
+import { displayAddress } from './socket-address';
 import type { ResourceAlarms } from '../broker/alarms';
 import { checkChannelLimit } from './limits';
 import type { AuthSettings } from '../auth/authenticator';
@@ -91,7 +92,7 @@ export class Connection implements FlowGate, FlowWaiter {
     readonly socket: Socket,
     readonly ctx: ConnectionContext,
   ) {
-    this.id = `${socket.remoteAddress}:${socket.remotePort}#${nextConnectionNumber++}`;
+    this.id = `${displayAddress(socket.remoteAddress)}:${socket.remotePort}#${nextConnectionNumber++}`;
     this.log = ctx.log.child({ connection: this.id });
     this.channelMax = ctx.limits.channelMax;
     this.out = new FrameOutput(socket, ctx.limits.frameMaxBytes, () => this.onWritable());

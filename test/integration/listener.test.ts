@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as amqp from 'amqplib';
 import { startBroker, isExternalBroker } from '../helpers/broker-process';
+import { ctlRows } from '../ctl/ctl-support';
 
 async function roundTrip(url: string): Promise<void> {
   const conn = await amqp.connect(url);
@@ -25,6 +26,16 @@ describe('AMQP listener address', { skip: isExternalBroker() }, () => {
     try {
       await roundTrip(`amqp://guest:guest@[::1]:${broker.port}`);
       await roundTrip(`amqp://guest:guest@127.0.0.1:${broker.port}`);
+      // IPv4 clients of the dual-stack socket are listed as RabbitMQ lists them, not as ::ffff:127.0.0.1.
+      const v4 = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.port}`);
+      const v6 = await amqp.connect(`amqp://guest:guest@[::1]:${broker.port}`);
+      try {
+        const rows = await ctlRows(broker.dataDir, ['list_connections', 'peer_host', 'host']);
+        assert.deepEqual(rows.map((r) => `${r.peer_host} ${r.host}`).sort(), ['127.0.0.1 127.0.0.1', '::1 ::1']);
+      } finally {
+        await v4.close();
+        await v6.close();
+      }
     } finally {
       await broker.stop();
     }

@@ -3,6 +3,7 @@
  * bindings, connections, consumers and policies, built from the local broker model with
  * rabbitmqctl's info item names and default columns.
  */
+import { displayAddress } from '../../amqp/socket-address';
 import type { Broker } from '../../broker/broker';
 import { matchingPolicy } from '../../broker/policy';
 import type { VirtualHost } from '../../broker/vhost';
@@ -129,12 +130,12 @@ const SPECS: Record<ListKind, ListSpec> = {
     perVhost: false,
     rows: (s) =>
       [...s.connections()].map((c) => ({
-        name: `${c.socket.remoteAddress}:${c.socket.remotePort} -> ${c.socket.localAddress}:${c.socket.localPort}`,
+        name: `${displayAddress(c.socket.remoteAddress)}:${c.socket.remotePort} -> ${displayAddress(c.socket.localAddress)}:${c.socket.localPort}`,
         user: c.user,
         vhost: c.vhost?.name ?? '',
-        peer_host: c.socket.remoteAddress ?? '',
+        peer_host: displayAddress(c.socket.remoteAddress),
         peer_port: c.socket.remotePort ?? 0,
-        host: c.socket.localAddress ?? '',
+        host: displayAddress(c.socket.localAddress),
         port: c.socket.localPort ?? 0,
         state: c.state === 'open' ? (c.blocked ? 'blocked' : 'running') : c.state,
         channels: c.channels.size,
