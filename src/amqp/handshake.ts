@@ -32,6 +32,8 @@ export interface HandshakeConnection extends LimitedConnection {
   user: string;
   channelMax: number;
   opened(vhost: VirtualHost, frameMaxBytes: number, heartbeatSeconds: number): void;
+  /** The close about to be sent names no method (RabbitMQ's login refusal does not). */
+  forgetCause(): void;
 }
 
 /**

@@ -1,7 +1,19 @@
 import { MethodKey, type ConnectionUpdateSecret } from '../protocol/methods.generated';
 import { NotAllowed } from '../broker/errors';
 import { canAccessVhost } from '../auth/authenticator';
-import type { Connection } from './connection';
+import type { Broker } from '../broker/broker';
+import type { VirtualHost } from '../broker/vhost';
+import type { Logger } from '../log/logger';
+import type { FrameOutput } from './writer';
+
+/** What connection.update-secret needs of its connection. */
+export interface SecretConnection {
+  readonly broker: Broker;
+  readonly user: string;
+  readonly vhost: VirtualHost | undefined;
+  readonly log: Logger;
+  readonly out: FrameOutput;
+}
 
 /**
  * connection.update-secret (a client refreshing an OAuth token). RabbitMQ hands the new secret
@@ -11,7 +23,7 @@ import type { Connection } from './connection';
  * connection: deleted, or without access to the vhost any more, the update is refused with 530
  * as a refusing backend's is.
  */
-export function updateSecret(conn: Connection, args: ConnectionUpdateSecret): void {
+export function updateSecret(conn: SecretConnection, args: ConnectionUpdateSecret): void {
   const user = conn.broker.users.get(conn.user);
   if (!user || !conn.vhost || !canAccessVhost(conn.broker, conn.user, conn.vhost.name)) {
     conn.log.warn({ user: conn.user, reason: args.reason }, 'secret update refused');
