@@ -34,6 +34,17 @@ export interface Received {
   text: string;
 }
 
+export interface HandshakeOptions {
+  user?: string;
+  password?: string;
+  vhost?: string;
+  mechanism?: string;
+  /** Values sent in tune-ok instead of the server's proposal. */
+  tuneOk?: { channelMax?: number; frameMax?: number; heartbeat?: number };
+  /** Record connection.start (without the brokers' own product properties), tune and open-ok. */
+  record?: boolean;
+}
+
 const REPLY_NAMES = /-ok$|^basic\.get-empty$|^channel\.close$|^connection\.close$/;
 
 /** A recording raw connection. */
@@ -55,7 +66,7 @@ export class Probe {
     private readonly names: Normalizer,
   ) {}
 
-  static async open(port: number, label: string, log: string[], names: Normalizer, opts: { user?: string; password?: string; vhost?: string; mechanism?: string } = {}): Promise<Probe> {
+  static async open(port: number, label: string, log: string[], names: Normalizer, opts: HandshakeOptions = {}): Promise<Probe> {
     const raw = await RawClient.connect(port);
     const p = new Probe(raw, label, log, names);
     await p.handshake(opts);
@@ -64,7 +75,7 @@ export class Probe {
   }
 
   /** The opening handshake; a refusal (connection.close) is recorded like any other frame. */
-  private async handshake(opts: { user?: string; password?: string; vhost?: string; mechanism?: string }): Promise<void> {
+  private async handshake(opts: HandshakeOptions): Promise<void> {
     const raw = this.raw;
     raw.write(PROTOCOL_HEADER);
     const next = async (): Promise<{ name: string; payload: Buffer } | undefined> => {
@@ -85,15 +96,26 @@ export class Probe {
       }
       return { name: d.name, payload: m.payload };
     };
-    if (!(await next())) return;
+    const start = await next();
+    if (!start) return;
+    if (opts.record) {
+      // What a client reads of connection.start: version, mechanisms, locales, and the capabilities
+      // table of the server properties (product, version and platform are the brokers' own).
+      const f = describeMethod(start.payload).fields;
+      const capabilities = /capabilities=F:(\{[^}]*\})/.exec(f.serverProperties ?? '')?.[1] ?? 'none';
+      this.record(0, 'connection.start', { versionMajor: f.versionMajor, versionMinor: f.versionMinor, mechanisms: f.mechanisms, locales: f.locales, capabilities });
+    }
     const response = Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.password ?? 'guest'}`);
     const capabilities = { consumer_cancel_notify: true, 'connection.blocked': true, authentication_failure_close: true, publisher_confirms: true, basic_nack: true };
     raw.write(methodBytes(0, 'connection.start-ok', { clientProperties: { product: 'warren-differential', capabilities }, mechanism: opts.mechanism ?? 'PLAIN', response, locale: 'en_US' }));
     const tune = await next();
     if (!tune) return;
-    raw.write(methodBytes(0, 'connection.tune-ok', { channelMax: tune.payload.readUInt16BE(4), frameMax: tune.payload.readUInt32BE(6), heartbeat: 0 }));
+    if (opts.record) this.record(0, 'connection.tune', describeMethod(tune.payload).fields);
+    const proposed = { channelMax: tune.payload.readUInt16BE(4), frameMax: tune.payload.readUInt32BE(6), heartbeat: 0 };
+    raw.write(methodBytes(0, 'connection.tune-ok', { ...proposed, ...opts.tuneOk }));
     raw.write(methodBytes(0, 'connection.open', { virtualHost: opts.vhost ?? '/' }));
-    await next();
+    const open = await next();
+    if (open && opts.record) this.record(0, open.name, describeMethod(open.payload).fields);
   }
 
   private async pump(): Promise<void> {

@@ -1,5 +1,5 @@
 // One run of a scenario against one broker: its connections, its log, and the transcript compared.
-import { Normalizer, Probe } from './probe';
+import { Normalizer, Probe, type HandshakeOptions } from './probe';
 
 export interface Target {
   name: 'warren' | 'rabbitmq';
@@ -28,7 +28,7 @@ export class Session {
   }
 
   /** A new recording connection (c1, c2, ...), handshaken. */
-  async connect(opts: { user?: string; password?: string; vhost?: string; mechanism?: string } = {}): Promise<Probe> {
+  async connect(opts: HandshakeOptions = {}): Promise<Probe> {
     const p = await Probe.open(this.target.port, `c${this.probes.length + 1}`, this.log, this.names, opts);
     this.probes.push(p);
     return p;

@@ -117,4 +117,34 @@ export const connectionScenarios: Scenario[] = [
       await s.connect({ password: 'wrong' });
     },
   },
+  {
+    name: 'the handshake: protocol version, mechanisms, locales, capabilities, tune proposal, open-ok',
+    async run(s) {
+      await s.connect({ record: true });
+    },
+  },
+  {
+    name: 'tune-ok with a frame_max below 8192: refused by RabbitMQ 4.1+',
+    async run(s) {
+      const p = await s.connect({ tuneOk: { frameMax: 4096 } });
+      if (!p.closed) {
+        await p.openChannel(1);
+      }
+    },
+    deliberate: {
+      reason: '3.10 accepts any frame_max of at least 4096; 4.1 refuses one below FRAME-MIN-SIZE (8192) with 530 naming connection.tune-ok',
+      expected: () => ['c1.ch0 connection.close replyCode=530 replyText=NOT_ALLOWED classId=10 methodId=31'],
+    },
+  },
+  {
+    name: 'tune-ok with a frame_max above the proposal, or a channel_max above it: 530',
+    async run(s) {
+      await s.connect({ tuneOk: { frameMax: 1_000_000 } });
+      await s.connect({ tuneOk: { channelMax: 65535 } });
+    },
+    deliberate: {
+      reason: '3.10 closes the socket without a word; later versions answer a failed negotiation (state tuning, not_allowed) with connection.close naming connection.tune-ok',
+      expected: (t) => t.map((l) => l.replace('ch0 handshake-ended-without-close', 'ch0 connection.close replyCode=530 replyText=NOT_ALLOWED classId=10 methodId=31')),
+    },
+  },
 ];
