@@ -8,6 +8,8 @@ import { isExternalBroker, startBroker, type BrokerProcess } from '../helpers/br
 import { startRabbitNode, type RabbitNode } from './rabbitmq-node';
 import { Session, type Scenario, type Target } from './session';
 import { SCENARIOS } from './scenarios';
+import { setUpUsers } from './scenarios/permissions';
+import { ctlOk } from '../ctl/ctl-support';
 
 const skip = isExternalBroker() ? 'compares a spawned Warren with its own RabbitMQ node' : false;
 let warren: BrokerProcess | undefined;
@@ -16,6 +18,8 @@ let rabbit: RabbitNode | undefined;
 before(async () => {
   if (skip) return;
   [warren, rabbit] = await Promise.all([startBroker(), startRabbitNode()]);
+  // The users the permission scenarios connect as, the same on both brokers.
+  await Promise.all([setUpUsers((args) => ctlOk(warren!.dataDir, args)), setUpUsers((args) => rabbit!.ctl(args))]);
 });
 after(async () => {
   await Promise.all([warren?.stop(), rabbit?.stop()]);

@@ -1,7 +1,7 @@
 // A private RabbitMQ node for the differential harness: Debian's rabbitmq-server (3.10) started on free
 // ports with its own epmd, cookie, data and log directories under a temp dir, so it collides neither with
 // Warren's port mapper on 4369 nor with other nodes on the machine. Stopped (process group) after the run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,11 +9,14 @@ import { join } from 'node:path';
 import { freePort } from '../helpers/free-port';
 
 const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+const RABBITMQCTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
 const EPMD_CANDIDATES = ['/usr/bin/epmd', '/usr/lib/erlang/bin/epmd'];
 
 export interface RabbitNode {
   port: number;
   version: string;
+  /** rabbitmqctl against this node; rejects with its output on a non-zero exit. */
+  ctl(args: string[]): Promise<string>;
   stop(): Promise<void>;
   log(): string;
 }
@@ -74,7 +77,11 @@ export async function startRabbitNode(): Promise<RabbitNode> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { port, version: '3.10', stop, log: () => output };
+  const ctl = (args: string[]) =>
+    new Promise<string>((ok, fail) => {
+      execFile(RABBITMQCTL, ['-n', nodeName, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => (err ? fail(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr}${stdout}`)) : ok(stdout)));
+    });
+  return { port, version: '3.10', ctl, stop, log: () => output };
 }
 
 /** SIGTERM to the child's process group, SIGKILL if it has not exited after 10 s. */

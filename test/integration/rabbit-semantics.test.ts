@@ -1,13 +1,14 @@
 // Behaviours where Warren once differed from RabbitMQ and clients noticed: delete-ok before the
 // deleting channel's own basic.cancel, queue equivalence over RabbitMQ's argument list only,
 // global and per-consumer basic.qos combined as RabbitMQ's channel does, wrong-typed CC/BCC
-// refused, and no cleanup warnings for exclusive queues that are already gone.
+// refused, no cleanup warnings for exclusive queues that are already gone, and resource permissions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type * as amqp from 'amqplib';
 import { collector, rejectsWithCode, sleep, uniqueName, waitFor, withTimeout } from '../helpers/amqp-test';
 import { brokerFixture } from '../helpers/broker-fixture';
 import { methodFrame, methods, RawClient, shortstr, u16, u32, u8 } from '../helpers/raw-amqp';
+import { ctlOk } from '../ctl/ctl-support';
 
 const { clients, broker } = brokerFixture();
 
@@ -124,5 +125,37 @@ describe('exclusive queue cleanup', () => {
     }
     await sleep(300);
     assert.doesNotMatch(broker().output(), /exclusive queue cleanup failed/);
+  });
+});
+
+describe('resource permissions (configure, write, read)', () => {
+  it('refuse with 403 what the user may not touch, and allow the rest (amqplib)', async (t) => {
+    if (broker().external) return t.skip('creates users with warrenctl');
+    const user = uniqueName('limited');
+    await ctlOk(broker().dataDir, ['add_user', user, 'pw']);
+    await ctlOk(broker().dataDir, ['set_permissions', '-p', '/', user, '^mine\\.', '^mine\\.', '^mine\\.']);
+    const conn = await clients.connect({ user, password: 'pw' });
+    const ch = await conn.createConfirmChannel();
+    ch.on('error', () => {});
+    const q = (await ch.assertQueue('mine.q', { exclusive: true })).queue;
+    await ch.assertExchange('mine.x', 'fanout', { autoDelete: true });
+    await ch.bindQueue(q, 'mine.x', '');
+    ch.publish('mine.x', '', Buffer.from('ok'));
+    await ch.waitForConfirms();
+    assert.equal((await ch.get(q, { noAck: true }) || undefined)?.content.toString(), 'ok');
+    const refused = async (op: (c: amqp.Channel) => Promise<unknown>, text: RegExp) => {
+      const c = await conn.createChannel();
+      c.on('error', () => {});
+      await rejectsWithCode(op(c), 403, text);
+    };
+    await refused((c) => c.assertQueue('theirs.q', { exclusive: true }), /configure access to queue 'theirs.q' in vhost '\/' refused for user/);
+    await refused((c) => c.assertExchange('theirs.x', 'fanout'), /configure access to exchange 'theirs.x'/);
+    await refused((c) => c.bindQueue(q, 'amq.fanout', ''), /read access to exchange 'amq.fanout'/);
+    await refused((c) => c.checkQueue(q).then(() => c.get('theirs.q')), /read access to queue 'theirs.q'/);
+    const pub = await conn.createChannel();
+    const closed = new Promise<Error>((ok) => pub.once('error', ok));
+    pub.sendToQueue('mine.q', Buffer.from('default exchange'));
+    assert.match((await closed).message, /403.*write access to exchange 'amq.default'/);
+    await conn.close();
   });
 });
