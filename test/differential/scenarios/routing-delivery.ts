@@ -159,7 +159,6 @@ export const routingDeliveryScenarios: Scenario[] = [
         { 'x-queue-version': 2 },
         { 'x-queue-version': 3 },
         { 'x-queue-master-locator': 'client-local' },
-        { 'x-queue-master-locator': 'anywhere' },
         { 'x-consumer-timeout': 1000 },
         { 'x-dead-letter-strategy': 'at-least-once' },
         { 'x-max-priority': 0 },
@@ -169,6 +168,17 @@ export const routingDeliveryScenarios: Scenario[] = [
         await p.openChannel(++ch);
         await p.call(ch, 'queue.declare', { queue: s.name(`q${ch}`), exclusive: true, arguments: args as never });
       }
+    },
+  },
+  {
+    name: 'x-queue-master-locator with an unknown strategy (refused by 4.x)',
+    async run(s) {
+      const p = await s.channel();
+      await p.call(1, 'queue.declare', { queue: s.name('q'), exclusive: true, arguments: { 'x-queue-master-locator': 'anywhere' } });
+    },
+    deliberate: {
+      reason: '3.10 accepts any value; 4.x refuses a strategy other than client-local, min-masters or random with 406',
+      expected: (t) => t.map((l) => (l.startsWith('c1.ch1 queue.declare-ok') ? 'c1.ch1 channel.close replyCode=406 replyText=PRECONDITION_FAILED classId=50 methodId=10' : l)),
     },
   },
   {
