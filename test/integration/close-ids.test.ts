@@ -7,7 +7,6 @@ import { Connection } from 'rabbitmq-client';
 import { uniqueName, withTimeout } from '../helpers/amqp-test';
 import { brokerFixture } from '../helpers/broker-fixture';
 import { isExternalBroker, isRabbitMqVersion } from '../helpers/broker-process';
-import { ctlOk } from '../ctl/ctl-support';
 import {
   bodyFrame,
   contentHeaderFrame,
@@ -168,24 +167,5 @@ describe('connection.update-secret', () => {
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     await ch.checkQueue(q);
     await conn.close();
-  });
-
-  it('is refused with 530 naming connection.update-secret once the user no longer has access', async (t) => {
-    if (broker().external) return t.skip('needs warrenctl on the broker data dir');
-    const user = uniqueName('rotating');
-    await ctlOk(broker().dataDir, ['add_user', user, 'pw']);
-    await ctlOk(broker().dataDir, ['set_permissions', '-p', '/', user, '.*', '.*', '.*']);
-    const raw = await RawClient.connect(broker().port, broker().host);
-    try {
-      await raw.handshake({ user, password: 'pw' });
-      raw.write(methodFrame(0, 10, 70, Buffer.concat([longstr('token-1'), shortstr('refresh')])));
-      await raw.expectMethod(10, 71);
-      await ctlOk(broker().dataDir, ['delete_user', user]);
-      raw.write(methodFrame(0, 10, 70, Buffer.concat([longstr('token-2'), shortstr('refresh')])));
-      const c = await raw.expectConnectionClose();
-      assert.deepEqual([c.replyCode, c.classId, c.methodId], [530, 10, 70], c.replyText);
-    } finally {
-      raw.destroy();
-    }
   });
 });
