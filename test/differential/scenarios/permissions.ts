@@ -43,6 +43,10 @@ export const permissionScenarios: Scenario[] = [
         await p.call(ch, method, args as never);
       }
     },
+    deliberate: {
+      reason: '3.10 checks no permission on a passive declare; 4.x requires some permission (read, write or configure) on the resource',
+      expected: (t) => t.map((l) => (l === 'c1.ch10 exchange.declare-ok' ? 'c1.ch10 channel.close replyCode=403 replyText=ACCESS_REFUSED classId=40 methodId=10' : l)),
+    },
   },
   {
     name: 'write and read permissions: publish, bind, get and consume on resources of others are 403',
