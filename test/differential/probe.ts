@@ -3,7 +3,7 @@
 // same script run against Warren and against RabbitMQ can be compared line by line. It never throws on an
 // unexpected answer: a missing reply is recorded as one, so the difference shows in the transcripts.
 import { RawClient, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, methods, PROTOCOL_HEADER } from '../helpers/raw-amqp';
-import { describeHeader, describeMethod, methodBytes, publishBytes, type Args, type Properties } from './wire';
+import { describeHeader, describeMethod, encodeTable, methodBytes, publishBytes, type Args, type Properties } from './wire';
 
 /** Replaces server-generated names (amq.gen-…, amq.ctag-…, reply-to addresses) with stable placeholders. */
 export class Normalizer {
@@ -105,7 +105,9 @@ export class Probe {
       const capabilities = /capabilities=F:(\{[^}]*\})/.exec(f.serverProperties ?? '')?.[1] ?? 'none';
       this.record(0, 'connection.start', { versionMajor: f.versionMajor, versionMinor: f.versionMinor, mechanisms: f.mechanisms, locales: f.locales, capabilities });
     }
-    const response = Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.password ?? 'guest'}`);
+    const [user, password] = [opts.user ?? 'guest', opts.password ?? 'guest'];
+    // AMQPLAIN's response is a field table without its length prefix (LOGIN, PASSWORD).
+    const response = opts.mechanism === 'AMQPLAIN' ? encodeTable({ LOGIN: user, PASSWORD: password }).subarray(4) : Buffer.from(`\u0000${user}\u0000${password}`);
     const capabilities = { consumer_cancel_notify: true, 'connection.blocked': true, authentication_failure_close: true, publisher_confirms: true, basic_nack: true };
     raw.write(methodBytes(0, 'connection.start-ok', { clientProperties: { product: 'warren-differential', capabilities }, mechanism: opts.mechanism ?? 'PLAIN', response, locale: 'en_US' }));
     const tune = await next();

@@ -147,4 +147,12 @@ export const connectionScenarios: Scenario[] = [
       expected: (t) => t.map((l) => l.replace('ch0 handshake-ended-without-close', 'ch0 connection.close replyCode=530 replyText=NOT_ALLOWED classId=10 methodId=31')),
     },
   },
+  {
+    name: 'AMQPLAIN login, and a wrong AMQPLAIN password refused 403',
+    async run(s) {
+      const p = await s.connect({ mechanism: 'AMQPLAIN' });
+      await p.openChannel(1);
+      await s.connect({ mechanism: 'AMQPLAIN', password: 'wrong' });
+    },
+  },
 ];
