@@ -8,6 +8,7 @@ import type { ChannelConsumer } from './channel-consumer';
 import type { ConfirmTracker } from './confirms';
 import type { ReplyConsumer } from './direct-reply-to';
 import { UnackedDeliveries } from './unacked';
+import { MessageCounters } from '../broker/message-stats';
 import type { FrameOutput } from './writer';
 
 /** Why a connection's socket is not being read. */
@@ -68,6 +69,8 @@ export class ChannelState {
   tx: TxState | undefined;
   /** Set while this channel deletes a queue: cancels of its own consumers follow delete-ok, as RabbitMQ sends them. */
   heldCancels: string[] | undefined;
+  /** Message counters (management statistics). */
+  readonly stats = new MessageCounters();
   private deliveryTag = 0;
 
   constructor(

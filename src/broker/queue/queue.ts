@@ -8,6 +8,7 @@ import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { safeTimeout } from '../../util/timers';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 import { PagedMessages, type MessageStoreSource } from './paged-messages';
+import { MessageCounters } from '../message-stats';
 
 /** Ready messages above which a queue whose consumers are backed up slows its publishers. */
 const FLOW_BACKLOG_MESSAGES = 1000;
@@ -45,6 +46,8 @@ export class Queue implements QueueHandle {
   /** Scratch mark used by VirtualHost.route to add each queue once per routed message. */
   routeMark = 0;
   readonly isLocal = true;
+  /** Message counters (management statistics). */
+  readonly stats = new MessageCounters();
 
   constructor(
     readonly vhost: string,
