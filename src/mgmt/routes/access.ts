@@ -73,7 +73,11 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     requireAdministrator(req.apiUser);
     const name = params(req).vhost;
     const existed = broker.vhosts.has(name);
-    if (!existed) await metadata.apply({ op: 'vhost.add', vhost: name });
+    if (!existed) {
+      await metadata.apply({ op: 'vhost.add', vhost: name });
+      // As RabbitMQ's API does: whoever creates a vhost gets full permissions in it.
+      await metadata.apply({ op: 'permission.set', permission: { user: req.apiUser.name, vhost: name, configure: '.*', write: '.*', read: '.*' } });
+    }
     return createdOrUpdated(reply, !existed);
   });
   app.delete('/api/vhosts/:vhost', async (req, reply) => {
