@@ -26,3 +26,14 @@ export class MessageCounters {
 /** The counter names, as fields of MessageCounters. */
 export const COUNTER_FIELDS = ['publish', 'publishIn', 'publishOut', 'confirm', 'deliver', 'deliverNoAck', 'get', 'getNoAck', 'getEmpty', 'redeliver', 'ack', 'returnUnroutable', 'dropUnroutable'] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
+
+/** Object churn of a node, for the overview's churn_rates and Prometheus: counted where objects come and go. */
+export class ChurnCounters {
+  connectionCreated = 0;
+  connectionClosed = 0;
+  channelCreated = 0;
+  channelClosed = 0;
+  queueDeclared = 0;
+  queueCreated = 0;
+  queueDeleted = 0;
+}

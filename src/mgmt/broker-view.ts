@@ -53,6 +53,8 @@ export interface NodeSource {
   consumers(): Promise<Row[]>;
   /** message_stats of every exchange counted on this node, keyed `vhost\u0000name`. */
   exchangeStats(): Promise<Record<string, Row>>;
+  /** connection/channel/queue created and closed counts with rates (RabbitMQ's churn_rates). */
+  churn(): Promise<Row>;
   /** Node-wide message_stats and queue totals, for /api/overview and the vhost rows. */
   messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }>;
   /** Whether this node holds the queue's messages. */
@@ -91,6 +93,10 @@ export class BrokerView {
 
   async consumers(): Promise<Row[]> {
     return (await Promise.all(this.sources.map((s) => s.consumers()))).flat();
+  }
+
+  async churn(): Promise<Row[]> {
+    return Promise.all(this.sources.map((s) => s.churn()));
   }
 
   async messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }[]> {

@@ -40,6 +40,8 @@ export class LocalNodeSource implements NodeSource {
   private readonly nodeTotals = new MessageCounters();
   private readonly vhostTotals = new Map<string, MessageCounters>();
 
+  private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
+
   constructor(private readonly o: LocalNodeOptions) {}
 
   get nodeName(): string {
@@ -64,7 +66,24 @@ export class LocalNodeSource implements NodeSource {
     }
     for (const c of this.o.connections()) for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
     this.rates.sample(this.nodeTotals, nowMs);
+    this.sampleChurn(nowMs);
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
+  }
+
+  private sampleChurn(nowMs: number): void {
+    const values = CHURN_FIELDS.map(([f]) => this.o.broker.churn[f]);
+    const dt = (nowMs - this.churnAt.atMs) / 1000;
+    const rates = this.churnAt.values.length === 0 || dt <= 0 ? values.map(() => 0) : values.map((v, i) => Math.max(0, (v - this.churnAt.values[i]) / dt));
+    this.churnAt = { atMs: nowMs, values, rates };
+  }
+
+  async churn(): Promise<Row> {
+    const out: Row = {};
+    CHURN_FIELDS.forEach(([f, name], i) => {
+      out[name] = this.o.broker.churn[f];
+      out[`${name}_details`] = { rate: Math.round((this.churnAt.rates[i] ?? 0) * 10) / 10 };
+    });
+    return out;
   }
 
   private isHome(q: Queue): boolean {
@@ -115,6 +134,7 @@ export class LocalNodeSource implements NodeSource {
       runtime: `Node.js ${process.version}`,
       db_dir: this.o.dataDir,
       cluster_links: [],
+      ...(await this.churn()),
     };
   }
 
@@ -153,13 +173,25 @@ export class LocalNodeSource implements NodeSource {
       message_bytes: q.messageBytes,
       message_bytes_ready: q.messageBytes,
       message_bytes_unacknowledged: 0,
+      message_bytes_ram: q.messageBytes,
+      message_bytes_persistent: 0,
+      message_bytes_paged_out: 0,
+      messages_ram: ready + unacked,
+      messages_ready_ram: ready,
+      messages_unacknowledged_ram: unacked,
+      messages_persistent: 0,
+      messages_paged_out: 0,
+      backing_queue_status: { mode: 'default', version: 2, len: ready },
+      garbage_collection: {},
+      reductions_details: { rate: 0 },
+      recoverable_slaves: null,
       consumers: q.consumerCount,
       consumer_capacity: q.consumerCount > 0 ? 1 : 0,
       consumer_utilisation: q.consumerCount > 0 ? 1 : 0,
       exclusive_consumer_tag: null,
       single_active_consumer_tag: null,
       head_message_timestamp: null,
-      message_stats: this.rates.messageStats(q.stats),
+      message_stats: this.rates.messageStats(q.stats, 'queue'),
       reductions: 0,
       memory: 0,
     };
@@ -303,7 +335,14 @@ export class LocalNodeSource implements NodeSource {
   async exchangeStats(): Promise<Record<string, Row>> {
     const out: Record<string, Row> = {};
     for (const v of this.o.broker.vhosts.values()) {
-      for (const e of v.exchanges.values()) if (e.stats.publishIn > 0 || e.stats.publishOut > 0) out[`${v.name}\u0000${e.name}`] = this.rates.messageStats(e.stats);
+      for (const e of v.exchanges.values()) {
+        if (e.stats.publishIn === 0) continue;
+        const row = this.rates.messageStats(e.stats, 'exchange');
+        // Not in RabbitMQ's exchange message_stats, but its Prometheus exchange metrics count them.
+        if (e.stats.returnUnroutable > 0) row.return_unroutable = e.stats.returnUnroutable;
+        if (e.stats.dropUnroutable > 0) row.drop_unroutable = e.stats.dropUnroutable;
+        out[`${v.name}\u0000${e.name}`] = row;
+      }
     }
     return out;
   }
@@ -377,6 +416,16 @@ export class LocalNodeSource implements NodeSource {
     return undefined;
   }
 }
+
+const CHURN_FIELDS: [keyof Broker['churn'], string][] = [
+  ['connectionCreated', 'connection_created'],
+  ['connectionClosed', 'connection_closed'],
+  ['channelCreated', 'channel_created'],
+  ['channelClosed', 'channel_closed'],
+  ['queueDeclared', 'queue_declared'],
+  ['queueCreated', 'queue_created'],
+  ['queueDeleted', 'queue_deleted'],
+];
 
 const connectedAtMs = new WeakMap<Connection, number>();
 

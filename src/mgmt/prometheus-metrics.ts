@@ -121,7 +121,7 @@ export interface PrometheusInfo {
 
 /** The text for /metrics (perObject false) or /metrics/per-object. */
 export async function renderMetrics(local: NodeSource, info: PrometheusInfo, perObject: boolean): Promise<string> {
-  const [node, queues, channels, connections, consumers, stats] = await Promise.all([local.node(), local.queues(undefined), local.channels(), local.connections(), local.consumers(), local.messageStats()]);
+  const [node, queues, channels, connections, consumers, stats, churn] = await Promise.all([local.node(), local.queues(undefined), local.channels(), local.connections(), local.consumers(), local.messageStats(), local.churn()]);
   const x = new Exposition();
   x.add('rabbitmq_build_info', 'untyped', 'RabbitMQ & Erlang/OTP version info', 1, {
     rabbitmq_version: info.version,
@@ -141,6 +141,15 @@ export async function renderMetrics(local: NodeSource, info: PrometheusInfo, per
   x.add('rabbitmq_channels', 'gauge', 'Channels currently open', channels.length);
   x.add('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers.length);
   x.add('rabbitmq_queues', 'gauge', 'Queues available', queues.length);
+
+  const c = (name: string, help: string, key: string) => x.add(name, 'counter', help, Number(churn[key] ?? 0));
+  c('rabbitmq_connections_opened_total', 'Total number of connections opened', 'connection_created');
+  c('rabbitmq_connections_closed_total', 'Total number of connections closed or terminated', 'connection_closed');
+  c('rabbitmq_channels_opened_total', 'Total number of channels opened', 'channel_created');
+  c('rabbitmq_channels_closed_total', 'Total number of channels closed', 'channel_closed');
+  c('rabbitmq_queues_declared_total', 'Total number of queues declared', 'queue_declared');
+  c('rabbitmq_queues_created_total', 'Total number of queues created', 'queue_created');
+  c('rabbitmq_queues_deleted_total', 'Total number of queues deleted', 'queue_deleted');
 
   const ms = stats.node;
   const n = (k: string) => Number(ms[k] ?? 0);

@@ -3,7 +3,7 @@
  * counted object and keeps the per-second change since the previous tick. Objects are keyed
  * weakly, so a closed channel or deleted queue is forgotten with it.
  */
-import { COUNTER_FIELDS, type MessageCounters } from '../broker/message-stats';
+import { COUNTER_FIELDS, type CounterField, type MessageCounters } from '../broker/message-stats';
 
 const JSON_NAMES: Record<(typeof COUNTER_FIELDS)[number], string> = {
   publish: 'publish',
@@ -55,28 +55,36 @@ export class RateSampler {
   }
 
   /**
-   * RabbitMQ's message_stats object: each counter that has counted something, with its
-   * `<name>_details: {rate}`; deliver_get sums deliveries and gets.
+   * RabbitMQ's message_stats object: once anything was counted, every counter of the object's
+   * kind with its `<name>_details: {rate}` (zeros included, as RabbitMQ lists them); empty before.
    */
-  messageStats(counters: MessageCounters): Record<string, unknown> {
+  messageStats(counters: MessageCounters, kind: StatsKind = 'channel'): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    let any = false;
+    for (const field of KIND_FIELDS[kind]) if (counters[field] !== 0) any = true;
+    if (!any) return out;
     const s = this.sampled.get(counters);
-    for (let i = 0; i < COUNTER_FIELDS.length; i++) {
-      const field = COUNTER_FIELDS[i];
-      const total = counters[field];
-      if (total === 0) continue;
-      out[JSON_NAMES[field]] = total;
-      out[`${JSON_NAMES[field]}_details`] = { rate: round(s ? s.rates[i] : 0) };
+    for (const field of KIND_FIELDS[kind]) {
+      out[JSON_NAMES[field]] = counters[field];
+      out[`${JSON_NAMES[field]}_details`] = { rate: round(s ? s.rates[COUNTER_FIELDS.indexOf(field)] : 0) };
     }
-    const deliverGet = counters.deliver + counters.deliverNoAck + counters.get + counters.getNoAck;
-    if (deliverGet > 0) {
-      out.deliver_get = deliverGet;
-      const r = s ? s.rates[COUNTER_FIELDS.indexOf('deliver')] + s.rates[COUNTER_FIELDS.indexOf('deliverNoAck')] + s.rates[COUNTER_FIELDS.indexOf('get')] + s.rates[COUNTER_FIELDS.indexOf('getNoAck')] : 0;
-      out.deliver_get_details = { rate: round(r) };
+    if (kind !== 'exchange') {
+      out.deliver_get = counters.deliver + counters.deliverNoAck + counters.get + counters.getNoAck;
+      const r = (f: CounterField) => (s ? s.rates[COUNTER_FIELDS.indexOf(f)] : 0);
+      out.deliver_get_details = { rate: round(r('deliver') + r('deliverNoAck') + r('get') + r('getNoAck')) };
     }
     return out;
   }
 }
+
+/** Which counters each kind of object shows (RabbitMQ's message_stats keys). */
+export type StatsKind = 'channel' | 'queue' | 'exchange';
+
+const KIND_FIELDS: Record<StatsKind, CounterField[]> = {
+  channel: ['publish', 'confirm', 'deliver', 'deliverNoAck', 'get', 'getNoAck', 'getEmpty', 'redeliver', 'ack', 'returnUnroutable', 'dropUnroutable'],
+  queue: ['publish', 'deliver', 'deliverNoAck', 'get', 'getNoAck', 'getEmpty', 'redeliver', 'ack'],
+  exchange: ['publishIn', 'publishOut'],
+};
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;

@@ -233,6 +233,9 @@ describe('management API: statistics', () => {
     assert.ok(overview.queue_totals.messages >= 44);
     assert.ok(Array.isArray(overview.queue_totals.messages_details.samples));
     assert.ok(overview.object_totals.queues >= 1);
+    assert.ok(overview.churn_rates.queue_created >= 1 && overview.churn_rates.connection_created >= 1 && overview.churn_rates.channel_created >= 1);
+    assert.equal(typeof overview.churn_rates.channel_closed_details.rate, 'number');
+    assert.equal(channel.message_stats.get_empty, 0, 'every channel counter is listed once the channel counted anything');
     const vhost = (await api(m(), 'GET', '/api/vhosts/%2F')).json;
     assert.ok(vhost.message_stats.publish >= 51);
   });

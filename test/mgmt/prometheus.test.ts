@@ -91,6 +91,9 @@ describe('Prometheus metrics', () => {
     assert.equal(value(samples, 'rabbitmq_consumers'), 1);
     assert.equal(value(samples, 'rabbitmq_channel_messages_published_total'), 30);
     assert.ok((value(samples, 'rabbitmq_process_resident_memory_bytes') ?? 0) > 0);
+    assert.ok((value(samples, 'rabbitmq_connections_opened_total') ?? 0) >= 1);
+    assert.ok((value(samples, 'rabbitmq_channels_opened_total') ?? 0) >= 1);
+    assert.ok((value(samples, 'rabbitmq_queues_created_total') ?? 0) >= 1);
     assert.equal(value(samples, 'rabbitmq_alarms_memory_used_watermark'), 0);
     // aggregated: no per-queue labels
     assert.ok(samples.filter((s) => s.name === 'rabbitmq_queue_messages').every((s) => !('queue' in s.labels)));

@@ -30,7 +30,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const vhosts = visibleVhosts(ctx, user);
     const seen = new Set(vhosts.map((v) => v.name));
     const all = isMonitor(user);
-    const [queues, connections, channels, consumers, stats] = await Promise.all([ctx.view.queues(), ctx.view.connections(), ctx.view.channels(), ctx.view.consumers(), ctx.view.messageStats()]);
+    const [queues, connections, channels, consumers, stats, churn] = await Promise.all([ctx.view.queues(), ctx.view.connections(), ctx.view.channels(), ctx.view.consumers(), ctx.view.messageStats(), ctx.view.churn()]);
     const mine = (r: Row) => all || (seen.has(String(r.vhost)) && (r.user === undefined || r.user === user.name));
     const visibleQueues = queues.filter((r) => seen.has(String(r.vhost)));
     let ready = 0;
@@ -70,7 +70,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
       is_op_policy_updating_enabled: true,
       default_queue_type: 'classic',
       message_stats: messageStats,
-      churn_rates: {},
+      churn_rates: sumStats(churn),
       queue_totals: queueTotals,
       object_totals: {
         channels: channels.filter(mine).length,
