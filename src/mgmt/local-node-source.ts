@@ -3,7 +3,6 @@
  * This is the one file that reaches into queues, connections and channels; when the queue
  * core changes (clustered queues), only this adapter follows.
  */
-import { readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Connection } from '../amqp/connection';
 import type { Channel } from '../amqp/channel';
@@ -17,7 +16,9 @@ import { encodeProperties } from '../broker/queue/dead-letter';
 import type { Queue } from '../broker/queue/queue';
 import type { QueuedMessage } from '../broker/queue/consumer';
 import type { FetchedMessage, GetOptions, NodeSource, PublishRequest, Row } from './broker-view';
-import { jsonToProperties, propertiesToJson, tableToJson } from './json-values';
+import { jsonToProperties, tableToJson } from './json-values';
+import { fetched } from './fetched-message';
+import { diskFree, exchangeTypes, fdCounts } from './node-info';
 import { RateSampler } from './rates';
 import { StatsHistory } from './stats-history';
 
@@ -443,62 +444,4 @@ export function connectionName(c: Connection): string {
 
 function stripMapped(address: string | undefined): string {
   return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? '');
-}
-
-function fetched(entry: QueuedMessage, remaining: number, o: GetOptions): FetchedMessage {
-  const m = entry.message;
-  let body = m.body;
-  if (o.truncate !== undefined && body.length > o.truncate) body = body.subarray(0, o.truncate);
-  const text = o.encoding === 'auto' ? utf8OrUndefined(body) : undefined;
-  return {
-    payload_bytes: m.body.length,
-    redelivered: entry.redelivered,
-    exchange: m.exchange,
-    routing_key: m.routingKey,
-    message_count: remaining,
-    properties: propertiesToJson(m.properties),
-    payload: text ?? body.toString('base64'),
-    payload_encoding: text === undefined ? 'base64' : 'string',
-  };
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function utf8OrUndefined(b: Buffer): string | undefined {
-  try {
-    return decoder.decode(b);
-  } catch {
-    return undefined;
-  }
-}
-
-function exchangeTypes(): Row[] {
-  return [
-    { name: 'direct', description: 'AMQP direct exchange, as per the AMQP specification', enabled: true },
-    { name: 'fanout', description: 'AMQP fanout exchange, as per the AMQP specification', enabled: true },
-    { name: 'headers', description: 'AMQP headers exchange, as per the AMQP specification', enabled: true },
-    { name: 'topic', description: 'AMQP topic exchange, as per the AMQP specification', enabled: true },
-  ];
-}
-
-function diskFree(dir: string): number {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return 0;
-  }
-}
-
-function fdCounts(): { used: number; total: number } {
-  let used = 0;
-  let total = 1024;
-  try {
-    used = readdirSync('/proc/self/fd').length;
-    const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m) total = Number(m[1]);
-  } catch {
-    // not Linux: counts stay unknown
-  }
-  return { used, total };
 }

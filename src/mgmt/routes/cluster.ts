@@ -7,6 +7,7 @@ import { badRequest, notFound } from '../http-errors';
 import type { LengthField } from '../stats-history';
 import { body, params, query, stringField, sumStats, visibleVhosts } from './route-util';
 import type { Row } from '../broker-view';
+import { exchangeTypes } from '../node-info';
 
 const STAT_SAMPLE_NAMES: Record<string, (typeof COUNTER_FIELDS)[number] | 'deliverGet'> = {
   publish: 'publish',
@@ -167,13 +168,4 @@ function withAverages(details: Row, samples: { sample: number; timestamp: number
   const last = samples[0];
   const avgRate = n > 1 ? (last.sample - first.sample) / ((last.timestamp - first.timestamp) / 1000) : 0;
   return { ...details, samples, avg, avg_rate: avgRate };
-}
-
-export function exchangeTypes(): Row[] {
-  return [
-    { name: 'direct', description: 'AMQP direct exchange, as per the AMQP specification', enabled: true },
-    { name: 'fanout', description: 'AMQP fanout exchange, as per the AMQP specification', enabled: true },
-    { name: 'headers', description: 'AMQP headers exchange, as per the AMQP specification', enabled: true },
-    { name: 'topic', description: 'AMQP topic exchange, as per the AMQP specification', enabled: true },
-  ];
 }
