@@ -82,6 +82,10 @@ export class ChannelState {
     return this.connection.broker;
   }
 
+  get vhostStats(): MessageCounters {
+    return this.connection.vhost!.stats;
+  }
+
   get vhost() {
     return this.connection.vhost!;
   }

@@ -1,5 +1,5 @@
 /** A queued message as POST /api/queues/:vhost/:name/get returns it. */
-import type { QueuedMessage } from '../broker/queue/consumer';
+import type { QueuedMessage } from '../broker/ports';
 import type { FetchedMessage, GetOptions } from './broker-view';
 import { propertiesToJson } from './json-values';
 

@@ -11,10 +11,10 @@ import type { Broker } from '../broker/broker';
 import { NotFound } from '../broker/errors';
 import { Message } from '../broker/message';
 import { COUNTER_FIELDS, MessageCounters } from '../broker/message-stats';
-import { matchingPolicy } from '../broker/policy';
+import { matchingPolicy, type Policy } from '../broker/policy';
 import { encodeProperties } from '../broker/queue/dead-letter';
-import type { Queue } from '../broker/queue/queue';
-import type { QueuedMessage } from '../broker/queue/consumer';
+import { Queue } from '../broker/queue/queue';
+import type { QueueCounts, QueueHandle, QueuedMessage } from '../broker/ports';
 import type { FetchedMessage, GetOptions, NodeSource, PublishRequest, Row } from './broker-view';
 import { jsonToProperties, tableToJson } from './json-values';
 import { fetched } from './fetched-message';
@@ -32,6 +32,8 @@ export interface LocalNodeOptions {
   diskFreeLimitBytes: number;
   dataDir: string;
   listeners: Row[];
+  /** List queues homed on other nodes too (through their handles), when no peer sources answer for them. */
+  includeRemoteQueues: boolean;
 }
 
 export class LocalNodeSource implements NodeSource {
@@ -58,7 +60,7 @@ export class LocalNodeSource implements NodeSource {
       this.rates.sample(v.stats, nowMs);
       for (const f of COUNTER_FIELDS) this.nodeTotals[f] += v.stats[f];
       for (const q of v.queues.values()) {
-        if (!this.isHome(q)) continue;
+        if (!(q instanceof Queue)) continue;
         this.rates.sample(q.stats, nowMs);
         ready += q.messageCount;
         unacked += q.unackedCount;
@@ -85,10 +87,6 @@ export class LocalNodeSource implements NodeSource {
       out[`${name}_details`] = { rate: Math.round((this.churnAt.rates[i] ?? 0) * 10) / 10 };
     });
     return out;
-  }
-
-  private isHome(q: Queue): boolean {
-    return q.def.ownerNode === undefined || q.def.ownerNode === this.o.nodeName;
   }
 
   async node(): Promise<Row> {
@@ -139,19 +137,31 @@ export class LocalNodeSource implements NodeSource {
     };
   }
 
+  /**
+   * Queues homed here; with `includeRemoteQueues`, also those homed on other nodes, with the
+   * counts their homes give through the queue handles (no message_stats: the home has them).
+   */
   async queues(vhostName: string | undefined): Promise<Row[]> {
-    const out: Row[] = [];
+    const rows: Promise<Row>[] = [];
     for (const v of this.o.broker.vhosts.values()) {
       if (vhostName !== undefined && v.name !== vhostName) continue;
-      for (const q of v.queues.values()) if (this.isHome(q)) out.push(this.queueRow(q, v.policies.values()));
+      for (const q of v.queues.values()) if (q.isLocal || this.o.includeRemoteQueues) rows.push(this.queueRow(q, v.policies.values()));
     }
-    return out;
+    return Promise.all(rows);
   }
 
-  private queueRow(q: Queue, policies: Iterable<import('../broker/policy').Policy>): Row {
+  private async queueRow(q: QueueHandle, policies: Iterable<Policy>): Promise<Row> {
     const policy = matchingPolicy(policies, 'queue', q.name);
-    const ready = q.messageCount;
-    const unacked = q.unackedCount;
+    let counts: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
+    let state = 'running';
+    try {
+      q.checkAvailable();
+      counts = await q.counts();
+    } catch {
+      state = 'down';
+    }
+    const ready = counts.messageCount;
+    const unacked = counts.unackedCount;
     const row: Row = {
       name: q.name,
       vhost: q.vhost,
@@ -161,7 +171,7 @@ export class LocalNodeSource implements NodeSource {
       exclusive: q.def.exclusive,
       arguments: tableToJson(q.def.arguments),
       node: q.def.ownerNode ?? this.o.nodeName,
-      state: 'running',
+      state,
       policy: policy?.name ?? null,
       operator_policy: null,
       effective_policy_definition: policy?.definition ?? {},
@@ -171,10 +181,10 @@ export class LocalNodeSource implements NodeSource {
       messages_ready_details: { rate: 0 },
       messages_unacknowledged: unacked,
       messages_unacknowledged_details: { rate: 0 },
-      message_bytes: q.messageBytes,
-      message_bytes_ready: q.messageBytes,
+      message_bytes: counts.messageBytes,
+      message_bytes_ready: counts.messageBytes,
       message_bytes_unacknowledged: 0,
-      message_bytes_ram: q.messageBytes,
+      message_bytes_ram: counts.messageBytes,
       message_bytes_persistent: 0,
       message_bytes_paged_out: 0,
       messages_ram: ready + unacked,
@@ -186,13 +196,13 @@ export class LocalNodeSource implements NodeSource {
       garbage_collection: {},
       reductions_details: { rate: 0 },
       recoverable_slaves: null,
-      consumers: q.consumerCount,
-      consumer_capacity: q.consumerCount > 0 ? 1 : 0,
-      consumer_utilisation: q.consumerCount > 0 ? 1 : 0,
+      consumers: counts.consumerCount,
+      consumer_capacity: counts.consumerCount > 0 ? 1 : 0,
+      consumer_utilisation: counts.consumerCount > 0 ? 1 : 0,
       exclusive_consumer_tag: null,
       single_active_consumer_tag: null,
       head_message_timestamp: null,
-      message_stats: this.rates.messageStats(q.stats, 'queue'),
+      message_stats: q instanceof Queue ? this.rates.messageStats(q.stats, 'queue') : {},
       reductions: 0,
       memory: 0,
     };
@@ -300,7 +310,9 @@ export class LocalNodeSource implements NodeSource {
       const name = connectionName(c);
       for (const ch of c.channels.values()) {
         for (const consumer of ch.consumers.values()) {
-          const active = consumer.queue.isActive(consumer);
+          const q = consumer.queue;
+          const active = q instanceof Queue ? q.isActive(consumer) : true;
+          const single = q instanceof Queue && q.config.singleActiveConsumer;
           out.push({
             consumer_tag: consumer.tag,
             queue: { name: consumer.queue.name, vhost: consumer.queue.vhost },
@@ -317,7 +329,7 @@ export class LocalNodeSource implements NodeSource {
             exclusive: consumer.exclusive,
             prefetch_count: consumer.prefetchCount,
             active,
-            activity_status: consumer.queue.config.singleActiveConsumer ? (active ? 'single_active' : 'waiting') : 'up',
+            activity_status: single ? (active ? 'single_active' : 'waiting') : 'up',
             arguments: tableToJson(consumer.args),
             consumer_timeout: null,
           });
@@ -348,9 +360,9 @@ export class LocalNodeSource implements NodeSource {
     return out;
   }
 
+  /** Every node can act on any queue: a handle of a queue homed elsewhere forwards to its home. */
   async hasQueue(vhost: string, name: string): Promise<boolean> {
-    const q = this.o.broker.vhost(vhost)?.queues.get(name);
-    return q !== undefined && this.isHome(q);
+    return this.o.broker.vhost(vhost)?.queues.has(name) ?? false;
   }
 
   async closeConnection(name: string, reason: string): Promise<boolean> {
@@ -361,54 +373,54 @@ export class LocalNodeSource implements NodeSource {
   }
 
   async purge(vhost: string, queue: string): Promise<number> {
-    return this.requireQueue(vhost, queue).purge();
+    const q = this.requireQueue(vhost, queue);
+    q.checkAvailable();
+    return q.purge();
   }
 
+  /** POST .../get: takes `count` messages, then requeues, rejects or keeps them as the ack mode says. */
   async get(vhost: string, queueName: string, o: GetOptions): Promise<FetchedMessage[]> {
     const queue = this.requireQueue(vhost, queueName);
+    queue.checkAvailable();
     const noAck = o.ackMode === 'ack_requeue_false';
     const taken: QueuedMessage[] = [];
     const out: FetchedMessage[] = [];
     for (let i = 0; i < o.count; i++) {
-      const entry = queue.get(noAck);
-      if (!entry) {
-        if (i === 0) queue.stats.getEmpty++;
-        break;
-      }
-      if (noAck) queue.stats.getNoAck++;
-      else queue.stats.get++;
-      if (entry.redelivered) queue.stats.redeliver++;
-      taken.push(entry);
-      out.push(fetched(entry, queue.messageCount, o));
+      const result = await queue.get(noAck);
+      if (!result) break;
+      taken.push(result.entry);
+      out.push(fetched(result.entry, result.messageCount, o));
     }
+    if (taken.length === 0) return out;
     if (o.ackMode === 'ack_requeue_true' || o.ackMode === 'reject_requeue_true') queue.requeue(taken);
-    else if (o.ackMode === 'reject_requeue_false') for (const e of taken) queue.settle(e, true);
+    else if (o.ackMode === 'reject_requeue_false') queue.settle(taken, true);
     return out;
   }
 
+  /** Routes one message as an AMQP publish without confirm would; true when some queue took it. */
   async publish(r: PublishRequest): Promise<boolean> {
     const vhost = this.o.broker.vhost(r.vhost);
     if (!vhost) throw new NotFound(`no vhost '${r.vhost}'`);
     const exchange = vhost.exchanges.get(r.exchange);
     if (!exchange) throw new NotFound(`no exchange '${r.exchange}' in vhost '${r.vhost}'`);
     const message = new Message(r.exchange, r.routingKey, encodeProperties(jsonToProperties(r.properties)), r.body);
-    const targets: Queue[] = [];
+    const targets: QueueHandle[] = [];
     vhost.route(exchange, message, targets);
     vhost.stats.publish++;
     exchange.stats.publishIn++;
     if (targets.length === 0) {
       exchange.stats.returnUnroutable++;
+      vhost.stats.returnUnroutable++;
       return false;
     }
     exchange.stats.publishOut++;
-    for (const q of targets) q.stats.publish++;
-    vhost.enqueueAll(targets, message);
+    vhost.enqueueAll(targets, message, undefined, 0);
     return true;
   }
 
-  private requireQueue(vhost: string, name: string): Queue {
+  private requireQueue(vhost: string, name: string): QueueHandle {
     const q = this.o.broker.vhost(vhost)?.queues.get(name);
-    if (!q || !this.isHome(q)) throw new NotFound(`no queue '${name}' in vhost '${vhost}'`);
+    if (!q) throw new NotFound(`no queue '${name}' in vhost '${vhost}'`);
     return q;
   }
 

@@ -62,6 +62,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     diskFreeLimitBytes: o.diskFreeLimitBytes,
     dataDir: o.dataDir,
     listeners,
+    includeRemoteQueues: (o.peers ?? []).length === 0,
   });
   const ctx: MgmtContext = {
     broker: o.broker,
