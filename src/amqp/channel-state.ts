@@ -69,21 +69,21 @@ export class ChannelState {
   tx: TxState | undefined;
   /** Set while this channel deletes a queue: cancels of its own consumers follow delete-ok, as RabbitMQ sends them. */
   heldCancels: string[] | undefined;
-  /** Message counters (management statistics). */
+  /** Message counters (management statistics), and the vhost's, fetched once. */
   readonly stats = new MessageCounters();
+  readonly vhostStats: MessageCounters;
   private deliveryTag = 0;
 
   constructor(
     readonly connection: ChannelConnection,
     readonly id: number,
-  ) {}
+  ) {
+    // Channels open only on an open connection, whose vhost is set for good.
+    this.vhostStats = connection.vhost?.stats ?? new MessageCounters();
+  }
 
   get broker() {
     return this.connection.broker;
-  }
-
-  get vhostStats(): MessageCounters {
-    return this.connection.vhost!.stats;
   }
 
   get vhost() {

@@ -21,7 +21,7 @@ export function settleDeliveries(ch: Channel, s: Settlement): void {
   for (const u of taken) if (u.consumer) u.consumer.unacked--;
   if (s.requeue === undefined) {
     ch.stats.ack += taken.length;
-    ch.vhost.stats.ack += taken.length;
+    ch.vhostStats.ack += taken.length;
   }
   if (s.requeue) {
     requeueAll(taken);

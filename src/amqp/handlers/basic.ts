@@ -97,13 +97,13 @@ function sendGetReply(ch: Channel, queue: QueueHandle, noAck: boolean, result: G
   const out = ch.connection.out;
   if (!result) {
     ch.stats.getEmpty++;
-    ch.vhost.stats.getEmpty++;
+    ch.vhostStats.getEmpty++;
     out.method(ch.id, { key: MethodKey.BasicGetEmpty, args: { clusterId: '' } });
     return;
   }
   const { entry, messageCount } = result;
   const deliveryTag = ch.nextDeliveryTag();
-  countDelivery(ch.stats, ch.vhost.stats, noAck, entry.redelivered, true);
+  countDelivery(ch.stats, ch.vhostStats, noAck, entry.redelivered, true);
   if (!noAck) ch.trackUnacked(deliveryTag, queue, entry, undefined);
   const msg = entry.message;
   out.content(

@@ -52,7 +52,7 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
   const confirms = ch.confirms;
   const seq = confirms?.next();
   ch.stats.publish++;
-  ch.vhost.stats.publish++;
+  ch.vhostStats.publish++;
   if (exchange) exchange.stats.publishIn++;
   if (method.exchange === '' && isReplyAddress(method.routingKey)) {
     // amqp direct reply-to: counts as routed even when the requester is gone.
@@ -96,11 +96,11 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
 function countUnroutable(ch: Channel, exchange: { stats: MessageCounters } | undefined, mandatory: boolean): void {
   if (mandatory) {
     ch.stats.returnUnroutable++;
-    ch.vhost.stats.returnUnroutable++;
+    ch.vhostStats.returnUnroutable++;
     if (exchange) exchange.stats.returnUnroutable++;
   } else {
     ch.stats.dropUnroutable++;
-    ch.vhost.stats.dropUnroutable++;
+    ch.vhostStats.dropUnroutable++;
     if (exchange) exchange.stats.dropUnroutable++;
   }
 }
