@@ -41,18 +41,28 @@ export interface PublishRequest {
   body: Buffer;
 }
 
+export interface NodeTotals {
+  /** Per vhost: queues, ready and unacknowledged messages. */
+  byVhost: Record<string, { queues: number; ready: number; unacked: number }>;
+  connections: number;
+  channels: number;
+  consumers: number;
+}
+
 /** What one node knows of its own live state. Every method may be remote, hence async. */
 export interface NodeSource {
   readonly nodeName: string;
   /** The node object of GET /api/nodes (§4.2). */
   node(): Promise<Row>;
-  /** Queues homed on this node (§4.7); all vhosts when vhost is undefined. */
-  queues(vhost: string | undefined): Promise<Row[]>;
+  /** Queues homed on this node (§4.7); all vhosts when vhost is undefined; only those keyed `vhost\u0000name` in `only` when given. */
+  queues(vhost: string | undefined, only?: Set<string>): Promise<Row[]>;
   connections(): Promise<Row[]>;
   channels(): Promise<Row[]>;
   consumers(): Promise<Row[]>;
   /** message_stats of every exchange counted on this node, keyed `vhost\u0000name`. */
   exchangeStats(): Promise<Record<string, Row>>;
+  /** Counts for the overview without building rows: queues and their messages per vhost, open connections, channels, consumers. */
+  totals(): Promise<NodeTotals>;
   /** connection/channel/queue created and closed counts with rates (RabbitMQ's churn_rates). */
   churn(): Promise<Row>;
   /** Node-wide message_stats and queue totals, for /api/overview and the vhost rows. */
@@ -75,8 +85,8 @@ export class BrokerView {
     return Promise.all(this.sources.map((s) => s.node()));
   }
 
-  async queues(vhost?: string): Promise<Row[]> {
-    return (await Promise.all(this.sources.map((s) => s.queues(vhost)))).flat();
+  async queues(vhost?: string, only?: Set<string>): Promise<Row[]> {
+    return (await Promise.all(this.sources.map((s) => s.queues(vhost, only)))).flat();
   }
 
   async queue(vhost: string, name: string): Promise<Row | undefined> {
@@ -93,6 +103,10 @@ export class BrokerView {
 
   async consumers(): Promise<Row[]> {
     return (await Promise.all(this.sources.map((s) => s.consumers()))).flat();
+  }
+
+  async totals(): Promise<NodeTotals[]> {
+    return Promise.all(this.sources.map((s) => s.totals()));
   }
 
   async churn(): Promise<Row[]> {

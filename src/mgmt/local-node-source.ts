@@ -15,7 +15,7 @@ import { matchingPolicy, type Policy } from '../broker/policy';
 import { encodeProperties } from '../broker/queue/dead-letter';
 import { Queue } from '../broker/queue/queue';
 import type { QueueCounts, QueueHandle, QueuedMessage } from '../broker/ports';
-import type { FetchedMessage, GetOptions, NodeSource, PublishRequest, Row } from './broker-view';
+import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from './broker-view';
 import { jsonToProperties, tableToJson } from './json-values';
 import { fetched } from './fetched-message';
 import { diskFree, exchangeTypes, fdCounts } from './node-info';
@@ -71,6 +71,44 @@ export class LocalNodeSource implements NodeSource {
     this.rates.sample(this.nodeTotals, nowMs);
     this.sampleChurn(nowMs);
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
+  }
+
+  async totals(): Promise<NodeTotals> {
+    const byVhost: NodeTotals['byVhost'] = {};
+    const pending: Promise<void>[] = [];
+    for (const v of this.o.broker.vhosts.values()) {
+      const t = (byVhost[v.name] = { queues: 0, ready: 0, unacked: 0 });
+      for (const q of v.queues.values()) {
+        if (!q.isLocal && !this.o.includeRemoteQueues) continue;
+        t.queues++;
+        const add = (c: QueueCounts) => {
+          t.ready += c.messageCount;
+          t.unacked += c.unackedCount;
+        };
+        try {
+          q.checkAvailable();
+          const c = q.counts();
+          if (c instanceof Promise) pending.push(c.then(add, () => undefined));
+          else add(c);
+        } catch {
+          // a queue whose home is down counts with no messages
+        }
+      }
+    }
+    await Promise.all(pending);
+    let connections = 0;
+    let channels = 0;
+    let consumers = 0;
+    for (const c of this.o.connections()) {
+      if (c.state === 'header' || c.state === 'closed') continue;
+      connections++;
+      for (const ch of c.channels.values()) {
+        if (ch.state !== 'open') continue;
+        channels++;
+        consumers += ch.consumers.size;
+      }
+    }
+    return { byVhost, connections, channels, consumers };
   }
 
   private sampleChurn(nowMs: number): void {
@@ -141,25 +179,34 @@ export class LocalNodeSource implements NodeSource {
    * Queues homed here; with `includeRemoteQueues`, also those homed on other nodes, with the
    * counts their homes give through the queue handles (no message_stats: the home has them).
    */
-  async queues(vhostName: string | undefined): Promise<Row[]> {
-    const rows: Promise<Row>[] = [];
+  async queues(vhostName: string | undefined, only?: Set<string>): Promise<Row[]> {
+    const rows: (Row | Promise<Row>)[] = [];
     for (const v of this.o.broker.vhosts.values()) {
       if (vhostName !== undefined && v.name !== vhostName) continue;
-      for (const q of v.queues.values()) if (q.isLocal || this.o.includeRemoteQueues) rows.push(this.queueRow(q, v.policies.values()));
+      const candidates = only ? [...only].filter((k) => k.startsWith(`${v.name}\u0000`)).map((k) => v.queues.get(k.slice(v.name.length + 1))) : v.queues.values();
+      for (const q of candidates) {
+        if (!q || (!q.isLocal && !this.o.includeRemoteQueues)) continue;
+        let counts: QueueCounts | Promise<QueueCounts>;
+        try {
+          q.checkAvailable();
+          counts = q.counts();
+        } catch {
+          rows.push(this.queueRow(q, v.policies.values(), NO_COUNTS, 'down'));
+          continue;
+        }
+        // Local queues answer at once; only a remote home's answer is awaited.
+        if (counts instanceof Promise) {
+          rows.push(counts.then((c) => this.queueRow(q, v.policies.values(), c, 'running'), () => this.queueRow(q, v.policies.values(), NO_COUNTS, 'down')));
+        } else {
+          rows.push(this.queueRow(q, v.policies.values(), counts, 'running'));
+        }
+      }
     }
     return Promise.all(rows);
   }
 
-  private async queueRow(q: QueueHandle, policies: Iterable<Policy>): Promise<Row> {
+  private queueRow(q: QueueHandle, policies: Iterable<Policy>, counts: QueueCounts, state: string): Row {
     const policy = matchingPolicy(policies, 'queue', q.name);
-    let counts: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
-    let state = 'running';
-    try {
-      q.checkAvailable();
-      counts = await q.counts();
-    } catch {
-      state = 'down';
-    }
     const ready = counts.messageCount;
     const unacked = counts.unackedCount;
     const row: Row = {
@@ -429,6 +476,8 @@ export class LocalNodeSource implements NodeSource {
     return undefined;
   }
 }
+
+const NO_COUNTS: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
 
 const CHURN_FIELDS: [keyof Broker['churn'], string][] = [
   ['connectionCreated', 'connection_created'],

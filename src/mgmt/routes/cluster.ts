@@ -31,14 +31,26 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const vhosts = visibleVhosts(ctx, user);
     const seen = new Set(vhosts.map((v) => v.name));
     const all = isMonitor(user);
-    const [queues, connections, channels, consumers, stats, churn] = await Promise.all([ctx.view.queues(), ctx.view.connections(), ctx.view.channels(), ctx.view.consumers(), ctx.view.messageStats(), ctx.view.churn()]);
-    const mine = (r: Row) => all || (seen.has(String(r.vhost)) && (r.user === undefined || r.user === user.name));
-    const visibleQueues = queues.filter((r) => seen.has(String(r.vhost)));
+    const [totals, stats, churn] = await Promise.all([ctx.view.totals(), ctx.view.messageStats(), ctx.view.churn()]);
     let ready = 0;
     let unacked = 0;
-    for (const r of visibleQueues) {
-      ready += r.messages_ready as number;
-      unacked += r.messages_unacknowledged as number;
+    let queueCount = 0;
+    for (const t of totals) {
+      for (const [name, v] of Object.entries(t.byVhost)) {
+        if (!seen.has(name)) continue;
+        queueCount += v.queues;
+        ready += v.ready;
+        unacked += v.unacked;
+      }
+    }
+    // Monitoring users see every connection; others only their own (rows needed to filter).
+    let objects = { connections: 0, channels: 0, consumers: 0 };
+    if (all) {
+      for (const t of totals) objects = { connections: objects.connections + t.connections, channels: objects.channels + t.channels, consumers: objects.consumers + t.consumers };
+    } else {
+      const [connections, channels, consumers] = await Promise.all([ctx.view.connections(), ctx.view.channels(), ctx.view.consumers()]);
+      const mine = (r: Row) => seen.has(String(r.vhost)) && r.user === user.name;
+      objects = { connections: connections.filter(mine).length, channels: channels.filter(mine).length, consumers: consumers.filter((c) => seen.has(String((c.queue as Row).vhost))).length };
     }
     const messageStats = all ? sumStats(stats.map((s) => s.node)) : sumStats(stats.flatMap((s) => vhosts.map((v) => s.byVhost[v.name] ?? {})));
     const queueTotals: Row = {
@@ -73,13 +85,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
       message_stats: messageStats,
       churn_rates: sumStats(churn),
       queue_totals: queueTotals,
-      object_totals: {
-        channels: channels.filter(mine).length,
-        connections: connections.filter(mine).length,
-        consumers: consumers.filter((c) => seen.has(String((c.queue as Row).vhost))).length,
-        exchanges,
-        queues: visibleQueues.length,
-      },
+      object_totals: { ...objects, exchanges, queues: queueCount },
       statistics_db_event_queue: 0,
       node: ctx.nodeName,
       listeners: ctx.listeners.map((l) => ({ node: ctx.nodeName, ...l })),
