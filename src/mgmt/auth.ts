@@ -5,7 +5,7 @@
  * loopback-only (guest) are accepted only from a loopback address, as for AMQP.
  */
 import type { FastifyRequest } from 'fastify';
-import { authenticate } from '../auth/authenticator';
+import { authenticate, type AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import { ApiError } from './http-errors';
 
@@ -23,14 +23,14 @@ declare module 'fastify' {
 }
 
 /** Checks the Authorization header; throws 401 (with the Basic challenge) when it does not pass. */
-export function authenticateRequest(broker: Broker, req: FastifyRequest): ApiUser {
+export function authenticateRequest(broker: Broker, auth: AuthSettings, req: FastifyRequest): ApiUser {
   const header = req.headers.authorization;
   if (!header || !header.startsWith('Basic ')) throw new ApiError(401, 'not_authorised', 'Login failed');
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new ApiError(401, 'not_authorised', 'Login failed');
-  const result = authenticate(broker, decoded.slice(0, colon), decoded.slice(colon + 1), req.socket.remoteAddress);
-  if (!result.ok) throw new ApiError(401, 'not_authorised', result.reason.startsWith('user ') ? result.reason : 'Login failed');
+  const result = authenticate(broker, 'PLAIN', decoded.slice(0, colon), decoded.slice(colon + 1), req.socket.remoteAddress, auth);
+  if (!result.ok) throw new ApiError(401, 'not_authorised', result.detail.includes('can only connect via localhost') ? `user '${decoded.slice(0, colon)}' can only connect via localhost` : 'Login failed');
   if (!result.tags.some((t) => MANAGEMENT_TAGS.includes(t))) throw new ApiError(401, 'not_authorised', 'Not management user');
   return { name: result.user, tags: result.tags };
 }

@@ -1,4 +1,5 @@
 /** What the management routes read and change: the model, its MetadataStore and the live view. */
+import type { AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { BrokerView, Row } from './broker-view';
@@ -7,6 +8,8 @@ import type { StatsHistory } from './stats-history';
 export interface MgmtContext {
   broker: Broker;
   metadata: MetadataStore;
+  /** Loopback-only users and mechanisms, as for AMQP logins. */
+  auth: AuthSettings;
   view: BrokerView;
   /** This node's chart history (overview samples). */
   history: StatsHistory;

@@ -45,7 +45,7 @@ export function buildMgmtApp(ctx: MgmtContext, o: MgmtServerOptions): FastifyIns
     if (!req.url.startsWith('/api/') && req.url !== '/api') return;
     // The UI's first request checks the login without the browser's own Basic dialog.
     if (req.headers['x-warren-ui'] === undefined) reply.header('www-authenticate', 'Basic realm="RabbitMQ Management"');
-    req.apiUser = authenticateRequest(ctx.broker, req);
+    req.apiUser = authenticateRequest(ctx.broker, ctx.auth, req);
   });
   app.setErrorHandler((err, _req, reply) => {
     const api = fromDomainError(err) ?? fromFastifyError(err);

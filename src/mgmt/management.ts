@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Connection } from '../amqp/connection';
+import type { AuthSettings } from '../auth/authenticator';
 import type { ResourceAlarms } from '../broker/alarms';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
@@ -18,6 +19,7 @@ import { startPrometheusServer } from './prometheus-server';
 export interface ManagementOptions {
   broker: Broker;
   metadata: MetadataStore;
+  auth: AuthSettings;
   connections: () => Iterable<Connection>;
   alarms: ResourceAlarms | undefined;
   nodeName: string;
@@ -67,6 +69,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const ctx: MgmtContext = {
     broker: o.broker,
     metadata: o.metadata,
+    auth: o.auth,
     view: new BrokerView([local, ...(o.peers ?? [])]),
     history: local.history,
     nodeName: o.nodeName,
