@@ -2,6 +2,7 @@ import type { FieldTable } from '../protocol/field-table';
 import type { Consumer, FlowGate, QueuedMessage } from '../broker/ports';
 import type { QueueHandle } from '../broker/ports';
 import type { FrameOutput } from './writer';
+import type { MessageCounters } from '../broker/message-stats';
 
 /** What a consumer uses of its channel (ChannelState implements it). */
 export interface ConsumerChannel {
@@ -12,6 +13,9 @@ export interface ConsumerChannel {
   nextDeliveryTag(): number;
   trackUnacked(deliveryTag: number, queue: QueueHandle, entry: QueuedMessage, consumer: ChannelConsumer): void;
   consumerCancelledByServer(consumer: ChannelConsumer): void;
+  /** The channel's and its vhost's message counters (management statistics). */
+  readonly stats: MessageCounters;
+  readonly vhostStats: MessageCounters;
 }
 
 /** A basic.consume on a channel: the bridge from a queue's dispatch loop to the socket. */
@@ -52,6 +56,7 @@ export class ChannelConsumer implements Consumer {
 
   deliver(queue: QueueHandle, entry: QueuedMessage): void {
     const deliveryTag = this.channel.nextDeliveryTag();
+    countDelivery(this.channel.stats, this.channel.vhostStats, this.noAck, entry.redelivered, false);
     if (!this.noAck) {
       this.unacked++;
       this.channel.trackUnacked(deliveryTag, queue, entry, this);
@@ -62,5 +67,28 @@ export class ChannelConsumer implements Consumer {
 
   cancelledByQueue(_queue: QueueHandle): void {
     this.channel.consumerCancelledByServer(this);
+  }
+}
+
+/** Management statistics of one delivery or basic.get-ok, on the channel and its vhost (the queue counts its own). */
+export function countDelivery(ch: MessageCounters, v: MessageCounters, noAck: boolean, redelivered: boolean, get: boolean): void {
+  if (get) {
+    if (noAck) {
+      ch.getNoAck++;
+      v.getNoAck++;
+    } else {
+      ch.get++;
+      v.get++;
+    }
+  } else if (noAck) {
+    ch.deliverNoAck++;
+    v.deliverNoAck++;
+  } else {
+    ch.deliver++;
+    v.deliver++;
+  }
+  if (redelivered) {
+    ch.redeliver++;
+    v.redeliver++;
   }
 }

@@ -8,6 +8,7 @@ import type { ChannelConsumer } from './channel-consumer';
 import type { ConfirmTracker } from './confirms';
 import type { ReplyConsumer } from './direct-reply-to';
 import { UnackedDeliveries } from './unacked';
+import { MessageCounters } from '../broker/message-stats';
 import type { FrameOutput } from './writer';
 
 /** Why a connection's socket is not being read. */
@@ -68,12 +69,18 @@ export class ChannelState {
   tx: TxState | undefined;
   /** Set while this channel deletes a queue: cancels of its own consumers follow delete-ok, as RabbitMQ sends them. */
   heldCancels: string[] | undefined;
+  /** Message counters (management statistics), and the vhost's, fetched once. */
+  readonly stats = new MessageCounters();
+  readonly vhostStats: MessageCounters;
   private deliveryTag = 0;
 
   constructor(
     readonly connection: ChannelConnection,
     readonly id: number,
-  ) {}
+  ) {
+    // Channels open only on an open connection, whose vhost is set for good.
+    this.vhostStats = connection.vhost?.stats ?? new MessageCounters();
+  }
 
   get broker() {
     return this.connection.broker;

@@ -3,6 +3,7 @@ import type { FrameOutput } from './writer';
 import type { DurabilityWaiter } from '../broker/vhost';
 import type { ConfirmParts } from '../broker/ports';
 import { Deque } from '../util/deque';
+import type { MessageCounters } from '../broker/message-stats';
 
 interface AwaitingDisk {
   seq: number;
@@ -40,6 +41,8 @@ export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
     private readonly channel: number,
     private readonly out: FrameOutput,
     private readonly markDirty: () => void,
+    /** Counters (channel's, vhost's) that count confirmed publishes (management statistics). */
+    private readonly stats: MessageCounters[] = [],
   ) {}
 
   next(): number {
@@ -103,6 +106,7 @@ export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
     this.nacked = [];
     if (this.acked.length === 0) return;
     const acked = this.acked.sort((a, b) => a - b);
+    for (const s of this.stats) s.confirm += acked.length;
     this.acked = [];
     const lowestOutstanding = this.outstanding.size === 0 ? Infinity : Math.min(...this.outstanding);
     const highest = acked[acked.length - 1];

@@ -206,7 +206,7 @@ export class Connection implements FlowGate, FlowWaiter {
       }
       if (method.key === MethodKey.ChannelClose && channel) return this.onChannelClose(channel);
       if (method.key === MethodKey.ChannelCloseOk && channel) {
-        if (channel.state === 'closing') this.channels.delete(channelId);
+        if (channel.state === 'closing' && this.channels.delete(channelId)) this.broker.churn.channelClosed++;
         return;
       }
     }
@@ -226,6 +226,7 @@ export class Connection implements FlowGate, FlowWaiter {
     }
     checkChannelLimit(this);
     this.channels.set(id, new Channel(this, id));
+    this.broker.churn.channelCreated++;
     this.out.method(id, { key: MethodKey.ChannelOpenOk, args: { channelId: Buffer.alloc(0) } });
   }
 
@@ -233,6 +234,7 @@ export class Connection implements FlowGate, FlowWaiter {
     channel.releaseResources();
     channel.state = 'closed';
     this.channels.delete(channel.id);
+    this.broker.churn.channelClosed++;
     this.out.method(channel.id, { key: MethodKey.ChannelCloseOk, args: {} });
   }
 
@@ -439,6 +441,7 @@ export class Connection implements FlowGate, FlowWaiter {
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.closeTimer);
     this.releaseChannels();
+    this.broker.churn.channelClosed += this.channels.size;
     this.channels.clear();
     this.releaseFlowWaiters();
     for (const name of this.exclusiveQueues) {

@@ -59,12 +59,15 @@ export class AmqpServer {
         limits: this.options.limits,
         clusterName: this.options.clusterName,
         log,
-        onClosed: (c) => this.connections.delete(c),
+        onClosed: (c) => {
+          if (this.connections.delete(c)) this.broker.churn.connectionClosed++;
+        },
         alarms: this.options.alarms,
         peers: this.connections,
         auth: this.options.auth,
       });
       this.connections.add(connection);
+      this.broker.churn.connectionCreated++;
     };
     const listening = [this.startListener(createServer(accept), this.options.port, log)];
     const tls = this.options.tls;

@@ -5,6 +5,7 @@ import { validatePolicy } from './policy';
 import type { Queue } from './queue/queue';
 import type { RemoteQueues } from './ports';
 import { AccessModel } from './access-model';
+import { ChurnCounters } from './message-stats';
 
 /**
  * The broker's model: vhosts (each with exchanges, queues, bindings), users and permissions.
@@ -23,6 +24,9 @@ export class Broker {
   onVhostAdded: ((vhost: VirtualHost) => void | Promise<void>) | undefined;
   /** Set by the node: closes the deleted user's connections, as RabbitMQ does. */
   onUserDeleted: ((name: string) => void) | undefined;
+
+  /** Connections, channels and queues opened and closed (management statistics). */
+  readonly churn = new ChurnCounters();
 
   private memoryAlarm = false;
   private remoteQueues: RemoteQueues | undefined;
@@ -116,10 +120,17 @@ export class Broker {
         this.access.version++;
         this.requireVhost(cmd.vhost).deleteExchange(cmd.name, cmd.ifUnused);
         return {};
-      case 'queue.declare':
-        return { created: this.requireVhost(cmd.vhost).declareQueue(cmd.queue, cmd.connectionId).created };
-      case 'queue.delete':
-        return { messageCount: this.requireVhost(cmd.vhost).deleteQueue(cmd.name, cmd.ifUnused, cmd.ifEmpty) };
+      case 'queue.declare': {
+        const created = this.requireVhost(cmd.vhost).declareQueue(cmd.queue, cmd.connectionId).created;
+        this.churn.queueDeclared++;
+        if (created) this.churn.queueCreated++;
+        return { created };
+      }
+      case 'queue.delete': {
+        const messageCount = this.requireVhost(cmd.vhost).deleteQueue(cmd.name, cmd.ifUnused, cmd.ifEmpty);
+        this.churn.queueDeleted++;
+        return { messageCount };
+      }
       case 'binding.add':
         this.requireVhost(cmd.vhost).addBinding(cmd.binding);
         return {};

@@ -11,6 +11,7 @@ import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queu
 import { matchingPolicy, type Policy } from './policy';
 import type { MessageStore } from '../store/message-store';
 import { routingBlob } from './routing-blob';
+import { MessageCounters } from './message-stats';
 
 /** Something waiting for the message store's durable watermark (a channel's publisher confirms). */
 export interface DurabilityWaiter {
@@ -38,6 +39,8 @@ export class VirtualHost implements QueueHooks {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, QueueHandle>();
   readonly policies = new Map<string, Policy>();
+  /** Message counters of the whole vhost (management statistics). */
+  readonly stats = new MessageCounters();
   /** Set by the node: asks for the deletion of a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
   private routeEpoch = 0;

@@ -16,6 +16,8 @@ import { clusterEnabled, clusterOptionsFromConfig } from '../../cluster/node/fro
 import { startControlEndpoint } from './control/control-endpoint';
 import { authSettings, tlsListener } from './tls-settings';
 import { connectionLimitFromFds, raiseFdLimit, type FdLimit } from '../util/fd-limit';
+import { startManagement } from '../mgmt/management';
+import { warrenVersion } from './control/node-status';
 
 export interface RunningNode {
   broker: Broker;
@@ -94,12 +96,19 @@ export async function startNode(config: Config): Promise<RunningNode> {
   logger.info({ host: amqp.address()?.host ?? config.nodeIp, port: config.nodePort, tlsPort: config.sslPort || undefined, node: config.nodeName }, 'AMQP listener started');
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
   const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
+  const management = await startManagement({
+    broker, metadata, auth: authSettings(config), connections: () => amqp.connections, alarms, nodeName: config.nodeName, startedAtMs: started, dataDir: config.dataDir,
+    version: warrenVersion(), amqpPort: config.nodePort, host: config.mgmtIp, mgmtPort: config.mgmtPort, prometheusPort: config.prometheusPort,
+    sampleIntervalMs: config.mgmtSampleIntervalMs, requestMaxBytes: config.mgmtRequestMaxBytes,
+    memoryLimitBytes: parseSize(config.memoryHighWatermark, totalmem()), diskFreeLimitBytes: parseSize(config.diskFreeLimit), log: logger,
+  });
   return {
     broker,
     metadata,
     amqp,
     async stop() {
       await control?.close();
+      await management.close();
       alarms.stop();
       await amqp.close();
       await stores.close();

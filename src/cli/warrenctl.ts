@@ -18,7 +18,7 @@
  * Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
  */
 import { exitAfterOutput } from './ctl/exit-after-output';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_SECRET_ENV, CLUSTER_SECRET_FILE } from '../../cluster/mesh';
 import { loadConfig } from '../config/config';
@@ -177,6 +177,10 @@ async function socketCommand(a: Args): Promise<number> {
     else for (const line of formatTable(columns, rows, a.headers)) console.log(line);
   } else if (spec.show === 'status' && reply.status) {
     console.log(a.json ? JSON.stringify(reply.status) : formatNodeStatus(reply.status));
+  } else if (spec.show === 'definitions' && reply.definitions !== undefined) {
+    const json = JSON.stringify(reply.definitions, null, 2);
+    if (a.positional[0] === '-') console.log(json);
+    else writeFileSync(a.positional[0], `${json}\n`);
   } else if (spec.show === 'cluster' && reply.cluster) {
     console.log(a.json ? JSON.stringify({ ok: true, status: reply.cluster }) : formatStatus(reply.cluster));
   } else if (a.json) {

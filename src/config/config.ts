@@ -51,6 +51,11 @@ export interface Config {
   queuePageBatch: number;
   storeCacheBytes: number;
   storeStatsMs: number;
+  mgmtPort: number;
+  mgmtIp: string;
+  prometheusPort: number;
+  mgmtSampleIntervalMs: number;
+  mgmtRequestMaxBytes: number;
 }
 
 type OptionType = 'int' | 'string' | 'bool';
@@ -116,6 +121,11 @@ export const OPTIONS: Option[] = [
   { key: 'epmdPort', env: 'WARREN_EPMD_PORT', type: 'int', default: () => 4369, doc: 'port mapper port (epmd protocol) shared by the nodes of a host' },
   { key: 'clusterTickMs', env: 'WARREN_CLUSTER_TICK_MS', type: 'int', default: () => 4000, doc: 'a silent peer is marked down after this long (net_ticktime role)' },
   { key: 'raftTickMs', env: 'WARREN_RAFT_TICK_MS', type: 'int', default: () => 100, doc: 'Raft tick; elections time out after 10 to 20 ticks' },
+  { key: 'mgmtPort', env: 'WARREN_MGMT_PORT', conf: ['management.tcp.port'], type: 'int', default: () => 15672, doc: 'management HTTP API and web UI port; 0 turns the listener off' },
+  { key: 'mgmtIp', env: 'WARREN_MGMT_IP', conf: ['management.tcp.ip'], type: 'string', default: () => '0.0.0.0', doc: 'address of the management and Prometheus listeners' },
+  { key: 'prometheusPort', env: 'WARREN_PROMETHEUS_PORT', conf: ['prometheus.tcp.port'], type: 'int', default: () => 15692, doc: 'Prometheus metrics port (/metrics, /metrics/per-object); 0 turns the listener off' },
+  { key: 'mgmtSampleIntervalMs', env: 'WARREN_MGMT_SAMPLE_INTERVAL_MS', conf: ['collect_statistics_interval'], type: 'int', default: () => 5000, doc: 'how often message rates and chart samples are taken (RabbitMQ collect_statistics_interval)' },
+  { key: 'mgmtRequestMaxBytes', env: 'WARREN_MGMT_REQUEST_MAX_BYTES', conf: ['management.http.max_body_size'], type: 'int', default: () => 64 * 1024 * 1024, doc: 'largest management request body (definitions import), bytes' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
   { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },

@@ -52,6 +52,9 @@ export class ClusterProcess {
       WARREN_CLUSTER_NODES: this.peers.join(','),
       WARREN_CLUSTER_SECRET: SECRET,
       WARREN_LOG_LEVEL: process.env.WARREN_TEST_LOG_LEVEL ?? 'info',
+      // Management listeners off unless a test asks for them: fixed ports would collide.
+      WARREN_MGMT_PORT: '0',
+      WARREN_PROMETHEUS_PORT: '0',
       ...s.env,
     };
     const [cmd, args] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, SERVER_JS]] : [process.execPath, [SERVER_JS]];

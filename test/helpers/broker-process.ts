@@ -96,6 +96,9 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
       WARREN_NODE_IP: '127.0.0.1',
       WARREN_DATA_DIR: dataDir,
       WARREN_LOG_LEVEL: process.env.WARREN_TEST_LOG_LEVEL ?? 'warn',
+      // Management listeners off unless a test asks for them: fixed ports would collide.
+      WARREN_MGMT_PORT: '0',
+      WARREN_PROMETHEUS_PORT: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,10 @@ export function settleDeliveries(ch: Channel, s: Settlement): void {
   const taken = ch.unacked.take(s.deliveryTag, s.multiple);
   if (!taken) throw unknownTag(s.deliveryTag);
   for (const u of taken) if (u.consumer) u.consumer.unacked--;
+  if (s.requeue === undefined) {
+    ch.stats.ack += taken.length;
+    ch.vhostStats.ack += taken.length;
+  }
   if (s.requeue) {
     requeueAll(taken);
   } else {

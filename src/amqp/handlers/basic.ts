@@ -5,7 +5,7 @@ import { registerReplyConsumer, REPLY_TO_QUEUE, unregisterReplyConsumer } from '
 import type { ChannelState as Channel } from '../channel-state';
 import type { GetResult, QueueHandle } from '../../broker/ports';
 import { requeueAll } from '../channel-state';
-import { ChannelConsumer } from '../channel-consumer';
+import { ChannelConsumer, countDelivery } from '../channel-consumer';
 import { generatedName } from '../names';
 import { settle } from './acks';
 import { resolveQueueName } from './queue';
@@ -96,11 +96,14 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
 function sendGetReply(ch: Channel, queue: QueueHandle, noAck: boolean, result: GetResult | undefined): void {
   const out = ch.connection.out;
   if (!result) {
+    ch.stats.getEmpty++;
+    ch.vhostStats.getEmpty++;
     out.method(ch.id, { key: MethodKey.BasicGetEmpty, args: { clusterId: '' } });
     return;
   }
   const { entry, messageCount } = result;
   const deliveryTag = ch.nextDeliveryTag();
+  countDelivery(ch.stats, ch.vhostStats, noAck, entry.redelivered, true);
   if (!noAck) ch.trackUnacked(deliveryTag, queue, entry, undefined);
   const msg = entry.message;
   out.content(

@@ -5,6 +5,7 @@ import { AccessRefused, NotFound, PreconditionFailed } from '../../broker/errors
 import { Message, parseExpiration } from '../../broker/message';
 import { encodeProperties } from '../../broker/queue/dead-letter';
 import type { QueueHandle } from '../../broker/ports';
+import type { MessageCounters } from '../../broker/message-stats';
 import type { ChannelState as Channel } from '../channel-state';
 import { authorizePublish, mayImpersonate } from '../access';
 import { checkRoutingHeaders } from '../routing-headers';
@@ -50,6 +51,9 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
   const exchange = ch.vhost.exchanges.get(method.exchange);
   const confirms = ch.confirms;
   const seq = confirms?.next();
+  ch.stats.publish++;
+  ch.vhostStats.publish++;
+  if (exchange) exchange.stats.publishIn++;
   if (method.exchange === '' && isReplyAddress(method.routingKey)) {
     // amqp direct reply-to: counts as routed even when the requester is gone.
     deliverReply(ch.vhost, method.routingKey, message);
@@ -62,10 +66,12 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
   try {
     if (exchange) ch.vhost.route(exchange, message, queues);
     if (queues.length === 0) {
+      countUnroutable(ch, exchange, method.mandatory);
       if (method.mandatory) sendReturn(ch, 312, 'NO_ROUTE', message);
       if (seq !== undefined) confirms!.settle(seq, true);
       return;
     }
+    if (exchange) exchange.stats.publishOut++;
     delivered = message.hasHeaders ? withoutBcc(message) : message;
     accepted = ch.vhost.enqueueAll(queues, delivered, confirms, seq);
     for (let i = 0; i < queues.length; i++) {
@@ -84,6 +90,19 @@ export function routeAndEnqueue(ch: Channel, method: BasicPublish, message: Mess
     ch.vhost.waitForDurability(confirms!);
   }
   confirms!.finish(seq, accepted);
+}
+
+/** Management statistics of a message no queue took: returned (mandatory) or dropped. */
+function countUnroutable(ch: Channel, exchange: { stats: MessageCounters } | undefined, mandatory: boolean): void {
+  if (mandatory) {
+    ch.stats.returnUnroutable++;
+    ch.vhostStats.returnUnroutable++;
+    if (exchange) exchange.stats.returnUnroutable++;
+  } else {
+    ch.stats.dropUnroutable++;
+    ch.vhostStats.dropUnroutable++;
+    if (exchange) exchange.stats.dropUnroutable++;
+  }
 }
 
 /** BCC routing keys are used for routing but never shown to consumers. */

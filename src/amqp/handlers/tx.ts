@@ -12,7 +12,7 @@ export function handleTxMethod(ch: Channel, m: AmqpMethod): void {
     case MethodKey.ConfirmSelect:
       if (ch.tx) throw new PreconditionFailed('cannot switch from tx to confirm mode');
       if (!ch.confirms) {
-        const tracker = new ConfirmTracker(ch.id, out, () => ch.connection.markConfirmsDirty(ch));
+        const tracker = new ConfirmTracker(ch.id, out, () => ch.connection.markConfirmsDirty(ch), [ch.stats, ch.vhost.stats]);
         tracker.onIdle = () => ch.vhost.forgetWaiter(tracker);
         ch.confirms = tracker;
       }

@@ -7,6 +7,7 @@ import { FanoutRouter } from './fanout';
 import { HeadersRouter } from './headers';
 import type { ExchangeRouter } from './router';
 import { TopicRouter } from './topic';
+import { MessageCounters } from '../message-stats';
 
 export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
@@ -43,6 +44,8 @@ export class Exchange {
   /** The policy in force for this exchange (alternate-exchange), if any. */
   policy: Policy | undefined;
   private readonly bindings = new Map<string, Binding>();
+  /** publish_in / publish_out and unroutable counters (management statistics). */
+  readonly stats = new MessageCounters();
 
   constructor(readonly def: ExchangeDefinition) {
     this.router = routerFor(def.type);

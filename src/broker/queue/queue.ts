@@ -8,6 +8,7 @@ import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { safeTimeout } from '../../util/timers';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 import { PagedMessages, type MessageStoreSource } from './paged-messages';
+import { MessageCounters } from '../message-stats';
 
 /** Ready messages above which a queue whose consumers are backed up slows its publishers. */
 const FLOW_BACKLOG_MESSAGES = 1000;
@@ -45,6 +46,8 @@ export class Queue implements QueueHandle {
   /** Scratch mark used by VirtualHost.route to add each queue once per routed message. */
   routeMark = 0;
   readonly isLocal = true;
+  /** Message counters (management statistics). */
+  readonly stats = new MessageCounters();
 
   constructor(
     readonly vhost: string,
@@ -97,6 +100,7 @@ export class Queue implements QueueHandle {
     }
     const expiresAtMs = this.expiryFor(message);
     this.ready.push({ message, redelivered: false, expiresAtMs, seq: 0 });
+    this.stats.publish++;
     // Judged against the same instant as its expiry, so TTL 0 still reaches a waiting consumer.
     if (this.consumers.length > 0) this.drain(expiresAtMs === Infinity ? undefined : Math.min(Date.now(), expiresAtMs));
     this.enforceLimits();
@@ -164,8 +168,17 @@ export class Queue implements QueueHandle {
     this.expireHead();
     const entry = this.ready.shift();
     if (entry && !noAck) this.unackedCount++;
+    this.countGet(entry, noAck);
     this.expireHead();
     return entry && { entry, messageCount: this.ready.length };
+  }
+
+  private countGet(entry: QueuedMessage | undefined, noAck: boolean): void {
+    const s = this.stats;
+    if (!entry) s.getEmpty++;
+    else if (noAck) s.getNoAck++;
+    else s.get++;
+    if (entry?.redelivered) s.redeliver++;
   }
 
   /** Settles delivered messages: ack, or reject/nack without requeue (dead-lettered as rejected). */
@@ -175,6 +188,7 @@ export class Queue implements QueueHandle {
 
   private settleOne(entry: QueuedMessage, rejected: boolean): void {
     if (this.unackedCount > 0) this.unackedCount--;
+    if (!rejected) this.stats.ack++;
     if (this.deleted) return;
     if (rejected) this.deadLetter(entry.message, 'rejected');
     if (entry.message.storeId !== undefined) this.hooks.released(this, entry.message);
@@ -298,6 +312,9 @@ export class Queue implements QueueHandle {
           continue;
         }
         if (!consumer.noAck) this.unackedCount++;
+        if (consumer.noAck) this.stats.deliverNoAck++;
+        else this.stats.deliver++;
+        if (entry.redelivered) this.stats.redeliver++;
         consumer.deliver(this, entry);
       }
     } finally {

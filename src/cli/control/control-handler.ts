@@ -15,7 +15,8 @@ import type { ResourceAlarms } from '../../broker/alarms';
 import type { ClusterStatus } from '../../../cluster/node/control-protocol';
 import { listTable, type ListSource } from './control-lists';
 import type { CtlReply, CtlRequest } from './control-protocol';
-import { nodeStatus } from './node-status';
+import { nodeStatus, warrenVersion } from './node-status';
+import { DefinitionsError, exportDefinitions, importDefinitions } from '../../mgmt/definitions-json';
 
 /** What the handler needs of the running node. */
 export interface ControlContext extends ListSource {
@@ -180,6 +181,16 @@ async function dispatch(ctx: ControlContext, req: CtlRequest): Promise<CtlReply>
       await metadata.apply({ op: 'policy.delete', vhost, name });
       return { ok: true };
     }
+    case 'export_definitions':
+      return { ok: true, definitions: exportDefinitions(broker, warrenVersion()) };
+    case 'import_definitions':
+      try {
+        await importDefinitions(broker, metadata, req.definitions);
+      } catch (err) {
+        if (err instanceof DefinitionsError) throw new CtlError(err.message);
+        throw err;
+      }
+      return { ok: true };
     default:
       throw new CtlError(`unknown request '${String((req as { op: unknown }).op)}'`);
   }

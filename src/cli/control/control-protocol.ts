@@ -42,6 +42,8 @@ export type CtlRequest = { node?: string } & (
   | { op: 'delete_queue'; vhost: string; queue: string; ifUnused: boolean; ifEmpty: boolean }
   | { op: 'set_policy'; vhost: string; name: string; pattern: string; definition: string; priority: number; applyTo: string }
   | { op: 'clear_policy'; vhost: string; name: string }
+  | { op: 'export_definitions' }
+  | { op: 'import_definitions'; definitions: unknown }
 );
 
 /** A table: the columns asked for (or the defaults) and one array of values per row. */
@@ -52,7 +54,7 @@ export interface CtlTable {
 
 /** What a node answers: `error` is a sentence for the user (printed after "Error:"). */
 export type CtlReply =
-  | { ok: true; message?: string; table?: CtlTable; status?: Record<string, unknown>; cluster?: ClusterStatus }
+  | { ok: true; message?: string; table?: CtlTable; status?: Record<string, unknown>; cluster?: ClusterStatus; definitions?: unknown }
   | { ok: false; error: string };
 
 /** Encodes one message: length prefix and JSON. */

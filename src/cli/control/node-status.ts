@@ -8,7 +8,7 @@ import { fdsInUse, readFdLimit } from '../../util/fd-limit';
 let version: string | undefined;
 
 /** Warren's version from package.json (dist/src/cli/control → the repo root). */
-function warrenVersion(): string {
+export function warrenVersion(): string {
   if (version === undefined) {
     try {
       version = String((JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');

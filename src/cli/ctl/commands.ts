@@ -3,6 +3,7 @@
  * positional arguments and options into one control request, and says what it prints
  * before (the "Listing queues for vhost / ..." line that -q hides) and how to show the reply.
  */
+import { readFileSync } from 'node:fs';
 import type { CtlRequest, ListKind } from '../control/control-protocol';
 
 /** Options shared by the commands (parsed by warrenctl.ts). */
@@ -21,7 +22,7 @@ export interface CommandSpec {
   args: string;
   min: number;
   max: number;
-  show: 'table' | 'message' | 'status' | 'cluster';
+  show: 'table' | 'message' | 'status' | 'cluster' | 'definitions';
   request(pos: string[], o: CommandOptions): CtlRequest;
   banner(pos: string[], o: CommandOptions): string;
 }
@@ -121,7 +122,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
   ),
   clear_policy: change('[-p VHOST] NAME', 1, 1, ([name], o) => ({ op: 'clear_policy', vhost: o.vhost, name }), ([n], o) => `Clearing policy "${n}" on vhost "${o.vhost}" ...`),
   list_policies: list('policies', (_p, o) => `Listing policies for vhost "${o.vhost}" ...`, false),
+  export_definitions: { args: 'PATH|-', min: 1, max: 1, show: 'definitions', request: () => ({ op: 'export_definitions' }), banner: ([p]) => (p === '-' ? '' : `Exporting definitions in JSON to a file at "${p}" ...`) },
+  import_definitions: change('PATH', 1, 1, ([path]) => ({ op: 'import_definitions', definitions: readDefinitions(path) }), ([p]) => `Importing definitions in JSON from a file at "${p}" ...`),
 };
+
+/** The JSON of a definitions file (RabbitMQ's format); a file that cannot be read or parsed is a usage error. */
+function readDefinitions(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${path} is not JSON: ${(err as Error).message}`);
+  }
+}
 
 /** A value in a tab-separated table: strings as they are, lists as [a, b], tables as JSON. */
 export function formatCell(v: unknown): string {

@@ -1,0 +1,169 @@
+/**
+ * RabbitMQ's definitions document: export of the broker model (users, vhosts, permissions,
+ * policies, exchanges, queues, bindings) and import by merging, every change through the
+ * MetadataStore. Used by GET/POST /api/definitions and warrenctl export/import_definitions.
+ */
+import type { Broker } from '../broker/broker';
+import { isBuiltInExchange } from '../broker/definition-commands';
+import { isExchangeType } from '../broker/exchange/exchange';
+import type { MetadataStore } from '../broker/ports';
+import { validatePolicy, type Policy, type PolicyTarget } from '../broker/policy';
+import { validateQueueArguments } from '../broker/queue/queue-config';
+import { hashPassword } from '../auth/password';
+import { jsonToTable, tableToJson } from './json-values';
+
+type Doc = Record<string, unknown>;
+type Item = Record<string, unknown>;
+
+const HASHING = 'rabbit_password_hashing_sha256';
+
+/** An error in the document itself (400 for the API, a message for warrenctl). */
+export class DefinitionsError extends Error {}
+
+function policyJson(p: Policy, withVhost: boolean): Item {
+  return { ...(withVhost ? { vhost: p.vhost } : {}), name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition, priority: p.priority };
+}
+
+/** The cluster-wide document, or one vhost's (no vhost keys) when `vhost` is given. */
+export function exportDefinitions(broker: Broker, version: string, vhost?: string): Doc {
+  const withVhost = vhost === undefined;
+  const vhosts = [...broker.vhosts.values()].filter((v) => vhost === undefined || v.name === vhost);
+  const tag = (o: Item, v: string): Item => (withVhost ? { ...o, vhost: v } : o);
+  const doc: Doc = { rabbit_version: version, rabbitmq_version: version, product_name: 'Warren', product_version: version };
+  if (withVhost) {
+    doc.users = [...broker.users.values()].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: HASHING, tags: u.tags, limits: {} }));
+    doc.vhosts = vhosts.map((v) => ({ name: v.name, limits: [], metadata: { description: v.name === '/' ? 'Default virtual host' : '', tags: [] } }));
+    doc.permissions = [...broker.permissions.values()].map((p) => ({ ...p }));
+    doc.topic_permissions = [];
+    doc.parameters = [];
+    doc.global_parameters = [];
+  } else {
+    doc.parameters = [];
+  }
+  doc.policies = vhosts.flatMap((v) => [...v.policies.values()].map((p) => policyJson(p, withVhost)));
+  doc.queues = vhosts.flatMap((v) =>
+    [...v.queues.values()]
+      .filter((q) => !q.def.exclusive)
+      .map((q) => tag({ name: q.name, durable: q.def.durable, auto_delete: q.def.autoDelete, arguments: tableToJson(q.def.arguments) }, v.name)),
+  );
+  doc.exchanges = vhosts.flatMap((v) =>
+    [...v.exchanges.values()]
+      .filter((e) => !isBuiltInExchange(e.name))
+      .map((e) => tag({ name: e.name, type: e.def.type, durable: e.def.durable, auto_delete: e.def.autoDelete, internal: e.def.internal, arguments: tableToJson(e.def.arguments) }, v.name)),
+  );
+  doc.bindings = vhosts.flatMap((v) =>
+    [...v.exchanges.values()].flatMap((e) =>
+      [...e.allBindings()]
+        .filter((b) => b.destinationKind === 'exchange' || !v.queues.get(b.destination)?.def.exclusive)
+        .map((b) => tag({ source: b.source, destination: b.destination, destination_type: b.destinationKind, routing_key: b.routingKey, arguments: tableToJson(b.args) }, v.name)),
+    ),
+  );
+  return doc;
+}
+
+function list(doc: Doc, key: string): Item[] {
+  const v = doc[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) throw new DefinitionsError(`'${key}' must be a list of objects`);
+  return v as Item[];
+}
+
+function str(item: Item, key: string, what: string, fallback?: string): string {
+  const v = item[key];
+  if (v === undefined || v === null) {
+    if (fallback !== undefined) return fallback;
+    throw new DefinitionsError(`${what} lacks '${key}'`);
+  }
+  if (typeof v !== 'string') throw new DefinitionsError(`${what}: '${key}' must be a string`);
+  return v;
+}
+
+function bool(item: Item, key: string, fallback: boolean): boolean {
+  const v = item[key];
+  return typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : fallback;
+}
+
+function tags(v: unknown): string[] {
+  if (Array.isArray(v)) return v.filter((t): t is string => typeof t === 'string' && t !== '');
+  if (typeof v === 'string') return v.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return [];
+}
+
+/**
+ * Merges a definitions document into the broker, in RabbitMQ's order. Existing queues,
+ * exchanges and bindings are left as they are; users, permissions and policies are
+ * overwritten. With `vhost`, the document is of one vhost and is imported into it.
+ * Throws DefinitionsError for a malformed document (before changing anything it can check).
+ */
+export async function importDefinitions(broker: Broker, metadata: MetadataStore, raw: unknown, vhost?: string): Promise<void> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DefinitionsError('definitions must be a JSON object');
+  const doc = raw as Doc;
+  const vhostOf = (item: Item, what: string) => vhost ?? str(item, 'vhost', what);
+  const users = vhost ? [] : list(doc, 'users');
+  const vhosts = vhost ? [] : list(doc, 'vhosts');
+  const permissions = vhost ? [] : list(doc, 'permissions');
+  const policies = list(doc, 'policies');
+  const queues = list(doc, 'queues');
+  const exchanges = list(doc, 'exchanges');
+  const bindings = list(doc, 'bindings');
+  if (!vhost) for (const [key, items] of [['queues', queues], ['exchanges', exchanges], ['bindings', bindings]] as const) for (const i of items) if (typeof i.vhost !== 'string') throw new DefinitionsError(`${key}: an object without 'vhost' (orphaned object) was found`);
+  for (const u of users) {
+    const name = str(u, 'name', 'a user');
+    if (u.tags === undefined && u.administrator === undefined) throw new DefinitionsError(`user '${name}' lacks 'tags'`);
+    const algorithm = u.hashing_algorithm ?? HASHING;
+    if (typeof u.password !== 'string' && algorithm !== HASHING) throw new DefinitionsError(`user '${name}': hashing algorithm '${String(algorithm)}' is not supported (only ${HASHING})`);
+  }
+  if (vhost !== undefined && !broker.vhosts.has(vhost)) throw new DefinitionsError(`vhost '${vhost}' does not exist`);
+
+  for (const u of users) {
+    const name = str(u, 'name', 'a user');
+    const passwordHash = typeof u.password === 'string' ? hashPassword(u.password) : str(u, 'password_hash', `user '${name}'`, '');
+    const userTags = u.tags !== undefined ? tags(u.tags) : u.administrator === true || u.administrator === 'true' ? ['administrator'] : [];
+    await metadata.apply({ op: 'user.put', user: { name, passwordHash, tags: userTags } });
+  }
+  for (const v of vhosts) {
+    const name = str(v, 'name', 'a vhost');
+    if (!broker.vhosts.has(name)) await metadata.apply({ op: 'vhost.add', vhost: name });
+  }
+  for (const p of permissions) {
+    const user = str(p, 'user', 'a permission');
+    const v = str(p, 'vhost', 'a permission');
+    await metadata.apply({ op: 'permission.set', permission: { user, vhost: v, configure: str(p, 'configure', 'a permission', ''), write: str(p, 'write', 'a permission', ''), read: str(p, 'read', 'a permission', '') } });
+  }
+  for (const e of exchanges) {
+    const name = str(e, 'name', 'an exchange');
+    const v = vhostOf(e, `exchange '${name}'`);
+    if (isBuiltInExchange(name) || broker.vhost(v)?.exchanges.has(name)) continue;
+    const type = str(e, 'type', `exchange '${name}'`);
+    if (!isExchangeType(type)) throw new DefinitionsError(`exchange '${name}': unsupported type '${type}'`);
+    await metadata.apply({ op: 'exchange.declare', vhost: v, exchange: { name, type, durable: bool(e, 'durable', true), autoDelete: bool(e, 'auto_delete', false), internal: bool(e, 'internal', false), arguments: jsonToTable(e.arguments) } });
+  }
+  for (const p of policies) {
+    const name = str(p, 'name', 'a policy');
+    const definition = p.definition;
+    if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) throw new DefinitionsError(`policy '${name}': 'definition' must be an object`);
+    const policy: Policy = { vhost: vhostOf(p, `policy '${name}'`), name, pattern: str(p, 'pattern', `policy '${name}'`), applyTo: str(p, 'apply-to', `policy '${name}'`, 'all') as PolicyTarget, priority: Number(p.priority ?? 0), definition: definition as Record<string, unknown> };
+    try {
+      validatePolicy(policy);
+    } catch (err) {
+      throw new DefinitionsError(`policy '${name}': ${(err as Error).message}`);
+    }
+    await metadata.apply({ op: 'policy.set', policy });
+  }
+  for (const q of queues) {
+    const name = str(q, 'name', 'a queue');
+    const v = vhostOf(q, `queue '${name}'`);
+    if (name.startsWith('amq.') || broker.vhost(v)?.queues.has(name)) continue;
+    const args = jsonToTable(q.arguments);
+    validateQueueArguments(args, name, v);
+    await metadata.apply({ op: 'queue.declare', vhost: v, queue: { name, durable: bool(q, 'durable', true), exclusive: false, autoDelete: bool(q, 'auto_delete', false), arguments: args } });
+  }
+  for (const b of bindings) {
+    const source = str(b, 'source', 'a binding');
+    const destination = str(b, 'destination', 'a binding');
+    const kind = str(b, 'destination_type', 'a binding', 'queue');
+    if (kind !== 'queue' && kind !== 'exchange') throw new DefinitionsError(`binding ${source} -> ${destination}: destination_type must be 'queue' or 'exchange'`);
+    if (source === '') continue;
+    await metadata.apply({ op: 'binding.add', vhost: vhostOf(b, 'a binding'), binding: { source, destination, destinationKind: kind, routingKey: str(b, 'routing_key', 'a binding', ''), args: jsonToTable(b.arguments) } });
+  }
+}

@@ -1,0 +1,508 @@
+/**
+ * The NodeSource of this node: reads the local broker model and the open AMQP connections.
+ * This is the one file that reaches into queues, connections and channels; when the queue
+ * core changes (clustered queues), only this adapter follows.
+ */
+import { availableParallelism } from 'node:os';
+import type { Connection } from '../amqp/connection';
+import type { Channel } from '../amqp/channel';
+import type { ResourceAlarms } from '../broker/alarms';
+import type { Broker } from '../broker/broker';
+import { NotFound } from '../broker/errors';
+import { Message } from '../broker/message';
+import { COUNTER_FIELDS, MessageCounters } from '../broker/message-stats';
+import { matchingPolicy, type Policy } from '../broker/policy';
+import { encodeProperties } from '../broker/queue/dead-letter';
+import { Queue } from '../broker/queue/queue';
+import type { QueueCounts, QueueHandle, QueuedMessage } from '../broker/ports';
+import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from './broker-view';
+import { jsonToProperties, tableToJson } from './json-values';
+import { fetched } from './fetched-message';
+import { diskFree, exchangeTypes, fdCounts } from './node-info';
+import { RateSampler } from './rates';
+import { StatsHistory } from './stats-history';
+
+export interface LocalNodeOptions {
+  broker: Broker;
+  connections: () => Iterable<Connection>;
+  nodeName: string;
+  startedAtMs: number;
+  alarms: ResourceAlarms | undefined;
+  memoryLimitBytes: number;
+  diskFreeLimitBytes: number;
+  dataDir: string;
+  listeners: Row[];
+  /** List queues homed on other nodes too (through their handles), when no peer sources answer for them. */
+  includeRemoteQueues: boolean;
+}
+
+export class LocalNodeSource implements NodeSource {
+  readonly rates = new RateSampler();
+  readonly history = new StatsHistory();
+  /** Node-wide totals, summed from the vhosts' counters at each sample. */
+  private readonly nodeTotals = new MessageCounters();
+  private readonly vhostTotals = new Map<string, MessageCounters>();
+
+  private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
+
+  constructor(private readonly o: LocalNodeOptions) {}
+
+  get nodeName(): string {
+    return this.o.nodeName;
+  }
+
+  /** One sampling tick: rates of every counted object, and a point of the overview history. */
+  sample(nowMs: number): void {
+    for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
+    let ready = 0;
+    let unacked = 0;
+    for (const v of this.o.broker.vhosts.values()) {
+      this.rates.sample(v.stats, nowMs);
+      for (const f of COUNTER_FIELDS) this.nodeTotals[f] += v.stats[f];
+      for (const q of v.queues.values()) {
+        if (!(q instanceof Queue)) continue;
+        this.rates.sample(q.stats, nowMs);
+        ready += q.messageCount;
+        unacked += q.unackedCount;
+      }
+      for (const e of v.exchanges.values()) this.rates.sample(e.stats, nowMs);
+    }
+    for (const c of this.o.connections()) for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
+    this.rates.sample(this.nodeTotals, nowMs);
+    this.sampleChurn(nowMs);
+    this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
+  }
+
+  async totals(): Promise<NodeTotals> {
+    const byVhost: NodeTotals['byVhost'] = {};
+    const pending: Promise<void>[] = [];
+    for (const v of this.o.broker.vhosts.values()) {
+      const t = (byVhost[v.name] = { queues: 0, ready: 0, unacked: 0 });
+      for (const q of v.queues.values()) {
+        if (!q.isLocal && !this.o.includeRemoteQueues) continue;
+        t.queues++;
+        const add = (c: QueueCounts) => {
+          t.ready += c.messageCount;
+          t.unacked += c.unackedCount;
+        };
+        try {
+          q.checkAvailable();
+          const c = q.counts();
+          if (c instanceof Promise) pending.push(c.then(add, () => undefined));
+          else add(c);
+        } catch {
+          // a queue whose home is down counts with no messages
+        }
+      }
+    }
+    await Promise.all(pending);
+    let connections = 0;
+    let channels = 0;
+    let consumers = 0;
+    for (const c of this.o.connections()) {
+      if (c.state === 'header' || c.state === 'closed') continue;
+      connections++;
+      for (const ch of c.channels.values()) {
+        if (ch.state !== 'open') continue;
+        channels++;
+        consumers += ch.consumers.size;
+      }
+    }
+    return { byVhost, connections, channels, consumers };
+  }
+
+  private sampleChurn(nowMs: number): void {
+    const values = CHURN_FIELDS.map(([f]) => this.o.broker.churn[f]);
+    const dt = (nowMs - this.churnAt.atMs) / 1000;
+    const rates = this.churnAt.values.length === 0 || dt <= 0 ? values.map(() => 0) : values.map((v, i) => Math.max(0, (v - this.churnAt.values[i]) / dt));
+    this.churnAt = { atMs: nowMs, values, rates };
+  }
+
+  async churn(): Promise<Row> {
+    const out: Row = {};
+    CHURN_FIELDS.forEach(([f, name], i) => {
+      out[name] = this.o.broker.churn[f];
+      out[`${name}_details`] = { rate: Math.round((this.churnAt.rates[i] ?? 0) * 10) / 10 };
+    });
+    return out;
+  }
+
+  async node(): Promise<Row> {
+    const mem = process.memoryUsage();
+    const alarms = this.o.alarms?.active;
+    const uptime = Date.now() - this.o.startedAtMs;
+    let connections = 0;
+    for (const _ of this.o.connections()) connections++;
+    const fds = fdCounts();
+    return {
+      name: this.o.nodeName,
+      type: 'disc',
+      running: true,
+      being_drained: false,
+      os_pid: String(process.pid),
+      uptime,
+      processors: availableParallelism(),
+      run_queue: 0,
+      rates_mode: 'basic',
+      mem_used: mem.rss,
+      mem_limit: this.o.memoryLimitBytes,
+      mem_alarm: alarms?.has('memory') ?? false,
+      mem_calculation_strategy: 'rss',
+      disk_free: diskFree(this.o.dataDir),
+      disk_free_limit: this.o.diskFreeLimitBytes,
+      disk_free_alarm: alarms?.has('disk') ?? false,
+      fd_used: fds.used,
+      fd_total: fds.total,
+      sockets_used: connections,
+      sockets_total: fds.total,
+      proc_used: 1,
+      proc_total: 1,
+      net_ticktime: 60,
+      partitions: [],
+      applications: [{ name: 'warren', description: 'Warren message broker', version: process.env.npm_package_version ?? '0.1.0' }],
+      exchange_types: exchangeTypes(),
+      auth_mechanisms: [
+        { name: 'PLAIN', description: 'SASL PLAIN authentication mechanism', enabled: true },
+        { name: 'AMQPLAIN', description: 'QPid AMQPLAIN mechanism', enabled: true },
+      ],
+      enabled_plugins: ['rabbitmq_management', 'rabbitmq_prometheus'],
+      contexts: [{ description: 'RabbitMQ Management', path: '/', port: String(this.o.listeners.find((l) => l.protocol === 'http')?.port ?? '') }],
+      listeners: this.o.listeners,
+      runtime: `Node.js ${process.version}`,
+      db_dir: this.o.dataDir,
+      cluster_links: [],
+      ...(await this.churn()),
+    };
+  }
+
+  /**
+   * Queues homed here; with `includeRemoteQueues`, also those homed on other nodes, with the
+   * counts their homes give through the queue handles (no message_stats: the home has them).
+   */
+  async queues(vhostName: string | undefined, only?: Set<string>): Promise<Row[]> {
+    const rows: (Row | Promise<Row>)[] = [];
+    for (const v of this.o.broker.vhosts.values()) {
+      if (vhostName !== undefined && v.name !== vhostName) continue;
+      const candidates = only ? [...only].filter((k) => k.startsWith(`${v.name}\u0000`)).map((k) => v.queues.get(k.slice(v.name.length + 1))) : v.queues.values();
+      for (const q of candidates) {
+        if (!q || (!q.isLocal && !this.o.includeRemoteQueues)) continue;
+        let counts: QueueCounts | Promise<QueueCounts>;
+        try {
+          q.checkAvailable();
+          counts = q.counts();
+        } catch {
+          rows.push(this.queueRow(q, v.policies.values(), NO_COUNTS, 'down'));
+          continue;
+        }
+        // Local queues answer at once; only a remote home's answer is awaited.
+        if (counts instanceof Promise) {
+          rows.push(counts.then((c) => this.queueRow(q, v.policies.values(), c, 'running'), () => this.queueRow(q, v.policies.values(), NO_COUNTS, 'down')));
+        } else {
+          rows.push(this.queueRow(q, v.policies.values(), counts, 'running'));
+        }
+      }
+    }
+    return Promise.all(rows);
+  }
+
+  private queueRow(q: QueueHandle, policies: Iterable<Policy>, counts: QueueCounts, state: string): Row {
+    const policy = matchingPolicy(policies, 'queue', q.name);
+    const ready = counts.messageCount;
+    const unacked = counts.unackedCount;
+    const row: Row = {
+      name: q.name,
+      vhost: q.vhost,
+      type: 'classic',
+      durable: q.def.durable,
+      auto_delete: q.def.autoDelete,
+      exclusive: q.def.exclusive,
+      arguments: tableToJson(q.def.arguments),
+      node: q.def.ownerNode ?? this.o.nodeName,
+      state,
+      policy: policy?.name ?? null,
+      operator_policy: null,
+      effective_policy_definition: policy?.definition ?? {},
+      messages: ready + unacked,
+      messages_details: { rate: 0 },
+      messages_ready: ready,
+      messages_ready_details: { rate: 0 },
+      messages_unacknowledged: unacked,
+      messages_unacknowledged_details: { rate: 0 },
+      message_bytes: counts.messageBytes,
+      message_bytes_ready: counts.messageBytes,
+      message_bytes_unacknowledged: 0,
+      message_bytes_ram: counts.messageBytes,
+      message_bytes_persistent: 0,
+      message_bytes_paged_out: 0,
+      messages_ram: ready + unacked,
+      messages_ready_ram: ready,
+      messages_unacknowledged_ram: unacked,
+      messages_persistent: 0,
+      messages_paged_out: 0,
+      backing_queue_status: { mode: 'default', version: 2, len: ready },
+      garbage_collection: {},
+      reductions_details: { rate: 0 },
+      recoverable_slaves: null,
+      consumers: counts.consumerCount,
+      consumer_capacity: counts.consumerCount > 0 ? 1 : 0,
+      consumer_utilisation: counts.consumerCount > 0 ? 1 : 0,
+      exclusive_consumer_tag: null,
+      single_active_consumer_tag: null,
+      head_message_timestamp: null,
+      message_stats: q instanceof Queue ? this.rates.messageStats(q.stats, 'queue') : {},
+      reductions: 0,
+      memory: 0,
+    };
+    if (q.def.exclusive && q.def.exclusiveOwner) {
+      const owner = this.findConnection((c) => c.id === q.def.exclusiveOwner);
+      if (owner) row.owner_pid_details = { name: connectionName(owner), peer_host: owner.socket.remoteAddress, peer_port: owner.socket.remotePort };
+    }
+    return row;
+  }
+
+  async connections(): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const c of this.o.connections()) if (c.state !== 'header' && c.state !== 'closed') out.push(this.connectionRow(c));
+    return out;
+  }
+
+  private connectionRow(c: Connection): Row {
+    const s = c.socket;
+    const props = tableToJson(c.clientProperties);
+    let recv = 0;
+    let send = 0;
+    try {
+      recv = s.bytesRead;
+      send = s.bytesWritten;
+    } catch {
+      // a destroyed socket no longer reports its byte counts
+    }
+    return {
+      name: connectionName(c),
+      node: this.o.nodeName,
+      vhost: c.vhost?.name ?? null,
+      user: c.user,
+      user_who_performed_action: c.user,
+      user_provided_name: typeof props.connection_name === 'string' ? props.connection_name : undefined,
+      type: 'network',
+      protocol: 'AMQP 0-9-1',
+      auth_mechanism: 'PLAIN',
+      connected_at: connectedAt(c),
+      host: stripMapped(s.localAddress),
+      port: s.localPort,
+      peer_host: stripMapped(s.remoteAddress),
+      peer_port: s.remotePort,
+      ssl: false,
+      ssl_protocol: null,
+      ssl_key_exchange: null,
+      ssl_cipher: null,
+      ssl_hash: null,
+      peer_cert_subject: null,
+      peer_cert_issuer: null,
+      peer_cert_validity: null,
+      timeout: c.heartbeatSeconds,
+      frame_max: c.out.frameMaxBytes,
+      channel_max: c.channelMax,
+      client_properties: props,
+      state: c.state === 'open' ? (c.blocked ? 'blocked' : 'running') : c.state === 'handshake' ? 'starting' : c.state,
+      channels: c.channels.size,
+      recv_oct: recv,
+      recv_oct_details: { rate: 0 },
+      recv_cnt: 0,
+      send_oct: send,
+      send_oct_details: { rate: 0 },
+      send_cnt: 0,
+      send_pend: s.writableLength,
+      reductions: 0,
+      garbage_collection: {},
+    };
+  }
+
+  async channels(): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const c of this.o.connections()) for (const ch of c.channels.values()) if (ch.state === 'open') out.push(this.channelRow(c, ch));
+    return out;
+  }
+
+  private channelRow(c: Connection, ch: Channel): Row {
+    const name = connectionName(c);
+    return {
+      name: `${name} (${ch.id})`,
+      number: ch.id,
+      node: this.o.nodeName,
+      vhost: c.vhost?.name ?? null,
+      user: c.user,
+      user_who_performed_action: c.user,
+      connection_details: { name, peer_host: stripMapped(c.socket.remoteAddress), peer_port: c.socket.remotePort },
+      state: ch.flowActive ? 'running' : 'flow',
+      transactional: ch.tx !== undefined,
+      confirm: ch.confirms !== undefined,
+      consumer_count: ch.consumers.size,
+      messages_unacknowledged: ch.unacked.size,
+      messages_unconfirmed: 0,
+      messages_uncommitted: ch.tx?.publishes.length ?? 0,
+      acks_uncommitted: ch.tx?.settlements.length ?? 0,
+      prefetch_count: ch.consumerPrefetch,
+      global_prefetch_count: ch.globalPrefetch,
+      pending_raft_commands: 0,
+      message_stats: this.rates.messageStats(ch.stats),
+      reductions: 0,
+      garbage_collection: {},
+    };
+  }
+
+  async consumers(): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const c of this.o.connections()) {
+      const name = connectionName(c);
+      for (const ch of c.channels.values()) {
+        for (const consumer of ch.consumers.values()) {
+          const q = consumer.queue;
+          const active = q instanceof Queue ? q.isActive(consumer) : true;
+          const single = q instanceof Queue && q.config.singleActiveConsumer;
+          out.push({
+            consumer_tag: consumer.tag,
+            queue: { name: consumer.queue.name, vhost: consumer.queue.vhost },
+            channel_details: {
+              name: `${name} (${ch.id})`,
+              number: ch.id,
+              node: this.o.nodeName,
+              connection_name: name,
+              peer_host: stripMapped(c.socket.remoteAddress),
+              peer_port: c.socket.remotePort,
+              user: c.user,
+            },
+            ack_required: !consumer.noAck,
+            exclusive: consumer.exclusive,
+            prefetch_count: consumer.prefetchCount,
+            active,
+            activity_status: single ? (active ? 'single_active' : 'waiting') : 'up',
+            arguments: tableToJson(consumer.args),
+            consumer_timeout: null,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  async messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }> {
+    const byVhost: Record<string, Row> = {};
+    for (const v of this.o.broker.vhosts.values()) byVhost[v.name] = this.rates.messageStats(v.stats);
+    return { node: this.rates.messageStats(this.nodeTotals), byVhost };
+  }
+
+  async exchangeStats(): Promise<Record<string, Row>> {
+    const out: Record<string, Row> = {};
+    for (const v of this.o.broker.vhosts.values()) {
+      for (const e of v.exchanges.values()) {
+        if (e.stats.publishIn === 0) continue;
+        const row = this.rates.messageStats(e.stats, 'exchange');
+        // Not in RabbitMQ's exchange message_stats, but its Prometheus exchange metrics count them.
+        if (e.stats.returnUnroutable > 0) row.return_unroutable = e.stats.returnUnroutable;
+        if (e.stats.dropUnroutable > 0) row.drop_unroutable = e.stats.dropUnroutable;
+        out[`${v.name}\u0000${e.name}`] = row;
+      }
+    }
+    return out;
+  }
+
+  /** Every node can act on any queue: a handle of a queue homed elsewhere forwards to its home. */
+  async hasQueue(vhost: string, name: string): Promise<boolean> {
+    return this.o.broker.vhost(vhost)?.queues.has(name) ?? false;
+  }
+
+  async closeConnection(name: string, reason: string): Promise<boolean> {
+    const c = this.findConnection((x) => connectionName(x) === name);
+    if (!c) return false;
+    c.forceClose(reason);
+    return true;
+  }
+
+  async purge(vhost: string, queue: string): Promise<number> {
+    const q = this.requireQueue(vhost, queue);
+    q.checkAvailable();
+    return q.purge();
+  }
+
+  /** POST .../get: takes `count` messages, then requeues, rejects or keeps them as the ack mode says. */
+  async get(vhost: string, queueName: string, o: GetOptions): Promise<FetchedMessage[]> {
+    const queue = this.requireQueue(vhost, queueName);
+    queue.checkAvailable();
+    const noAck = o.ackMode === 'ack_requeue_false';
+    const taken: QueuedMessage[] = [];
+    const out: FetchedMessage[] = [];
+    for (let i = 0; i < o.count; i++) {
+      const result = await queue.get(noAck);
+      if (!result) break;
+      taken.push(result.entry);
+      out.push(fetched(result.entry, result.messageCount, o));
+    }
+    if (taken.length === 0) return out;
+    if (o.ackMode === 'ack_requeue_true' || o.ackMode === 'reject_requeue_true') queue.requeue(taken);
+    else if (o.ackMode === 'reject_requeue_false') queue.settle(taken, true);
+    return out;
+  }
+
+  /** Routes one message as an AMQP publish without confirm would; true when some queue took it. */
+  async publish(r: PublishRequest): Promise<boolean> {
+    const vhost = this.o.broker.vhost(r.vhost);
+    if (!vhost) throw new NotFound(`no vhost '${r.vhost}'`);
+    const exchange = vhost.exchanges.get(r.exchange);
+    if (!exchange) throw new NotFound(`no exchange '${r.exchange}' in vhost '${r.vhost}'`);
+    const message = new Message(r.exchange, r.routingKey, encodeProperties(jsonToProperties(r.properties)), r.body);
+    const targets: QueueHandle[] = [];
+    vhost.route(exchange, message, targets);
+    vhost.stats.publish++;
+    exchange.stats.publishIn++;
+    if (targets.length === 0) {
+      exchange.stats.returnUnroutable++;
+      vhost.stats.returnUnroutable++;
+      return false;
+    }
+    exchange.stats.publishOut++;
+    vhost.enqueueAll(targets, message, undefined, 0);
+    return true;
+  }
+
+  private requireQueue(vhost: string, name: string): QueueHandle {
+    const q = this.o.broker.vhost(vhost)?.queues.get(name);
+    if (!q) throw new NotFound(`no queue '${name}' in vhost '${vhost}'`);
+    return q;
+  }
+
+  private findConnection(test: (c: Connection) => boolean): Connection | undefined {
+    for (const c of this.o.connections()) if (test(c)) return c;
+    return undefined;
+  }
+}
+
+const NO_COUNTS: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
+
+const CHURN_FIELDS: [keyof Broker['churn'], string][] = [
+  ['connectionCreated', 'connection_created'],
+  ['connectionClosed', 'connection_closed'],
+  ['channelCreated', 'channel_created'],
+  ['channelClosed', 'channel_closed'],
+  ['queueDeclared', 'queue_declared'],
+  ['queueCreated', 'queue_created'],
+  ['queueDeleted', 'queue_deleted'],
+];
+
+const connectedAtMs = new WeakMap<Connection, number>();
+
+function connectedAt(c: Connection): number {
+  let at = connectedAtMs.get(c);
+  if (at === undefined) connectedAtMs.set(c, (at = Date.now()));
+  return at;
+}
+
+/** As RabbitMQ names a connection: "peer_host:peer_port -> host:port". */
+export function connectionName(c: Connection): string {
+  const s = c.socket;
+  return `${stripMapped(s.remoteAddress)}:${s.remotePort} -> ${stripMapped(s.localAddress)}:${s.localPort}`;
+}
+
+function stripMapped(address: string | undefined): string {
+  return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? '');
+}
