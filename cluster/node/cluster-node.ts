@@ -14,6 +14,9 @@ import { Mesh, loadClusterSecret } from '../mesh';
 import { PortMapperAgent, createDiscovery, parseNodeName, resolveNodeName, type CompositeDiscovery, type DiscoveredPeer } from '../discovery';
 import { MetadataFsm, RaftMeshTransport, RaftMetadataStore, type ApplyOutcome } from '../metadata';
 import { QueueService, placeQueue } from '../forward';
+import { RemoteNodeSource, serveNodeSource } from '../mgmt/remote-node-source';
+import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
+import type { NodeSource } from '../../src/mgmt/broker-view';
 import { reconcile } from '../metadata/reconcile';
 import type { Broker } from '../../src/broker/broker';
 import type { MetadataStore } from '../../src/broker/ports';
@@ -254,6 +257,23 @@ export class ClusterNode {
         await sleep(1000);
       }
     }
+  }
+
+  /**
+   * The management API's sources for the other members: serves this node's own source to
+   * them, and returns the current members' sources (membership is read on every call).
+   */
+  managementPeers(local: LocalNodeSource): () => NodeSource[] {
+    this.offs.push(serveNodeSource(this.mesh, local));
+    const sources = new Map<string, RemoteNodeSource>();
+    return () => {
+      const members = (this.raft?.getConfiguration().servers ?? []).map((s) => s.id).filter((id) => id !== this.o.nodeName && !id.startsWith(CONTROL_PEER_PREFIX));
+      return members.map((id) => {
+        let source = sources.get(id);
+        if (!source) sources.set(id, (source = new RemoteNodeSource(id, this.mesh, local)));
+        return source;
+      });
+    };
   }
 
   /** Members of the Raft configuration that are up (this node included). */

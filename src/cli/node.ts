@@ -101,6 +101,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     version: warrenVersion(), amqpPort: config.nodePort, host: config.mgmtIp, mgmtPort: config.mgmtPort, prometheusPort: config.prometheusPort,
     sampleIntervalMs: config.mgmtSampleIntervalMs, requestMaxBytes: config.mgmtRequestMaxBytes,
     memoryLimitBytes: parseSize(config.memoryHighWatermark, totalmem()), diskFreeLimitBytes: parseSize(config.diskFreeLimit), log: logger,
+    // Clustered, every node's API answers for the whole cluster.
+    peers: cluster ? (local) => cluster!.managementPeers(local) : undefined,
   });
   return {
     broker,

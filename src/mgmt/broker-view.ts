@@ -79,7 +79,12 @@ export interface NodeSource {
 
 /** The whole cluster's live state, as every node's API shows it. */
 export class BrokerView {
-  constructor(readonly sources: NodeSource[]) {}
+  /** `sources`: this node's first, then the other members (a function when membership changes). */
+  constructor(private readonly sourcesOf: NodeSource[] | (() => NodeSource[])) {}
+
+  get sources(): NodeSource[] {
+    return typeof this.sourcesOf === 'function' ? this.sourcesOf() : this.sourcesOf;
+  }
 
   async nodes(): Promise<Row[]> {
     return Promise.all(this.sources.map((s) => s.node()));

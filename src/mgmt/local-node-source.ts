@@ -178,14 +178,17 @@ export class LocalNodeSource implements NodeSource {
   /**
    * Queues homed here; with `includeRemoteQueues`, also those homed on other nodes, with the
    * counts their homes give through the queue handles (no message_stats: the home has them).
+   * With `homedOn`, only the queues homed on that other node, through their handles (what is
+   * shown for a node that does not answer: its queues, down).
    */
-  async queues(vhostName: string | undefined, only?: Set<string>): Promise<Row[]> {
+  async queues(vhostName: string | undefined, only?: Set<string>, homedOn?: string): Promise<Row[]> {
     const rows: (Row | Promise<Row>)[] = [];
     for (const v of this.o.broker.vhosts.values()) {
       if (vhostName !== undefined && v.name !== vhostName) continue;
       const candidates = only ? [...only].filter((k) => k.startsWith(`${v.name}\u0000`)).map((k) => v.queues.get(k.slice(v.name.length + 1))) : v.queues.values();
       for (const q of candidates) {
-        if (!q || (!q.isLocal && !this.o.includeRemoteQueues)) continue;
+        if (!q || (homedOn === undefined && !q.isLocal && !this.o.includeRemoteQueues)) continue;
+        if (homedOn !== undefined && (q.isLocal || q.def.ownerNode !== homedOn)) continue;
         let counts: QueueCounts | Promise<QueueCounts>;
         try {
           q.checkAvailable();

@@ -34,8 +34,11 @@ export interface ManagementOptions {
   requestMaxBytes: number;
   memoryLimitBytes: number;
   diskFreeLimitBytes: number;
-  /** Sources for the other nodes of a cluster (remote), when clustered. */
-  peers?: NodeSource[];
+  /**
+   * Sources for the other members of a cluster, when clustered (called on every request, so
+   * joins and leaves show at once). Given this node's source, e.g. to serve it to the others.
+   */
+  peers?: (local: LocalNodeSource) => () => NodeSource[];
   log: Logger;
 }
 
@@ -64,13 +67,14 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     diskFreeLimitBytes: o.diskFreeLimitBytes,
     dataDir: o.dataDir,
     listeners,
-    includeRemoteQueues: (o.peers ?? []).length === 0,
+    includeRemoteQueues: o.peers === undefined,
   });
+  const peersOf = o.peers?.(local);
   const ctx: MgmtContext = {
     broker: o.broker,
     metadata: o.metadata,
     auth: o.auth,
-    view: new BrokerView([local, ...(o.peers ?? [])]),
+    view: new BrokerView(peersOf ? () => [local, ...peersOf()] : [local]),
     history: local.history,
     nodeName: o.nodeName,
     clusterName: { value: o.nodeName },
