@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 
 // The layers of DESIGN.md, top to bottom; a file may import only its own layer or lower ones.
-const LAYERS = ['src/cli', 'cluster', 'src/mgmt', 'src/amqp', 'src/auth', 'src/broker', 'src/store', 'src/protocol', 'src/config', 'src/util', 'src/log'];
+const LAYERS = ['src/cli', 'cluster', 'src/mgmt', 'src/web', 'src/stomp', 'src/mqtt', 'src/amqp', 'src/auth', 'src/broker', 'src/store', 'src/protocol', 'src/config', 'src/util', 'src/log'];
 const root = resolve(__dirname, '../..');
 
 function layerOf(path: string): number {
