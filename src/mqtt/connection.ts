@@ -223,6 +223,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
           }
         : undefined;
     this.writer.send({ cmd: 'connack', sessionPresent, returnCode: 0, reasonCode: 0, properties });
+    if (sessionPresent) this.session.startStored();
   }
 
   /** Read through a method: the state changes while CONNECT awaits. */

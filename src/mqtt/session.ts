@@ -109,7 +109,10 @@ export class MqttSession {
     await this.broker.deleteQueue(this.queueName(1));
   }
 
-  /** Clean Start = 0: takes over the queues and subscriptions of a stored session; true when there was one. */
+  /**
+   * Clean Start = 0: takes over the subscriptions of a stored session; true when there was one.
+   * Its queues are consumed from startStored(), once CONNACK is out.
+   */
   resume(): boolean {
     let found = false;
     for (const qos of [0, 1] as const) {
@@ -119,10 +122,17 @@ export class MqttSession {
       for (const b of this.broker.bindingsOf(queue.name, this.settings.exchange)) {
         this.subscriptions.set(amqpToMqtt(b.routingKey), optionsFromBinding(qos, b.args));
       }
-      this.startConsumer(qos, queue);
     }
     this.refreshMatching();
     return found;
+  }
+
+  /** Starts consuming the queues a resumed session found. */
+  startStored(): void {
+    for (const qos of [0, 1] as const) {
+      const queue = this.broker.queue(this.queueName(qos));
+      if (queue) this.startConsumer(qos, queue);
+    }
   }
 
   /** SUBSCRIBE: binds each filter to the queue of its granted QoS; returns the granted QoS per filter. */
