@@ -6,9 +6,11 @@ import type { Logger } from '../log/logger';
 import { ClientRegistry } from '../mqtt/client-registry';
 import { RetainedStore } from '../mqtt/retained-store';
 import { MqttServer } from '../mqtt/server';
+import { StompServer } from '../stomp/server';
 
 export interface ProtocolListeners {
   mqtt: MqttServer | undefined;
+  stomp: StompServer | undefined;
   close(): Promise<void>;
 }
 
@@ -37,10 +39,32 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       log.info({ host: config.nodeIp, port: config.mqttPort }, 'MQTT listener started');
     }
   }
+  let stomp: StompServer | undefined;
+  if (config.stompPort !== 0 || config.webStompPort !== 0) {
+    stomp = new StompServer({
+      broker,
+      metadata,
+      options: {
+        defaultUser: config.defaultUser,
+        defaultPass: config.defaultPass,
+        defaultVhost: config.stompDefaultVhost,
+        topicExchange: 'amq.topic',
+        nackRequeue: true,
+      },
+      log: log.child({ module: 'stomp' }),
+      nodeName: config.nodeName,
+    });
+    if (config.stompPort !== 0) {
+      await stomp.listen(config.nodeIp, config.stompPort);
+      log.info({ host: config.nodeIp, port: config.stompPort }, 'STOMP listener started');
+    }
+  }
   return {
     mqtt,
+    stomp,
     async close() {
       await mqtt?.close();
+      await stomp?.close();
     },
   };
 }

@@ -1,0 +1,60 @@
+import type { Duplex } from 'node:stream';
+
+/** Above this many bytes waiting in the socket, deliveries pause until it drains. */
+const CONGESTED_BYTES = 1024 * 1024;
+
+/**
+ * The one choke point through which a STOMP connection writes: encoded frames are queued and
+ * written once per event-loop turn, so a burst of MESSAGE frames becomes one socket write.
+ */
+export class FrameWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private closed = false;
+  /** Time of the last write, for heart-beats. */
+  lastWriteMs = Date.now();
+
+  constructor(
+    private readonly socket: Duplex,
+    onDrain: () => void,
+  ) {
+    socket.on('drain', onDrain);
+  }
+
+  get congested(): boolean {
+    return this.socket.writableLength + this.pendingBytes > CONGESTED_BYTES;
+  }
+
+  send(bytes: Buffer): void {
+    if (this.closed) return;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || this.closed) return;
+    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.lastWriteMs = Date.now();
+    this.socket.write(out);
+  }
+
+  /** Writes what is queued, then ends the socket. */
+  end(): void {
+    this.flush();
+    this.closed = true;
+    this.socket.end();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pending = [];
+  }
+}
