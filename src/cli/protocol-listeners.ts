@@ -7,10 +7,13 @@ import { ClientRegistry } from '../mqtt/client-registry';
 import { RetainedStore } from '../mqtt/retained-store';
 import { MqttServer } from '../mqtt/server';
 import { StompServer } from '../stomp/server';
+import { WebSocketListener } from '../web/ws-listener';
 
 export interface ProtocolListeners {
   mqtt: MqttServer | undefined;
   stomp: StompServer | undefined;
+  webStomp: WebSocketListener | undefined;
+  webMqtt: WebSocketListener | undefined;
   close(): Promise<void>;
 }
 
@@ -59,10 +62,40 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       log.info({ host: config.nodeIp, port: config.stompPort }, 'STOMP listener started');
     }
   }
+  let webMqtt: WebSocketListener | undefined;
+  if (mqtt && config.webMqttPort !== 0) {
+    const server = mqtt;
+    webMqtt = new WebSocketListener({
+      // Web-MQTT: the client must offer `mqtt` (or `mqttv3.1`), which is echoed back; otherwise HTTP 400.
+      pickSubprotocol: (offered) => (offered.has('mqtt') ? 'mqtt' : offered.has('mqttv3.1') ? 'mqttv3.1' : null),
+      sendText: false,
+      binaryOnly: true,
+      handle: (stream, remote) => void server.handle(stream, remote),
+    });
+    await webMqtt.listen(config.nodeIp, config.webMqttPort);
+    log.info({ host: config.nodeIp, port: config.webMqttPort }, 'Web-MQTT listener started');
+  }
+  let webStomp: WebSocketListener | undefined;
+  if (stomp && config.webStompPort !== 0) {
+    const server = stomp;
+    webStomp = new WebSocketListener({
+      // Web-STOMP: the highest STOMP version offered; with none offered the upgrade still succeeds.
+      pickSubprotocol: (offered) => ['v12.stomp', 'v11.stomp', 'v10.stomp'].find((p) => offered.has(p)),
+      sendText: true,
+      binaryOnly: false,
+      handle: (stream, remote) => void server.handle(stream, remote),
+    });
+    await webStomp.listen(config.nodeIp, config.webStompPort);
+    log.info({ host: config.nodeIp, port: config.webStompPort }, 'Web-STOMP listener started');
+  }
   return {
     mqtt,
     stomp,
+    webStomp,
+    webMqtt,
     async close() {
+      await webMqtt?.close();
+      await webStomp?.close();
       await mqtt?.close();
       await stomp?.close();
     },

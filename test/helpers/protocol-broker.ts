@@ -28,7 +28,7 @@ export async function startProtocolBroker(opts: StartOptions & { ports?: Partial
       ...opts.env,
     },
   });
-  for (const port of [ports.mqttPort, ports.stompPort]) await waitForPort(port);
+  for (const port of Object.values(ports)) await waitForPort(port);
   return Object.assign(broker, ports);
 }
 
