@@ -148,15 +148,15 @@ function findBeam(rootPid: number): number | null {
  * Starts RabbitMQ (no plugins) on the given non-default ports. Refuses to start when any of
  * them is taken, since another RabbitMQ or epmd there would not be ours to stop.
  */
-export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS): Promise<BrokerUnderTest> {
+export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS, extra: { plugins?: string[]; conf?: string[] } = {}): Promise<BrokerUnderTest> {
   for (const p of [ports.amqp, ports.dist, ports.epmd]) {
     if (await portOpen(p)) throw new Error(`port ${p} is in use; RabbitMQ for the bench needs it free`);
   }
   const base = mkdtempSync(join(tmpdir(), 'rabbit-bench-'));
   const home = join(base, 'home');
   mkdirSync(home);
-  writeFileSync(join(base, 'enabled_plugins'), '[].\n');
-  writeFileSync(join(base, 'rabbitmq.conf'), 'loopback_users = none\n');
+  writeFileSync(join(base, 'enabled_plugins'), `[${(extra.plugins ?? []).join(',')}].\n`);
+  writeFileSync(join(base, 'rabbitmq.conf'), ['loopback_users = none', ...(extra.conf ?? [])].join('\n') + '\n');
   const node = 'rabbit-bench@localhost';
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
