@@ -9,6 +9,7 @@ import { toAmqpMessage, type MqttPublishProperties } from './message-mapping';
 import { PacketWriter } from './packet-writer';
 import { MqttSession, type PublishMarks } from './session';
 import { amqpToMqtt, mqttToAmqp } from './topic';
+import { pauseWhile } from '../util/flow-pause';
 
 /** Largest CONNECT before login, and largest packet after (mqtt.max_packet_size_*). */
 const MAX_UNAUTHENTICATED_BYTES = 65_536;
@@ -54,6 +55,8 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
   private normalDisconnect = false;
   private readonly queued: Packet[] = [];
   private busy = false;
+  /** Reading stopped while too many frames wait behind an asynchronous one. */
+  private pausedForBacklog = false;
   private bytesRead = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
@@ -94,7 +97,10 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
     if (this.state === 'closed') return;
     if (this.busy) {
       this.queued.push(packet);
-      if (this.queued.length > MAX_QUEUED_PACKETS) this.socket.pause();
+      if (this.queued.length > MAX_QUEUED_PACKETS && !this.pausedForBacklog) {
+        this.pausedForBacklog = true;
+        this.socket.pause();
+      }
       return;
     }
     this.run(packet);
@@ -118,7 +124,10 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
   private next(): void {
     this.busy = false;
     while (!this.busy && this.queued.length > 0 && this.state !== 'closed') this.run(this.queued.shift()!);
-    if (this.queued.length === 0 && this.socket.isPaused()) this.socket.resume();
+    if (this.queued.length === 0 && this.pausedForBacklog) {
+      this.pausedForBacklog = false;
+      this.socket.resume();
+    }
   }
 
   private failed(err: unknown): void {
@@ -263,6 +272,11 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       this.retain(topic, payload, qos, props);
     }
     const outcome = this.broker!.publish(message, id);
+    const slow = this.broker!.congestedConsumer;
+    if (slow) {
+      this.broker!.congestedConsumer = undefined;
+      pauseWhile(this.socket, () => slow.congested());
+    }
     if (qos === 0) return;
     switch (outcome) {
       case 'accepted':

@@ -15,15 +15,26 @@ export class PacketWriter {
   private closed = false;
   protocolVersion: 3 | 4 | 5 = 4;
 
+  /** Someone saw `congested`: onDrain must follow once the bytes are out. */
+  private awaitingDrain = false;
+
   constructor(
     private readonly socket: Duplex,
-    onDrain: () => void,
+    private readonly onDrain: () => void,
   ) {
-    socket.on('drain', onDrain);
+    socket.on('drain', () => this.drained());
   }
 
   get congested(): boolean {
-    return this.socket.writableLength + this.pendingBytes > CONGESTED_BYTES;
+    if (this.socket.writableLength + this.pendingBytes <= CONGESTED_BYTES) return false;
+    this.awaitingDrain = true;
+    return true;
+  }
+
+  private drained(): void {
+    if (!this.awaitingDrain || this.closed) return;
+    this.awaitingDrain = false;
+    this.onDrain();
   }
 
   /** Encodes and queues `packet`; false when it was not sent (closed, or larger than maxBytes). */
@@ -46,7 +57,9 @@ export class PacketWriter {
     const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.socket.write(out);
+    // The kernel often takes a whole batch at once: then no 'drain' event follows, so the
+    // consumers paused on our own buffer are resumed here.
+    if (this.socket.write(out) && this.awaitingDrain && !this.congested) this.drained();
   }
 
   /** Writes what is queued, then ends the socket. */

@@ -35,6 +35,8 @@ const routeScratch: Queue[] = [];
 export class BrokerSession implements DurabilityWaiter {
   private readonly awaitingDisk = new Deque<AwaitingDisk>();
   private registered = false;
+  /** A consumer whose socket is backed up, met by the last publish (RabbitMQ's credit flow). */
+  congestedConsumer: Consumer | undefined;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -97,6 +99,10 @@ export class BrokerSession implements DurabilityWaiter {
       this.vhost.route(exchange, message, queues);
       if (queues.length === 0) return 'unroutable';
       accepted = this.vhost.enqueueAll(queues, message);
+      for (let i = 0; i < queues.length; i++) {
+        const slow = queues[i].congestedConsumer();
+        if (slow) this.congestedConsumer = slow;
+      }
     } finally {
       queues.length = 0;
     }

@@ -9,6 +9,7 @@ import { StompError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type StompFrame } from './frame';
 import { StompSession } from './session';
 import { FrameWriter } from './writer';
+import { pauseWhile } from '../util/flow-pause';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 /** RabbitMQ's parser limits: frames are at most 64 KiB before login and 4 MiB after. */
@@ -36,6 +37,8 @@ export class StompConnection implements DurableSettler {
   private escape = true;
   private readonly queued: StompFrame[] = [];
   private busy = false;
+  /** Reading stopped while too many frames wait behind an asynchronous one. */
+  private pausedForBacklog = false;
   private bytesRead = 0;
   private loginTimer: NodeJS.Timeout | undefined;
   private heartbeatTimers: NodeJS.Timeout[] = [];
@@ -77,7 +80,10 @@ export class StompConnection implements DurableSettler {
     if (this.state === 'closed') return;
     if (this.busy) {
       this.queued.push(frame);
-      if (this.queued.length > MAX_QUEUED_FRAMES) this.socket.pause();
+      if (this.queued.length > MAX_QUEUED_FRAMES && !this.pausedForBacklog) {
+        this.pausedForBacklog = true;
+        this.socket.pause();
+      }
       return;
     }
     this.run(frame);
@@ -104,7 +110,10 @@ export class StompConnection implements DurableSettler {
   private next(): void {
     this.busy = false;
     while (!this.busy && this.queued.length > 0 && this.state !== 'closed') this.run(this.queued.shift()!);
-    if (this.queued.length === 0 && this.socket.isPaused()) this.socket.resume();
+    if (this.queued.length === 0 && this.pausedForBacklog) {
+      this.pausedForBacklog = false;
+      this.socket.resume();
+    }
   }
 
   /** Turns an error into an ERROR frame: STOMP-level ones leave the connection open, broker (AMQP) ones close it. */
@@ -230,6 +239,11 @@ export class StompConnection implements DurableSettler {
   private async send(frame: StompFrame): Promise<void> {
     const token = this.nextToken++;
     const outcome = await this.session!.send(frame, token);
+    const slow = this.broker!.congestedConsumer;
+    if (slow) {
+      this.broker!.congestedConsumer = undefined;
+      pauseWhile(this.socket, () => slow.congested());
+    }
     const receipt = frame.headers.get('receipt');
     if (receipt === undefined) return;
     // A SEND receipt is sent once every target queue has the message (fsynced, when persistent); none when refused.

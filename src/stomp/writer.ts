@@ -15,15 +15,26 @@ export class FrameWriter {
   /** Time of the last write, for heart-beats. */
   lastWriteMs = Date.now();
 
+  /** Someone saw `congested`: onDrain must follow once the bytes are out. */
+  private awaitingDrain = false;
+
   constructor(
     private readonly socket: Duplex,
-    onDrain: () => void,
+    private readonly onDrain: () => void,
   ) {
-    socket.on('drain', onDrain);
+    socket.on('drain', () => this.drained());
   }
 
   get congested(): boolean {
-    return this.socket.writableLength + this.pendingBytes > CONGESTED_BYTES;
+    if (this.socket.writableLength + this.pendingBytes <= CONGESTED_BYTES) return false;
+    this.awaitingDrain = true;
+    return true;
+  }
+
+  private drained(): void {
+    if (!this.awaitingDrain || this.closed) return;
+    this.awaitingDrain = false;
+    this.onDrain();
   }
 
   send(bytes: Buffer): void {
@@ -43,7 +54,9 @@ export class FrameWriter {
     this.pending = [];
     this.pendingBytes = 0;
     this.lastWriteMs = Date.now();
-    this.socket.write(out);
+    // The kernel often takes a whole batch at once: then no 'drain' event follows, so the
+    // consumers paused on our own buffer are resumed here.
+    if (this.socket.write(out) && this.awaitingDrain && !this.congested) this.drained();
   }
 
   /** Writes what is queued, then ends the socket. */

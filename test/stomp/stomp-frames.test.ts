@@ -278,3 +278,20 @@ describe('malformed STOMP', () => {
     });
   }
 });
+
+describe('STOMP flow', () => {
+  it('stops reading a publisher while its subscriber does not read, then delivers everything', async () => {
+    const q = uniqueName('flow');
+    const sub = await login();
+    await sub.withReceipt('SUBSCRIBE', { destination: `/queue/${q}`, id: 's' });
+    sub.socket.pause();
+    const pub = await login();
+    const body = 'b'.repeat(8 * 1024);
+    const count = 4000;
+    for (let i = 0; i < count; i++) pub.send('SEND', { destination: `/queue/${q}` }, body);
+    await sleep(1500);
+    assert.ok(pub.socket.writableLength > 8 * 1024 * 1024, `publisher still has ${pub.socket.writableLength} bytes unsent`);
+    sub.socket.resume();
+    await waitFor(() => sub.frames.length === count, 20_000, `all ${count} messages (have ${sub.frames.length})`);
+  });
+});
