@@ -9,7 +9,6 @@ import { toAmqpMessage, type MqttPublishProperties } from './message-mapping';
 import { PacketWriter } from './packet-writer';
 import { MqttSession, type PublishMarks } from './session';
 import { amqpToMqtt, mqttToAmqp } from './topic';
-import { pauseWhile } from '../util/flow-pause';
 
 /** Largest CONNECT before login, and largest packet after (mqtt.max_packet_size_*). */
 const MAX_UNAUTHENTICATED_BYTES = 65_536;
@@ -271,12 +270,8 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       marks.retained.add(message);
       this.retain(topic, payload, qos, props);
     }
-    const outcome = this.broker!.publish(message, id);
-    const slow = this.broker!.congestedConsumer;
-    if (slow) {
-      this.broker!.congestedConsumer = undefined;
-      pauseWhile(this.socket, () => slow.congested());
-    }
+    const outcome = this.broker!.publish(message, qos === 1 ? id : undefined);
+    this.broker!.throttle(this.socket);
     if (qos === 0) return;
     switch (outcome) {
       case 'accepted':
@@ -414,7 +409,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       const vhost = this.ctx.broker.vhost(this.vhost);
       if (!vhost) return;
       const message = toAmqpMessage(this.ctx.options.exchange, will.topic, will.qos, will.payload, will.properties);
-      new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }).publish(message, 0);
+      new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }).publish(message, undefined);
       if (will.retain) this.retain(will.topic, will.payload, will.qos, will.properties);
     };
     if (will.delaySeconds > 0) this.ctx.clients.delayWill(this.vhost, this.clientId, will.delaySeconds * 1000, publish);

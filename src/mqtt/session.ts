@@ -1,7 +1,7 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
-import type { BrokerSession, Consumer, Queue, QueuedMessage } from './broker-session';
+import type { BrokerSession, Consumer, FlowGate, Queue, QueuedMessage } from './broker-session';
 import { messageQos, toMqttProperties, type MqttPublishProperties } from './message-mapping';
 import type { PacketWriter } from './packet-writer';
 import type { RetainedMessage } from './retained-store';
@@ -52,20 +52,23 @@ class SessionConsumer implements Consumer {
   readonly exclusive = false;
   readonly args: FieldTable = {};
   readonly priority = 0;
+  readonly prefetchCount: number;
 
   constructor(
     private readonly session: MqttSession,
     readonly queue: Queue,
     /** QoS 0 queues are consumed with auto-ack, QoS 1 with manual ack. */
     readonly noAck: boolean,
-  ) {}
+  ) {
+    this.prefetchCount = noAck ? 0 : session.settings.prefetch;
+  }
 
   canTake(): boolean {
     return this.session.canTake(this.noAck);
   }
 
-  congested(): boolean {
-    return this.session.writer.congested;
+  congestion(): FlowGate | undefined {
+    return this.session.writer.congested ? this.session.writer : undefined;
   }
 
   deliver(queue: Queue, entry: QueuedMessage): void {
@@ -183,7 +186,8 @@ export class MqttSession {
     if (this.consumers[qos]) return;
     const consumer = new SessionConsumer(this, queue, qos === 0);
     this.consumers[qos] = consumer;
-    this.broker.consume(queue, consumer);
+    const started = this.broker.consume(queue, consumer);
+    if (started) started.catch(() => this.queueGone(consumer));
   }
 
   private refreshMatching(): void {
@@ -283,8 +287,9 @@ export class MqttSession {
 
   /** The connection ended: consumers stop, unacked deliveries go back to their queues, a session without expiry is deleted. */
   async end(): Promise<void> {
-    for (const c of this.consumers) if (c) this.broker.cancel(c.queue, c);
+    const consumers = this.consumers.filter((c) => c !== undefined);
     this.consumers[0] = this.consumers[1] = undefined;
+    for (const c of consumers) await this.broker.cancel(c.queue, c);
     const byQueue = new Map<Queue, QueuedMessage[]>();
     for (const f of this.inflight.values()) {
       if (!f.queue || !f.entry) continue;

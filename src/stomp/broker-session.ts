@@ -1,20 +1,21 @@
+import type { Duplex } from 'node:stream';
 import type { CommandResult } from '../broker/definitions';
 import { AccessRefused, NotFound } from '../broker/errors';
 import type { Binding } from '../broker/binding';
-import type { MetadataStore } from '../broker/ports';
-import type { Consumer, QueuedMessage } from '../broker/queue/consumer';
-import type { Queue, QueueDefinition } from '../broker/queue/queue';
+import type { ConfirmParts, Consumer, FlowGate, MetadataStore, QueuedMessage, QueueHandle } from '../broker/ports';
+import type { QueueDefinition } from '../broker/queue/queue-definition';
 import type { DurabilityWaiter, VirtualHost } from '../broker/vhost';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
 import { Deque } from '../util/deque';
 
-export type { Queue, QueuedMessage, Consumer };
+export type { QueuedMessage, Consumer, FlowGate };
+export type Queue = QueueHandle;
 
-/** What a publish came to: 'pending' means settleDurable(token) follows once the store has fsynced it. */
+/** What a publish came to: 'pending' means settleDurable(token) follows once every queue (home) has it. */
 export type PublishOutcome = 'unroutable' | 'accepted' | 'rejected' | 'pending';
 
-/** Told when a publish that waited for the message store's fsync is safe. */
+/** Told when a publish that waited (for the store's fsync, or for remote homes) is settled. */
 export interface DurableSettler {
   settleDurable(token: number, accepted: boolean): void;
 }
@@ -22,21 +23,29 @@ export interface DurableSettler {
 interface AwaitingDisk {
   storeId: number;
   token: number;
-  accepted: boolean;
 }
 
-const routeScratch: Queue[] = [];
+/** A publish waiting on parts (an fsync, remote homes), settled when every part is done after finish. */
+interface PendingParts {
+  parts: number;
+  ok: boolean;
+  finished: boolean;
+}
+
+const routeScratch: QueueHandle[] = [];
 
 /**
  * Everything the STOMP adapter does to the broker, in one place: declares, bindings and deletes
- * through the MetadataStore; publishes through the vhost's routing; consumption through the
- * queue's Consumer interface. When the queue core changes, this file is what gets re-pointed.
+ * through the MetadataStore; publishes through the vhost's routing to QueueHandles (local or
+ * homed on another node), with the acknowledgement held until every part is done; consumption
+ * through the QueueHandle's Consumer interface.
  */
-export class BrokerSession implements DurabilityWaiter {
+export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   private readonly awaitingDisk = new Deque<AwaitingDisk>();
+  private readonly pending = new Map<number, PendingParts>();
   private registered = false;
-  /** A consumer whose socket is backed up, met by the last publish (RabbitMQ's credit flow). */
-  congestedConsumer: Consumer | undefined;
+  /** What the last publish should wait on before the publisher is read again (RabbitMQ's credit flow). */
+  private gate: FlowGate | undefined;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -57,10 +66,11 @@ export class BrokerSession implements DurabilityWaiter {
     if (e.def.internal) throw new AccessRefused(`cannot publish to internal exchange '${exchange}' in vhost '${this.vhost.name}'`);
   }
 
-  /** Throws NotFound when the queue does not exist, ResourceLocked when it is another connection's exclusive queue. */
+  /** Throws NotFound when the queue does not exist (or its home is down), ResourceLocked for another connection's exclusive queue. */
   checkQueue(name: string): Queue {
     const q = this.vhost.queue(name);
     this.vhost.checkExclusiveAccess(q, this.connectionId);
+    q.checkAvailable();
     return q;
   }
 
@@ -87,10 +97,11 @@ export class BrokerSession implements DurabilityWaiter {
   }
 
   /**
-   * Routes `message` from its exchange and enqueues it. A persistent message bound for a
-   * durable queue is 'pending' until the store's fsync; settleDurable(token) then follows.
+   * Routes `message` from its exchange and enqueues it. With a `token` (the publisher wants an
+   * acknowledgement), a publish that must wait for the store's fsync or for remote homes is
+   * 'pending' and settleDurable(token) follows.
    */
-  publish(message: Message, token: number): PublishOutcome {
+  publish(message: Message, token: number | undefined): PublishOutcome {
     const exchange = this.vhost.exchanges.get(message.exchange);
     if (!exchange) throw new NotFound(`no exchange '${message.exchange}' in vhost '${this.vhost.name}'`);
     const queues = routeScratch;
@@ -98,51 +109,83 @@ export class BrokerSession implements DurabilityWaiter {
     try {
       this.vhost.route(exchange, message, queues);
       if (queues.length === 0) return 'unroutable';
-      accepted = this.vhost.enqueueAll(queues, message);
+      accepted = this.vhost.enqueueAll(queues, message, token === undefined ? undefined : this, token ?? 0);
       for (let i = 0; i < queues.length; i++) {
-        const slow = queues[i].congestedConsumer();
-        if (slow) this.congestedConsumer = slow;
+        const gate = queues[i].flowGate();
+        if (gate) this.gate = gate;
       }
     } finally {
       queues.length = 0;
     }
+    if (token === undefined) return accepted ? 'accepted' : 'rejected';
     const store = this.vhost.messageStore;
     const storeId = message.storeId;
-    if (storeId === undefined || !store || store.durableTicket >= storeId) return accepted ? 'accepted' : 'rejected';
-    this.awaitingDisk.push({ storeId, token, accepted });
-    if (!this.registered) {
-      this.registered = true;
-      this.vhost.waitForDurability(this);
+    if (storeId !== undefined && store && store.durableTicket < storeId) {
+      this.hold(token);
+      this.awaitingDisk.push({ storeId, token });
+      if (!this.registered) {
+        this.registered = true;
+        this.vhost.waitForDurability(this);
+      }
     }
-    return 'pending';
+    const p = this.pending.get(token);
+    if (!p) return accepted ? 'accepted' : 'rejected';
+    if (!accepted) p.ok = false;
+    p.finished = true;
+    if (p.parts > 0) return 'pending';
+    this.pending.delete(token);
+    return p.ok ? 'accepted' : 'rejected';
+  }
+
+  /** Stops reading `stream` until what the last publish met (a backed-up consumer, a remote home) lets it go on. */
+  throttle(stream: Duplex): void {
+    const gate = this.gate;
+    if (!gate) return;
+    this.gate = undefined;
+    if (stream.isPaused()) return;
+    stream.pause();
+    gate.addFlowWaiter({ resumeFlow: () => stream.resume() });
+  }
+
+  hold(token: number): void {
+    const p = this.pending.get(token);
+    if (p) p.parts++;
+    else this.pending.set(token, { parts: 1, ok: true, finished: false });
+  }
+
+  partDone(token: number, ok: boolean): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    if (!ok) p.ok = false;
+    if (--p.parts === 0 && p.finished) {
+      this.pending.delete(token);
+      this.settler.settleDurable(token, p.ok);
+    }
   }
 
   durableUpTo(ticket: number): void {
-    while (this.awaitingDisk.length > 0 && this.awaitingDisk.peek()!.storeId <= ticket) {
-      const a = this.awaitingDisk.shift()!;
-      this.settler.settleDurable(a.token, a.accepted);
-    }
+    while (this.awaitingDisk.length > 0 && this.awaitingDisk.peek()!.storeId <= ticket) this.partDone(this.awaitingDisk.shift()!.token, true);
     if (this.awaitingDisk.length === 0) this.unregister();
   }
 
-  consume(queue: Queue, consumer: Consumer): void {
+  consume(queue: Queue, consumer: Consumer): void | Promise<void> {
     this.vhost.checkExclusiveAccess(queue, this.connectionId);
-    queue.addConsumer(consumer);
+    return queue.addConsumer(consumer);
   }
 
   /** Stops a consumer; an auto-delete queue left without consumers is deleted. */
-  cancel(queue: Queue, consumer: Consumer): void {
-    if (queue.removeConsumer(consumer) && !queue.deleted) void this.deleteQueue(queue.name).catch(() => undefined);
+  async cancel(queue: Queue, consumer: Consumer): Promise<void> {
+    if ((await queue.removeConsumer(consumer)) && !queue.deleted) await this.deleteQueue(queue.name).catch(() => undefined);
   }
 
   ack(queue: Queue, entry: QueuedMessage): void {
-    queue.settle(entry, false);
+    queue.settle([entry], false);
     queue.drain();
   }
 
   /** Settles without requeue: dead-lettered as rejected when the queue has a DLX. */
   reject(queue: Queue, entry: QueuedMessage): void {
-    queue.settle(entry, true);
+    queue.settle([entry], true);
     queue.drain();
   }
 
@@ -157,6 +200,7 @@ export class BrokerSession implements DurabilityWaiter {
 
   close(): void {
     this.awaitingDisk.clear();
+    this.pending.clear();
     this.unregister();
   }
 

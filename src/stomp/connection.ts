@@ -9,7 +9,6 @@ import { StompError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type StompFrame } from './frame';
 import { StompSession } from './session';
 import { FrameWriter } from './writer';
-import { pauseWhile } from '../util/flow-pause';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 /** RabbitMQ's parser limits: frames are at most 64 KiB before login and 4 MiB after. */
@@ -237,18 +236,16 @@ export class StompConnection implements DurableSettler {
   }
 
   private async send(frame: StompFrame): Promise<void> {
-    const token = this.nextToken++;
+    // Only a SEND with a receipt waits for its queues (and the disk).
+    const receiptWanted = frame.headers.has('receipt');
+    const token = receiptWanted ? this.nextToken++ : undefined;
     const outcome = await this.session!.send(frame, token);
-    const slow = this.broker!.congestedConsumer;
-    if (slow) {
-      this.broker!.congestedConsumer = undefined;
-      pauseWhile(this.socket, () => slow.congested());
-    }
+    this.broker!.throttle(this.socket);
     const receipt = frame.headers.get('receipt');
     if (receipt === undefined) return;
     // A SEND receipt is sent once every target queue has the message (fsynced, when persistent); none when refused.
     if (outcome === 'done') this.receipt(frame);
-    else if (outcome === 'pending') this.pendingReceipts.set(token, receipt);
+    else if (outcome === 'pending') this.pendingReceipts.set(token!, receipt);
   }
 
   settleDurable(token: number, accepted: boolean): void {

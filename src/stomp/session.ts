@@ -3,7 +3,7 @@ import { AccessRefused } from '../broker/errors';
 import { Message } from '../broker/message';
 import { encodeProperties } from '../broker/queue/dead-letter';
 import type { FieldTable } from '../protocol/field-table';
-import type { BrokerSession, Queue, QueuedMessage } from './broker-session';
+import type { BrokerSession, FlowGate, Queue, QueuedMessage } from './broker-session';
 import { messageDestination, parseDestination, subscriptionQueueName, type Destination } from './destination';
 import { StompError } from './errors';
 import { encodeFrame, type StompFrame } from './frame';
@@ -71,8 +71,12 @@ export class StompSession implements DeliveryTarget {
     return this.writer.congested;
   }
 
+  get gate(): FlowGate {
+    return this.writer;
+  }
+
   /** SEND: maps headers to properties and publishes; declares a /queue destination the first time. */
-  async send(frame: StompFrame, token: number): Promise<SendOutcome> {
+  async send(frame: StompFrame, token: number | undefined): Promise<SendOutcome> {
     const raw = requireHeader(frame, 'destination');
     const dest = parseOrError(raw);
     const props = mapSend(frame.headers);
@@ -173,7 +177,8 @@ export class StompSession implements DeliveryTarget {
   private startSubscription(key: string, tag: string, destination: string, queue: Queue, ackMode: AckMode, prefetch: number, args: FieldTable, durableTopic: boolean, id: string | undefined = key): void {
     const sub = new StompSubscription(this, id, tag, destination, queue, ackMode, prefetch, args, durableTopic);
     this.subscriptions.set(key, sub);
-    this.broker.consume(queue, sub);
+    const started = this.broker.consume(queue, sub);
+    if (started) started.catch(() => this.subscriptionCancelled(sub));
   }
 
   /** Declares a queue unless it exists (an existing queue is used as it is, as RabbitMQ does). */
@@ -193,7 +198,7 @@ export class StompSession implements DeliveryTarget {
     const sub = this.subscriptions.get(key);
     if (!sub) throw new StompError('Bad subscription', `Subscription to '${key}' not found.`);
     this.subscriptions.delete(key);
-    this.broker.cancel(sub.queue, sub);
+    await this.broker.cancel(sub.queue, sub);
     const durable = flag(frame.headers.get('durable') ?? frame.headers.get('persistent'));
     if (sub.durableTopic && durable === true) await this.broker.deleteQueue(sub.queue.name);
   }
@@ -259,8 +264,9 @@ export class StompSession implements DeliveryTarget {
 
   /** The connection closed: consumers stop, unacked deliveries are requeued, exclusive queues deleted. */
   async end(): Promise<void> {
-    for (const s of this.subscriptions.values()) this.broker.cancel(s.queue, s);
+    const subscriptions = [...this.subscriptions.values()];
     this.subscriptions.clear();
+    for (const s of subscriptions) await this.broker.cancel(s.queue, s);
     const byQueue = new Map<Queue, QueuedMessage[]>();
     for (const u of this.unacked.values()) {
       const list = byQueue.get(u.queue);

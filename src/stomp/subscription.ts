@@ -1,11 +1,13 @@
 import type { FieldTable } from '../protocol/field-table';
-import type { Consumer, Queue, QueuedMessage } from './broker-session';
+import type { Consumer, FlowGate, Queue, QueuedMessage } from './broker-session';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
 /** Where a subscription hands its deliveries: the STOMP session. */
 export interface DeliveryTarget {
   readonly congested: boolean;
+  /** What publishers wait on while `congested`. */
+  readonly gate: FlowGate;
   deliver(subscription: StompSubscription, queue: Queue, entry: QueuedMessage): void;
   subscriptionCancelled(subscription: StompSubscription): void;
 }
@@ -44,8 +46,12 @@ export class StompSubscription implements Consumer {
     return this.noAck || this.prefetch === 0 || this.unacked < this.prefetch;
   }
 
-  congested(): boolean {
-    return this.target.congested;
+  get prefetchCount(): number {
+    return this.noAck ? 0 : this.prefetch;
+  }
+
+  congestion(): FlowGate | undefined {
+    return this.target.congested ? this.target.gate : undefined;
   }
 
   deliver(queue: Queue, entry: QueuedMessage): void {

@@ -17,6 +17,8 @@ export class FrameWriter {
 
   /** Someone saw `congested`: onDrain must follow once the bytes are out. */
   private awaitingDrain = false;
+  /** Publishers waiting for this socket to drain (the writer is their flow gate). */
+  private readonly flowWaiters = new Set<{ resumeFlow(): void }>();
 
   constructor(
     private readonly socket: Duplex,
@@ -31,10 +33,23 @@ export class FrameWriter {
     return true;
   }
 
+  /** Flow gate: `waiter` is resumed once this socket has drained (at once when it is not congested or closed). */
+  addFlowWaiter(waiter: { resumeFlow(): void }): void {
+    if (this.closed || !this.congested) return waiter.resumeFlow();
+    this.flowWaiters.add(waiter);
+  }
+
   private drained(): void {
+    if (this.flowWaiters.size > 0) this.releaseWaiters();
     if (!this.awaitingDrain || this.closed) return;
     this.awaitingDrain = false;
     this.onDrain();
+  }
+
+  private releaseWaiters(): void {
+    const waiters = [...this.flowWaiters];
+    this.flowWaiters.clear();
+    for (const w of waiters) w.resumeFlow();
   }
 
   send(bytes: Buffer): void {
@@ -63,11 +78,13 @@ export class FrameWriter {
   end(): void {
     this.flush();
     this.closed = true;
+    this.releaseWaiters();
     this.socket.end();
   }
 
   close(): void {
     this.closed = true;
     this.pending = [];
+    this.releaseWaiters();
   }
 }
