@@ -7,7 +7,7 @@ import { BrokerSession, type DurableSettler } from './broker-session';
 import type { StompContext } from './context';
 import { StompError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type StompFrame } from './frame';
-import { StompSession } from './session';
+import { StompSession, type SendOutcome } from './session';
 import { FrameWriter } from './writer';
 
 const LOGIN_TIMEOUT_MS = 10_000;
@@ -235,11 +235,16 @@ export class StompConnection implements DurableSettler {
     return [sendMs, receiveMs];
   }
 
-  private async send(frame: StompFrame): Promise<void> {
+  /** SEND; a promise only when the session must declare something first. */
+  private send(frame: StompFrame): Promise<void> | void {
     // Only a SEND with a receipt waits for its queues (and the disk).
-    const receiptWanted = frame.headers.has('receipt');
-    const token = receiptWanted ? this.nextToken++ : undefined;
-    const outcome = await this.session!.send(frame, token);
+    const token = frame.headers.has('receipt') ? this.nextToken++ : undefined;
+    const outcome = this.session!.send(frame, token);
+    if (typeof outcome === 'string') return this.sent(frame, token, outcome);
+    return outcome.then((o) => this.sent(frame, token, o));
+  }
+
+  private sent(frame: StompFrame, token: number | undefined, outcome: SendOutcome): void {
     this.broker!.throttle(this.socket);
     const receipt = frame.headers.get('receipt');
     if (receipt === undefined) return;

@@ -3,6 +3,7 @@ import { AccessRefused } from '../broker/errors';
 import { Message } from '../broker/message';
 import { encodeProperties } from '../broker/queue/dead-letter';
 import type { FieldTable } from '../protocol/field-table';
+import type { BasicProperties } from '../protocol/methods.generated';
 import type { BrokerSession, FlowGate, Queue, QueuedMessage } from './broker-session';
 import { messageDestination, parseDestination, subscriptionQueueName, type Destination } from './destination';
 import { StompError } from './errors';
@@ -76,16 +77,38 @@ export class StompSession implements DeliveryTarget {
   }
 
   /** SEND: maps headers to properties and publishes; declares a /queue destination the first time. */
-  async send(frame: StompFrame, token: number | undefined): Promise<SendOutcome> {
+  /**
+   * SEND: maps headers to properties and publishes. Synchronous unless a /queue destination
+   * must be declared first (once per session) or a reply-to /temp-queue/ is new.
+   */
+  send(frame: StompFrame, token: number | undefined): SendOutcome | Promise<SendOutcome> {
     const raw = requireHeader(frame, 'destination');
     const dest = parseOrError(raw);
+    if (dest.kind === 'temp-queue') throw new StompError('Invalid destination', `'${raw}' is not a valid destination for SEND; /temp-queue/ is for reply-to only`);
     const props = mapSend(frame.headers);
     if (props.userId !== undefined && props.userId !== this.settings.user) {
       throw new AccessRefused(`user_id property set to '${props.userId}' but authenticated user was '${this.settings.user}'`);
     }
     const replyTo = frame.headers.get('reply-to');
+    const newTemp = replyTo !== undefined && replyTo.startsWith('/temp-queue/') && !this.tempQueues.has(replyTo);
+    const undeclared = dest.kind === 'queue' && !this.declared.has(dest.queue);
+    if (newTemp || undeclared) return this.prepareAndSend(frame, dest, props, token);
+    if (replyTo?.startsWith('/temp-queue/')) props.replyTo = this.tempQueues.get(replyTo);
+    return this.publish(frame, dest, props, token);
+  }
+
+  private async prepareAndSend(frame: StompFrame, dest: Destination, props: BasicProperties, token: number | undefined): Promise<SendOutcome> {
+    const replyTo = frame.headers.get('reply-to');
     if (replyTo?.startsWith('/temp-queue/')) props.replyTo = await this.tempQueue(replyTo);
-    let exchange: string;
+    if (dest.kind === 'queue' && !this.declared.has(dest.queue)) {
+      await this.ensureQueue(dest.queue, true, false, false, queueArguments(frame.headers));
+      this.declared.add(dest.queue);
+    }
+    return this.publish(frame, dest, props, token);
+  }
+
+  private publish(frame: StompFrame, dest: Destination, props: BasicProperties, token: number | undefined): SendOutcome {
+    let exchange = '';
     let routingKey: string;
     switch (dest.kind) {
       case 'exchange':
@@ -96,21 +119,11 @@ export class StompSession implements DeliveryTarget {
         exchange = this.settings.topicExchange;
         routingKey = dest.topic;
         break;
-      case 'queue':
-        if (!this.declared.has(dest.queue)) {
-          await this.ensureQueue(dest.queue, true, false, false, queueArguments(frame.headers));
-          this.declared.add(dest.queue);
-        }
-        exchange = '';
-        routingKey = dest.queue;
-        break;
-      case 'amq-queue':
-      case 'reply-queue':
-        exchange = '';
-        routingKey = dest.queue;
-        break;
       case 'temp-queue':
-        throw new StompError('Invalid destination', `'${raw}' is not a valid destination for SEND; /temp-queue/ is for reply-to only`);
+        routingKey = dest.name;
+        break;
+      default:
+        routingKey = dest.queue;
     }
     this.broker.checkPublishable(exchange);
     const message = new Message(exchange, routingKey, encodeProperties(props), Buffer.from(frame.body), undefined, props);
