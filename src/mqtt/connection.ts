@@ -153,12 +153,20 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       case 'pingreq':
         this.writer.send({ cmd: 'pingresp' });
         return;
-      case 'disconnect':
+      case 'disconnect': {
         // mqtt 5: a DISCONNECT with a reason code other than 0 still publishes the Will.
         this.normalDisconnect = (p.reasonCode ?? 0) === 0;
+        const expiry = p.properties?.sessionExpiryInterval;
+        if (expiry !== undefined && this.session) {
+          // mqtt 5: a session that began with expiry 0 cannot be given one at DISCONNECT.
+          if (this.session.settings.expirySeconds === 0 && expiry > 0) return this.disconnect(0x82, 'session expiry set at DISCONNECT after 0 at CONNECT');
+          // Ending it now (0) deletes its queues; another value keeps the x-expires set at declare.
+          if (expiry === 0) this.session.settings.expirySeconds = 0;
+        }
         this.socket.end();
         this.state = 'closed';
         return;
+      }
       case 'pubrec':
       case 'pubrel':
       case 'pubcomp':

@@ -3,15 +3,29 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor, sleep } from '../helpers/amqp-test';
 import { startProtocolBroker, type ProtocolBroker } from '../helpers/protocol-broker';
+import { Clients } from '../helpers/amqp-test';
 import { connectRefused, MqttClients, uniqueName } from './mqtt-support';
 
 let broker: ProtocolBroker;
 const clients = new MqttClients(() => broker);
+const amqp = new Clients(() => broker);
+
+async function queueExists(name: string): Promise<boolean> {
+  const ch = await amqp.channel();
+  try {
+    await ch.checkQueue(name);
+    await ch.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
 before(async () => {
   broker = await startProtocolBroker();
 });
 after(async () => {
   await clients.closeAll();
+  await amqp.closeAll();
   await broker.stop();
 });
 
@@ -189,5 +203,35 @@ describe('MQTT 5 features', () => {
     await waitFor(() => again.received.length >= 1, 5000, 'long-lived message');
     await sleep(100);
     assert.deepEqual(again.received.map((r) => r.payload), ['long']);
+  });
+
+  it('ends a session whose DISCONNECT sets Session-Expiry-Interval 0: its queue is deleted', async () => {
+    const clientId = uniqueName('end');
+    const c = await clients.connect({ protocolVersion: 5, clientId, properties: { sessionExpiryInterval: 300 } });
+    await c.subscribeAsync(uniqueName('t'), { qos: 1 });
+    const ch = await amqp.channel();
+    assert.equal((await ch.checkQueue(`mqtt-subscription-${clientId}qos1`)).consumerCount, 1);
+    await c.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+    await waitFor(async () => !(await queueExists(`mqtt-subscription-${clientId}qos1`)), 5000, 'session queue deleted');
+  });
+
+  it('delays a will by its Will-Delay-Interval, and a reconnect within the delay cancels it', async () => {
+    const topic = uniqueName('delayed');
+    const watcher = await clients.connect({ protocolVersion: 5 });
+    await watcher.subscribeAsync(topic, { qos: 1 });
+    const will = { topic, payload: Buffer.from('late'), qos: 1 as const, retain: false, properties: { willDelayInterval: 1 } };
+    const opts = { protocolVersion: 5 as const, properties: { sessionExpiryInterval: 60 }, will };
+    const first = await clients.connect({ ...opts, clientId: uniqueName('w1') });
+    (first as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await sleep(400);
+    assert.equal(watcher.received.length, 0, 'not before the delay');
+    await waitFor(() => watcher.received.length === 1, 5000, 'delayed will');
+    const clientId = uniqueName('w2');
+    const second = await clients.connect({ ...opts, clientId });
+    (second as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await sleep(200);
+    await clients.connect({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 60 } });
+    await sleep(1300);
+    assert.equal(watcher.received.length, 1, 'the reconnect cancelled the second will');
   });
 });
