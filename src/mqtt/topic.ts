@@ -3,22 +3,14 @@
  * plugin does (no escaping): `/` ↔ `.`, `+` ↔ `*`, `#` unchanged.
  */
 export function mqttToAmqp(topic: string): string {
-  let out = '';
-  for (let i = 0; i < topic.length; i++) {
-    const c = topic.charCodeAt(i);
-    out += c === 0x2f ? '.' : c === 0x2b ? '*' : topic[i];
-  }
-  return out;
+  if (topic.indexOf('+') >= 0) topic = topic.replaceAll('+', '*');
+  return topic.indexOf('/') >= 0 ? topic.replaceAll('/', '.') : topic;
 }
 
 /** A routing key shown to an MQTT subscriber: `.` → `/`, `*` → `+`. */
 export function amqpToMqtt(key: string): string {
-  let out = '';
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    out += c === 0x2e ? '/' : c === 0x2a ? '+' : key[i];
-  }
-  return out;
+  if (key.indexOf('*') >= 0) key = key.replaceAll('*', '+');
+  return key.indexOf('.') >= 0 ? key.replaceAll('.', '/') : key;
 }
 
 /** True when the MQTT topic matches the MQTT filter (`+` one level, `#` the rest). */
