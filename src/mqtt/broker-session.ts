@@ -1,10 +1,11 @@
 import type { Duplex } from 'node:stream';
 import type { CommandResult } from '../broker/definitions';
-import { NotFound } from '../broker/errors';
+import { AccessRefused, NotFound } from '../broker/errors';
 import type { Binding } from '../broker/binding';
 import type { ConfirmParts, Consumer, FlowGate, MetadataStore, QueuedMessage, QueueHandle } from '../broker/ports';
 import type { QueueDefinition } from '../broker/queue/queue-definition';
 import type { DurabilityWaiter, VirtualHost } from '../broker/vhost';
+import type { PermissionRecord } from '../broker/definitions';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
 import { Deque } from '../util/deque';
@@ -46,6 +47,8 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   private registered = false;
   /** What the last publish should wait on before the publisher is read again (RabbitMQ's credit flow). */
   private gate: FlowGate | undefined;
+  /** Exchanges this user may write to, by name, decided once per name. */
+  private readonly writable = new Map<string, boolean>();
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -53,13 +56,27 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     /** Owner id of the connection's exclusive queues. */
     readonly connectionId: string,
     private readonly settler: DurableSettler,
+    /** The logged-in user and its permissions in the vhost (configure / write / read patterns). */
+    private readonly user: string,
+    private readonly permission: PermissionRecord | undefined,
   ) {}
+
+  /** Throws AccessRefused unless the user's `perm` pattern matches the resource, as RabbitMQ words it. */
+  private check(perm: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void {
+    if (permits(this.permission?.[perm], name)) return;
+    throw new AccessRefused(`access to ${kind} '${name}' in vhost '${this.vhost.name}' refused for user '${this.user}'`);
+  }
 
   queue(name: string): Queue | undefined {
     return this.vhost.queues.get(name);
   }
 
+  hasExchange(name: string): boolean {
+    return this.vhost.exchanges.has(name);
+  }
+
   declareQueue(def: QueueDefinition): Promise<CommandResult> {
+    this.check('configure', 'queue', def.name);
     return this.metadata.apply({ op: 'queue.declare', vhost: this.vhost.name, queue: def, connectionId: this.connectionId });
   }
 
@@ -69,6 +86,8 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   }
 
   async bind(queue: string, exchange: string, routingKey: string, args: FieldTable): Promise<void> {
+    this.check('write', 'queue', queue);
+    this.check('read', 'exchange', exchange);
     await this.metadata.apply({ op: 'binding.add', vhost: this.vhost.name, binding: { source: exchange, destination: queue, destinationKind: 'queue', routingKey, args } });
   }
 
@@ -89,6 +108,9 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   publish(message: Message, token: number | undefined): PublishOutcome {
     const exchange = this.vhost.exchanges.get(message.exchange);
     if (!exchange) throw new NotFound(`no exchange '${message.exchange}' in vhost '${this.vhost.name}'`);
+    let writable = this.writable.get(message.exchange);
+    if (writable === undefined) this.writable.set(message.exchange, (writable = permits(this.permission?.write, message.exchange)));
+    if (!writable) this.check('write', 'exchange', message.exchange);
     const queues = routeScratch;
     let accepted: boolean;
     try {
@@ -154,6 +176,7 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   }
 
   consume(queue: Queue, consumer: Consumer): void | Promise<void> {
+    this.check('read', 'queue', queue.name);
     return queue.addConsumer(consumer);
   }
 
@@ -192,5 +215,16 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     if (!this.registered) return;
     this.registered = false;
     this.vhost.forgetWaiter(this);
+  }
+}
+
+/** RabbitMQ's permission patterns: an unanchored regular expression; '' matches nothing. */
+function permits(pattern: string | undefined, name: string): boolean {
+  if (pattern === undefined || pattern === '') return false;
+  if (pattern === '.*') return true;
+  try {
+    return new RegExp(pattern).test(name);
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { parser as createParser, type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
+import { AmqpError } from '../broker/errors';
 import type { Logger } from '../log/logger';
 import { BrokerSession, type DurableSettler } from './broker-session';
 import type { TakeoverTarget } from './client-registry';
@@ -50,6 +51,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
   private session: MqttSession | undefined;
   private vhost = '';
   private clientId = '';
+  private user = '';
   private will: Will | undefined;
   private normalDisconnect = false;
   private readonly queued: Packet[] = [];
@@ -131,6 +133,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
 
   private failed(err: unknown): void {
     this.busy = false;
+    if (err instanceof AmqpError && err.replyCode === 403) return this.disconnect(0x87, err.message);
     this.log.warn({ err }, 'MQTT packet failed; closing');
     this.disconnect(0x83, 'implementation specific error');
   }
@@ -184,16 +187,17 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
     this.writer.protocolVersion = this.version;
     const l = login(this.ctx, p, this.remoteAddress);
     if (!l.ok) return this.refuse(l.cause);
-    const vhost = this.ctx.broker.vhost(l.vhost)!;
-    if (!vhost.exchanges.has(this.ctx.options.exchange)) return this.refuse('unavailable');
+    const broker = new BrokerSession(this.ctx.metadata, this.ctx.broker.vhost(l.vhost)!, this.id, this, l.user, this.ctx.broker.permission(l.user, l.vhost));
+    if (!broker.hasExchange(this.ctx.options.exchange)) return this.refuse('unavailable');
     this.vhost = l.vhost;
     this.clientId = l.clientId;
+    this.user = l.user;
     await this.ctx.clients.claim(l.vhost, l.clientId, this);
     if (this.isClosed()) {
       this.ctx.clients.release(l.vhost, l.clientId, this);
       return;
     }
-    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this);
+    this.broker = broker;
     const receiveMaximum = p.properties?.receiveMaximum ?? 65535;
     this.session = new MqttSession(
       {
@@ -322,6 +326,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
     const session = this.session!;
     const id = p.properties?.subscriptionIdentifier;
     const granted: number[] = [];
+    let refused: string | undefined;
     const retained: { topic: string; qos: 0 | 1; rh: number; isNew: boolean }[] = [];
     for (const s of p.subscriptions) {
       try {
@@ -329,12 +334,15 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
         granted.push(r.granted);
         retained.push({ topic: s.topic, qos: r.granted, rh: s.rh ?? 0, isNew: r.isNew });
       } catch (err) {
-        this.log.warn({ err, filter: s.topic }, 'MQTT subscribe failed');
-        granted.push(0x80);
+        // RabbitMQ (disconnect_on_unauthorized): SUBACK with the failure, then the connection closes.
+        if (err instanceof AmqpError && err.replyCode === 403) refused = err.message;
+        else this.log.warn({ err, filter: s.topic }, 'MQTT subscribe failed');
+        granted.push(this.version === 5 && refused !== undefined ? 0x87 : 0x80);
       }
     }
     if (this.state === 'closed') return;
     this.writer.send({ cmd: 'suback', messageId: p.messageId, granted });
+    if (refused !== undefined) return this.disconnect(0x87, refused);
     for (const r of retained) {
       // mqtt 5 Retain Handling: 0 send, 1 only for a new subscription, 2 never.
       if (r.rh === 2 || (r.rh === 1 && !r.isNew)) continue;
@@ -417,7 +425,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       const vhost = this.ctx.broker.vhost(this.vhost);
       if (!vhost) return;
       const message = toAmqpMessage(this.ctx.options.exchange, will.topic, will.qos, will.payload, will.properties);
-      new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }).publish(message, undefined);
+      new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }, this.user, this.ctx.broker.permission(this.user, this.vhost)).publish(message, undefined);
       if (will.retain) this.retain(will.topic, will.payload, will.qos, will.properties);
     };
     if (will.delaySeconds > 0) this.ctx.clients.delayWill(this.vhost, this.clientId, will.delaySeconds * 1000, publish);

@@ -178,7 +178,7 @@ export class StompConnection implements DurableSettler {
     if (!vhost || !canAccessVhost(this.ctx.broker, user, vhostName)) throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
     clearTimeout(this.loginTimer);
     const sessionId = 'session-' + randomBytes(16).toString('base64url');
-    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this);
+    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this, user, this.ctx.broker.permission(user, vhostName));
     this.session = new StompSession(
       { version, user, sessionId, topicExchange: this.ctx.options.topicExchange, nackRequeue: this.ctx.options.nackRequeue },
       this.broker,
