@@ -278,11 +278,10 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
     const props = this.version === 5 ? p.properties : undefined;
     const message = toAmqpMessage(this.ctx.options.exchange, topic, qos, payload, props);
     if (this.version === 5) marks.publisher.set(message, this.session!);
-    if (p.retain) {
-      marks.retained.add(message);
-      this.retain(topic, payload, qos, props);
-    }
+    if (p.retain) marks.retained.add(message);
     const outcome = this.broker!.publish(message, qos === 1 ? id : undefined);
+    // Kept only once the publish was allowed (publish throws when it is not).
+    if (p.retain) this.retain(topic, payload, qos, props);
     this.broker!.throttle(this.socket);
     if (qos === 0) return;
     switch (outcome) {
@@ -425,7 +424,13 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       const vhost = this.ctx.broker.vhost(this.vhost);
       if (!vhost) return;
       const message = toAmqpMessage(this.ctx.options.exchange, will.topic, will.qos, will.payload, will.properties);
-      new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }, this.user, this.ctx.broker.permission(this.user, this.vhost)).publish(message, undefined);
+      try {
+        new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }, this.user, this.ctx.broker.permission(this.user, this.vhost)).publish(message, undefined);
+      } catch (err) {
+        // Not allowed (or the exchange is gone): the will is dropped, as any refused publish.
+        this.log.info({ err: (err as Error).message }, 'MQTT will not published');
+        return;
+      }
       if (will.retain) this.retain(will.topic, will.payload, will.qos, will.properties);
     };
     if (will.delaySeconds > 0) this.ctx.clients.delayWill(this.vhost, this.clientId, will.delaySeconds * 1000, publish);
