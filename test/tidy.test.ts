@@ -94,3 +94,9 @@ function cycles(graph: Map<string, string[]>): string[][] {
 test('no import cycles (type-only ones included) in src/amqp, src/broker, src/protocol and cluster/', () => {
   assert.deepEqual(cycles(importGraph(['src/amqp', 'src/broker', 'src/protocol', 'cluster'])), []);
 });
+
+test('no import cycles in the other protocols (src/mqtt, src/stomp, src/web), and none imports src/amqp', () => {
+  assert.deepEqual(cycles(importGraph(['src/mqtt', 'src/stomp', 'src/web'])), []);
+  const offenders = [...sourceFiles('src/mqtt'), ...sourceFiles('src/stomp'), ...sourceFiles('src/web')].filter((f) => /from ['"][^'"]*\/amqp\//.test(readFileSync(join(root, f), 'utf8')));
+  assert.deepEqual(offenders, []);
+});
