@@ -28,6 +28,10 @@ export async function startProtocolBroker(opts: StartOptions & { ports?: Partial
       ...opts.env,
     },
   });
+  // Never leave a broker behind when the test file ends without reaching its after hook.
+  const killOnExit = () => broker.child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  broker.child.once('exit', () => process.off('exit', killOnExit));
   for (const port of Object.values(ports)) await waitForPort(port);
   return Object.assign(broker, ports);
 }

@@ -34,7 +34,8 @@ export class MqttClients {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all([...this.open].map((c) => c.endAsync(true).catch(() => undefined)));
+    // Forced ends, bounded: a client stuck mid-handshake must not hold the after hook.
+    await Promise.race([Promise.all([...this.open].map((c) => c.endAsync(true).catch(() => undefined))), new Promise((r) => setTimeout(r, 2000))]);
     this.open.clear();
   }
 }
