@@ -213,6 +213,10 @@ export class MqttSession {
     let retain = false;
     if (this.settings.version === 5) {
       properties = toMqttProperties(m);
+      // An MQTT publisher's Message-Expiry-Interval is forwarded minus the time spent in the broker.
+      if (entry.expiresAtMs !== Infinity && this.marks.publisher.has(m)) {
+        properties = { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((entry.expiresAtMs - Date.now()) / 1000)) };
+      }
       if (this.matchPerMessage) {
         const own = this.marks.publisher.get(m) === this;
         let ids: number[] | undefined;

@@ -203,6 +203,9 @@ describe('MQTT 5 features', () => {
     await waitFor(() => again.received.length >= 1, 5000, 'long-lived message');
     await sleep(100);
     assert.deepEqual(again.received.map((r) => r.payload), ['long']);
+    // Forwarded minus the time it waited in the broker.
+    const left = again.received[0].packet.properties?.messageExpiryInterval ?? 0;
+    assert.ok(left >= 57 && left <= 59, `Message-Expiry-Interval ${left}`);
   });
 
   it('ends a session whose DISCONNECT sets Session-Expiry-Interval 0: its queue is deleted', async () => {
