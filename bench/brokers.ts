@@ -190,6 +190,13 @@ export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS, e
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited(child);
       clearTimeout(timer);
+      // Killing the start script does not end the VM it started: a VM that outlived
+      // `rabbitmqctl stop` (a loaded machine) is ended here.
+      try {
+        process.kill(beam, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
       // The epmd on our own port was started by this RabbitMQ; stop it too.
       spawnSync('epmd', ['-port', String(ports.epmd), '-kill'], { env, stdio: 'ignore', timeout: 10_000 });
       rmSync(base, { recursive: true, force: true });

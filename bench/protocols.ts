@@ -33,6 +33,9 @@ async function startTargets(withRabbit: boolean): Promise<Target[]> {
     const rabbit = await startRabbitMq(DEFAULT_RABBIT_PORTS, {
       plugins: ['rabbitmq_mqtt', 'rabbitmq_stomp'],
       conf: [`mqtt.listeners.tcp.default = 127.0.0.1:${r.mqtt}`, `stomp.listeners.tcp.default = 127.0.0.1:${r.stomp}`],
+    }).catch(async (err) => {
+      await warren.stop();
+      throw err;
     });
     // The plugins' listeners start a little after AMQP's.
     for (let i = 0; i < 100; i++) {
