@@ -57,6 +57,17 @@ describe('STOMP connect', () => {
     assert.equal((await c.next('ERROR')).headers.message, 'Illegal command');
   });
 
+  it('drops a client that promised heart-beats and went silent, after 2 to 3 intervals', async () => {
+    const c = await RawStomp.open(broker.stompPort);
+    open.push(c);
+    c.send('CONNECT', { 'accept-version': '1.2', login: 'guest', passcode: 'guest', 'heart-beat': '1000,0' });
+    assert.equal((await c.next('CONNECTED')).headers['heart-beat'], '0,1000');
+    const started = Date.now();
+    await c.closedPromise;
+    const ms = Date.now() - started;
+    assert.ok(ms >= 1500 && ms < 4000, `closed after ${ms} ms`);
+  });
+
   it('sends heart-beats to a client that asks for them', async () => {
     const c = await RawStomp.open(broker.stompPort);
     open.push(c);
