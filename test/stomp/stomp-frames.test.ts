@@ -1,5 +1,6 @@
 // STOMP as RabbitMQ's STOMP plugin speaks it, frame by frame over a raw socket.
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Clients, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
 import { startProtocolBroker, type ProtocolBroker } from '../helpers/protocol-broker';
@@ -288,6 +289,41 @@ describe('malformed STOMP', () => {
       assert.equal((await bystander.next('MESSAGE')).body, 'still fine');
     });
   }
+});
+
+describe('STOMP random input', () => {
+  it('survives 300 random byte strings after a valid CONNECT (seeded), each on its own connection', async () => {
+    let seed = 0x1f2e3d4c;
+    const rand = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 0x100000000;
+    };
+    const words = ['SEND', 'SUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'UNSUBSCRIBE', 'destination:/queue/fz', 'id:1', 'ack:client', 'transaction:t', 'content-length:3', 'receipt:r', '\n', ':', '\\', '\0', '/temp-queue/x', 'prefetch-count:-1'];
+    const connect = Buffer.from('CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\0');
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 30 }, () => {
+          const parts: Buffer[] = [connect];
+          const n = 1 + Math.floor(rand() * 12);
+          for (let i = 0; i < n; i++) parts.push(rand() < 0.7 ? Buffer.from(words[Math.floor(rand() * words.length)] + (rand() < 0.5 ? '\n' : '')) : Buffer.from([Math.floor(rand() * 256)]));
+          return new Promise<void>((ok) => {
+            const c = net.connect(broker.stompPort, '127.0.0.1', () => c.end(Buffer.concat(parts)));
+            c.on('error', () => ok());
+            c.on('close', () => ok());
+            c.resume();
+          });
+        }),
+      );
+    }
+    const bystander = await login();
+    const q = uniqueName('after-fuzz');
+    await bystander.withReceipt('SUBSCRIBE', { destination: `/queue/${q}`, id: 'b' });
+    await bystander.withReceipt('SEND', { destination: `/queue/${q}` }, 'alive');
+    assert.equal((await bystander.next('MESSAGE')).body, 'alive');
+    assert.equal(broker.child.exitCode, null);
+  });
 });
 
 describe('STOMP flow', () => {
