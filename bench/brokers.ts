@@ -130,6 +130,21 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** Processes named `comm` whose environment has HOME=`home` (ours, for a RabbitMQ we started). */
+function processesWithHome(comm: string, home: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`HOME=${home}`)) found.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
 function findBeam(rootPid: number): number | null {
   const todo = [rootPid];
   while (todo.length > 0) {
@@ -197,8 +212,16 @@ export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS, e
       } catch {
         // Already gone.
       }
-      // The epmd on our own port was started by this RabbitMQ; stop it too.
+      // The epmd on our own port was started by this RabbitMQ; stop it too (by its HOME, ours,
+      // when `epmd -kill` refuses because the VM had not unregistered yet).
       spawnSync('epmd', ['-port', String(ports.epmd), '-kill'], { env, stdio: 'ignore', timeout: 10_000 });
+      for (const pid of processesWithHome('epmd', home)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       rmSync(base, { recursive: true, force: true });
     },
   };
