@@ -88,7 +88,13 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.bytesRead += chunk.length;
-    this.parser.parse(chunk);
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      // Whatever the codec could not take ends this connection only, never the broker.
+      this.log.warn({ err }, 'MQTT packet parser failed');
+      return this.protocolError('unparsable input');
+    }
     const announced = (this.parser as unknown as { packet: { length: number } }).packet.length;
     const limit = this.state === 'awaiting-connect' ? MAX_UNAUTHENTICATED_BYTES : MAX_PACKET_BYTES;
     if (announced > limit) this.disconnect(0x95, `packet of ${announced} bytes over the limit`);

@@ -68,9 +68,10 @@ export class StompConnection implements DurableSettler {
     try {
       this.reader.push(chunk, frames);
     } catch (err) {
-      if (!(err instanceof FrameError)) throw err;
+      // Whatever the reader could not take ends this connection only, never the broker.
+      if (!(err instanceof FrameError)) this.log.warn({ err }, 'STOMP frame reader failed');
       for (const f of frames) this.onFrame(f);
-      return this.fatal('Malformed frame', err.message);
+      return this.fatal('Malformed frame', (err as Error).message);
     }
     for (const f of frames) this.onFrame(f);
   }

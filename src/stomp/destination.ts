@@ -90,8 +90,12 @@ export function subscriptionQueueName(key: string, id: string | undefined): stri
   return 'stomp-subscription-' + createHash('md5').update(term).digest('base64url');
 }
 
+/** Printable ASCII other than `/` and `%`: nothing to encode (the common case). */
+const PLAIN_PART = /^[\x20-\x24\x26-\x2e\x30-\x7f]*$/;
+
 /** A part of a MESSAGE destination: `/` → %2F, `%` → %25, bytes outside 32..127 → %XX. */
 function encodePart(s: string): string {
+  if (PLAIN_PART.test(s)) return s;
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     if (b === 0x2f) out += '%2F';
