@@ -19,6 +19,17 @@ export interface ProtocolListeners {
 
 /** Starts the MQTT, STOMP and WebSocket listeners whose ports are not 0. */
 export async function startProtocolListeners(broker: Broker, metadata: MetadataStore, config: Config, log: Logger): Promise<ProtocolListeners> {
+  // A port taken (a second node on one host keeping the defaults) leaves that listener off with
+  // an error in the log instead of stopping the node: AMQP is what a node must serve.
+  const started = async (what: string, port: number, listening: Promise<void>): Promise<void> => {
+    try {
+      await listening;
+      log.info({ host: config.nodeIp, port }, `${what} listener started`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      log.error({ host: config.nodeIp, port }, `${what} listener not started: port in use`);
+    }
+  };
   let mqtt: MqttServer | undefined;
   if (config.mqttPort !== 0 || config.webMqttPort !== 0) {
     mqtt = new MqttServer({
@@ -37,10 +48,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       log: log.child({ module: 'mqtt' }),
       nodeName: config.nodeName,
     });
-    if (config.mqttPort !== 0) {
-      await mqtt.listen(config.nodeIp, config.mqttPort);
-      log.info({ host: config.nodeIp, port: config.mqttPort }, 'MQTT listener started');
-    }
+    if (config.mqttPort !== 0) await started('MQTT', config.mqttPort, mqtt.listen(config.nodeIp, config.mqttPort));
   }
   let stomp: StompServer | undefined;
   if (config.stompPort !== 0 || config.webStompPort !== 0) {
@@ -57,10 +65,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       log: log.child({ module: 'stomp' }),
       nodeName: config.nodeName,
     });
-    if (config.stompPort !== 0) {
-      await stomp.listen(config.nodeIp, config.stompPort);
-      log.info({ host: config.nodeIp, port: config.stompPort }, 'STOMP listener started');
-    }
+    if (config.stompPort !== 0) await started('STOMP', config.stompPort, stomp.listen(config.nodeIp, config.stompPort));
   }
   let webMqtt: WebSocketListener | undefined;
   if (mqtt && config.webMqttPort !== 0) {
@@ -72,8 +77,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       binaryOnly: true,
       handle: (stream, remote) => void server.handle(stream, remote),
     });
-    await webMqtt.listen(config.nodeIp, config.webMqttPort);
-    log.info({ host: config.nodeIp, port: config.webMqttPort }, 'Web-MQTT listener started');
+    await started('Web-MQTT', config.webMqttPort, webMqtt.listen(config.nodeIp, config.webMqttPort));
   }
   let webStomp: WebSocketListener | undefined;
   if (stomp && config.webStompPort !== 0) {
@@ -85,8 +89,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       binaryOnly: false,
       handle: (stream, remote) => void server.handle(stream, remote),
     });
-    await webStomp.listen(config.nodeIp, config.webStompPort);
-    log.info({ host: config.nodeIp, port: config.webStompPort }, 'Web-STOMP listener started');
+    await started('Web-STOMP', config.webStompPort, webStomp.listen(config.nodeIp, config.webStompPort));
   }
   return {
     mqtt,
