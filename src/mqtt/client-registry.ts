@@ -24,6 +24,8 @@ export class ClientRegistry {
       await existing.takeover();
       if (this.clients.get(key) === existing) this.clients.delete(key);
     }
+    // The connection taken over may have just left a delayed will: this reconnect cancels it too.
+    this.cancelWill(key);
     this.clients.set(key, client);
   }
 
