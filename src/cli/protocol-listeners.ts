@@ -8,6 +8,7 @@ import { RetainedStore } from '../mqtt/retained-store';
 import { MqttServer } from '../mqtt/server';
 import { StompServer } from '../stomp/server';
 import { WebSocketListener } from '../web/ws-listener';
+import { authSettings } from './tls-settings';
 
 export interface ProtocolListeners {
   mqtt: MqttServer | undefined;
@@ -19,6 +20,7 @@ export interface ProtocolListeners {
 
 /** Starts the MQTT, STOMP and WebSocket listeners whose ports are not 0. */
 export async function startProtocolListeners(broker: Broker, metadata: MetadataStore, config: Config, log: Logger): Promise<ProtocolListeners> {
+  const auth = authSettings(config);
   // A port taken (a second node on one host keeping the defaults) leaves that listener off with
   // an error in the log instead of stopping the node: AMQP is what a node must serve.
   const started = async (what: string, port: number, listening: Promise<void>): Promise<void> => {
@@ -35,6 +37,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
     mqtt = new MqttServer({
       broker,
       metadata,
+      auth,
       retained: RetainedStore.open(join(config.dataDir, 'mqtt')),
       clients: new ClientRegistry(),
       options: {
@@ -55,6 +58,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
     stomp = new StompServer({
       broker,
       metadata,
+      auth,
       options: {
         defaultUser: config.defaultUser,
         defaultPass: config.defaultPass,

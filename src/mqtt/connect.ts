@@ -41,8 +41,8 @@ export function login(ctx: MqttContext, packet: IConnectPacket, remoteAddress: s
     username = username.slice(colon + 1);
   }
   if (!ctx.broker.vhost(vhost)) return { ok: false, cause: 'badCredentials' };
-  const auth = authenticate(ctx.broker, username, password, remoteAddress);
-  if (!auth.ok) return { ok: false, cause: auth.reason.includes('localhost') ? 'notAuthorized' : 'badCredentials' };
+  const auth = authenticate(ctx.broker, 'PLAIN', username, password, remoteAddress, ctx.auth);
+  if (!auth.ok) return { ok: false, cause: auth.detail.includes('localhost') ? 'notAuthorized' : 'badCredentials' };
   if (!canAccessVhost(ctx.broker, username, vhost)) return { ok: false, cause: 'notAuthorized' };
   const clean = packet.clean !== false;
   let clientId = packet.clientId ?? '';

@@ -193,7 +193,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
     this.writer.protocolVersion = this.version;
     const l = login(this.ctx, p, this.remoteAddress);
     if (!l.ok) return this.refuse(l.cause);
-    const broker = new BrokerSession(this.ctx.metadata, this.ctx.broker.vhost(l.vhost)!, this.id, this, l.user, this.ctx.broker.permission(l.user, l.vhost));
+    const broker = new BrokerSession(this.ctx.metadata, this.ctx.broker.vhost(l.vhost)!, this.id, this, this.ctx.broker, l.user);
     if (!broker.hasExchange(this.ctx.options.exchange)) return this.refuse('unavailable');
     this.vhost = l.vhost;
     this.clientId = l.clientId;
@@ -431,7 +431,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
       if (!vhost) return;
       const message = toAmqpMessage(this.ctx.options.exchange, will.topic, will.qos, will.payload, will.properties);
       try {
-        new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }, this.user, this.ctx.broker.permission(this.user, this.vhost)).publish(message, undefined);
+        new BrokerSession(this.ctx.metadata, vhost, this.id, { settleDurable: () => undefined }, this.ctx.broker, this.user).publish(message, undefined);
       } catch (err) {
         // Not allowed (or the exchange is gone): the will is dropped, as any refused publish.
         this.log.info({ err: (err as Error).message }, 'MQTT will not published');

@@ -1,3 +1,4 @@
+import type { AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Logger } from '../log/logger';
@@ -21,6 +22,8 @@ export interface MqttOptions {
 export interface MqttContext {
   readonly broker: Broker;
   readonly metadata: MetadataStore;
+  /** Loopback-only users and the like, as for AMQP logins. */
+  readonly auth: AuthSettings;
   readonly retained: RetainedStore;
   readonly clients: ClientRegistry;
   readonly options: MqttOptions;

@@ -5,7 +5,8 @@ import type { Binding } from '../broker/binding';
 import type { ConfirmParts, Consumer, FlowGate, MetadataStore, QueuedMessage, QueueHandle } from '../broker/ports';
 import type { QueueDefinition } from '../broker/queue/queue-definition';
 import type { DurabilityWaiter, VirtualHost } from '../broker/vhost';
-import type { PermissionRecord } from '../broker/definitions';
+import type { Broker } from '../broker/broker';
+import { checkResource, checkTopic, isPermitted } from '../auth/permissions';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
 import { Deque } from '../util/deque';
@@ -47,7 +48,7 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   private registered = false;
   /** What the last publish should wait on before the publisher is read again (RabbitMQ's credit flow). */
   private gate: FlowGate | undefined;
-  /** Exchanges this user may write to, by name, decided once per name. */
+  /** Exchanges this user may write to, by name, decided once per name (the model's access version may move: re-checked then). */
   private readonly writable = new Map<string, boolean>();
 
   constructor(
@@ -56,15 +57,14 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     /** Owner id of the connection's exclusive queues. */
     readonly connectionId: string,
     private readonly settler: DurableSettler,
-    /** The logged-in user and its permissions in the vhost (configure / write / read patterns). */
+    private readonly broker: Broker,
+    /** The logged-in user, whose permissions in the vhost (and topic permissions) apply. */
     private readonly user: string,
-    private readonly permission: PermissionRecord | undefined,
   ) {}
 
-  /** Throws AccessRefused unless the user's `perm` pattern matches the resource, as RabbitMQ words it. */
+  /** Throws AccessRefused unless the user holds `perm` on the resource (RabbitMQ's texts). */
   private check(perm: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void {
-    if (permits(this.permission?.[perm], name)) return;
-    throw new AccessRefused(`access to ${kind} '${name}' in vhost '${this.vhost.name}' refused for user '${this.user}'`);
+    checkResource(this.broker, this.user, this.vhost.name, perm, kind, name);
   }
 
   queue(name: string): Queue | undefined {
@@ -99,6 +99,7 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   async bind(queue: string, exchange: string, routingKey: string, args: FieldTable): Promise<void> {
     this.check('write', 'queue', queue);
     this.check('read', 'exchange', exchange);
+    if (this.vhost.exchanges.get(exchange)?.def.type === 'topic') checkTopic(this.broker, this.user, this.vhost.name, exchange, 'read', routingKey);
     await this.metadata.apply({ op: 'binding.add', vhost: this.vhost.name, binding: { source: exchange, destination: queue, destinationKind: 'queue', routingKey, args } });
   }
 
@@ -120,8 +121,9 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     const exchange = this.vhost.exchanges.get(message.exchange);
     if (!exchange) throw new NotFound(`no exchange '${message.exchange}' in vhost '${this.vhost.name}'`);
     let writable = this.writable.get(message.exchange);
-    if (writable === undefined) this.writable.set(message.exchange, (writable = permits(this.permission?.write, message.exchange)));
+    if (writable === undefined) this.writable.set(message.exchange, (writable = isPermitted(this.broker, this.user, this.vhost.name, 'write', 'exchange', message.exchange)));
     if (!writable) this.check('write', 'exchange', message.exchange);
+    if (exchange.def.type === 'topic') checkTopic(this.broker, this.user, this.vhost.name, message.exchange, 'write', message.routingKey);
     const queues = routeScratch;
     let accepted: boolean;
     try {
@@ -230,13 +232,3 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   }
 }
 
-/** RabbitMQ's permission patterns: an unanchored regular expression; '' matches nothing. */
-function permits(pattern: string | undefined, name: string): boolean {
-  if (pattern === undefined || pattern === '') return false;
-  if (pattern === '.*') return true;
-  try {
-    return new RegExp(pattern).test(name);
-  } catch {
-    return false;
-  }
-}

@@ -173,13 +173,13 @@ export class StompConnection implements DurableSettler {
     const user = login ?? this.ctx.options.defaultUser;
     const pass = frame.headers.get('passcode') ?? this.ctx.options.defaultPass;
     const vhostName = frame.headers.get('host') || this.ctx.options.defaultVhost;
-    const auth = authenticate(this.ctx.broker, user, pass, this.remoteAddress);
-    if (!auth.ok) throw new StompError('Bad CONNECT', auth.reason.includes('localhost') ? 'non-loopback access denied' : `Access refused for user '${user}'`);
+    const auth = authenticate(this.ctx.broker, 'PLAIN', user, pass, this.remoteAddress, this.ctx.auth);
+    if (!auth.ok) throw new StompError('Bad CONNECT', auth.detail.includes('localhost') ? 'non-loopback access denied' : `Access refused for user '${user}'`);
     const vhost = this.ctx.broker.vhost(vhostName);
     if (!vhost || !canAccessVhost(this.ctx.broker, user, vhostName)) throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
     clearTimeout(this.loginTimer);
     const sessionId = 'session-' + randomBytes(16).toString('base64url');
-    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this, user, this.ctx.broker.permission(user, vhostName));
+    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this, this.ctx.broker, user);
     this.session = new StompSession(
       { version, user, sessionId, topicExchange: this.ctx.options.topicExchange, nackRequeue: this.ctx.options.nackRequeue },
       this.broker,

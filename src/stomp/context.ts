@@ -1,3 +1,4 @@
+import type { AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Logger } from '../log/logger';
@@ -16,6 +17,8 @@ export interface StompOptions {
 export interface StompContext {
   readonly broker: Broker;
   readonly metadata: MetadataStore;
+  /** Loopback-only users and the like, as for AMQP logins. */
+  readonly auth: AuthSettings;
   readonly options: StompOptions;
   readonly log: Logger;
   readonly nodeName: string;

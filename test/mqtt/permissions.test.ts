@@ -69,7 +69,7 @@ describe('STOMP permissions', () => {
     c.send('SEND', { destination: '/topic/x' }, 'no');
     const err = await c.next('ERROR');
     assert.equal(err.headers.message, 'access_refused');
-    assert.match(err.body, /ACCESS_REFUSED - access to exchange 'amq.topic' in vhost 'iot' refused for user 'reader'/);
+    assert.match(err.body, /ACCESS_REFUSED - write access to exchange 'amq.topic' in vhost 'iot' refused for user 'reader'/);
     await c.closedPromise;
   });
 });
