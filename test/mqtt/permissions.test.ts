@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { ctlOk } from '../ctl/ctl-support';
+import { waitFor } from '../helpers/amqp-test';
 import { startProtocolBroker, type ProtocolBroker } from '../helpers/protocol-broker';
 import { RawStomp } from '../stomp/raw-stomp';
 import { uniqueName } from './mqtt-support';
@@ -17,6 +18,10 @@ before(async () => {
   // May publish, but not read anything.
   await ctlOk(broker.dataDir, ['add_user', 'writer', 'pw']);
   await ctlOk(broker.dataDir, ['set_permissions', '-p', 'iot', 'writer', '.*', '.*', '']);
+  // Everything, but on amq.topic may publish only under sensors/{username} and read only sensors.
+  await ctlOk(broker.dataDir, ['add_user', 'device', 'pw']);
+  await ctlOk(broker.dataDir, ['set_permissions', '-p', 'iot', 'device', '.*', '.*', '.*']);
+  await ctlOk(broker.dataDir, ['set_topic_permissions', '-p', 'iot', 'device', 'amq.topic', '^sensors\\.{username}\\.', '^sensors\\.']);
 });
 after(async () => {
   await broker.stop();
@@ -44,6 +49,26 @@ describe('MQTT permissions', () => {
     assert.equal(granted[0].qos, 0x80);
     await closed;
     c.end(true);
+  });
+
+  it('topic permissions apply to the translated topic: publish under sensors/device/ only, subscribe under sensors/ only', async () => {
+    const c = await connect('iot:device', 5);
+    const got: string[] = [];
+    c.on('message', (t) => got.push(t));
+    const granted = await c.subscribeAsync('sensors/#', { qos: 1 });
+    assert.equal(granted[0].qos, 1);
+    await c.publishAsync('sensors/device/temp', '21', { qos: 1 });
+    await waitFor(() => got.length === 1, 5000, 'own publish delivered');
+    const reason = new Promise<number | undefined>((ok) => c.once('disconnect', (p) => ok(p.reasonCode)));
+    c.publish('sensors/other/temp', 'x', { qos: 0 });
+    assert.equal(await reason, 0x87);
+    c.end(true);
+    const d = await connect('iot:device', 5);
+    const closed = new Promise<void>((ok) => d.once('close', () => ok()));
+    const refused = await d.subscribeAsync('alarms/#', { qos: 1 }).catch(() => [{ qos: 0x87 }]);
+    assert.equal(refused[0].qos, 0x87);
+    await closed;
+    d.end(true);
   });
 
   it('a user with no permissions in the vhost is refused (0x87 / 5)', async () => {
