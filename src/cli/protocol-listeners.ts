@@ -8,7 +8,7 @@ import { RetainedStore } from '../mqtt/retained-store';
 import { MqttServer } from '../mqtt/server';
 import { StompServer } from '../stomp/server';
 import { WebSocketListener } from '../web/ws-listener';
-import { authSettings } from './tls-settings';
+import { authSettings, tlsListenerOn } from './tls-settings';
 
 export interface ProtocolListeners {
   mqtt: MqttServer | undefined;
@@ -33,7 +33,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
     }
   };
   let mqtt: MqttServer | undefined;
-  if (config.mqttPort !== 0 || config.webMqttPort !== 0) {
+  if (config.mqttPort !== 0 || config.mqttSslPort !== 0 || config.webMqttPort !== 0) {
     mqtt = new MqttServer({
       broker,
       metadata,
@@ -52,9 +52,10 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       nodeName: config.nodeName,
     });
     if (config.mqttPort !== 0) await started('MQTT', config.mqttPort, mqtt.listen(config.nodeIp, config.mqttPort));
+    if (config.mqttSslPort !== 0) await started('MQTTS', config.mqttSslPort, mqtt.listen(config.nodeIp, config.mqttSslPort, tlsListenerOn(config, config.mqttSslPort, 'WARREN_MQTT_SSL_PORT / mqtt.listeners.ssl.default')));
   }
   let stomp: StompServer | undefined;
-  if (config.stompPort !== 0 || config.webStompPort !== 0) {
+  if (config.stompPort !== 0 || config.stompSslPort !== 0 || config.webStompPort !== 0) {
     stomp = new StompServer({
       broker,
       metadata,
@@ -70,6 +71,7 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
       nodeName: config.nodeName,
     });
     if (config.stompPort !== 0) await started('STOMP', config.stompPort, stomp.listen(config.nodeIp, config.stompPort));
+    if (config.stompSslPort !== 0) await started('STOMPS', config.stompSslPort, stomp.listen(config.nodeIp, config.stompSslPort, tlsListenerOn(config, config.stompSslPort, 'WARREN_STOMP_SSL_PORT / stomp.listeners.ssl.default')));
   }
   let webMqtt: WebSocketListener | undefined;
   if (mqtt && config.webMqttPort !== 0) {

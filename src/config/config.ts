@@ -57,6 +57,8 @@ export interface Config {
   mgmtSampleIntervalMs: number;
   mgmtRequestMaxBytes: number;
   mqttPort: number;
+  mqttSslPort: number;
+  stompSslPort: number;
   mqttVhost: string;
   mqttExchange: string;
   mqttPrefetch: number;
@@ -136,6 +138,8 @@ export const OPTIONS: Option[] = [
   { key: 'mgmtSampleIntervalMs', env: 'WARREN_MGMT_SAMPLE_INTERVAL_MS', conf: ['collect_statistics_interval'], type: 'int', default: () => 5000, doc: 'how often message rates and chart samples are taken (RabbitMQ collect_statistics_interval)' },
   { key: 'mgmtRequestMaxBytes', env: 'WARREN_MGMT_REQUEST_MAX_BYTES', conf: ['management.http.max_body_size'], type: 'int', default: () => 64 * 1024 * 1024, doc: 'largest management request body (definitions import), bytes' },
   { key: 'mqttPort', env: 'WARREN_MQTT_PORT', conf: ['mqtt.listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 1883, doc: 'MQTT listener port on NODE_IP (0 = off; a port already taken leaves the listener off with an error in the log, as for the STOMP and WebSocket ports)' },
+  { key: 'mqttSslPort', env: 'WARREN_MQTT_SSL_PORT', conf: ['mqtt.listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'MQTTS (MQTT over TLS) port, conventionally 8883, with the ssl_options.* of AMQPS; 0 = off' },
+  { key: 'stompSslPort', env: 'WARREN_STOMP_SSL_PORT', conf: ['stomp.listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'STOMPS (STOMP over TLS) port, conventionally 61614, with the ssl_options.* of AMQPS; 0 = off' },
   { key: 'mqttVhost', env: 'WARREN_MQTT_VHOST', conf: ['mqtt.vhost'], type: 'string', default: () => '/', doc: 'vhost of MQTT logins without the vhost:user form' },
   { key: 'mqttExchange', env: 'WARREN_MQTT_EXCHANGE', conf: ['mqtt.exchange'], type: 'string', default: () => 'amq.topic', doc: 'topic exchange for every MQTT publish and subscription' },
   { key: 'mqttPrefetch', env: 'WARREN_MQTT_PREFETCH', conf: ['mqtt.prefetch'], type: 'int', default: () => 10, doc: 'most unacked QoS 1 deliveries per MQTT connection' },

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { MqttContext } from './context';
 import { MqttConnection } from './connection';
@@ -6,7 +7,6 @@ import { MqttConnection } from './connection';
 /** The MQTT listener; handle() also serves MQTT streams from other transports (Web-MQTT). */
 export class MqttServer {
   readonly connections = new Set<MqttConnection>();
-  private server: Server | undefined;
 
   constructor(private readonly ctx: MqttContext) {}
 
@@ -17,15 +17,21 @@ export class MqttServer {
     return c;
   }
 
-  listen(host: string, port: number): Promise<void> {
-    this.server = createServer((socket: Socket) => {
+  private readonly servers: Server[] = [];
+
+  /** Listens on `port`; with `tls`, connections are TLS first (the same settings as AMQPS). */
+  listen(host: string, port: number, tls?: { options: TlsOptions; handshakeTimeoutMs: number }): Promise<void> {
+    const accept = (socket: Socket) => {
       socket.setNoDelay(true);
       this.handle(socket, socket.remoteAddress);
-    });
+    };
+    const server = tls ? createTlsServer({ ...tls.options, handshakeTimeout: tls.handshakeTimeoutMs }, accept) : createServer(accept);
+    if (tls) server.on('tlsClientError', () => undefined);
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => {
-        this.server!.off('error', reject);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
         resolve();
       });
     });
@@ -34,7 +40,7 @@ export class MqttServer {
   async close(): Promise<void> {
     for (const c of this.connections) c.shutdown();
     this.ctx.clients.closeAll();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.ctx.retained.close();
   }
 }

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { StompContext } from './context';
 import { StompConnection } from './connection';
@@ -6,7 +7,6 @@ import { StompConnection } from './connection';
 /** The STOMP listener; handle() also serves STOMP over other transports (Web-STOMP). */
 export class StompServer {
   readonly connections = new Set<StompConnection>();
-  private server: Server | undefined;
 
   constructor(private readonly ctx: StompContext) {}
 
@@ -17,15 +17,21 @@ export class StompServer {
     return c;
   }
 
-  listen(host: string, port: number): Promise<void> {
-    this.server = createServer((socket: Socket) => {
+  private readonly servers: Server[] = [];
+
+  /** Listens on `port`; with `tls`, connections are TLS first (the same settings as AMQPS). */
+  listen(host: string, port: number, tls?: { options: TlsOptions; handshakeTimeoutMs: number }): Promise<void> {
+    const accept = (socket: Socket) => {
       socket.setNoDelay(true);
       this.handle(socket, socket.remoteAddress);
-    });
+    };
+    const server = tls ? createTlsServer({ ...tls.options, handshakeTimeout: tls.handshakeTimeoutMs }, accept) : createServer(accept);
+    if (tls) server.on('tlsClientError', () => undefined);
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => {
-        this.server!.off('error', reject);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
         resolve();
       });
     });
@@ -33,6 +39,6 @@ export class StompServer {
 
   async close(): Promise<void> {
     for (const c of this.connections) c.shutdown();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }
