@@ -6,7 +6,7 @@ import type { ConfirmParts, Consumer, FlowGate, MetadataStore, QueuedMessage, Qu
 import type { QueueDefinition } from '../broker/queue/queue-definition';
 import type { DurabilityWaiter, VirtualHost } from '../broker/vhost';
 import type { Broker } from '../broker/broker';
-import { checkResource, checkTopic, isPermitted } from '../auth/permissions';
+import { checkResource, checkTopic, topicMatcher, topicRefusal } from '../auth/permissions';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
 import { Deque } from '../util/deque';
@@ -48,8 +48,13 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   private registered = false;
   /** What the last publish should wait on before the publisher is read again (RabbitMQ's credit flow). */
   private gate: FlowGate | undefined;
-  /** Exchanges this user may write to, by name, decided once per name (the model's access version may move: re-checked then). */
-  private readonly writable = new Map<string, boolean>();
+  /**
+   * Publish grants by exchange name, as src/amqp keeps them: true (write, no topic permission),
+   * a topic pattern the routing key must match, or false; valid while the access model's
+   * version stays the same.
+   */
+  private grants = new Map<string, boolean | RegExp>();
+  private grantsVersion = -1;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -120,10 +125,7 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
   publish(message: Message, token: number | undefined): PublishOutcome {
     const exchange = this.vhost.exchanges.get(message.exchange);
     if (!exchange) throw new NotFound(`no exchange '${message.exchange}' in vhost '${this.vhost.name}'`);
-    let writable = this.writable.get(message.exchange);
-    if (writable === undefined) this.writable.set(message.exchange, (writable = isPermitted(this.broker, this.user, this.vhost.name, 'write', 'exchange', message.exchange)));
-    if (!writable) this.check('write', 'exchange', message.exchange);
-    if (exchange.def.type === 'topic') checkTopic(this.broker, this.user, this.vhost.name, message.exchange, 'write', message.routingKey);
+    this.authorizePublish(message.exchange, exchange.def.type === 'topic' && !exchange.def.internal, message.routingKey);
     const queues = routeScratch;
     let accepted: boolean;
     try {
@@ -155,6 +157,32 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     if (p.parts > 0) return 'pending';
     this.pending.delete(token);
     return p.ok ? 'accepted' : 'rejected';
+  }
+
+  /** Write on the exchange, then (a topic exchange) the topic write permission for the routing key. */
+  private authorizePublish(exchange: string, topic: boolean, routingKey: string): void {
+    const version = this.broker.access.version;
+    if (version !== this.grantsVersion) {
+      this.grants = new Map();
+      this.grantsVersion = version;
+    }
+    let grant = this.grants.get(exchange);
+    if (grant === undefined) {
+      try {
+        this.check('write', 'exchange', exchange);
+        const pattern = topic ? topicMatcher(this.broker, this.user, this.vhost.name, exchange, 'write') : undefined;
+        grant = pattern === undefined ? true : (pattern ?? false);
+      } catch {
+        grant = false;
+      }
+      this.grants.set(exchange, grant);
+    }
+    if (grant === true) return;
+    if (grant === false) {
+      this.check('write', 'exchange', exchange);
+      throw topicRefusal('write', routingKey, exchange, this.vhost.name, this.user);
+    }
+    if (!grant.test(routingKey)) throw topicRefusal('write', routingKey, exchange, this.vhost.name, this.user);
   }
 
   /** Stops reading `stream` until what the last publish met (a backed-up consumer, a remote home) lets it go on. */
