@@ -130,6 +130,21 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** Processes named `comm` whose environment has HOME=`home` (ours, for a RabbitMQ we started). */
+function processesWithHome(comm: string, home: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`HOME=${home}`)) found.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
 function findBeam(rootPid: number): number | null {
   const todo = [rootPid];
   while (todo.length > 0) {
@@ -148,15 +163,15 @@ function findBeam(rootPid: number): number | null {
  * Starts RabbitMQ (no plugins) on the given non-default ports. Refuses to start when any of
  * them is taken, since another RabbitMQ or epmd there would not be ours to stop.
  */
-export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS): Promise<BrokerUnderTest> {
+export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS, extra: { plugins?: string[]; conf?: string[] } = {}): Promise<BrokerUnderTest> {
   for (const p of [ports.amqp, ports.dist, ports.epmd]) {
     if (await portOpen(p)) throw new Error(`port ${p} is in use; RabbitMQ for the bench needs it free`);
   }
   const base = mkdtempSync(join(tmpdir(), 'rabbit-bench-'));
   const home = join(base, 'home');
   mkdirSync(home);
-  writeFileSync(join(base, 'enabled_plugins'), '[].\n');
-  writeFileSync(join(base, 'rabbitmq.conf'), 'loopback_users = none\n');
+  writeFileSync(join(base, 'enabled_plugins'), `[${(extra.plugins ?? []).join(',')}].\n`);
+  writeFileSync(join(base, 'rabbitmq.conf'), ['loopback_users = none', ...(extra.conf ?? [])].join('\n') + '\n');
   const node = 'rabbit-bench@localhost';
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -190,8 +205,23 @@ export async function startRabbitMq(ports: RabbitPorts = DEFAULT_RABBIT_PORTS): 
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited(child);
       clearTimeout(timer);
-      // The epmd on our own port was started by this RabbitMQ; stop it too.
+      // Killing the start script does not end the VM it started: a VM that outlived
+      // `rabbitmqctl stop` (a loaded machine) is ended here.
+      try {
+        process.kill(beam, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      // The epmd on our own port was started by this RabbitMQ; stop it too (by its HOME, ours,
+      // when `epmd -kill` refuses because the VM had not unregistered yet).
       spawnSync('epmd', ['-port', String(ports.epmd), '-kill'], { env, stdio: 'ignore', timeout: 10_000 });
+      for (const pid of processesWithHome('epmd', home)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       rmSync(base, { recursive: true, force: true });
     },
   };

@@ -18,6 +18,7 @@ import { authSettings, tlsListener } from './tls-settings';
 import { connectionLimitFromFds, raiseFdLimit, type FdLimit } from '../util/fd-limit';
 import { startManagement } from '../mgmt/management';
 import { warrenVersion } from './control/node-status';
+import { startProtocolListeners } from './protocol-listeners';
 
 export interface RunningNode {
   broker: Broker;
@@ -94,6 +95,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   };
   await amqp.listen();
   logger.info({ host: amqp.address()?.host ?? config.nodeIp, port: config.nodePort, tlsPort: config.sslPort || undefined, node: config.nodeName }, 'AMQP listener started');
+  const protocols = await startProtocolListeners(broker, metadata, config, logger);
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
   const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
   const management = await startManagement({
@@ -112,6 +114,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       await control?.close();
       await management.close();
       alarms.stop();
+      await protocols.close();
       await amqp.close();
       await stores.close();
       await cluster?.stop();

@@ -36,8 +36,13 @@ export function authSettings(config: Config): AuthSettings {
 /** Undefined when no TLS port is set; throws with a clear message when the certificate files are missing. */
 export function tlsListener(config: Config): { port: number; options: TlsOptions; handshakeTimeoutMs: number } | undefined {
   if (config.sslPort === 0) return undefined;
+  return tlsListenerOn(config, config.sslPort, 'WARREN_SSL_PORT / listeners.ssl.default');
+}
+
+/** The TLS settings of the AMQPS listener (ssl_options.*) for a listener on `port` (MQTTS, STOMPS as well). */
+export function tlsListenerOn(config: Config, port: number, what: string): { port: number; options: TlsOptions; handshakeTimeoutMs: number } {
   if (config.sslCertFile === '' || config.sslKeyFile === '') {
-    throw new Error('a TLS listener (WARREN_SSL_PORT / listeners.ssl.default) needs ssl_options.certfile and ssl_options.keyfile (WARREN_SSL_CERTFILE, WARREN_SSL_KEYFILE)');
+    throw new Error(`a TLS listener (${what}) needs ssl_options.certfile and ssl_options.keyfile (WARREN_SSL_CERTFILE, WARREN_SSL_KEYFILE)`);
   }
   const verifyPeer = config.sslVerify === 'verify_peer';
   const versions = config.sslVersions.split(',').map((v) => NODE_VERSIONS[v.trim().toLowerCase()]).filter((v) => v !== undefined);
@@ -52,5 +57,5 @@ export function tlsListener(config: Config): { port: number; options: TlsOptions
     maxVersion: sorted[sorted.length - 1],
     ciphers: config.sslCiphers === '' ? undefined : config.sslCiphers.split(',').map((c) => c.trim()).join(':'),
   };
-  return { port: config.sslPort, options, handshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS };
+  return { port, options, handshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS };
 }

@@ -56,6 +56,17 @@ export interface Config {
   prometheusPort: number;
   mgmtSampleIntervalMs: number;
   mgmtRequestMaxBytes: number;
+  mqttPort: number;
+  mqttSslPort: number;
+  stompSslPort: number;
+  mqttVhost: string;
+  mqttExchange: string;
+  mqttPrefetch: number;
+  mqttMaxSessionExpirySeconds: number;
+  stompPort: number;
+  stompDefaultVhost: string;
+  webStompPort: number;
+  webMqttPort: number;
 }
 
 type OptionType = 'int' | 'string' | 'bool';
@@ -126,6 +137,17 @@ export const OPTIONS: Option[] = [
   { key: 'prometheusPort', env: 'WARREN_PROMETHEUS_PORT', conf: ['prometheus.tcp.port'], type: 'int', default: () => 15692, doc: 'Prometheus metrics port (/metrics, /metrics/per-object); 0 turns the listener off' },
   { key: 'mgmtSampleIntervalMs', env: 'WARREN_MGMT_SAMPLE_INTERVAL_MS', conf: ['collect_statistics_interval'], type: 'int', default: () => 5000, doc: 'how often message rates and chart samples are taken (RabbitMQ collect_statistics_interval)' },
   { key: 'mgmtRequestMaxBytes', env: 'WARREN_MGMT_REQUEST_MAX_BYTES', conf: ['management.http.max_body_size'], type: 'int', default: () => 64 * 1024 * 1024, doc: 'largest management request body (definitions import), bytes' },
+  { key: 'mqttPort', env: 'WARREN_MQTT_PORT', conf: ['mqtt.listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 1883, doc: 'MQTT listener port on NODE_IP (0 = off; a port already taken leaves the listener off with an error in the log, as for the STOMP and WebSocket ports)' },
+  { key: 'mqttSslPort', env: 'WARREN_MQTT_SSL_PORT', conf: ['mqtt.listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'MQTTS (MQTT over TLS) port, conventionally 8883, with the ssl_options.* of AMQPS; 0 = off' },
+  { key: 'stompSslPort', env: 'WARREN_STOMP_SSL_PORT', conf: ['stomp.listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'STOMPS (STOMP over TLS) port, conventionally 61614, with the ssl_options.* of AMQPS; 0 = off' },
+  { key: 'mqttVhost', env: 'WARREN_MQTT_VHOST', conf: ['mqtt.vhost'], type: 'string', default: () => '/', doc: 'vhost of MQTT logins without the vhost:user form' },
+  { key: 'mqttExchange', env: 'WARREN_MQTT_EXCHANGE', conf: ['mqtt.exchange'], type: 'string', default: () => 'amq.topic', doc: 'topic exchange for every MQTT publish and subscription' },
+  { key: 'mqttPrefetch', env: 'WARREN_MQTT_PREFETCH', conf: ['mqtt.prefetch'], type: 'int', default: () => 10, doc: 'most unacked QoS 1 deliveries per MQTT connection' },
+  { key: 'mqttMaxSessionExpirySeconds', env: 'WARREN_MQTT_MAX_SESSION_EXPIRY', conf: ['mqtt.max_session_expiry_interval_seconds'], type: 'int', default: () => 86400, doc: 'longest MQTT session expiry, seconds' },
+  { key: 'stompPort', env: 'WARREN_STOMP_PORT', conf: ['stomp.listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 61613, doc: 'STOMP listener port on NODE_IP (0 = off)' },
+  { key: 'stompDefaultVhost', env: 'WARREN_STOMP_DEFAULT_VHOST', conf: ['stomp.default_vhost'], type: 'string', default: () => '/', doc: 'vhost of STOMP logins without a host header' },
+  { key: 'webStompPort', env: 'WARREN_WEB_STOMP_PORT', conf: ['web_stomp.tcp.port'], type: 'int', default: () => 15674, doc: 'Web-STOMP (STOMP over WebSocket at /ws) port (0 = off)' },
+  { key: 'webMqttPort', env: 'WARREN_WEB_MQTT_PORT', conf: ['web_mqtt.tcp.port'], type: 'int', default: () => 15675, doc: 'Web-MQTT (MQTT over WebSocket at /ws) port (0 = off)' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
   { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },

@@ -55,6 +55,10 @@ export class ClusterProcess {
       // Management listeners off unless a test asks for them: fixed ports would collide.
       WARREN_MGMT_PORT: '0',
       WARREN_PROMETHEUS_PORT: '0',
+      WARREN_MQTT_PORT: '0',
+      WARREN_STOMP_PORT: '0',
+      WARREN_WEB_STOMP_PORT: '0',
+      WARREN_WEB_MQTT_PORT: '0',
       ...s.env,
     };
     const [cmd, args] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, SERVER_JS]] : [process.execPath, [SERVER_JS]];

@@ -99,6 +99,11 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
       // Management listeners off unless a test asks for them: fixed ports would collide.
       WARREN_MGMT_PORT: '0',
       WARREN_PROMETHEUS_PORT: '0',
+      // The other protocols' listeners are off unless a test asks for them on free ports.
+      WARREN_MQTT_PORT: '0',
+      WARREN_STOMP_PORT: '0',
+      WARREN_WEB_STOMP_PORT: '0',
+      WARREN_WEB_MQTT_PORT: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

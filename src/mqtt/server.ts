@@ -1,0 +1,46 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { MqttContext } from './context';
+import { MqttConnection } from './connection';
+
+/** The MQTT listener; handle() also serves MQTT streams from other transports (Web-MQTT). */
+export class MqttServer {
+  readonly connections = new Set<MqttConnection>();
+
+  constructor(private readonly ctx: MqttContext) {}
+
+  /** Serves one MQTT client over `stream`. */
+  handle(stream: Duplex, remoteAddress: string | undefined): MqttConnection {
+    const c = new MqttConnection(stream, remoteAddress, this.ctx, (closed) => this.connections.delete(closed));
+    this.connections.add(c);
+    return c;
+  }
+
+  private readonly servers: Server[] = [];
+
+  /** Listens on `port`; with `tls`, connections are TLS first (the same settings as AMQPS). */
+  listen(host: string, port: number, tls?: { options: TlsOptions; handshakeTimeoutMs: number }): Promise<void> {
+    const accept = (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.handle(socket, socket.remoteAddress);
+    };
+    const server = tls ? createTlsServer({ ...tls.options, handshakeTimeout: tls.handshakeTimeoutMs }, accept) : createServer(accept);
+    if (tls) server.on('tlsClientError', () => undefined);
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.shutdown();
+    this.ctx.clients.closeAll();
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.ctx.retained.close();
+  }
+}
