@@ -27,7 +27,7 @@ export interface MgmtServerOptions {
 
 /** Builds the app (not listening yet), so tests and the node share one definition. */
 export function buildMgmtApp(ctx: MgmtContext, o: MgmtServerOptions): FastifyInstance {
-  const app = fastify({ logger: false, bodyLimit: o.bodyMaxBytes, maxParamLength: 4096, return503OnClosing: true });
+  const app = fastify({ logger: false, bodyLimit: o.bodyMaxBytes, routerOptions: { maxParamLength: 4096 }, return503OnClosing: true });
   const log = o.log.child({ module: 'mgmt' });
   app.removeAllContentTypeParsers();
   // RabbitMQ reads every body as JSON whatever its content type; clients send DELETE with a
