@@ -32,6 +32,7 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     mdns: mdnsEnabled(config),
     meshTickMs: config.clusterTickMs,
     raftTickMs: config.raftTickMs,
+    quorumTickMs: config.quorumTickMs,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };
 }
