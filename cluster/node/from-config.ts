@@ -33,6 +33,7 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     meshTickMs: config.clusterTickMs,
     raftTickMs: config.raftTickMs,
     quorumTickMs: config.quorumTickMs,
+    quorumSnapshotEntries: config.quorumSnapshotEntries,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };
 }

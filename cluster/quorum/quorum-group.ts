@@ -37,6 +37,7 @@ export interface QuorumGroupOptions {
   log: Logger;
   tickMs: number;
   electionTimeoutTicks: number;
+  snapshotEntries: number;
 }
 
 /** How long a batch whose proposal lost leadership may still turn out committed. */
@@ -91,8 +92,8 @@ export class QuorumGroup implements FlowGate {
         tickMs: this.o.tickMs,
         electionTimeoutTicks: this.o.electionTimeoutTicks,
         heartbeatTicks: 1,
-        snapshotThresholdEntries: 4096,
-        trailingEntries: 256,
+        snapshotThresholdEntries: this.o.snapshotEntries,
+        trailingEntries: Math.min(256, Math.max(1, Math.floor(this.o.snapshotEntries / 16))),
         ticker: this.o.ticker,
         orderedStores: true,
       },

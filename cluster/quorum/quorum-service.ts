@@ -33,6 +33,8 @@ export interface QuorumServiceOptions {
   log: Logger;
   /** Raft tick of quorum queue groups; elections time out after 5–10 ticks. */
   tickMs: number;
+  /** Entries after which a member snapshots its state (default 4096). */
+  snapshotEntries?: number;
 }
 
 /** One member's view of a quorum queue, for quorum_status. */
@@ -117,6 +119,7 @@ export class QuorumService implements QuorumQueueHost {
         log: this.log,
         tickMs: this.o.tickMs,
         electionTimeoutTicks: 5,
+        snapshotEntries: this.o.snapshotEntries ?? 4096,
       },
       // A member being replaced (deleted and added again) must not steer the queue.
       (change) => {

@@ -18,7 +18,9 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
   const url = (i: number) => cluster.nodes[i].url;
 
   before(async () => {
-    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn' } });
+    // Snapshots every 64 entries: the tests run through snapshots, log deletion and (for a
+    // member that was cut off) snapshot installs, not only through log replication.
+    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_SNAPSHOT_ENTRIES: '64' } });
     await cluster.start();
   });
 
@@ -130,6 +132,26 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.equal((await ch.checkQueue('qq.ttl')).messageCount, 0);
   });
 
+  test('x-quorum-initial-group-size 2: the node that is not a member publishes, consumes and gets through the leader', async () => {
+    const ch = await channel(url(0));
+    await ch.assertQueue('qq.two', { durable: true, arguments: { ...QQ, 'x-quorum-initial-group-size': 2 } });
+    const rows = cluster.ctl(0, ['list_queues', 'name', 'members', '--no-table-headers', '-q']).stdout;
+    const members = (rows.split('\n').find((l) => l.startsWith('qq.two\t')) ?? '').split('\t')[1].split(',');
+    assert.equal(members.length, 2, rows);
+    assert.ok(members.includes(cluster.nodes[0].name), 'the declaring node is a member');
+    const outside = cluster.nodes.findIndex((n) => !members.includes(n.name));
+    const pub = await confirmChannel(url(outside));
+    for (let i = 0; i < 20; i++) pub.sendToQueue('qq.two', Buffer.from(`t${i}`), { persistent: true });
+    await timed(pub.waitForConfirms(), 10_000, 'confirms through a non-member');
+    const got = await timed((await channel(url(outside))).get('qq.two', { noAck: true }), 10_000, 'basic.get on a non-member');
+    assert.ok(got && got.content.toString() === 't0');
+    const c = await consume(await channel(url(outside)), 'qq.two');
+    assert.deepEqual((await c.until(19, 10_000)).map((m) => m.content.toString()), Array.from({ length: 19 }, (_, i) => `t${i + 1}`));
+    const status = cluster.ctl(outside, ['quorum_status', 'qq.two', '--no-table-headers', '-q']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.stdout.trim().split('\n').length, 2);
+  });
+
   test('x-expires: an unused quorum queue is deleted when its lease runs out', async () => {
     await (await channel(url(1))).assertQueue('qq.expires', { durable: true, arguments: { ...QQ, 'x-expires': 1000 } });
     await waitFor('qq.expires deleted on every node', async () => {
@@ -235,6 +257,8 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
       assert.equal(rows.length, 3, r.stdout + r.stderr);
       assert.equal(new Set(rows.map((x) => x[4])).size, 1, r.stdout);
       assert.ok(rows.every((x) => x[1] === 'leader' || x[1] === 'follower'), r.stdout);
+      // Snapshots every 64 entries: every member, the cut one too, holds one by now.
+      assert.ok(rows.every((x) => Number(x[6]) > 0), `snapshot index: ${r.stdout}`);
       return true;
     }, 20_000);
   });
@@ -255,8 +279,16 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.deepEqual(report.publisherErrors, []);
     assert.ok(report.confirmed > 1000, `confirmed ${report.confirmed}`);
     await cluster.restart(0);
-    // The restarted member catches up: basic.get through it sees the queue.
+    // The restarted member catches up with the others (its WAL replayed, the rest sent by the leader).
     const r = await attempt(url(0), (c) => c.checkQueue('qq.drill'));
     assert.equal(r.outcome, 'ok');
+    await waitFor('the restarted member caught up', () => {
+      const s = cluster.ctl(0, ['quorum_status', 'qq.drill', '--no-table-headers', '-q']);
+      const rows = s.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.equal(rows.length, 3, s.stdout + s.stderr);
+      assert.equal(rows.find((x) => x[0] === cluster.nodes[0].name)?.[1], 'follower', s.stdout);
+      assert.equal(new Set(rows.map((x) => x[4])).size, 1, s.stdout);
+      return true;
+    }, 20_000);
   });
 });
