@@ -397,6 +397,10 @@ export class ClusterNode {
   }
 
   private async forgetClusterNode(node: string): Promise<string> {
+    // As rabbitmqctl forget_cluster_node: the node's quorum queue members go first, so no
+    // queue keeps counting a member that will never come back towards its majority.
+    const shrunk = await this.quorumControl.shrink(node);
+    for (const row of shrunk.rows) if (row[3] !== 'ok') this.log.warn({ queue: row[1], vhost: row[0], result: row[3], node }, 'quorum queue member not removed');
     const info = await this.membership.call('cluster.remove', node);
     this.discovered.delete(node);
     return `${node} removed; members now ${info.members.map((m) => m.id).join(', ')}`;

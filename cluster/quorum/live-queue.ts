@@ -34,6 +34,9 @@ export class LiveQueue extends Queue {
     this.quorumOverflow();
   }
 
+  /** RabbitMQ's quorum queues ignore the exclusive flag of basic.consume. */
+  override checkConsumable(_exclusive: boolean): void {}
+
   override applyPolicy(policy: Record<string, unknown> | undefined): void {
     super.applyPolicy(policy);
     this.quorumOverflow();
