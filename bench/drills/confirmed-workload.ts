@@ -167,6 +167,14 @@ export class ConfirmedWorkload {
     }
   }
 
+  /** Forgets the stalls seen so far: a drill measures those around its fault, not the start-up. */
+  resetStalls(): void {
+    this.confirmStall = 0;
+    this.deliveryStall = 0;
+    this.confirmStallAt = 0;
+    this.deliveryStallAt = 0;
+  }
+
   /** Stops publishing, waits for outstanding confirms and for the consumer to catch up (bounded). */
   async stop(drainMs = 15_000): Promise<DrillReport> {
     this.stopped = true;

@@ -39,7 +39,9 @@ async function rollingRestart(urls: string[], restart: (i: number) => Promise<vo
   // Clients reconnect through their host list (their own node first), as clients of a cluster do.
   const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64, reconnect: true, fallbackUrls: urls });
   await w.start();
-  await sleep(5000);
+  await sleep(4000);
+  w.resetStalls();
+  await sleep(1000);
   const restarts: [number, number][] = [];
   for (let i = 0; i < urls.length; i++) {
     const from = Date.now() - w.startedAt;
@@ -59,7 +61,9 @@ async function drill(name: string, urls: string[], fault: Fault, cutMs: number, 
   await conn.close();
   const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64 });
   await w.start();
-  await sleep(5000);
+  await sleep(4000);
+  w.resetStalls();
+  await sleep(1000);
   const faultAtMs = Date.now() - w.startedAt;
   await fault.inflict();
   await sleep(cutMs);

@@ -107,8 +107,17 @@ export class QuorumGroup implements FlowGate {
     raft.onLeaderChange(this.onLeaderChange);
     this.raft = raft;
     await raft.ready();
-    // The preferred leader of a new queue campaigns at once instead of after a timeout.
-    if (fresh && boot?.[0] === this.o.nodeName) raft.campaign();
+    // The preferred leader of a new queue campaigns at once instead of after a timeout, and
+    // again on each tick while no leader is known (the other members' servers may not have
+    // been up for its first vote requests), so that it, not a random member, leads.
+    if (fresh && boot?.[0] === this.o.nodeName) {
+      raft.campaign();
+      let ticks = 0;
+      const off = this.o.ticker.add(() => {
+        if (this.closed || raft.leader() !== undefined || ++ticks > 40) return off();
+        raft.campaign();
+      });
+    }
   }
 
   isLeader(): boolean {

@@ -239,7 +239,9 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     await waitFor('leader on L', () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.cut\t${cluster.nodes[0].name}`));
     const w = new ConfirmedWorkload({ publishUrl: url(1), consumeUrl: url(2), queue: 'qq.cut', ratePerSec: 500, bodyBytes: 64 });
     await w.start();
-    await sleep(2000);
+    await sleep(1000);
+    w.resetStalls();
+    await sleep(1000);
     cluster.setLink(0, false);
     await sleep(6000);
     cluster.setLink(0, true);
@@ -266,9 +268,12 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
   test('kill -9 of the leader under a confirmed workload: a member takes over, the consumer on C keeps consuming, nothing confirmed is lost', async () => {
     const ch = await channel(url(0));
     await ch.assertQueue('qq.drill', { durable: true, arguments: QQ });
+    await waitFor('leader on L', () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.drill\t${cluster.nodes[0].name}`));
     const w = new ConfirmedWorkload({ publishUrl: url(1), consumeUrl: url(2), queue: 'qq.drill', ratePerSec: 500, bodyBytes: 64 });
     await w.start();
-    await sleep(3000);
+    await sleep(2000);
+    w.resetStalls();
+    await sleep(1000);
     const killedAt = Date.now();
     await cluster.kill9(0);
     await sleep(4000);
@@ -278,6 +283,7 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.deepEqual(report.consumerErrors, []);
     assert.deepEqual(report.publisherErrors, []);
     assert.ok(report.confirmed > 1000, `confirmed ${report.confirmed}`);
+    assert.ok(report.longestConfirmStallMs < 3000, `confirms stalled ${report.longestConfirmStallMs} ms`);
     await cluster.restart(0);
     // The restarted member catches up with the others (its WAL replayed, the rest sent by the leader).
     const r = await attempt(url(0), (c) => c.checkQueue('qq.drill'));
