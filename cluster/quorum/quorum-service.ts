@@ -225,9 +225,16 @@ export class QuorumService implements QuorumQueueHost {
     for (const q of this.queues.values()) {
       const raft = q.group?.raft;
       if (!raft || raft.leader()?.id !== node) continue;
-      // The first surviving member by name campaigns now; the others wait for its votes request.
+      // Every survivor stops honouring the dead leader's lease; the first by name campaigns
+      // now (and once more shortly, in case its request reached a member that had not yet
+      // seen the node go down).
+      raft.leaderDown();
       const survivors = q.members.filter((m) => m !== node && (m === this.o.nodeName || this.o.mesh.isUp(m))).sort();
-      if (survivors[0] === this.o.nodeName) raft.campaign();
+      if (survivors[0] !== this.o.nodeName) continue;
+      raft.campaign();
+      setTimeout(() => {
+        if (raft.leader() === undefined) raft.campaign();
+      }, 25).unref();
     }
   }
 }

@@ -177,6 +177,13 @@ export class Raft<R = unknown> extends EventEmitter {
     });
   }
 
+  /** The leader's node is known to be down: votes are no longer held back by its lease. */
+  leaderDown(): void {
+    if (this.closed || !this.core) return;
+    this.core.forgetLeaderLease();
+    this.schedule();
+  }
+
   /** Starts an election now instead of after a timeout (e.g. the preferred leader of a new group). */
   campaign(): void {
     if (this.closed || !this.core || this.role === 'leader') return;
