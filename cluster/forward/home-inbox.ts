@@ -6,7 +6,7 @@
  * withheld, so the publishing node's credit runs out and its publishers wait too.
  */
 import type { Broker } from '../../src/broker/broker';
-import type { FlowWaiter, QueueHandle } from '../../src/broker/ports';
+import type { ConfirmParts, FlowWaiter, QueueHandle } from '../../src/broker/ports';
 import type { DurabilityWaiter, VirtualHost } from '../../src/broker/vhost';
 import { Deque } from '../../src/util/deque';
 import { encodeOutcomes, type Forward } from './forward-codec';
@@ -34,7 +34,7 @@ class DiskWaits implements DurabilityWaiter {
   durableUpTo(ticket: number): void {
     while (this.waiting.length > 0 && this.waiting.peek()!.storeId <= ticket) {
       const a = this.waiting.shift()!;
-      this.inbox.outcome(a.seq, a.ok);
+      this.inbox.localDone(a.seq, a.ok);
     }
     if (this.waiting.length === 0) this.vhost.forgetWaiter(this);
   }
@@ -45,7 +45,15 @@ class DiskWaits implements DurabilityWaiter {
   }
 }
 
-export class HomeInbox implements FlowWaiter {
+/** A confirm that also waits on parts held by queues (a quorum queue's commit). */
+interface Held {
+  parts: number;
+  ok: boolean;
+  localDone: boolean;
+}
+
+export class HomeInbox implements FlowWaiter, ConfirmParts {
+  private readonly held = new Map<number, Held>();
   private plainTaken = 0;
   private seqs: number[] = [];
   private oks: boolean[] = [];
@@ -67,12 +75,13 @@ export class HomeInbox implements FlowWaiter {
     if (vhost) {
       for (const name of f.queues) {
         const q = vhost.queues.get(name);
-        if (q && q.isLocal && !q.deleted) targets.push(q);
+        // A quorum queue's handle is not local, but takes forwards while led here.
+        if (q && !q.deleted) targets.push(q);
       }
     }
     // A queue missing here (deleted meanwhile) refuses the message: the publisher gets a nack.
     let ok = targets.length === f.queues.length;
-    if (targets.length > 0) ok = vhost!.enqueueAll(targets, f.message) && ok;
+    if (targets.length > 0) ok = vhost!.enqueueAll(targets, f.message, f.confirm ? this : undefined, f.seq) && ok;
     for (let i = 0; i < targets.length && !this.heldBack; i++) {
       const gate = targets[i].flowGate();
       if (gate) {
@@ -93,7 +102,34 @@ export class HomeInbox implements FlowWaiter {
       waits.add(f.seq, storeId, ok);
       return;
     }
-    this.outcome(f.seq, ok);
+    this.localDone(f.seq, ok);
+  }
+
+  /** ConfirmParts: a queue (quorum) holds a part of forward `seq`'s outcome. */
+  hold(seq: number): void {
+    const h = this.held.get(seq);
+    if (h) h.parts++;
+    else this.held.set(seq, { parts: 1, ok: true, localDone: false });
+  }
+
+  partDone(seq: number, ok: boolean): void {
+    const h = this.held.get(seq);
+    if (!h) return;
+    if (!ok) h.ok = false;
+    if (--h.parts > 0 || !h.localDone) return;
+    this.held.delete(seq);
+    this.outcome(seq, h.ok);
+  }
+
+  /** This node's own part of forward `seq` is done (enqueued, fsynced). */
+  localDone(seq: number, ok: boolean): void {
+    const h = this.held.get(seq);
+    if (!h) return this.outcome(seq, ok);
+    if (!ok) h.ok = false;
+    h.localDone = true;
+    if (h.parts > 0) return;
+    this.held.delete(seq);
+    this.outcome(seq, h.ok);
   }
 
   outcome(seq: number, ok: boolean): void {

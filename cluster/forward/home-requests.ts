@@ -99,7 +99,8 @@ export class HomeRequests {
 
   private localQueue(vhost: string, name: string): QueueHandle {
     const q = this.broker.vhost(vhost)?.queues.get(name);
-    if (!q || !q.isLocal || q.deleted) throw new NotFound(`no queue '${name}' in vhost '${vhost}'`);
+    // A quorum queue's handle answers here while led by this node (and passes the request on otherwise).
+    if (!q || q.deleted) throw new NotFound(`no queue '${name}' in vhost '${vhost}'`);
     return q;
   }
 }

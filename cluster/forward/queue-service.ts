@@ -56,6 +56,9 @@ export interface QueueServiceOptions {
   broker: Broker;
   metadata: () => MetadataStore;
   log: Logger;
+  /** Makes the handle of a quorum queue (cluster/quorum), given this service as its host. */
+  quorum?: (vhost: string, def: QueueDefinition, host: RemoteQueueHost) => QueueHandle;
+  quorumMembersChanged?: (queue: QueueHandle) => void;
 }
 
 export class QueueService implements RemoteQueues, RemoteQueueHost {
@@ -109,6 +112,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
   // ---- RemoteQueues (the broker's seam) ----
 
   handleFor(vhost: string, def: QueueDefinition): QueueHandle | undefined {
+    if (def.quorumGroup !== undefined && this.o.quorum) return this.o.quorum(vhost, def, this);
     if (def.ownerNode === undefined || def.ownerNode === this.o.nodeName) return undefined;
     return new RemoteQueue(this, vhost, def);
   }
@@ -123,8 +127,10 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       else byHome.set(q.home, [q]);
     }
     for (const [home, list] of byHome) {
-      if (list.length === 1) {
-        if (!list[0].forward(message, confirm, seq)) accepted = false;
+      // One queue, a quorum queue led here (home is this node), or a home that is down (a
+      // quorum queue holds the message for its next leader): each queue decides.
+      if (list.length === 1 || home === this.o.nodeName || !this.isUp(home)) {
+        for (const q of list) if (!q.forward(message, confirm, seq)) accepted = false;
         continue;
       }
       // A home that is down refuses at once: the publisher gets a nack, never a silent ack.
@@ -134,14 +140,24 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     return accepted;
   }
 
+  membersChanged(queue: QueueHandle): void {
+    this.o.quorumMembersChanged?.(queue);
+  }
+
   forwardReply(node: string, routingKey: string, message: Message): void {
     if (this.o.mesh.isUp(node)) this.o.mesh.send(node, 'q.rto', encodeReply(routingKey, message));
   }
 
   async remoteCounts(vhost: string): Promise<Map<string, QueueCounts>> {
     const homes = new Set<string>();
-    for (const q of this.o.broker.vhost(vhost)?.queues.values() ?? []) if (q instanceof RemoteQueue && this.isUp(q.home)) homes.add(q.home);
+    const quorum: QueueHandle[] = [];
+    for (const q of this.o.broker.vhost(vhost)?.queues.values() ?? []) {
+      // A quorum queue's figures come from its leader, wherever it is now.
+      if (q.def.quorumGroup !== undefined) quorum.push(q);
+      else if (q instanceof RemoteQueue && this.isUp(q.home)) homes.add(q.home);
+    }
     const all = new Map<string, QueueCounts>();
+    await Promise.all(quorum.map((q) => Promise.resolve(q.counts()).then((c) => void all.set(q.name, c), () => undefined)));
     await Promise.all(
       [...homes].map((home) =>
         this.request(home, REQ_VHOST_COUNTS, vhost, '', undefined, (r) => {
@@ -233,12 +249,13 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       return;
     }
     const d = f.delivery!;
-    if (!rc) {
-      // The consumer is gone here (cancelled meanwhile): give the message back.
+    if (!rc || rc.queue.home !== from) {
+      // The consumer is gone here (cancelled meanwhile), or its queue moved to another
+      // leader: give the message back.
       if (d.deliveryId !== 0) this.o.mesh.send(from, 'q.stl', encodeSettle(SETTLE_REQUEUE, [d.deliveryId]));
       return;
     }
-    rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId }, this);
+    rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId, from }, this);
   }
 
   private onSettle(from: string, payload: Buffer): void {

@@ -18,6 +18,8 @@ import type { ByteWriter } from '../../src/protocol/byte-writer';
 /** A message delivered by a home, with the home's id of the delivery (0 for no-ack). */
 export interface RemoteEntry extends QueuedMessage {
   readonly deliveryId: number;
+  /** The node that delivered it (a quorum queue's home moves with its leader). */
+  readonly from: string;
 }
 
 /** What a remote queue asks of the node's queue service. */
@@ -71,20 +73,31 @@ export class RemoteQueue implements QueueHandle {
   readonly isLocal = false;
   deleted = false;
   routeMark = 0;
-  readonly home: string;
-  private readonly consumers = new Map<Consumer, RemoteConsumer>();
-  /** The outbox to the home, and this queue's name as forwards carry it (both made once). */
-  private readonly outbox: Outbox;
+  private homeNode: string;
+  /** The outbox to the home (replaced when a quorum queue's leader moves), and this queue's name as forwards carry it. */
+  private outbox: Outbox | undefined;
   private readonly target: Buffer;
+  protected readonly consumers = new Map<Consumer, RemoteConsumer>();
 
   constructor(
-    private readonly host: RemoteQueueHost,
+    protected readonly host: RemoteQueueHost,
     readonly vhost: string,
     readonly def: QueueDefinition,
   ) {
-    this.home = def.ownerNode!;
-    this.outbox = host.outbox(this.home);
+    this.homeNode = def.ownerNode ?? '';
+    this.outbox = this.homeNode === '' ? undefined : host.outbox(this.homeNode);
     this.target = encodeTarget(vhost, [def.name]);
+  }
+
+  /** The node holding the queue: fixed for a classic queue, the current leader of a quorum queue ('' when none). */
+  get home(): string {
+    return this.homeNode;
+  }
+
+  set home(node: string) {
+    if (node === this.homeNode) return;
+    this.homeNode = node;
+    this.outbox = node === '' ? undefined : this.host.outbox(node);
   }
 
   get name(): string {
@@ -100,10 +113,14 @@ export class RemoteQueue implements QueueHandle {
     return this.forward(message, undefined, 0);
   }
 
-  /** Forwards a message routed to this queue alone; false when the home is down (a nack). */
+  /**
+   * Forwards a message routed to this queue alone; false when the home is down (a nack),
+   * unless the queue holds it until its home is back (holdWhileAway).
+   */
   forward(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
-    if (!this.host.isUp(this.home)) return false;
-    this.outbox.forward(this.target, message, confirm, seq);
+    const box = this.outbox;
+    if (box === undefined || !this.host.isUp(this.homeNode)) return this.holdWhileAway(message, confirm, seq);
+    box.forward(this.target, message, confirm, seq);
     return true;
   }
 
@@ -121,7 +138,7 @@ export class RemoteQueue implements QueueHandle {
     this.checkAvailable();
     const g = await this.host.request(this.home, REQ_GET, this.vhost, this.name, (w) => w.u8(noAck ? 1 : 0), readGetReply);
     if (!g) return undefined;
-    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId };
+    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId, from: this.home };
     return { entry, messageCount: g.messageCount };
   }
 
@@ -131,19 +148,24 @@ export class RemoteQueue implements QueueHandle {
     this.consumers.set(consumer, rc);
     this.host.registerConsumer(rc);
     try {
-      await this.host.request(
-        this.home,
-        REQ_CONSUME,
-        this.vhost,
-        this.name,
-        (w) => writeConsume(w, { consumerId: rc.id, tag: consumer.tag, noAck: consumer.noAck, exclusive: consumer.exclusive, priority: consumer.priority, prefetchCount: consumer.prefetchCount, args: consumer.args }),
-        () => undefined,
-      );
+      await this.requestConsume(rc);
     } catch (err) {
       this.consumers.delete(consumer);
       this.host.unregisterConsumer(rc);
       throw err;
     }
+  }
+
+  protected requestConsume(rc: RemoteConsumer): Promise<void> {
+    const consumer = rc.consumer;
+    return this.host.request(
+      this.home,
+      REQ_CONSUME,
+      this.vhost,
+      this.name,
+      (w) => writeConsume(w, { consumerId: rc.id, tag: consumer.tag, noAck: consumer.noAck, exclusive: consumer.exclusive, priority: consumer.priority, prefetchCount: consumer.prefetchCount, args: consumer.args }),
+      () => undefined,
+    );
   }
 
   async removeConsumer(consumer: Consumer): Promise<boolean> {
@@ -172,8 +194,9 @@ export class RemoteQueue implements QueueHandle {
     if (this.deleted || !this.host.isUp(this.home)) return;
     const ids: number[] = [];
     for (const e of entries) {
-      const id = (e as RemoteEntry).deliveryId;
-      if (id) ids.push(id);
+      const r = e as RemoteEntry;
+      // A delivery from a former home (a quorum queue's old leader) is redelivered by the new one.
+      if (r.deliveryId && r.from === this.home) ids.push(r.deliveryId);
     }
     if (ids.length > 0) this.host.settle(this.home, action, ids);
   }
@@ -189,17 +212,33 @@ export class RemoteQueue implements QueueHandle {
 
   flowGate(): FlowGate | undefined {
     const box = this.outbox;
-    return box.congested ? box : undefined;
+    return box?.congested ? box : undefined;
   }
 
   touch(): void {}
 
-  applyPolicy(): void {}
+  applyPolicy(_policy: Record<string, unknown> | undefined): void {}
 
   markDeleted(): number {
     this.deleted = true;
     this.cancelConsumers();
     return 0;
+  }
+
+  /**
+   * Takes a message forwarded to this node as if it were the home (a quorum queue led
+   * here); false for a classic queue, whose home is elsewhere.
+   */
+  takeHere(_message: Message, _confirm: ConfirmParts | undefined, _seq: number): boolean {
+    return false;
+  }
+
+  /**
+   * Keeps a message while the home is not reachable, to pass on when it is (a quorum queue
+   * electing a new leader); false for a classic queue, whose publishes are refused then.
+   */
+  holdWhileAway(_message: Message, _confirm: ConfirmParts | undefined, _seq: number): boolean {
+    return false;
   }
 
   /** Its home is down: consumers here are cancelled (basic.cancel to clients that asked for it). */

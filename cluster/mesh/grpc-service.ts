@@ -51,6 +51,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
+  'grpc-node.flow_control_window': 4 * 1024 * 1024,
 };
 
 export function serverCredentials(tls: MeshTlsOptions | undefined): grpc.ServerCredentials {

@@ -33,7 +33,7 @@ export interface RaftMetadataStoreOptions {
   /** The node's Raft, or undefined while it has not joined a cluster yet. */
   raft: () => Raft<ApplyOutcome> | undefined;
   /** The home of a new queue (the queue leader locator); undefined = this node. */
-  placeQueue?: (vhost: string, def: QueueDefinition) => string | undefined;
+  placeQueue?: (vhost: string, def: QueueDefinition) => Partial<QueueDefinition> | undefined;
   /** Longest a change may wait for a leader and a quorum; default 5000 ms. */
   timeoutMs?: number;
   log: Logger;
@@ -100,8 +100,8 @@ export class RaftMetadataStore implements MetadataStore {
   private async prepare(cmd: DefinitionCommand): Promise<DefinitionCommand> {
     if (cmd.op === 'queue.declare' && cmd.queue.ownerNode === undefined) {
       const exists = this.o.broker.vhost(cmd.vhost)?.queues.has(cmd.queue.name) ?? false;
-      const home = exists ? undefined : this.o.placeQueue?.(cmd.vhost, cmd.queue);
-      return { ...cmd, queue: { ...cmd.queue, ownerNode: home ?? this.o.nodeName } };
+      const placed = exists ? undefined : this.o.placeQueue?.(cmd.vhost, cmd.queue);
+      return { ...cmd, queue: { ...cmd.queue, ownerNode: this.o.nodeName, ...placed } };
     }
     if (cmd.op === 'queue.delete' && (cmd.ifUnused || cmd.ifEmpty)) {
       const q = this.o.broker.vhost(cmd.vhost)?.queues.get(cmd.name);

@@ -17,6 +17,8 @@ import { QueueService, placeQueue } from '../forward';
 import { RemoteNodeSource, serveNodeSource } from '../mgmt/remote-node-source';
 import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
 import type { NodeSource } from '../../src/mgmt/broker-view';
+import { QuorumControl, QuorumService, placeQuorum } from '../quorum';
+import { isQuorum } from '../../src/broker/queue/quorum-arguments';
 import { reconcile } from '../metadata/reconcile';
 import type { Broker } from '../../src/broker/broker';
 import type { MetadataStore } from '../../src/broker/ports';
@@ -40,6 +42,10 @@ export interface ClusterNodeOptions {
   mdns: boolean;
   meshTickMs: number;
   raftTickMs: number;
+  /** Raft tick of quorum queue groups. */
+  quorumTickMs: number;
+  /** Entries after which a quorum queue member snapshots its state. */
+  quorumSnapshotEntries: number;
   metadataTimeoutMs: number;
   broker: Broker;
   /** Creates the default vhost and user; called once, on the node that bootstraps the cluster. */
@@ -54,6 +60,8 @@ export class ClusterNode {
   readonly fsm: MetadataFsm;
   readonly mesh: Mesh;
   readonly queues: QueueService;
+  readonly quorum: QuorumService;
+  readonly quorumControl: QuorumControl;
   private raft: Raft<ApplyOutcome> | undefined;
   private stores: RaftStores | undefined;
   private formation: Formation | undefined;
@@ -94,11 +102,24 @@ export class ClusterNode {
       raft: () => this.raft,
       timeoutMs: o.metadataTimeoutMs,
       log: this.log,
-      placeQueue: (vhost, def) => placeQueue({ self: o.nodeName, broker: o.broker, runningMembers: () => this.runningMembers() }, vhost, def),
+      placeQueue: (vhost, def) => {
+        const ownerNode = placeQueue({ self: o.nodeName, broker: o.broker, runningMembers: () => this.runningMembers() }, vhost, def);
+        if (!isQuorum(def.arguments)) return { ownerNode };
+        return placeQuorum({ broker: o.broker, allMembers: () => this.allMembers(), isRunning: (n) => n === o.nodeName || this.mesh.isUp(n) }, def, ownerNode);
+      },
     });
+    this.quorum = new QuorumService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, dataDir: o.dataDir, log: this.log, tickMs: o.quorumTickMs, snapshotEntries: o.quorumSnapshotEntries });
     // Queues homed on other nodes get remote handles from here on (before any command is applied).
-    this.queues = new QueueService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, log: this.log });
+    this.queues = new QueueService({
+      nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, log: this.log,
+      quorum: (vhost, def, host) => this.quorum.handle(vhost, def, host),
+      quorumMembersChanged: (queue) => this.quorum.membersChanged(queue),
+    });
     o.broker.remote = this.queues;
+    this.quorumControl = new QuorumControl({
+      nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, service: this.quorum,
+      clusterMembers: () => this.allMembers(),
+    });
     this.mesh.on('nodedown', (name) => void this.dropQueuesOfDownNode(name));
     this.membership = registerMembershipRpc({ nodeName: o.nodeName, mesh: this.mesh, raft: () => this.raft });
     this.offs.push(
@@ -160,7 +181,10 @@ export class ClusterNode {
     clearInterval(this.keepConnected);
     this.offs.forEach((off) => off());
     this.membership.unregister();
+    await this.quorum.handOff(2000);
     this.queues.close();
+    this.quorumControl.close();
+    await this.quorum.close();
     this.metadata.close();
     await this.discovery?.stop().catch(() => undefined);
     await this.raft?.shutdown().catch(() => undefined);
@@ -276,6 +300,12 @@ export class ClusterNode {
     };
   }
 
+  /** Every member of the Raft configuration, up or not. */
+  private allMembers(): string[] {
+    const servers = this.raft?.getConfiguration().servers ?? [];
+    return servers.length > 0 ? servers.map((s) => s.id) : [this.o.nodeName];
+  }
+
   /** Members of the Raft configuration that are up (this node included). */
   private runningMembers(): string[] {
     const servers = this.raft?.getConfiguration().servers ?? [];
@@ -367,6 +397,10 @@ export class ClusterNode {
   }
 
   private async forgetClusterNode(node: string): Promise<string> {
+    // As rabbitmqctl forget_cluster_node: the node's quorum queue members go first, so no
+    // queue keeps counting a member that will never come back towards its majority.
+    const shrunk = await this.quorumControl.shrink(node);
+    for (const row of shrunk.rows) if (row[3] !== 'ok') this.log.warn({ queue: row[1], vhost: row[0], result: row[3], node }, 'quorum queue member not removed');
     const info = await this.membership.call('cluster.remove', node);
     this.discovered.delete(node);
     return `${node} removed; members now ${info.members.map((m) => m.id).join(', ')}`;

@@ -32,6 +32,8 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     mdns: mdnsEnabled(config),
     meshTickMs: config.clusterTickMs,
     raftTickMs: config.raftTickMs,
+    quorumTickMs: config.quorumTickMs,
+    quorumSnapshotEntries: config.quorumSnapshotEntries,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };
 }

@@ -1,6 +1,7 @@
 /** Public surface of Warren's Raft library (see README.md). */
 export { Raft, type RaftState, type LeaderChange } from './raft';
-export { type RaftConfig } from './raft-config';
+export { type RaftConfig, type Ticker } from './raft-config';
+export { SharedWal, type SharedWalOptions } from './shared-wal';
 export { RaftCore, type CoreOptions, type CoreInitialState, type Ready, type Role, type SoftState } from './raft-core';
 export type { FSM } from './fsm';
 export type { LogStore } from './log-store';

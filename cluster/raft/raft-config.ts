@@ -20,9 +20,26 @@ export interface RaftConfig {
   operationTimeoutMs?: number;
   /** Seed for the election-timeout PRNG (random if absent). */
   seed?: number;
+  /**
+   * Drives the ticks instead of a timer of this server's own (many groups on one node share
+   * one timer); called every tickMs.
+   */
+  ticker?: Ticker;
+  /**
+   * The log and stable stores keep the order of calls and accept a call before the previous
+   * one resolved (one write-ahead log, as SharedWal): a hard state that only moves the
+   * commit index is then written without holding up the apply of committed entries (the
+   * commit index need not be durable for safety; it is waited for before a snapshot).
+   */
+  orderedStores?: boolean;
 }
 
-export type ResolvedRaftConfig = Required<RaftConfig>;
+/** A shared timer: add() registers a function called on every tick and returns its removal. */
+export interface Ticker {
+  add(tick: () => void): () => void;
+}
+
+export type ResolvedRaftConfig = Required<Omit<RaftConfig, 'ticker'>> & { ticker: Ticker | undefined };
 
 export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
   const out: ResolvedRaftConfig = {
@@ -38,6 +55,8 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     trailingEntries: c.trailingEntries ?? 1024,
     operationTimeoutMs: c.operationTimeoutMs ?? 10_000,
     seed: c.seed ?? Math.floor(Math.random() * 2 ** 32),
+    ticker: c.ticker,
+    orderedStores: c.orderedStores ?? false,
   };
   if (!out.localId) throw new Error('raft config: localId is required');
   if (out.heartbeatTicks >= out.electionTimeoutTicks) throw new Error('raft config: heartbeatTicks must be below electionTimeoutTicks');

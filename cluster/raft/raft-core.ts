@@ -192,6 +192,15 @@ export class RaftCore {
     return true;
   }
 
+  /**
+   * The caller learned that the leader's node is down (its failure detector): the leader's
+   * lease no longer holds this server's vote back, so a campaign by another member is
+   * granted at once instead of after an election timeout.
+   */
+  forgetLeaderLease(): void {
+    if (this.s.role !== 'leader') this.s.electionElapsed = Math.max(this.s.electionElapsed, this.s.opts.electionTimeoutTicks);
+  }
+
   /** Starts an election now (pre-vote first if enabled). For tests and bootstrap. */
   campaign(): void {
     if (this.s.role === 'leader') return;

@@ -3,7 +3,7 @@ import { RaftCore, type Ready, type Role } from './raft-core';
 import { resolveConfig, type RaftConfig, type ResolvedRaftConfig } from './raft-config';
 import { seededRandom } from './prng';
 import { ConfigurationError, LeadershipLostError, NotLeaderError, RaftTimeoutError, ShutdownError } from './errors';
-import { EntryType, encodeConfiguration, findServer, voters, type Configuration, type ServerId } from './types';
+import { EntryType, encodeConfiguration, findServer, voters, type Configuration, type HardState, type ServerId } from './types';
 import type { FSM } from './fsm';
 import type { LogStore } from './log-store';
 import type { StableStore } from './stable-store';
@@ -37,6 +37,7 @@ export class Raft<R = unknown> extends EventEmitter {
   private core: RaftCore | undefined;
   private readonly started: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
+  private untick: (() => void) | undefined;
   private running = false;
   private rerun = false;
   private idle: Promise<void> = Promise.resolve();
@@ -107,10 +108,12 @@ export class Raft<R = unknown> extends EventEmitter {
       this.core.step(m);
       this.schedule();
     });
-    this.timer = setInterval(() => {
+    const tick = () => {
       this.core?.tick();
       this.schedule();
-    }, c.tickMs);
+    };
+    if (c.ticker) this.untick = c.ticker.add(tick);
+    else this.timer = setInterval(tick, c.tickMs);
     // A lone voter need not wait for an election timeout.
     const vs = voters(this.core.getConfiguration());
     if (vs.length === 1 && vs[0] === c.localId) this.core.campaign();
@@ -174,6 +177,20 @@ export class Raft<R = unknown> extends EventEmitter {
     });
   }
 
+  /** The leader's node is known to be down: votes are no longer held back by its lease. */
+  leaderDown(): void {
+    if (this.closed || !this.core) return;
+    this.core.forgetLeaderLease();
+    this.schedule();
+  }
+
+  /** Starts an election now instead of after a timeout (e.g. the preferred leader of a new group). */
+  campaign(): void {
+    if (this.closed || !this.core || this.role === 'leader') return;
+    this.core.campaign();
+    this.schedule();
+  }
+
   state(): RaftState {
     return this.closed ? 'shutdown' : this.role;
   }
@@ -209,6 +226,7 @@ export class Raft<R = unknown> extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.untick?.();
     await this.started.catch(() => undefined);
     this.failAll(new ShutdownError());
     await this.transport.close();
@@ -260,13 +278,18 @@ export class Raft<R = unknown> extends EventEmitter {
       this.snapshotIndex = rd.snapshot.meta.index;
       this.appliedIndex = this.snapshotIndex;
     }
+    // New entries and the hard state are written together (two stores, one wait), both
+    // durable before any message goes out.
+    let hardSaved: Promise<void> | undefined;
     if (rd.entries.length > 0) {
       const first = rd.entries[0].index;
       if (first <= this.storeLastIndex) await this.logStore.truncateSuffix(first);
-      await this.logStore.storeEntries(rd.entries);
+      const stored = this.logStore.storeEntries(rd.entries);
+      if (rd.hardState) hardSaved = this.saveHardState(rd.hardState);
+      await stored;
       this.storeLastIndex = rd.entries[rd.entries.length - 1].index;
-    }
-    if (rd.hardState) await this.stableStore.save(rd.hardState);
+    } else if (rd.hardState) hardSaved = this.saveHardState(rd.hardState);
+    if (hardSaved) await hardSaved;
     if (this.closed) return;
     for (const m of rd.messages) this.transport.send(m.to, m, this.addressOf(m.to));
     for (const e of rd.committedEntries) {
@@ -289,6 +312,25 @@ export class Raft<R = unknown> extends EventEmitter {
         w.resolve(rs.index);
       }
     }
+  }
+
+  private savedHard: HardState | undefined;
+  /** The last hard state save not waited for (orderedStores), waited for before a snapshot. */
+  private lazyHard: Promise<void> = Promise.resolve();
+
+  /** Resolves when `h` must be durable: at once when only the commit index moved and the stores are ordered. */
+  private saveHardState(h: HardState): Promise<void> {
+    const prev = this.savedHard;
+    this.savedHard = { ...h };
+    const save = this.stableStore.save(h);
+    if (this.cfg.orderedStores && prev && prev.term === h.term && prev.vote === h.vote) {
+      this.lazyHard = save.catch((err: unknown) => {
+        this.report(err);
+        void this.shutdown();
+      });
+      return Promise.resolve();
+    }
+    return save;
   }
 
   private onSoftState(role: Role, leaderId: ServerId): void {
@@ -320,6 +362,8 @@ export class Raft<R = unknown> extends EventEmitter {
     if (!core || this.closed || this.appliedIndex - this.snapshotIndex < this.cfg.snapshotThresholdEntries) return;
     // The loop is not applying while we await here, so the FSM image matches appliedIndex.
     const index = this.appliedIndex;
+    // The commit index on disk must cover the snapshot before the snapshot exists.
+    await this.lazyHard;
     const meta = core.snapshotMetaAt(index);
     const data = await this.fsm.snapshot();
     const snapshot = { meta, data };

@@ -126,6 +126,16 @@ export class Broker {
         if (created) this.churn.queueCreated++;
         return { created };
       }
+      case 'queue.members': {
+        const vhost = this.requireVhost(cmd.vhost);
+        const q = vhost.queue(cmd.name);
+        if (q.def.quorumGroup === undefined) throw new PreconditionFailed(`queue '${cmd.name}' in vhost '${cmd.vhost}' is not a quorum queue`);
+        // A member removed never bootstraps the group again: added back, it starts empty.
+        q.def.initialMembers = (q.def.initialMembers ?? q.def.members ?? []).filter((m) => cmd.members.includes(m));
+        q.def.members = [...cmd.members];
+        vhost.remote?.membersChanged?.(q);
+        return {};
+      }
       case 'queue.delete': {
         const messageCount = this.requireVhost(cmd.vhost).deleteQueue(cmd.name, cmd.ifUnused, cmd.ifEmpty);
         this.churn.queueDeleted++;

@@ -45,6 +45,8 @@ export type DefinitionCommand =
   | { op: 'binding.remove'; vhost: string; binding: Binding }
   | { op: 'policy.set'; policy: Policy }
   | { op: 'policy.delete'; vhost: string; name: string }
+  /** A quorum queue's members changed (add_member, delete_member, grow, shrink). */
+  | { op: 'queue.members'; vhost: string; name: string; members: string[] }
   /** A clustered node started again: its transient and exclusive queues are gone, as in RabbitMQ. */
   | { op: 'node.restarted'; node: string }
   /** A clustered node went down: its transient and exclusive queues are deleted cluster-wide, as in RabbitMQ. */

@@ -118,6 +118,8 @@ export interface RemoteQueues {
    * request per node (lists of many queues). Queues of nodes that do not answer are absent.
    */
   remoteCounts(vhost: string): Promise<Map<string, QueueCounts>>;
+  /** A quorum queue's members changed (its definition already says so). */
+  membersChanged?(queue: QueueHandle): void;
 }
 
 /** A message in a queue, with what the queue knows of its delivery history. */

@@ -30,6 +30,8 @@ export interface Config {
   epmdPort: number;
   clusterTickMs: number;
   raftTickMs: number;
+  quorumTickMs: number;
+  quorumSnapshotEntries: number;
   metadataTimeoutMs: number;
   maxConnections: string;
   socketLimit: string;
@@ -148,6 +150,8 @@ export const OPTIONS: Option[] = [
   { key: 'stompDefaultVhost', env: 'WARREN_STOMP_DEFAULT_VHOST', conf: ['stomp.default_vhost'], type: 'string', default: () => '/', doc: 'vhost of STOMP logins without a host header' },
   { key: 'webStompPort', env: 'WARREN_WEB_STOMP_PORT', conf: ['web_stomp.tcp.port'], type: 'int', default: () => 15674, doc: 'Web-STOMP (STOMP over WebSocket at /ws) port (0 = off)' },
   { key: 'webMqttPort', env: 'WARREN_WEB_MQTT_PORT', conf: ['web_mqtt.tcp.port'], type: 'int', default: () => 15675, doc: 'Web-MQTT (MQTT over WebSocket at /ws) port (0 = off)' },
+  { key: 'quorumTickMs', env: 'WARREN_QUORUM_TICK_MS', type: 'int', default: () => 50, doc: 'Raft tick of quorum queues; a lost leader is replaced after 5 to 10 ticks (at once when its node is seen going down)' },
+  { key: 'quorumSnapshotEntries', env: 'WARREN_QUORUM_SNAPSHOT_ENTRIES', type: 'int', default: () => 4096, doc: 'a quorum queue member snapshots its state (and its log prefix is deleted) after this many entries' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
   { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },

@@ -7,7 +7,7 @@ import type { QueueCounts, QueueHandle } from '../../broker/ports';
 import type { ChannelState as Channel } from '../channel-state';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
-import { checkQuorumDeclaration } from '../../broker/queue/quorum-rules';
+import { isQuorum, validateQuorumProperties } from '../../broker/queue/quorum-arguments';
 import { isReplyAddress, REPLY_TO_QUEUE, replyAddressAlive } from '../direct-reply-to';
 import { authorize, authorizeBind, authorizePassive, authorizeQueueDeclare } from '../access';
 
@@ -44,7 +44,7 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
         else if (name.startsWith('amq.')) throw new AccessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
         authorizeQueueDeclare(ch, name, a.arguments);
         validateQueueArguments(a.arguments, name, vhost.name);
-        checkQuorumDeclaration(a.arguments, a.durable, a.exclusive, a.autoDelete, name, vhost.name);
+        if (isQuorum(a.arguments)) validateQuorumProperties({ serverNamed: cleanName(a.queue) === '', durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete }, name, vhost.name);
         // A durable queue whose home is down cannot be declared again until it returns.
         vhost.queues.get(name)?.checkAvailable();
         const def: QueueDefinition = {

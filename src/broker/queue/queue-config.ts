@@ -1,5 +1,6 @@
 import { fieldType, FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../../protocol/field-table';
 import { PreconditionFailed } from '../errors';
+import { validateQuorumArguments } from './quorum-arguments';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -56,6 +57,7 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   if (queueType !== undefined && queueType !== 'classic' && queueType !== 'quorum' && queueType !== 'stream') {
     fail('x-queue-type', `{unacceptable_type,${JSON.stringify(String(queueType))}} (expected classic, quorum or stream)`);
   }
+  if (queueType === 'quorum') validateQuorumArguments(args, where);
   if (queueType === undefined || queueType === 'classic') {
     for (const key of Object.keys(args)) {
       if (OTHER_TYPES_ARGS.has(key) && !CLASSIC_ARGS.has(key)) {

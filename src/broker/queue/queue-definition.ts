@@ -14,4 +14,13 @@ export interface QueueDefinition {
    * single node). Chosen at declare by the queue leader locator.
    */
   ownerNode?: string;
+  /**
+   * Quorum queues (clustered nodes only): the id of the queue's Raft group (unique per
+   * incarnation of the queue) and its members, chosen at declare; ownerNode is then the
+   * preferred leader.
+   */
+  quorumGroup?: string;
+  members?: string[];
+  /** The members the group was created with (set once members change): only they bootstrap it. */
+  initialMembers?: string[];
 }

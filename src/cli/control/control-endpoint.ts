@@ -35,6 +35,7 @@ export function startControlEndpoint(o: ControlEndpointOptions): Promise<Control
     alarms: o.alarms,
     sockets: () => ({ connectionLimit: o.amqp.maxSockets, acceptErrors: o.amqp.acceptErrors, droppedSockets: o.amqp.droppedSockets }),
     startedAtMs: o.startedAtMs,
+    quorum: cluster?.quorumControl,
     clusterStatus: cluster ? () => clusterStatus({ nodeName: config.nodeName, mesh: cluster.mesh, info: () => cluster.info() }) : undefined,
   };
   return ControlServer.start({ dataDir: config.dataDir, log: o.log, handle: (request) => handleControlRequest(ctx, request) });

@@ -14,7 +14,7 @@ import { validatePolicy, type Policy, type PolicyTarget } from '../../broker/pol
 import type { ResourceAlarms } from '../../broker/alarms';
 import type { ClusterStatus } from '../../../cluster/node/control-protocol';
 import { listTable, type ListSource } from './control-lists';
-import type { CtlReply, CtlRequest } from './control-protocol';
+import type { CtlReply, CtlRequest, CtlTable } from './control-protocol';
 import { nodeStatus, warrenVersion } from './node-status';
 import { DefinitionsError, exportDefinitions, importDefinitions } from '../../mgmt/definitions-json';
 
@@ -29,6 +29,18 @@ export interface ControlContext extends ListSource {
   sockets: (() => { connectionLimit: number; acceptErrors: number; droppedSockets: number }) | undefined;
   /** The Raft view of a clustered node; undefined on a single node. */
   clusterStatus: (() => ClusterStatus) | undefined;
+  /** Quorum queue operations (rabbitmq-queues); undefined on a single node. */
+  quorum: QuorumOperations | undefined;
+}
+
+/** What rabbitmq-queues-style commands ask of a clustered node (cluster/quorum's QuorumControl). */
+export interface QuorumOperations {
+  status(vhost: string, name: string): Promise<CtlTable>;
+  addMember(vhost: string, name: string, node: string): Promise<void>;
+  deleteMember(vhost: string, name: string, node: string): Promise<void>;
+  grow(node: string, which: 'all' | 'even', vhostPattern?: string, queuePattern?: string): Promise<CtlTable>;
+  shrink(node: string): Promise<CtlTable>;
+  rebalance(): Promise<CtlTable>;
 }
 
 /** Keys whose policy values must be strings (the broker checks the numeric ones). */
@@ -56,6 +68,13 @@ async function dispatch(ctx: ControlContext, req: CtlRequest): Promise<CtlReply>
   switch (req.op) {
     case 'status':
       return { ok: true, status: await nodeStatus(ctx) };
+    case 'quorum_status':
+    case 'add_member':
+    case 'delete_member':
+    case 'grow':
+    case 'shrink':
+    case 'rebalance':
+      return quorumOperation(ctx, req);
     case 'cluster_status':
       return { ok: true, cluster: ctx.clusterStatus ? ctx.clusterStatus() : singleNodeStatus(ctx.nodeName) };
     case 'list':
@@ -272,4 +291,34 @@ function regex(v: unknown, what: string): string {
   const error = patternError(s);
   if (error !== undefined) throw new CtlError(`invalid regular expression for ${what}: ${error}`);
   return s;
+}
+
+/** rabbitmq-queues commands; a single node has no quorum queues to operate on. */
+async function quorumOperation(ctx: ControlContext, req: CtlRequest): Promise<CtlReply> {
+  const q = ctx.quorum;
+  if (!q) throw new CtlError('quorum queue operations need a clustered node');
+  try {
+    switch (req.op) {
+      case 'quorum_status':
+        return { ok: true, table: await q.status(str(req.vhost, 'vhost'), nonEmpty(req.queue, 'queue name')) };
+      case 'add_member':
+        await q.addMember(str(req.vhost, 'vhost'), nonEmpty(req.queue, 'queue name'), nonEmpty(req.member, 'node'));
+        return { ok: true };
+      case 'delete_member':
+        await q.deleteMember(str(req.vhost, 'vhost'), nonEmpty(req.queue, 'queue name'), nonEmpty(req.member, 'node'));
+        return { ok: true };
+      case 'grow': {
+        if (req.which !== 'all' && req.which !== 'even') throw new CtlError(`grow: the second argument must be all or even, got '${req.which}'`);
+        return { ok: true, table: await q.grow(nonEmpty(req.member, 'node'), req.which, req.vhostPattern, req.queuePattern) };
+      }
+      case 'shrink':
+        return { ok: true, table: await q.shrink(nonEmpty(req.member, 'node')) };
+      case 'rebalance':
+        if (req.which !== 'all' && req.which !== 'quorum') throw new CtlError(`rebalance: the argument must be all or quorum, got '${req.which}'`);
+        return { ok: true, table: await q.rebalance() };
+    }
+  } catch (err) {
+    throw new CtlError((err as Error).message);
+  }
+  throw new CtlError('unknown quorum operation');
 }

@@ -58,7 +58,7 @@ const SPECS: Record<ListKind, ListSpec> = {
     rows: (s, _v, user) => [...s.broker.permissions.values()].filter((p) => p.user === user).map((p) => ({ ...p })),
   },
   queues: {
-    items: ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'policy', 'effective_policy_definition', 'messages', 'messages_ready', 'messages_unacknowledged', 'message_bytes', 'message_bytes_ready', 'consumers', 'state', 'type', 'node'],
+    items: ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'policy', 'effective_policy_definition', 'messages', 'messages_ready', 'messages_unacknowledged', 'message_bytes', 'message_bytes_ready', 'consumers', 'state', 'type', 'node', 'leader', 'members'],
     defaults: ['name', 'messages'],
     perVhost: true,
     rows: async (s, v) =>
@@ -80,8 +80,11 @@ const SPECS: Record<ListKind, ListSpec> = {
           message_bytes_ready: f.messageBytes,
           consumers: f.consumerCount,
           state: f.state,
-          type: 'classic',
+          type: q.def.quorumGroup !== undefined || q.def.arguments['x-queue-type'] === 'quorum' ? 'quorum' : 'classic',
           node: q.def.ownerNode ?? s.nodeName,
+          // A quorum queue's handle knows its current leader ('' while there is none).
+          leader: 'leaderNode' in q ? String(q.leaderNode) : (q.def.ownerNode ?? s.nodeName),
+          members: (q.def.members ?? [q.def.ownerNode ?? s.nodeName]).join(','),
         };
       }),
   },

@@ -44,6 +44,11 @@ export type CtlRequest = { node?: string } & (
   | { op: 'clear_policy'; vhost: string; name: string }
   | { op: 'export_definitions' }
   | { op: 'import_definitions'; definitions: unknown }
+  | { op: 'quorum_status'; vhost: string; queue: string }
+  | { op: 'add_member' | 'delete_member'; vhost: string; queue: string; member: string }
+  | { op: 'grow'; member: string; which: string; vhostPattern?: string; queuePattern?: string }
+  | { op: 'shrink'; member: string }
+  | { op: 'rebalance'; which: string }
 );
 
 /** A table: the columns asked for (or the defaults) and one array of values per row. */

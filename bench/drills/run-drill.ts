@@ -1,0 +1,122 @@
+// Failover drills of issue 10 on a three-member quorum queue, under a confirmed workload
+// (publisher on one node, consumer on another, the queue's leader on the third; 64 B
+// persistent messages with sequence numbers): one JSON line per run with published /
+// confirmed / nacked / lost (confirmed but never delivered) / duplicated and the longest
+// stall of confirms and of deliveries around the fault.
+//   kill-leader          kill -9 of the leader's node, 10 s later the drill ends
+//   partition-one [S]    the leader's node cut off for S seconds (default 20), then healed
+//   rolling-restart      each node stopped gracefully (SIGTERM) and started again in turn,
+//                        leader first; the clients reconnect through their host list
+//
+// In network namespaces (root; the docker-compose layout, standard ports):
+//   npx tsc -p . && node dist/bench/drills/run-drill.js kill-leader [runs=1] [rate=2000]
+//   node dist/bench/drills/run-drill.js partition-one 20 [runs=1] [rate=2000]
+// Against your own cluster: the three AMQP URLs (the queue is declared on the first, which
+// becomes its leader) and the commands that inflict the fault (and heal it):
+//   DRILL_URLS=amqp://a,amqp://b,amqp://c DRILL_FAULT_CMD='ssh a pkill -9 -f warren-server' \
+//     node dist/bench/drills/run-drill.js kill-leader
+//   DRILL_URLS=... DRILL_FAULT_CMD='ssh a ip link set eth0 down' DRILL_HEAL_CMD='ssh a ip link set eth0 up' \
+//     node dist/bench/drills/run-drill.js partition-one 20
+//   DRILL_URLS=... DRILL_RESTART_CMDS='["ssh a systemctl restart warren", "ssh b ...", "ssh c ..."]' \
+//     node dist/bench/drills/run-drill.js rolling-restart
+import { execSync } from 'node:child_process';
+import * as amqp from 'amqplib';
+import { ConfirmedWorkload } from './confirmed-workload';
+import { NetnsCluster } from '../../test/cluster/netns-cluster';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Fault {
+  inflict(): Promise<void>;
+  heal(): Promise<void>;
+}
+
+async function rollingRestart(urls: string[], restart: (i: number) => Promise<void>, rate: number): Promise<Record<string, unknown>> {
+  const queue = `drill.rolling-restart.${Date.now()}`;
+  const conn = await amqp.connect(urls[0]);
+  await (await conn.createChannel()).assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await conn.close();
+  // Clients reconnect through their host list (their own node first), as clients of a cluster do.
+  const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64, reconnect: true, fallbackUrls: urls });
+  await w.start();
+  await sleep(4000);
+  w.resetStalls();
+  await sleep(1000);
+  const restarts: [number, number][] = [];
+  for (let i = 0; i < urls.length; i++) {
+    const from = Date.now() - w.startedAt;
+    await restart(i);
+    restarts.push([from, Date.now() - w.startedAt]);
+    await sleep(5000);
+  }
+  await sleep(5000);
+  return { drill: 'rolling-restart', rate, restartsAtMs: restarts, ...(await w.stop(20_000)) };
+}
+
+async function drill(name: string, urls: string[], fault: Fault, cutMs: number, rate: number): Promise<Record<string, unknown>> {
+  const queue = `drill.${name}.${Date.now()}`;
+  const conn = await amqp.connect(urls[0]);
+  const ch = await conn.createChannel();
+  await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await conn.close();
+  const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64 });
+  await w.start();
+  await sleep(4000);
+  w.resetStalls();
+  await sleep(1000);
+  const faultAtMs = Date.now() - w.startedAt;
+  await fault.inflict();
+  await sleep(cutMs);
+  await fault.heal();
+  await sleep(10_000);
+  return { drill: name, rate, cutMs, faultAtMs, ...(await w.stop(20_000)) };
+}
+
+async function main(): Promise<void> {
+  const [name = 'kill-leader', ...rest] = process.argv.slice(2);
+  if (name !== 'kill-leader' && name !== 'partition-one' && name !== 'rolling-restart') throw new Error('drill: kill-leader, partition-one or rolling-restart');
+  const cutMs = name === 'partition-one' ? Number(rest.shift() ?? 20) * 1000 : 0;
+  const runs = Number(rest[0] ?? 1);
+  const rate = Number(rest[1] ?? 2000);
+  const own = process.env.DRILL_URLS;
+  if (own) {
+    const run = (cmd: string | undefined) => async () => void (cmd && execSync(cmd, { stdio: 'inherit' }));
+    if (name === 'rolling-restart') {
+      const cmds = JSON.parse(process.env.DRILL_RESTART_CMDS ?? '[]') as string[];
+      if (cmds.length !== own.split(',').length) throw new Error('DRILL_RESTART_CMDS: a JSON array with one restart command per URL');
+      for (let i = 1; i <= runs; i++) console.log(JSON.stringify({ run: i, ...(await rollingRestart(own.split(','), (n) => run(cmds[n])(), rate)) }));
+      return;
+    }
+    if (!process.env.DRILL_FAULT_CMD) throw new Error('DRILL_FAULT_CMD is required with DRILL_URLS');
+    for (let i = 1; i <= runs; i++) {
+      console.log(JSON.stringify({ run: i, ...(await drill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, cutMs, rate)) }));
+    }
+    return;
+  }
+  for (let i = 1; i <= runs; i++) {
+    const cluster = new NetnsCluster({ env: { WARREN_LOG_LEVEL: 'warn' } });
+    try {
+      await cluster.start();
+      if (name === 'rolling-restart') {
+        const restart = async (n: number) => {
+          await cluster.nodes[n].proc.kill('SIGTERM');
+          await cluster.restart(n);
+        };
+        console.log(JSON.stringify({ run: i, ...(await rollingRestart(cluster.nodes.map((n) => n.url), restart, rate)) }));
+        continue;
+      }
+      const fault: Fault =
+        name === 'kill-leader'
+          ? { inflict: () => cluster.kill9(0), heal: async () => undefined }
+          : { inflict: async () => cluster.setLink(0, false), heal: async () => cluster.setLink(0, true) };
+      console.log(JSON.stringify({ run: i, ...(await drill(name, cluster.nodes.map((n) => n.url), fault, cutMs, rate)) }));
+    } finally {
+      await cluster.destroy();
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

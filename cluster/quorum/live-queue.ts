@@ -1,0 +1,83 @@
+/**
+ * The live queue of a quorum queue on its leader: a classic in-memory queue (consumers,
+ * prefetch, priorities, single active consumer, TTL, length limits, dead lettering) whose
+ * messages come from the Raft log. Every message carries its log id as storeId, so the
+ * hooks turn each removal into a replicated settle; a requeue becomes a replicated return,
+ * counted against x-delivery-limit and marked with x-delivery-count.
+ */
+import { Queue, type QueueHooks } from '../../src/broker/queue/queue';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
+import type { QueuedMessage } from '../../src/broker/ports';
+import { Message } from '../../src/broker/message';
+import { encodeProperties } from '../../src/broker/queue/dead-letter';
+import { FIELD_TYPES, type FieldTable } from '../../src/protocol/field-table';
+
+export interface LiveOwner {
+  /** Records a failed delivery of message `id`; returns its delivery count now. */
+  returned(id: number): number;
+  /** Deliveries after which a message is dropped or dead-lettered; Infinity for no limit. */
+  deliveryLimit(): number;
+}
+
+export class LiveQueue extends Queue {
+  constructor(
+    vhost: string,
+    def: QueueDefinition,
+    private readonly liveHooks: QueueHooks,
+    policy: Record<string, unknown> | undefined,
+    private readonly owner: LiveOwner,
+    leaderNode: string,
+  ) {
+    // Held in memory (the log is the durable copy): never paged through the message store.
+    // Its owner is the leader, the node that proposes the deletion when x-expires runs out.
+    super(vhost, { ...def, durable: false, autoDelete: false, ownerNode: leaderNode }, liveHooks, policy);
+    this.quorumOverflow();
+  }
+
+  /** RabbitMQ's quorum queues ignore the exclusive flag of basic.consume. */
+  override checkConsumable(_exclusive: boolean): void {}
+
+  override applyPolicy(policy: Record<string, unknown> | undefined): void {
+    super.applyPolicy(policy);
+    this.quorumOverflow();
+  }
+
+  /** RabbitMQ's quorum queues accept reject-publish-dlx but behave as drop-head. */
+  private quorumOverflow(): void {
+    if (this.config.overflow === 'reject-publish-dlx') this.config = { ...this.config, overflow: 'drop-head' };
+  }
+
+  override requeue(entries: QueuedMessage[]): void {
+    const keep: QueuedMessage[] = [];
+    const limit = this.owner.deliveryLimit();
+    for (const e of entries) {
+      const id = e.message.storeId;
+      if (id === undefined || this.deleted) {
+        keep.push(e);
+        continue;
+      }
+      const count = this.owner.returned(id);
+      if (count > limit) {
+        // A poison message: dead-lettered (when configured) and removed.
+        this.liveHooks.deadLetter(this, e.message, 'delivery_limit');
+        this.settle([e], false);
+        continue;
+      }
+      keep.push({ message: withDeliveryCount(e.message, count), redelivered: true, expiresAtMs: e.expiresAtMs });
+    }
+    super.requeue(keep);
+  }
+}
+
+/** A copy of `message` whose headers carry x-delivery-count (RabbitMQ 4.x sets it on redelivery). */
+export function withDeliveryCount(message: Message, count: number): Message {
+  const props = { ...message.properties };
+  const old = props.headers;
+  const headers: FieldTable = { ...(old ?? {}) };
+  Object.defineProperty(headers, FIELD_TYPES, { value: { ...(old?.[FIELD_TYPES] ?? {}), 'x-delivery-count': 'l' }, enumerable: false, configurable: true });
+  headers['x-delivery-count'] = count;
+  props.headers = headers;
+  const copy = new Message(message.exchange, message.routingKey, encodeProperties(props), message.body);
+  copy.storeId = message.storeId;
+  return copy;
+}

@@ -1,0 +1,250 @@
+/**
+ * One member of a quorum queue's Raft group on this node: the Raft server, its stores (log
+ * and hard state in the node's shared WAL, snapshots under <dataDir>/quorum/<group id>),
+ * the replicated state (QuorumFsm), and the batching of
+ * proposals. Enqueues, settles and returns made during one event-loop turn are proposed
+ * together, as one log entry each, and a publisher confirm waiting on an enqueue is settled
+ * once that entry is committed (fsynced on a majority) and applied here.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiskSnapshotStore, NotLeaderError, Raft, type LeaderChange, type SharedWal, type Ticker } from '../raft';
+import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
+import type { Message } from '../../src/broker/message';
+import type { Logger } from '../../src/log/logger';
+import { CMD_RETURN, CMD_SETTLE, encodeEnqueue, encodeIds } from './quorum-codec';
+import { QuorumFsm } from './quorum-fsm';
+import type { GroupTransport } from './quorum-transport';
+
+/** Messages proposed and not yet committed above which publishers are held back. */
+const MAX_INFLIGHT_MESSAGES = 4000;
+/** Messages in one enqueue entry at most. */
+const MAX_BATCH_MESSAGES = 1024;
+
+export interface QuorumGroupOptions {
+  groupId: string;
+  nodeName: string;
+  /**
+   * The configuration a new group starts with, preferred leader first; undefined for a
+   * member added later, which starts empty and receives the log from the leader.
+   */
+  bootstrapMembers: string[] | undefined;
+  dataDir: string;
+  transport: GroupTransport;
+  /** The node's write-ahead log shared by every group (log entries and hard state). */
+  wal: Promise<SharedWal>;
+  ticker: Ticker;
+  log: Logger;
+  tickMs: number;
+  electionTimeoutTicks: number;
+  snapshotEntries: number;
+}
+
+/** How long a batch whose proposal lost leadership may still turn out committed. */
+const UNKNOWN_OUTCOME_WAIT_MS = 5000;
+
+interface Batch {
+  id: number;
+  messages: Message[];
+  confirms: (ConfirmParts | undefined)[];
+  seqs: number[];
+}
+
+export class QuorumGroup implements FlowGate {
+  readonly fsm = new QuorumFsm();
+  raft: Raft<void> | undefined;
+  readonly started: Promise<void>;
+  private nextBatchId = Math.floor(Math.random() * 2 ** 40) * 1024;
+  private batch: Batch = this.newBatch();
+  /** Proposed batches not yet known to be applied, by id. */
+  private readonly proposed = new Map<number, Batch>();
+  private settles: number[] = [];
+  private returns: number[] = [];
+  private scheduled = false;
+  private inflight = 0;
+  private waiters: FlowWaiter[] = [];
+  private closed = false;
+  private readonly dir: string;
+
+  constructor(
+    private readonly o: QuorumGroupOptions,
+    private readonly onLeaderChange: (change: LeaderChange) => void,
+  ) {
+    this.dir = join(o.dataDir, 'quorum', o.groupId);
+    this.fsm.batchApplied = (id) => this.batchApplied(id);
+    this.started = this.start();
+    this.started.catch((err: unknown) => o.log.error({ err, group: o.groupId }, 'quorum queue member failed to start'));
+  }
+
+  private async start(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const { log, stable } = (await this.o.wal).group(this.o.groupId);
+    const snapshots = new DiskSnapshotStore(join(this.dir, 'snapshots'));
+    const fresh = (await log.lastIndex()) === 0 && (await stable.load()).term === 0 && (await snapshots.latest()) === undefined;
+    const boot = this.o.bootstrapMembers;
+    if (fresh && boot) {
+      await Raft.bootstrap(log, stable, { servers: boot.map((id) => ({ id, address: '', suffrage: 'voter' as const })) });
+    }
+    if (this.closed) return;
+    const raft = new Raft<void>(
+      {
+        localId: this.o.nodeName,
+        tickMs: this.o.tickMs,
+        electionTimeoutTicks: this.o.electionTimeoutTicks,
+        heartbeatTicks: 1,
+        snapshotThresholdEntries: this.o.snapshotEntries,
+        trailingEntries: Math.min(256, Math.max(1, Math.floor(this.o.snapshotEntries / 16))),
+        ticker: this.o.ticker,
+        orderedStores: true,
+      },
+      this.fsm,
+      log,
+      stable,
+      snapshots,
+      this.o.transport,
+    );
+    raft.on('error', (err) => this.o.log.error({ err, group: this.o.groupId }, 'quorum queue raft stopped'));
+    raft.onLeaderChange(this.onLeaderChange);
+    this.raft = raft;
+    await raft.ready();
+    // The preferred leader of a new queue campaigns at once instead of after a timeout, and
+    // again on each tick while no leader is known (the other members' servers may not have
+    // been up for its first vote requests), so that it, not a random member, leads.
+    if (fresh && boot?.[0] === this.o.nodeName) {
+      raft.campaign();
+      let ticks = 0;
+      const off = this.o.ticker.add(() => {
+        if (this.closed || raft.leader() !== undefined || ++ticks > 40) return off();
+        raft.campaign();
+      });
+    }
+  }
+
+  isLeader(): boolean {
+    return this.raft?.state() === 'leader';
+  }
+
+  // ---- proposals (leader only) ----
+
+  /** Proposes a message; `confirm` holds part `seq` until it is committed (or fails). */
+  enqueue(message: Message, confirm: ConfirmParts | undefined, seq: number): void {
+    confirm?.hold(seq);
+    const b = this.batch;
+    b.messages.push(message);
+    b.confirms.push(confirm);
+    b.seqs.push(seq);
+    this.inflight++;
+    if (b.messages.length >= MAX_BATCH_MESSAGES) this.flushEnqueues();
+    this.schedule();
+  }
+
+  settle(id: number): void {
+    this.settles.push(id);
+    this.schedule();
+  }
+
+  returned(id: number): void {
+    this.returns.push(id);
+    this.schedule();
+  }
+
+  /** FlowGate: publishers wait while too many enqueues are uncommitted. */
+  addFlowWaiter(waiter: FlowWaiter): void {
+    this.waiters.push(waiter);
+  }
+
+  congested(): boolean {
+    return this.inflight >= MAX_INFLIGHT_MESSAGES;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    this.flushEnqueues();
+    if (this.returns.length > 0) {
+      this.propose(encodeIds(CMD_RETURN, this.returns));
+      this.returns = [];
+    }
+    if (this.settles.length > 0) {
+      this.propose(encodeIds(CMD_SETTLE, this.settles));
+      this.settles = [];
+    }
+  }
+
+  private newBatch(): Batch {
+    return { id: this.nextBatchId++, messages: [], confirms: [], seqs: [] };
+  }
+
+  private flushEnqueues(): void {
+    const b = this.batch;
+    if (b.messages.length === 0) return;
+    this.batch = this.newBatch();
+    const raft = this.raft;
+    if (!raft || this.closed) return this.settleBatch(b, false);
+    this.proposed.set(b.id, b);
+    raft.apply(encodeEnqueue(b.id, b.messages)).then(
+      () => this.settleBatch(b, true),
+      (err: unknown) => {
+        // Never appended: refused now. Appended but leadership was lost (a transfer, a
+        // partition): the entry may still commit under the next leader, and this member
+        // then applies it (batchApplied), so the confirm waits a while before a nack.
+        if (err instanceof NotLeaderError || this.closed) return this.settleBatch(b, false);
+        setTimeout(() => this.settleBatch(b, false), UNKNOWN_OUTCOME_WAIT_MS).unref();
+      },
+    );
+  }
+
+  private batchApplied(id: number): void {
+    const b = this.proposed.get(id);
+    if (b) this.settleBatch(b, true);
+  }
+
+  /** Settles the confirms of batch `b` once (the first outcome known wins). */
+  private settleBatch(b: Batch, ok: boolean): void {
+    if (b.confirms.length === 0 && b.messages.length === 0) return;
+    this.proposed.delete(b.id);
+    const n = b.messages.length;
+    const confirms = b.confirms;
+    const seqs = b.seqs;
+    b.messages = [];
+    b.confirms = [];
+    b.seqs = [];
+    this.inflight -= n;
+    for (let i = 0; i < confirms.length; i++) confirms[i]?.partDone(seqs[i], ok);
+    if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const x of w) x.resumeFlow();
+    }
+  }
+
+  private propose(cmd: Buffer): void {
+    // Lost settles and returns only cost a redelivery after failover.
+    this.raft?.apply(cmd).catch(() => undefined);
+  }
+
+  /** Waits until everything committed before now is applied here (leader only). */
+  async barrier(): Promise<void> {
+    await this.raft?.barrier();
+  }
+
+  /** Stops the member; with `wipe`, deletes its data (the queue was deleted). */
+  async close(wipe: boolean): Promise<void> {
+    this.closed = true;
+    await this.started.catch(() => undefined);
+    await this.raft?.shutdown().catch(() => undefined);
+    for (const b of [...this.proposed.values()]) this.settleBatch(b, false);
+    this.settleBatch(this.batch, false);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) x.resumeFlow();
+    if (!wipe) return;
+    await (await this.o.wal).drop(this.o.groupId).catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * A quorum queue as one node sees it: the QueueHandle routing and the protocol handlers
+ * use, on every node of the cluster. While this node leads the queue's Raft group it holds
+ * the live queue (live-queue.ts) that consumers attach to and serves the other nodes as a
+ * classic queue's home does; otherwise it is a RemoteQueue whose home is the current
+ * leader. When the leader changes, consumers move with it without re-subscribing: this
+ * node's consumers are attached to the new leader (or to the live queue built here), and
+ * their unsettled deliveries from the old leader are redelivered by the new one.
+ */
+import { NotFound, ResourceLocked } from '../../src/broker/errors';
+import type { Message } from '../../src/broker/message';
+import type { ConfirmParts, Consumer, FlowGate, GetResult, QueueCounts, QueuedMessage } from '../../src/broker/ports';
+import type { QueueHooks } from '../../src/broker/queue/queue';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
+import { RemoteConsumer, RemoteQueue, type RemoteEntry, type RemoteQueueHost } from '../forward/remote-queue';
+import { ProxyConsumer } from '../forward/proxy-consumer';
+import type { Logger } from '../../src/log/logger';
+import { LiveQueue, withDeliveryCount } from './live-queue';
+import type { QuorumGroup } from './quorum-group';
+import { deliveryLimitOf } from '../../src/broker/queue/quorum-arguments';
+
+/** How long declare-ok, get, consume and counts wait for a leader to be elected. */
+const LEADER_WAIT_MS = 5000;
+/** Publishes kept while the queue has no reachable leader, and for how long at most. */
+const MAX_HELD_MESSAGES = 20_000;
+const HOLD_MS = 5000;
+
+interface HeldPublish {
+  message: Message;
+  confirm: ConfirmParts | undefined;
+  seq: number;
+}
+
+export interface QuorumQueueHost {
+  readonly nodeName: string;
+  readonly log: Logger;
+  /** The live queue's hooks (dead lettering through the vhost, expiry); released is the queue's own. */
+  hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'>;
+  policyFor(vhost: string, name: string): Record<string, unknown> | undefined;
+  /** This node just became leader: tell the nodes that are not members. */
+  announceLeader(queue: QuorumQueue): void;
+  /** This node is not a member and knows no leader: ask the members (the leader announces itself). */
+  askLeader(queue: QuorumQueue): void;
+  /** The queue is gone here: forget it. */
+  forget(queue: QuorumQueue): void;
+}
+
+export class QuorumQueue extends RemoteQueue {
+  private live: LiveQueue | undefined;
+  private readonly liveConsumers = new Set<Consumer>();
+  private readonly liveCounts = new Map<number, number>();
+  private leaderWaiters: (() => void)[] = [];
+  private held: HeldPublish[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private policy: Record<string, unknown> | undefined;
+  /** Bumped on each leadership change, so a slow live-queue build does not outlive its term. */
+  private epoch = 0;
+
+  constructor(
+    host: RemoteQueueHost,
+    private readonly qhost: QuorumQueueHost,
+    vhost: string,
+    def: QueueDefinition,
+    /** This node's member of the Raft group; undefined when it is not a member. */
+    private member: QuorumGroup | undefined,
+  ) {
+    super(host, vhost, def);
+    // Until a leader is known, the preferred leader is the best guess (for non-members).
+    this.home = member ? '' : (def.ownerNode ?? '');
+    this.policy = qhost.policyFor(vhost, def.name);
+  }
+
+  get group(): QuorumGroup | undefined {
+    return this.member;
+  }
+
+  /**
+   * This node became a member (`group`) or stopped being one (undefined): a member removed
+   * stops leading, closes its Raft server and deletes its data, and follows the leader.
+   */
+  setGroup(group: QuorumGroup | undefined): void {
+    const old = this.member;
+    if (old === group) return;
+    if (!group && old) {
+      const leader = old.raft?.leader()?.id ?? '';
+      this.epoch++;
+      if (this.live) this.stepDown();
+      this.member = undefined;
+      void old.close(true);
+      this.followLeader(leader === this.qhost.nodeName ? '' : leader);
+      if (this.home === '' || !this.host.isUp(this.home)) this.qhost.askLeader(this);
+      return;
+    }
+    this.member = group;
+  }
+
+  get leading(): boolean {
+    return this.live !== undefined;
+  }
+
+  /** The node leading the queue now, as this node knows it ('' while there is none). */
+  get leaderNode(): string {
+    return this.live ? this.qhost.nodeName : this.home;
+  }
+
+  get members(): string[] {
+    return this.def.members ?? [];
+  }
+
+  // ---- leadership ----
+
+  /** The group's leader is now `leader` ('' while there is none). */
+  leaderChanged(leader: string): void {
+    if (this.deleted) return;
+    const epoch = ++this.epoch;
+    if (leader === this.qhost.nodeName) {
+      this.home = '';
+      void this.becomeLeader(epoch);
+      return;
+    }
+    if (this.live) this.stepDown();
+    this.followLeader(leader);
+  }
+
+  /** A node that is not a member learns the leader from its announcement. */
+  leaderAnnounced(leader: string): void {
+    if (this.member || this.deleted || leader === this.home) return;
+    this.followLeader(leader);
+  }
+
+  private followLeader(leader: string): void {
+    const moved = leader !== this.home;
+    this.home = leader;
+    if (leader === '' || !moved) return;
+    this.wakeLeaderWaiters();
+    // This node's consumers follow the leader: re-attached there with the same ids.
+    for (const rc of this.consumers.values()) {
+      rc.buffer.clear();
+      rc.creditOwed = 0;
+      this.requestConsume(rc).catch((err: unknown) => {
+        if (this.home !== leader || this.consumers.get(rc.consumer) !== rc) return;
+        this.qhost.log.warn({ err, queue: this.name, leader }, 'consumer could not follow the quorum queue leader');
+        this.cancelledByHome(rc);
+      });
+    }
+  }
+
+  private async becomeLeader(epoch: number): Promise<void> {
+    const group = this.member!;
+    try {
+      // Everything committed by earlier leaders is applied before the live queue is built.
+      await group.barrier();
+    } catch {
+      return;
+    }
+    if (epoch !== this.epoch || this.deleted || !group.isLeader()) return;
+    const hooks = this.qhost.hooksFor(this.vhost);
+    const live = new LiveQueue(
+      this.vhost,
+      this.def,
+      {
+        get messageStore() {
+          return undefined;
+        },
+        deadLetter: (q, m, r) => hooks.deadLetter(q, m, r),
+        expired: (q) => hooks.expired(q),
+        released: (_q, m) => this.released(m),
+      },
+      this.policy,
+      { returned: (id) => this.returned(id), deliveryLimit: () => deliveryLimitOf(this.def.arguments, this.policy) },
+      this.qhost.nodeName,
+    );
+    this.liveCounts.clear();
+    // Inherited messages may have been delivered by an earlier leader: marked redelivered.
+    for (const [id, m] of group.fsm.messages) {
+      m.message.storeId = id;
+      const message = m.deliveryCount > 0 ? withDeliveryCount(m.message, m.deliveryCount) : m.message;
+      if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
+      live.restore(message);
+    }
+    group.fsm.listener = (id, message) => {
+      message.storeId = id;
+      if (!live.enqueue(message)) this.member!.settle(id);
+    };
+    this.live = live;
+    this.home = this.qhost.nodeName;
+    // Consumers of this node attached to the old leader now consume here.
+    for (const [consumer, rc] of [...this.consumers]) {
+      this.consumers.delete(consumer);
+      this.host.unregisterConsumer(rc);
+      this.attachLive(consumer);
+    }
+    this.wakeLeaderWaiters();
+    this.qhost.announceLeader(this);
+    live.drain();
+    // A new queue whose first election another member won hands leadership to the preferred
+    // leader (the queue leader locator's choice), if it is up.
+    const preferred = this.def.ownerNode;
+    if (group.fsm.nextId === 1 && preferred && preferred !== this.qhost.nodeName && this.host.isUp(preferred)) {
+      group.raft?.leadershipTransfer(preferred).catch(() => undefined);
+    }
+  }
+
+  private stepDown(): void {
+    const live = this.live!;
+    this.live = undefined;
+    this.member!.fsm.listener = undefined;
+    const consumers = [...this.liveConsumers];
+    this.liveConsumers.clear();
+    for (const c of consumers) live.removeConsumer(c);
+    live.markDeleted();
+    // Local channels' consumers move to the new leader; proxies are re-attached by their nodes.
+    for (const c of consumers) {
+      if (c instanceof ProxyConsumer) continue;
+      // Registered now, asked of the new leader by followLeader() once it is known.
+      const rc = new RemoteConsumer(this.host.newConsumerId(), c, this);
+      this.consumers.set(c, rc);
+      this.host.registerConsumer(rc);
+    }
+  }
+
+  private attachLive(consumer: Consumer): void {
+    try {
+      this.live!.addConsumer(consumer);
+      this.liveConsumers.add(consumer);
+    } catch {
+      consumer.cancelledByQueue(this);
+    }
+  }
+
+  private released(message: Message): void {
+    const id = message.storeId;
+    if (id === undefined) return;
+    this.liveCounts.delete(id);
+    if (this.live) this.member!.settle(id);
+  }
+
+  private returned(id: number): number {
+    const n = (this.liveCounts.get(id) ?? 0) + 1;
+    this.liveCounts.set(id, n);
+    this.member!.returned(id);
+    return n;
+  }
+
+  /** Publishes arriving while no leader is reachable wait (bounded) for the next one instead of being nacked. */
+  override holdWhileAway(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    if (this.deleted || this.held.length >= MAX_HELD_MESSAGES) return false;
+    confirm?.hold(seq);
+    this.held.push({ message, confirm, seq });
+    this.heldTimer ??= setTimeout(() => this.releaseHeld(false), HOLD_MS);
+    return true;
+  }
+
+  /** Passes held publishes to the leader now reachable (or refuses them: no leader in time, deleted). */
+  private releaseHeld(toLeader: boolean): void {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      let ok = false;
+      if (toLeader && !this.deleted) ok = this.forward(h.message, h.confirm, h.seq);
+      h.confirm?.partDone(h.seq, ok);
+    }
+  }
+
+  private wakeLeaderWaiters(): void {
+    if (this.held.length > 0 && (this.live || this.host.isUp(this.home))) this.releaseHeld(true);
+    const w = this.leaderWaiters;
+    this.leaderWaiters = [];
+    for (const f of w) f();
+  }
+
+  private async waitForLeader(): Promise<void> {
+    if (this.live || (this.home !== '' && this.host.isUp(this.home))) return;
+    if (!this.member) this.qhost.askLeader(this);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LEADER_WAIT_MS);
+      this.leaderWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (this.live || (this.home !== '' && this.host.isUp(this.home))) return;
+    throw new NotFound(`quorum queue '${this.name}' in vhost '${this.vhost}' has no leader: fewer than a majority of its members (${this.members.join(', ')}) are reachable`);
+  }
+
+  // ---- QueueHandle ----
+
+  override checkAvailable(): void {}
+
+  /** Led here: proposed to the Raft group; otherwise forwarded to the leader (or held while there is none). */
+  override forward(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    if (this.live) return this.takeHere(message, confirm, seq);
+    return super.forward(message, confirm, seq);
+  }
+
+  override takeHere(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    const live = this.live;
+    if (!live || this.deleted) return false;
+    // overflow reject-publish: refused at the limit (in-flight publishes may overshoot, as in RabbitMQ).
+    if (live.config.overflow !== 'drop-head' && live.config.maxLength !== undefined && live.messageCount >= live.config.maxLength) return false;
+    if (live.config.overflow !== 'drop-head' && live.config.maxLengthBytes !== undefined && live.messageBytes + message.body.length > live.config.maxLengthBytes) return false;
+    this.member!.enqueue(message, confirm, seq);
+    return true;
+  }
+
+  override async counts(): Promise<QueueCounts> {
+    // Without a leader (a minority side), figures fall back to zero, as RabbitMQ's do.
+    const led = await this.waitForLeader().then(
+      () => true,
+      () => false,
+    );
+    if (!led) return { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
+    if (this.live) return this.live.counts();
+    return super.counts();
+  }
+
+  override async get(noAck: boolean): Promise<GetResult | undefined> {
+    await this.waitForLeader();
+    if (this.live) {
+      if (this.live.config.singleActiveConsumer) {
+        throw new ResourceLocked(`cannot obtain access to locked queue '${this.name}' in vhost '${this.vhost}'. basic.get operations are not supported by <<"quorum">> queues with single active consumer`);
+      }
+      return this.live.get(noAck);
+    }
+    return super.get(noAck);
+  }
+
+  override async addConsumer(consumer: Consumer): Promise<void> {
+    await this.waitForLeader();
+    if (this.live) {
+      this.live.addConsumer(consumer);
+      this.liveConsumers.add(consumer);
+      return;
+    }
+    return super.addConsumer(consumer);
+  }
+
+  override async removeConsumer(consumer: Consumer): Promise<boolean> {
+    if (this.liveConsumers.delete(consumer)) {
+      this.live?.removeConsumer(consumer);
+      return false;
+    }
+    return super.removeConsumer(consumer);
+  }
+
+  override settle(entries: QueuedMessage[], rejected: boolean): void {
+    if (entries.length > 0 && (entries[0] as RemoteEntry).deliveryId !== undefined) return super.settle(entries, rejected);
+    this.live?.settle(entries, rejected);
+    this.live?.drain();
+  }
+
+  override requeue(entries: QueuedMessage[]): void {
+    if (entries.length > 0 && (entries[0] as RemoteEntry).deliveryId !== undefined) return super.requeue(entries);
+    this.live?.requeue(entries);
+  }
+
+  override async purge(): Promise<number> {
+    await this.waitForLeader();
+    if (this.live) return this.live.purge();
+    return super.purge();
+  }
+
+  override drain(): void {
+    this.live?.drain();
+    super.drain();
+  }
+
+  override flowGate(): FlowGate | undefined {
+    if (this.live) return this.live.flowGate() ?? (this.member!.congested() ? this.group : undefined);
+    return super.flowGate();
+  }
+
+  override touch(): void {
+    this.live?.touch();
+  }
+
+  override applyPolicy(policy: Record<string, unknown> | undefined): void {
+    this.policy = policy;
+    this.live?.applyPolicy(policy);
+  }
+
+  override markDeleted(): number {
+    const live = this.live;
+    this.live = undefined;
+    this.liveConsumers.clear();
+    const dropped = live ? live.markDeleted() : 0;
+    super.markDeleted();
+    this.releaseHeld(false);
+    this.wakeLeaderWaiters();
+    this.qhost.forget(this);
+    void this.member?.close(true);
+    return dropped;
+  }
+
+  /** The leader's node went down: consumers stay, waiting for the next leader. */
+  override homeDown(): void {
+    for (const rc of this.consumers.values()) rc.buffer.clear();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Quorum queues on one node: makes each quorum queue's handle (and, on member nodes, its
+ * Raft member), multiplexes every group's Raft traffic over one mesh channel, tells nodes
+ * that are not members which node leads a queue ('qq.ldr'), and speeds up failover: when a
+ * leader's node goes down, one surviving member (the first by name) campaigns at once
+ * instead of waiting for an election timeout.
+ */
+import type { Mesh } from '../mesh';
+import type { Broker } from '../../src/broker/broker';
+import type { QueueHandle } from '../../src/broker/ports';
+import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
+import type { QueueHooks } from '../../src/broker/queue/queue';
+import { matchingPolicy } from '../../src/broker/policy';
+import type { Logger } from '../../src/log/logger';
+import type { RemoteQueueHost } from '../forward/remote-queue';
+import { QuorumGroup } from './quorum-group';
+import { QuorumQueue, type QuorumQueueHost } from './quorum-queue';
+import { QuorumTransports } from './quorum-transport';
+import { SharedTicker } from './shared-ticker';
+import { SharedWal } from '../raft';
+import { join } from 'node:path';
+
+const LEADER_CHANNEL = 'qq.ldr';
+const WHO_CHANNEL = 'qq.who';
+/** How long after a node returns the leaders it prefers are handed back to it. */
+const RETURN_LEADERS_AFTER_MS = 3000;
+
+export interface QuorumServiceOptions {
+  nodeName: string;
+  mesh: Mesh;
+  broker: Broker;
+  dataDir: string;
+  log: Logger;
+  /** Raft tick of quorum queue groups; elections time out after 5–10 ticks. */
+  tickMs: number;
+  /** Entries after which a member snapshots its state (default 4096). */
+  snapshotEntries?: number;
+}
+
+/** One member's view of a quorum queue, for quorum_status. */
+export interface QuorumMemberStatus {
+  node: string;
+  raftState: string;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastLogIndex: number;
+  snapshotIndex: number;
+}
+
+export class QuorumService implements QuorumQueueHost {
+  readonly log: Logger;
+  private readonly transports: QuorumTransports;
+  private readonly queues = new Map<string, QuorumQueue>();
+  private readonly offs: (() => void)[] = [];
+  private readonly wal: Promise<SharedWal>;
+  private readonly ticker: SharedTicker;
+
+  constructor(private readonly o: QuorumServiceOptions) {
+    this.log = o.log.child({ module: 'quorum' });
+    this.wal = SharedWal.open(join(o.dataDir, 'quorum', 'wal'));
+    this.wal.then(
+      (w) => w.tornTailBytes > 0 && this.log.warn({ bytes: w.tornTailBytes }, 'quorum queue WAL: torn tail cut off'),
+      (err: unknown) => this.log.error({ err }, 'quorum queue WAL cannot be opened: quorum queues on this node stay down'),
+    );
+    this.ticker = new SharedTicker(o.tickMs, this.log);
+    this.transports = new QuorumTransports(o.mesh, this.log);
+    this.offs.push(
+      o.mesh.handle(LEADER_CHANNEL, (from, payload) => this.queues.get(payload.toString('utf8'))?.leaderAnnounced(from)),
+      // A node that is not a member asks who leads; the leader answers with an announcement.
+      o.mesh.handle(WHO_CHANNEL, (from, payload) => {
+        const q = this.queues.get(payload.toString('utf8'));
+        if (q?.leading && this.o.mesh.isUp(from)) this.o.mesh.send(from, LEADER_CHANNEL, payload);
+      }),
+    );
+    const onUp = (node: string) => this.nodeUp(node);
+    const onDown = (node: string) => this.nodeDown(node);
+    o.mesh.on('nodeup', onUp);
+    o.mesh.on('nodedown', onDown);
+    this.offs.push(() => o.mesh.off('nodeup', onUp), () => o.mesh.off('nodedown', onDown));
+  }
+
+  get nodeName(): string {
+    return this.o.nodeName;
+  }
+
+  /** The handle of a quorum queue on this node (its Raft member too, when this node is one). */
+  handle(vhost: string, def: QueueDefinition, host: RemoteQueueHost): QueueHandle {
+    const queue: QuorumQueue = new QuorumQueue(host, this, vhost, def, undefined);
+    queue.setGroup(this.memberOf(queue));
+    this.queues.set(def.quorumGroup!, queue);
+    return queue;
+  }
+
+  /** The queue's definition lists other members now: this node's member starts or stops. */
+  membersChanged(handle: QueueHandle): void {
+    const queue = this.queues.get(handle.def.quorumGroup ?? '');
+    if (queue !== handle || !queue) return;
+    const isMember = queue.members.includes(this.o.nodeName);
+    if (isMember && !queue.group) queue.setGroup(this.memberOf(queue));
+    else if (!isMember && queue.group) queue.setGroup(undefined);
+  }
+
+  private memberOf(queue: QuorumQueue): QuorumGroup | undefined {
+    const def = queue.def;
+    if (!queue.members.includes(this.o.nodeName)) return undefined;
+    const initial = def.initialMembers ?? def.members ?? [];
+    const preferred = def.ownerNode ?? initial[0];
+    const group: QuorumGroup = new QuorumGroup(
+      {
+        groupId: def.quorumGroup!,
+        nodeName: this.o.nodeName,
+        // The preferred leader first: it campaigns at once when the group is new.
+        bootstrapMembers: initial.includes(this.o.nodeName) ? [preferred, ...initial.filter((m) => m !== preferred)] : undefined,
+        dataDir: this.o.dataDir,
+        transport: this.transports.open(def.quorumGroup!),
+        wal: this.wal,
+        ticker: this.ticker,
+        log: this.log,
+        tickMs: this.o.tickMs,
+        electionTimeoutTicks: 5,
+        snapshotEntries: this.o.snapshotEntries ?? 4096,
+      },
+      // A member being replaced (deleted and added again) must not steer the queue.
+      (change) => {
+        if (queue.group === group) queue.leaderChanged(change.leaderId);
+      },
+    );
+    return group;
+  }
+
+  /** The handle of the queue with Raft group `groupId`, if this node has it. */
+  byGroup(groupId: string): QuorumQueue | undefined {
+    return this.queues.get(groupId);
+  }
+
+  /** Every quorum queue handle of this node. */
+  all(): IterableIterator<QuorumQueue> {
+    return this.queues.values();
+  }
+
+  status(queue: QuorumQueue): QuorumMemberStatus | undefined {
+    const raft = queue.group?.raft;
+    if (!raft) return undefined;
+    const s = raft.stats();
+    return {
+      node: this.o.nodeName,
+      raftState: s.state,
+      term: s.term ?? 0,
+      commitIndex: s.commitIndex ?? 0,
+      appliedIndex: s.appliedIndex,
+      lastLogIndex: s.lastIndex ?? 0,
+      snapshotIndex: s.lastSnapshotIndex,
+    };
+  }
+
+  // ---- QuorumQueueHost ----
+
+  hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'> {
+    return this.o.broker.vhost(vhost) ?? { deadLetter: () => undefined, expired: () => undefined };
+  }
+
+  policyFor(vhost: string, name: string): Record<string, unknown> | undefined {
+    const v = this.o.broker.vhost(vhost);
+    return v ? matchingPolicy(v.policies.values(), 'queue', name)?.definition : undefined;
+  }
+
+  announceLeader(queue: QuorumQueue): void {
+    const payload = Buffer.from(queue.def.quorumGroup!, 'utf8');
+    for (const p of this.o.mesh.peers()) {
+      if (this.o.mesh.isUp(p.name) && !queue.members.includes(p.name)) this.o.mesh.send(p.name, LEADER_CHANNEL, payload);
+    }
+  }
+
+  askLeader(queue: QuorumQueue): void {
+    const payload = Buffer.from(queue.def.quorumGroup!, 'utf8');
+    for (const m of queue.members) if (m !== this.o.nodeName && this.o.mesh.isUp(m)) this.o.mesh.send(m, WHO_CHANNEL, payload);
+  }
+
+  forget(queue: QuorumQueue): void {
+    if (this.queues.get(queue.def.quorumGroup!) === queue) this.queues.delete(queue.def.quorumGroup!);
+  }
+
+  /**
+   * A graceful stop: every queue led here hands leadership to another running member first,
+   * so its clients elsewhere wait a round trip instead of an election timeout.
+   */
+  async handOff(timeoutMs: number): Promise<void> {
+    const transfers: Promise<unknown>[] = [];
+    for (const q of this.queues.values()) {
+      const raft = q.group?.raft;
+      if (!q.leading || !raft) continue;
+      const to = q.members.find((m) => m !== this.o.nodeName && this.o.mesh.isUp(m));
+      if (to) transfers.push(raft.leadershipTransfer(to, timeoutMs).catch(() => undefined));
+    }
+    await Promise.all(transfers);
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.offs) off();
+    this.transports.close();
+    await Promise.all([...this.queues.values()].map((q) => q.group?.close(false)));
+    this.ticker.stop();
+    await (await this.wal.catch(() => undefined))?.close();
+  }
+
+  private nodeUp(node: string): void {
+    const payload = (q: QuorumQueue) => Buffer.from(q.def.quorumGroup!, 'utf8');
+    for (const q of this.queues.values()) if (q.leading && !q.members.includes(node)) this.o.mesh.send(node, LEADER_CHANNEL, payload(q));
+    // Leaders go back to their preferred node when it returns (RabbitMQ leaves them piled on
+    // the survivors until an operator rebalances), once it had time to catch up.
+    const timer = setTimeout(() => this.returnLeaders(node), RETURN_LEADERS_AFTER_MS);
+    timer.unref();
+  }
+
+  private returnLeaders(node: string): void {
+    if (!this.o.mesh.isUp(node)) return;
+    for (const q of this.queues.values()) {
+      if (!q.leading || q.deleted || q.def.ownerNode !== node || !q.members.includes(node)) continue;
+      q.group?.raft?.leadershipTransfer(node).catch((err: unknown) => this.log.debug({ err, queue: q.name, node }, 'leader not returned to its preferred node'));
+    }
+  }
+
+  private nodeDown(node: string): void {
+    for (const q of this.queues.values()) {
+      const raft = q.group?.raft;
+      if (!raft || raft.leader()?.id !== node) continue;
+      // Every survivor stops honouring the dead leader's lease; the first by name campaigns
+      // now (and once more shortly, in case its request reached a member that had not yet
+      // seen the node go down).
+      raft.leaderDown();
+      const survivors = q.members.filter((m) => m !== node && (m === this.o.nodeName || this.o.mesh.isUp(m))).sort();
+      if (survivors[0] !== this.o.nodeName) continue;
+      raft.campaign();
+      setTimeout(() => {
+        if (raft.leader() === undefined) raft.campaign();
+      }, 25).unref();
+    }
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * One write-ahead log for many Raft groups on a node (Ra's shared WAL): every group's log
+ * entries, truncations, prefix deletions and hard states go to the same append-only segment
+ * files, and every change made during one event-loop turn (and while the previous write was
+ * syncing) is written with one write and one fdatasync, whatever the number of groups. Each
+ * group sees its own LogStore and StableStore (group(id)); a resolved promise means durable.
+ *
+ * Record: u32 payload length, u32 CRC-32 of the payload, payload = u8 kind, u8 id length,
+ * group id, body. On open every segment is replayed into per-group memory; a torn last
+ * record (a crash mid-write) is cut off, a complete record with a bad CRC is corruption
+ * (LogCorruptionError). Entries stay in memory until a snapshot deletes their prefix. A
+ * segment is deleted once no group still needs anything in it; at each roll-over the hard
+ * state of every group is written again into the new segment, so only entries pin old ones.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { LogStore } from './log-store';
+import type { StableStore } from './stable-store';
+import type { HardState, LogEntry } from './types';
+import { decodeEntry, encodeEntry } from './message-codec';
+import { crc32 } from './crc32';
+import { fsyncDir } from './fs-util';
+import { LogCorruptionError } from './disk-log-store';
+
+const HEADER_BYTES = 8;
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+const KIND_ENTRIES = 1;
+const KIND_TRUNCATE = 2;
+const KIND_PREFIX = 3;
+const KIND_HARD = 4;
+const KIND_DROP = 5;
+
+export interface SharedWalOptions {
+  /** A segment is closed and a new one started past this size. */
+  segmentMaxBytes?: number;
+}
+
+interface Segment {
+  seq: number;
+  file: string;
+  /** Per group: the highest entry index written into this segment. */
+  maxIndex: Map<string, number>;
+}
+
+class GroupState {
+  entries: LogEntry[] = [];
+  hard: HardState = { term: 0, vote: '', commit: 0 };
+  dropped = false;
+
+  first(): number {
+    return this.entries.length > 0 ? this.entries[0].index : 0;
+  }
+
+  last(): number {
+    return this.entries.length > 0 ? this.entries[this.entries.length - 1].index : 0;
+  }
+
+  /** Entries with index ≥ from go. */
+  truncate(from: number): void {
+    const first = this.first();
+    if (first === 0 || from > this.last()) return;
+    this.entries.length = Math.max(0, from - first);
+  }
+
+  prefix(upTo: number): void {
+    const first = this.first();
+    if (first === 0 || upTo < first) return;
+    this.entries = upTo >= this.last() ? [] : this.entries.slice(upTo - first + 1);
+  }
+
+  append(entries: LogEntry[]): void {
+    if (entries.length === 0) return;
+    const last = this.last();
+    if (last !== 0 && entries[0].index !== last + 1) throw new Error(`shared wal: entries must continue at ${last + 1}, got ${entries[0].index}`);
+    for (const e of entries) this.entries.push(e);
+  }
+}
+
+interface Pending {
+  buf: Buffer;
+  id: string;
+  /** The highest entry index the record holds (0 for none). */
+  maxIndex: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export class SharedWal {
+  private readonly groups = new Map<string, GroupState>();
+  private segments: Segment[] = [];
+  private fh: fsp.FileHandle | undefined;
+  private size = 0;
+  private pending: Pending[] = [];
+  private writing = false;
+  private closed = false;
+  private failure: Error | undefined;
+  /** fdatasync calls so far (group commit shows as far fewer syncs than appends). */
+  syncCount = 0;
+  tornTailBytes = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentMaxBytes: number,
+  ) {}
+
+  static async open(dir: string, options: SharedWalOptions = {}): Promise<SharedWal> {
+    await fsp.mkdir(dir, { recursive: true });
+    const wal = new SharedWal(dir, options.segmentMaxBytes ?? 64 * 1024 * 1024);
+    await wal.recover();
+    return wal;
+  }
+
+  /** The stores of group `id` (created empty when unknown). */
+  group(id: string): { log: LogStore; stable: StableStore } {
+    let g = this.groups.get(id);
+    if (!g || g.dropped) this.groups.set(id, (g = new GroupState()));
+    return { log: new GroupLog(this, id, g), stable: new GroupStable(this, id, g) };
+  }
+
+  /** Forgets group `id` for good (its queue was deleted); its records stop pinning segments. */
+  async drop(id: string): Promise<void> {
+    const g = this.groups.get(id);
+    if (!g) return;
+    g.dropped = true;
+    g.entries = [];
+    this.groups.delete(id);
+    await this.append(KIND_DROP, id, Buffer.alloc(0));
+    await this.collect();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await new Promise((r) => setImmediate(r));
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+
+  // ---- writing ----
+
+  /** @internal */
+  append(kind: number, id: string, body: Buffer, maxIndex = 0): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('shared wal closed'));
+    const buf = this.frame(kind, id, body);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ buf, id, maxIndex, resolve, reject });
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0 && !this.failure) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        // What each group wrote is recorded against the segment that receives it.
+        const seg = this.segments[this.segments.length - 1];
+        for (const p of batch) if (p.maxIndex > 0) seg.maxIndex.set(p.id, Math.max(seg.maxIndex.get(p.id) ?? 0, p.maxIndex));
+        const bufs = batch.map((p) => p.buf);
+        const total = bufs.reduce((n, b) => n + b.length, 0);
+        await this.fh!.writev(bufs);
+        await this.fh!.datasync();
+        this.syncCount++;
+        this.size += total;
+        for (const p of batch) p.resolve();
+        if (this.size >= this.segmentMaxBytes) await this.roll();
+      } catch (err) {
+        this.failure = err as Error;
+        for (const p of batch) p.reject(this.failure);
+        for (const p of this.pending) p.reject(this.failure);
+        this.pending = [];
+      }
+    }
+    this.writing = false;
+  }
+
+  /** Starts a new segment holding every group's hard state, then deletes segments nobody needs. */
+  private async roll(): Promise<void> {
+    const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
+    await this.openSegment(seq);
+    const bufs: Buffer[] = [];
+    for (const [id, g] of this.groups) bufs.push(this.frame(KIND_HARD, id, encodeHard(g.hard)));
+    if (bufs.length > 0) {
+      await this.fh!.writev(bufs);
+      await this.fh!.datasync();
+      this.size += bufs.reduce((n, b) => n + b.length, 0);
+    }
+    await this.collect();
+  }
+
+  private frame(kind: number, id: string, body: Buffer): Buffer {
+    const idBytes = Buffer.from(id, 'utf8');
+    const payload = Buffer.concat([Buffer.from([kind, idBytes.length]), idBytes, body]);
+    const head = Buffer.allocUnsafe(HEADER_BYTES);
+    head.writeUInt32BE(payload.length, 0);
+    head.writeUInt32BE(crc32(payload), 4);
+    return Buffer.concat([head, payload]);
+  }
+
+  private async openSegment(seq: number): Promise<void> {
+    await this.fh?.close();
+    const file = path.join(this.dir, `${String(seq).padStart(20, '0')}.wal`);
+    this.fh = await fsp.open(file, 'a');
+    this.size = (await this.fh.stat()).size;
+    this.segments.push({ seq, file, maxIndex: new Map() });
+    await fsyncDir(this.dir);
+  }
+
+  /** Deletes closed segments whose entries every group has deleted (snapshotted) or dropped. */
+  private async collect(): Promise<void> {
+    const keep: Segment[] = [];
+    let removed = false;
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      const current = i === this.segments.length - 1;
+      let needed = current;
+      // Only a prefix of segments may go: replay needs every later record's predecessors.
+      if (!needed && keep.length === 0) {
+        for (const [id, max] of seg.maxIndex) {
+          const g = this.groups.get(id);
+          if (g && !g.dropped && g.first() !== 0 && max >= g.first()) needed = true;
+        }
+      } else needed = true;
+      if (needed) keep.push(seg);
+      else {
+        await fsp.rm(seg.file, { force: true });
+        removed = true;
+      }
+    }
+    this.segments = keep;
+    if (removed) await fsyncDir(this.dir);
+  }
+
+  // ---- recovery ----
+
+  private async recover(): Promise<void> {
+    const names = (await fsp.readdir(this.dir)).filter((n) => /^\d{20}\.wal$/.test(n)).sort();
+    for (let s = 0; s < names.length; s++) {
+      const file = path.join(this.dir, names[s]);
+      const buf = await fsp.readFile(file);
+      const seg: Segment = { seq: Number(names[s].slice(0, 20)), file, maxIndex: new Map() };
+      let pos = 0;
+      while (pos < buf.length) {
+        if (pos + HEADER_BYTES > buf.length) break;
+        const len = buf.readUInt32BE(pos);
+        if (len > MAX_RECORD_BYTES || pos + HEADER_BYTES + len > buf.length) break;
+        const payload = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
+        if (crc32(payload) !== buf.readUInt32BE(pos + 4)) throw new LogCorruptionError(file, pos, 0);
+        this.replay(payload, seg);
+        pos += HEADER_BYTES + len;
+      }
+      if (pos < buf.length) {
+        if (s !== names.length - 1) throw new LogCorruptionError(file, pos, 0);
+        this.tornTailBytes = buf.length - pos;
+        await fsp.truncate(file, pos);
+      }
+      this.segments.push(seg);
+    }
+    const last = this.segments.pop();
+    await this.openSegment(last?.seq ?? 1);
+    if (last) this.segments[this.segments.length - 1].maxIndex = last.maxIndex;
+    await this.collect();
+  }
+
+  private replay(payload: Buffer, seg: Segment): void {
+    const kind = payload[0];
+    const idLen = payload[1];
+    const id = payload.subarray(2, 2 + idLen).toString('utf8');
+    const body = payload.subarray(2 + idLen);
+    if (kind === KIND_DROP) {
+      this.groups.delete(id);
+      return;
+    }
+    let g = this.groups.get(id);
+    if (!g) this.groups.set(id, (g = new GroupState()));
+    switch (kind) {
+      case KIND_ENTRIES: {
+        const entries = decodeEntries(body);
+        if (entries.length === 0) return;
+        g.truncate(entries[0].index);
+        if (g.last() !== 0 && entries[0].index !== g.last() + 1) g.entries = [];
+        g.append(entries);
+        seg.maxIndex.set(id, Math.max(seg.maxIndex.get(id) ?? 0, entries[entries.length - 1].index));
+        return;
+      }
+      case KIND_TRUNCATE:
+        g.truncate(body.readDoubleBE(0));
+        return;
+      case KIND_PREFIX:
+        g.prefix(body.readDoubleBE(0));
+        return;
+      case KIND_HARD:
+        g.hard = decodeHard(body);
+        return;
+    }
+    throw new LogCorruptionError(seg.file, 0, 0);
+  }
+}
+
+function encodeEntries(entries: LogEntry[]): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(4)];
+  parts[0].writeUInt32BE(entries.length, 0);
+  for (const e of entries) {
+    const b = encodeEntry(e);
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(b.length, 0);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+function decodeEntries(body: Buffer): LogEntry[] {
+  const n = body.readUInt32BE(0);
+  const out: LogEntry[] = [];
+  let pos = 4;
+  for (let i = 0; i < n; i++) {
+    const len = body.readUInt32BE(pos);
+    out.push(decodeEntry(Buffer.from(body.subarray(pos + 4, pos + 4 + len))));
+    pos += 4 + len;
+  }
+  return out;
+}
+
+function encodeHard(h: HardState): Buffer {
+  const vote = Buffer.from(h.vote, 'utf8');
+  const out = Buffer.allocUnsafe(18 + vote.length);
+  out.writeDoubleBE(h.term, 0);
+  out.writeDoubleBE(h.commit, 8);
+  out.writeUInt16BE(vote.length, 16);
+  vote.copy(out, 18);
+  return out;
+}
+
+function decodeHard(b: Buffer): HardState {
+  return { term: b.readDoubleBE(0), commit: b.readDoubleBE(8), vote: b.subarray(18, 18 + b.readUInt16BE(16)).toString('utf8') };
+}
+
+function indexBody(index: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeDoubleBE(index, 0);
+  return b;
+}
+
+/** One group's LogStore over the shared WAL. */
+class GroupLog implements LogStore {
+  constructor(
+    private readonly wal: SharedWal,
+    private readonly id: string,
+    private readonly g: GroupState,
+  ) {}
+
+  async firstIndex(): Promise<number> {
+    return this.g.first();
+  }
+
+  async lastIndex(): Promise<number> {
+    return this.g.last();
+  }
+
+  async getRange(lo: number, hi: number): Promise<LogEntry[]> {
+    const first = this.g.first();
+    if (first === 0) return [];
+    const from = Math.max(lo, first) - first;
+    const to = Math.min(hi, this.g.last()) - first;
+    return to < from ? [] : this.g.entries.slice(from, to + 1);
+  }
+
+  async storeEntries(entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    this.g.append(entries);
+    await this.wal.append(KIND_ENTRIES, this.id, encodeEntries(entries), entries[entries.length - 1].index);
+  }
+
+  async truncateSuffix(fromIndex: number): Promise<void> {
+    this.g.truncate(fromIndex);
+    await this.wal.append(KIND_TRUNCATE, this.id, indexBody(fromIndex));
+  }
+
+  async deletePrefix(upToIndex: number): Promise<void> {
+    this.g.prefix(upToIndex);
+    await this.wal.append(KIND_PREFIX, this.id, indexBody(upToIndex));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** One group's StableStore over the shared WAL. */
+class GroupStable implements StableStore {
+  constructor(
+    private readonly wal: SharedWal,
+    private readonly id: string,
+    private readonly g: GroupState,
+  ) {}
+
+  async load(): Promise<HardState> {
+    return { ...this.g.hard };
+  }
+
+  async save(state: HardState): Promise<void> {
+    this.g.hard = { ...state };
+    await this.wal.append(KIND_HARD, this.id, encodeHard(state));
+  }
+
+  async close(): Promise<void> {}
+}

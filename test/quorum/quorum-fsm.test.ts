@@ -1,0 +1,78 @@
+// The quorum queue's replicated state machine: seeded random command streams (enqueue
+// batches, settles, returns, including ids that do not exist or were settled already)
+// applied to three replicas, of which some restart from another's snapshot at random
+// points (as a lagging member receives one). Every replica must end in the same state, and
+// that state must be exactly what the commands say: every enqueued message present unless
+// a settle named it, with a delivery count equal to the returns that named it while present.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { QuorumFsm } from '../../cluster/quorum/quorum-fsm';
+import { CMD_RETURN, CMD_SETTLE, decodeCommand, encodeEnqueue, encodeIds } from '../../cluster/quorum/quorum-codec';
+import { seededRandom } from '../../cluster/raft/prng';
+import { EntryType } from '../../cluster/raft/types';
+import { Message } from '../../src/broker/message';
+
+const SEEDS = Number(process.env.QUORUM_FSM_SEEDS ?? 300);
+
+function message(n: number, rand: () => number): Message {
+  const props = rand() < 0.5 ? Buffer.from([0x10, 0x00, 0x02]) : Buffer.from([0x00, 0x00]); // delivery-mode 2, or none
+  return new Message(rand() < 0.5 ? '' : 'ex', `rk.${n}`, props, Buffer.alloc(Math.floor(rand() * 64), n & 0xff));
+}
+
+function state(f: QuorumFsm): string {
+  return JSON.stringify({ next: f.nextId, bytes: f.bytes, m: [...f.messages].map(([id, s]) => [id, s.deliveryCount, s.message.routingKey, s.message.body.length, s.message.persistent]) });
+}
+
+test(`quorum queue state machine: ${SEEDS} seeded command streams on three replicas with snapshot restores`, () => {
+  let checkedMessages = 0;
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const rand = seededRandom(seed);
+    let replicas = [new QuorumFsm(), new QuorumFsm(), new QuorumFsm()];
+    // The model: what the commands say the queue holds.
+    const model = new Map<number, { key: string; count: number }>();
+    let nextId = 1;
+    let n = 0;
+    const steps = 50 + Math.floor(rand() * 200);
+    for (let index = 1; index <= steps; index++) {
+      const r = rand();
+      let data: Buffer;
+      if (r < 0.45) {
+        const batch = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => message(++n, rand));
+        data = encodeEnqueue(Math.floor(rand() * 2 ** 40), batch);
+        for (const m of batch) model.set(nextId++, { key: m.routingKey, count: 0 });
+      } else {
+        const ids = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => 1 + Math.floor(rand() * (nextId + 2)));
+        const cmd = r < 0.75 ? CMD_SETTLE : CMD_RETURN;
+        data = encodeIds(cmd, ids);
+        for (const id of ids) {
+          const m = model.get(id);
+          if (!m) continue;
+          if (cmd === CMD_SETTLE) model.delete(id);
+          else m.count++;
+        }
+      }
+      assert.equal(decodeCommand(data).cmd, data[0]);
+      const entry = { index, term: 1, type: EntryType.Command, data };
+      for (const f of replicas) f.apply(entry);
+      // A lagging replica is replaced by one restored from a peer's snapshot.
+      if (rand() < 0.05) {
+        const from = replicas[Math.floor(rand() * 3)];
+        const to = Math.floor(rand() * 3);
+        const restored = new QuorumFsm();
+        restored.restore(from.snapshot());
+        replicas = replicas.map((f, i) => (i === to ? restored : f));
+      }
+    }
+    const s0 = state(replicas[0]);
+    for (const f of replicas) assert.equal(state(f), s0, `seed ${seed}: replicas differ`);
+    const f = replicas[0];
+    assert.deepEqual(
+      [...f.messages].map(([id, m]) => [id, m.message.routingKey, m.deliveryCount]),
+      [...model].map(([id, m]) => [id, m.key, m.count]),
+      `seed ${seed}: state differs from the model`,
+    );
+    assert.equal(f.bytes, [...f.messages.values()].reduce((b, m) => b + m.message.body.length, 0), `seed ${seed}: byte count`);
+    checkedMessages += model.size;
+  }
+  assert.ok(checkedMessages > SEEDS, `too little left to check: ${checkedMessages}`);
+});

@@ -1,0 +1,136 @@
+// The shared write-ahead log of quorum queue groups: each group's LogStore / StableStore
+// contract, group commit (one fsync for many groups), recovery after close and after a torn
+// write, corruption detection, and deletion of segments nobody needs.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SharedWal } from '../../cluster/raft/shared-wal';
+import { LogCorruptionError } from '../../cluster/raft/disk-log-store';
+import { EntryType, type LogEntry } from '../../cluster/raft/types';
+
+function entries(from: number, to: number, term = 1, bytes = 8): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (let i = from; i <= to; i++) out.push({ index: i, term, type: EntryType.Command, data: Buffer.from(`cmd-${i}`.padEnd(bytes, '.')) });
+  return out;
+}
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'warren-wal-'));
+}
+
+const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
+
+test('a group log over the shared WAL keeps the LogStore contract', async () => {
+  const dir = tempDir();
+  const wal = await SharedWal.open(dir);
+  try {
+    const { log: store, stable } = wal.group('g1');
+    assert.equal(await store.lastIndex(), 0);
+    await store.storeEntries(entries(1, 20));
+    assert.equal(await store.firstIndex(), 1);
+    assert.equal(await store.lastIndex(), 20);
+    assert.deepEqual((await store.getRange(5, 7)).map((e) => e.data.toString()), ['cmd-5...', 'cmd-6...', 'cmd-7...']);
+    await assert.rejects(store.storeEntries(entries(22, 22)));
+    await store.truncateSuffix(15);
+    assert.equal(await store.lastIndex(), 14);
+    await store.storeEntries(entries(15, 16, 2));
+    assert.equal((await store.getRange(16, 16))[0].term, 2);
+    await store.deletePrefix(10);
+    assert.equal(await store.firstIndex(), 11);
+    assert.deepEqual((await store.getRange(0, 100)).map((e) => e.index), [11, 12, 13, 14, 15, 16]);
+    await store.deletePrefix(16);
+    assert.equal(await store.lastIndex(), 0, 'a prefix covering everything empties the store');
+    await store.storeEntries(entries(40, 41, 3));
+    assert.deepEqual((await store.getRange(0, 100)).map((e) => e.index), [40, 41]);
+    await stable.save({ term: 3, vote: 'warren@b', commit: 41 });
+    assert.deepEqual(await stable.load(), { term: 3, vote: 'warren@b', commit: 41 });
+  } finally {
+    await wal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('group commit: appends of 200 groups in one turn cost one or two fsyncs, not 200', async () => {
+  const dir = tempDir();
+  const wal = await SharedWal.open(dir);
+  try {
+    const before = wal.syncCount;
+    await Promise.all(Array.from({ length: 200 }, (_, i) => wal.group(`g${i}`).log.storeEntries(entries(1, 3))));
+    assert.ok(wal.syncCount - before <= 2, `fsyncs: ${wal.syncCount - before}`);
+  } finally {
+    await wal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reopening replays every group: entries, truncations, prefixes, hard states; a dropped group is gone', async () => {
+  const dir = tempDir();
+  let wal = await SharedWal.open(dir, { segmentMaxBytes: 2048 });
+  const a = wal.group('a');
+  const b = wal.group('b');
+  await a.log.storeEntries(entries(1, 50));
+  await b.log.storeEntries(entries(1, 10));
+  await a.log.truncateSuffix(41);
+  await a.log.storeEntries(entries(41, 45, 2));
+  await a.log.deletePrefix(20);
+  await a.stable.save({ term: 2, vote: 'x', commit: 45 });
+  await b.stable.save({ term: 1, vote: '', commit: 10 });
+  await wal.group('c').log.storeEntries(entries(1, 5));
+  await wal.drop('c');
+  await wal.close();
+  wal = await SharedWal.open(dir, { segmentMaxBytes: 2048 });
+  try {
+    const a2 = wal.group('a');
+    assert.equal(await a2.log.firstIndex(), 21);
+    assert.equal(await a2.log.lastIndex(), 45);
+    assert.equal((await a2.log.getRange(45, 45))[0].term, 2);
+    assert.deepEqual(await a2.stable.load(), { term: 2, vote: 'x', commit: 45 });
+    const b2 = wal.group('b');
+    assert.deepEqual((await b2.log.getRange(1, 100)).map((e) => e.index), Array.from({ length: 10 }, (_, i) => i + 1));
+    assert.deepEqual(await b2.stable.load(), { term: 1, vote: '', commit: 10 });
+    assert.equal(await wal.group('c').log.lastIndex(), 0);
+  } finally {
+    await wal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a torn last record is cut off at open; a bad CRC in a complete record is corruption', async () => {
+  const dir = tempDir();
+  let wal = await SharedWal.open(dir);
+  await wal.group('a').log.storeEntries(entries(1, 3));
+  await wal.close();
+  const file = path.join(dir, segments(dir)[0]);
+  const good = statSync(file).size;
+  appendFileSync(file, Buffer.from([0, 0, 1, 0, 1, 2, 3]));
+  wal = await SharedWal.open(dir);
+  assert.equal(wal.tornTailBytes, 7);
+  assert.equal(statSync(file).size, good);
+  assert.equal(await wal.group('a').log.lastIndex(), 3);
+  await wal.close();
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 2] ^= 0xff;
+  writeFileSync(file, bytes);
+  await assert.rejects(SharedWal.open(dir), LogCorruptionError);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('segments are deleted once every group snapshotted (deleted the prefix of) what they hold', async () => {
+  const dir = tempDir();
+  const wal = await SharedWal.open(dir, { segmentMaxBytes: 4096 });
+  try {
+    const a = wal.group('a');
+    for (let i = 0; i < 20; i++) await a.log.storeEntries(entries(i * 10 + 1, i * 10 + 10, 1, 64));
+    assert.ok(segments(dir).length >= 4, `segments: ${segments(dir).length}`);
+    await a.log.deletePrefix(190);
+    // The next roll-over collects.
+    for (let i = 20; i < 30; i++) await a.log.storeEntries(entries(i * 10 + 1, i * 10 + 10, 1, 64));
+    assert.ok(segments(dir).length <= 3, `segments left: ${segments(dir).join(', ')}`);
+    assert.equal(await a.log.firstIndex(), 191);
+  } finally {
+    await wal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
