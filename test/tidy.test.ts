@@ -91,8 +91,8 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
-test('no import cycles (type-only ones included) in src/amqp, src/broker, src/protocol and cluster/', () => {
-  assert.deepEqual(cycles(importGraph(['src/amqp', 'src/broker', 'src/protocol', 'cluster'])), []);
+test('no import cycles (type-only ones included) anywhere in src/ and cluster/', () => {
+  assert.deepEqual(cycles(importGraph(['src', 'cluster'])), []);
 });
 
 test('no import cycles in the other protocols (src/mqtt, src/stomp, src/web), and none imports src/amqp', () => {

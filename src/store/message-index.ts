@@ -9,7 +9,6 @@
  * the segment by its first id, then the id within the segment.
  */
 import type { MessageId } from './message-store';
-import type { Segment } from './segment-ledger';
 
 const INITIAL_CAPACITY = 64;
 
@@ -100,7 +99,13 @@ export class SegmentMessages {
  * ({@link addSegment}) and dropped when their file is deleted ({@link removeSegment}).
  * Lookups set {@link foundSegment} and {@link foundIndex} rather than allocating a result.
  */
-export class MessageIndex {
+/** What the index needs of a segment (segment-ledger's Segment is one). */
+export interface IndexedSegment {
+  readonly messages: SegmentMessages;
+  live: number;
+}
+
+export class MessageIndex<Segment extends IndexedSegment = IndexedSegment> {
   /** Segments that hold message records, in id order. */
   private readonly segments: Segment[] = [];
   /** Messages referenced by at least one queue. */

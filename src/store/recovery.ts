@@ -24,7 +24,7 @@ const log = logger.child({ module: 'store.recovery' });
 /** Everything the segment store needs to continue where the files left off. */
 export interface RecoveredState {
   segments: Segment[];
-  index: MessageIndex;
+  index: MessageIndex<Segment>;
   queues: Map<string, IdList>;
   /** Smallest id that is safe to assign next. */
   nextId: number;
@@ -97,7 +97,7 @@ export function recoverDirectory(dir: string): RecoveredState {
 
 class ReplayState {
   readonly segments: Segment[] = [];
-  readonly index = new MessageIndex();
+  readonly index = new MessageIndex<Segment>();
   readonly queues = new Map<string, IdList>();
   maxId = 0;
   nextIdFloor = 1;

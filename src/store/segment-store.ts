@@ -76,7 +76,7 @@ export class SegmentMessageStore implements MessageStore {
   /** What open() found; the broker rebuilds its durable queues from `queues`. */
   readonly recovery: RecoveryResult;
 
-  private readonly index: MessageIndex;
+  private readonly index: MessageIndex<Segment>;
   private readonly queues: Map<string, IdList>;
   private readonly segments = new Map<number, Segment>();
   private readonly queueNameBytes = new Map<string, Buffer>();

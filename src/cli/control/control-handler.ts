@@ -13,35 +13,15 @@ import type { MetadataStore } from '../../broker/ports';
 import { validatePolicy, type Policy, type PolicyTarget } from '../../broker/policy';
 import type { ResourceAlarms } from '../../broker/alarms';
 import type { ClusterStatus } from '../../../cluster/node/control-protocol';
-import { listTable, type ListSource } from './control-lists';
+import { listTable } from './control-lists';
+import type { ControlContext, QuorumOperations } from './control-context';
+
+export type { ControlContext, QuorumOperations };
 import type { CtlReply, CtlRequest, CtlTable } from './control-protocol';
 import { nodeStatus, warrenVersion } from './node-status';
 import { DefinitionsError, exportDefinitions, importDefinitions } from '../../mgmt/definitions-json';
 
-/** What the handler needs of the running node. */
-export interface ControlContext extends ListSource {
-  metadata: MetadataStore;
-  dataDir: string;
-  listeners: { protocol: string; host: string; port: number }[];
-  alarms: ResourceAlarms | undefined;
-  startedAtMs: number;
-  /** Connection accounting of the AMQP listener: its descriptor-based limit, failed accepts, dropped sockets. */
-  sockets: (() => { connectionLimit: number; acceptErrors: number; droppedSockets: number }) | undefined;
-  /** The Raft view of a clustered node; undefined on a single node. */
-  clusterStatus: (() => ClusterStatus) | undefined;
-  /** Quorum queue operations (rabbitmq-queues); undefined on a single node. */
-  quorum: QuorumOperations | undefined;
-}
 
-/** What rabbitmq-queues-style commands ask of a clustered node (cluster/quorum's QuorumControl). */
-export interface QuorumOperations {
-  status(vhost: string, name: string): Promise<CtlTable>;
-  addMember(vhost: string, name: string, node: string): Promise<void>;
-  deleteMember(vhost: string, name: string, node: string): Promise<void>;
-  grow(node: string, which: 'all' | 'even', vhostPattern?: string, queuePattern?: string): Promise<CtlTable>;
-  shrink(node: string): Promise<CtlTable>;
-  rebalance(): Promise<CtlTable>;
-}
 
 /** Keys whose policy values must be strings (the broker checks the numeric ones). */
 const STRING_POLICY_KEYS = ['dead-letter-exchange', 'dead-letter-routing-key', 'alternate-exchange', 'overflow', 'queue-mode', 'ha-mode', 'ha-sync-mode'];

@@ -2,7 +2,7 @@
 import { vhostMessages } from './queue-figures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ControlContext } from './control-handler';
+import type { ControlContext } from './control-context';
 import { fdsInUse, readFdLimit } from '../../util/fd-limit';
 
 let version: string | undefined;
