@@ -45,7 +45,14 @@ type Frame = { type: number; payload: Buffer };
  */
 export class Channel extends ChannelState {
   /** The method the frame being processed belongs to (basic.publish for its content frames): a close names it. */
-  causeKey = 0;
+  get causeKey(): number {
+    if (this.causeInContent) return MethodKey.BasicPublish;
+    const p = this.causePayload;
+    return p !== undefined && p.length >= 4 ? p.readUInt32BE(0) : 0;
+  }
+  /** What causeKey is read from, only when an error needs it (kept as references: no work per frame). */
+  private causeInContent = false;
+  private causePayload: Buffer | undefined;
   private content: PendingContent | undefined;
   private busy = false;
   private readonly publishDecoder = new PublishFrameDecoder();
@@ -64,7 +71,8 @@ export class Channel extends ChannelState {
   }
 
   private process(type: number, payload: Buffer, method: AmqpMethod | null): void {
-    this.causeKey = this.content ? MethodKey.BasicPublish : type === 1 && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    this.causeInContent = this.content !== undefined;
+    this.causePayload = type === 1 ? payload : undefined;
     if (type === 1) {
       if (this.content) {
         const expected = this.content.rawProperties ? 'content body' : 'content header for class 60';

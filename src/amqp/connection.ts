@@ -86,7 +86,13 @@ export class Connection implements FlowGate, FlowWaiter {
   /** Reused for every method frame: decoding allocates only the decoded method. */
   private readonly methodReader = new ByteReader(Buffer.alloc(0), 0, 0);
   /** Class and method of the method frame being handled: a close it causes names them, as RabbitMQ's do. */
-  private causeKey = 0;
+  /** The method frame being handled (read only when an error needs its class and method). */
+  private causePayload: Buffer | undefined;
+
+  private get causeKey(): number {
+    const p = this.causePayload;
+    return p !== undefined && p.length >= 4 ? p.readUInt32BE(0) : 0;
+  }
 
   constructor(
     readonly socket: Socket,
@@ -177,7 +183,7 @@ export class Connection implements FlowGate, FlowWaiter {
 
   private onFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.state === 'closed') return;
-    this.causeKey = type === 1 && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    this.causePayload = type === 1 ? payload : undefined;
     if (type === 8) {
       if (channelId !== 0) throw new UnexpectedFrame('heartbeat frame on a non-zero channel');
       return;
@@ -221,7 +227,7 @@ export class Connection implements FlowGate, FlowWaiter {
   private openChannel(id: number): void {
     // RabbitMQ limits how many channels are open, not their numbers; and names no method.
     if (this.channelMax !== 0 && this.channels.size >= this.channelMax) {
-      this.causeKey = 0;
+      this.causePayload = undefined;
       throw new NotAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
     }
     checkChannelLimit(this);
@@ -258,7 +264,7 @@ export class Connection implements FlowGate, FlowWaiter {
 
   /** The close about to be sent names no method (RabbitMQ's login refusal does not). */
   forgetCause(): void {
-    this.causeKey = 0;
+    this.causePayload = undefined;
   }
 
   /** Called by the handshake once connection.open succeeded. */
