@@ -89,13 +89,15 @@ const publishGrants = new WeakMap<Channel, PublishGrants>();
  */
 export function authorizePublish(ch: Channel, exchangeName: string, routingKey: string, message: Message): void {
   const version = ch.broker.access.version;
+  // The common case, a channel publishing to the same exchange again: one comparison.
+  if (ch.grantedExchange === exchangeName && ch.grantedVersion === version) return;
   let grants = publishGrants.get(ch);
   if (grants === undefined || grants.version !== version) {
     grants = { version, byName: new Map() };
     publishGrants.set(ch, grants);
   }
   let grant = grants.byName.get(exchangeName);
-  if (grant === true) return;
+  if (grant === true) return grantedAgain(ch, exchangeName, version);
   if (grant === undefined) {
     authorize(ch, 'write', 'exchange', exchangeName);
     const exchange = ch.vhost.exchanges.get(exchangeName);
@@ -103,7 +105,7 @@ export function authorizePublish(ch: Channel, exchangeName: string, routingKey: 
     const topic = exchange.def.type === 'topic' && !exchange.def.internal ? topicMatcher(ch.broker, ch.connection.user, ch.vhost.name, exchangeName, 'write') : undefined;
     grant = topic === undefined ? true : (topic ?? NEVER);
     grants.byName.set(exchangeName, grant);
-    if (grant === true) return;
+    if (grant === true) return grantedAgain(ch, exchangeName, version);
   }
   checkTopicKey(ch, grant, routingKey, exchangeName);
   if (message.hasHeaders) {
@@ -113,6 +115,12 @@ export function authorizePublish(ch: Channel, exchangeName: string, routingKey: 
       if (Array.isArray(keys)) for (const key of keys) if (typeof key === 'string') checkTopicKey(ch, grant, key, exchangeName);
     }
   }
+}
+
+/** Remembers the exchange a channel may publish to without topic checks, until permissions change. */
+function grantedAgain(ch: Channel, exchangeName: string, version: number): void {
+  ch.grantedExchange = exchangeName;
+  ch.grantedVersion = version;
 }
 
 function checkTopicKey(ch: Channel, pattern: RegExp, key: string, exchange: string): void {

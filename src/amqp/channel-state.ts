@@ -67,6 +67,9 @@ export class ChannelState {
   /** Set while this channel consumes from amq.rabbitmq.reply-to. */
   replyConsumer: ReplyConsumer | undefined;
   tx: TxState | undefined;
+  /** The last exchange this channel was allowed to publish to, and the access version that allowed it (access.ts). */
+  grantedExchange: string | undefined;
+  grantedVersion = -1;
   /** Set while this channel deletes a queue: cancels of its own consumers follow delete-ok, as RabbitMQ sends them. */
   heldCancels: string[] | undefined;
   /** Message counters (management statistics), and the vhost's, fetched once. */
