@@ -1,93 +1,15 @@
-import type { Duplex } from 'node:stream';
 import { generate, type Packet } from 'mqtt-packet';
+import { BatchedWriter } from '../util/batched-writer';
 
-/** Above this many bytes waiting in the socket, deliveries pause until it drains. */
-const CONGESTED_BYTES = 1024 * 1024;
-
-/**
- * The one choke point through which an MQTT connection writes. Packets are encoded at once
- * and written once per event-loop turn, so a burst of deliveries becomes one socket write.
- */
-export class PacketWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private scheduled = false;
-  private closed = false;
+/** An MQTT connection's writer: packets are encoded at once for the session's protocol version (see BatchedWriter). */
+export class PacketWriter extends BatchedWriter {
   protocolVersion: 3 | 4 | 5 = 4;
-
-  /** Someone saw `congested`: onDrain must follow once the bytes are out. */
-  private awaitingDrain = false;
-  /** Publishers waiting for this socket to drain (the writer is their flow gate). */
-  private readonly flowWaiters = new Set<{ resumeFlow(): void }>();
-
-  constructor(
-    private readonly socket: Duplex,
-    private readonly onDrain: () => void,
-  ) {
-    socket.on('drain', () => this.drained());
-  }
-
-  get congested(): boolean {
-    if (this.socket.writableLength + this.pendingBytes <= CONGESTED_BYTES) return false;
-    this.awaitingDrain = true;
-    return true;
-  }
-
-  /** Flow gate: `waiter` is resumed once this socket has drained (at once when it is not congested or closed). */
-  addFlowWaiter(waiter: { resumeFlow(): void }): void {
-    if (this.closed || !this.congested) return waiter.resumeFlow();
-    this.flowWaiters.add(waiter);
-  }
-
-  private drained(): void {
-    if (this.flowWaiters.size > 0) this.releaseWaiters();
-    if (!this.awaitingDrain || this.closed) return;
-    this.awaitingDrain = false;
-    this.onDrain();
-  }
-
-  private releaseWaiters(): void {
-    const waiters = [...this.flowWaiters];
-    this.flowWaiters.clear();
-    for (const w of waiters) w.resumeFlow();
-  }
 
   /** Encodes and queues `packet`; false when it was not sent (closed, or larger than maxBytes). */
   send(packet: Packet, maxBytes = Infinity): boolean {
     if (this.closed) return false;
     const bytes = generate(packet, { protocolVersion: this.protocolVersion });
     if (bytes.length > maxBytes) return false;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-    return true;
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    if (this.pending.length === 0 || this.closed) return;
-    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    // The kernel often takes a whole batch at once: then no 'drain' event follows, so the
-    // consumers paused on our own buffer are resumed here.
-    if (this.socket.write(out) && this.awaitingDrain && !this.congested) this.drained();
-  }
-
-  /** Writes what is queued, then ends the socket. */
-  end(): void {
-    this.flush();
-    this.closed = true;
-    this.releaseWaiters();
-    this.socket.end();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.pending = [];
-    this.releaseWaiters();
+    return this.queueBytes(bytes);
   }
 }
