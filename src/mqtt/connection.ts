@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { parser as createParser, type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
 import { AmqpError } from '../broker/errors';
 import type { Logger } from '../log/logger';
-import { BrokerSession, type DurableSettler } from './broker-session';
+import { BrokerSession, type DurableSettler } from '../adapter/broker-session';
 import type { TakeoverTarget } from './client-registry';
 import { CONNACK, login, type ConnackCause } from './connect';
 import type { MqttContext } from './context';

@@ -1,7 +1,7 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Message } from '../broker/message';
 import type { FieldTable } from '../protocol/field-table';
-import type { BrokerSession, Consumer, FlowGate, Queue, QueuedMessage } from './broker-session';
+import type { BrokerSession, Consumer, FlowGate, Queue, QueuedMessage } from '../adapter/broker-session';
 import { messageQos, toMqttProperties, type MqttPublishProperties } from './message-mapping';
 import type { PacketWriter } from './packet-writer';
 import type { RetainedMessage } from './retained-store';

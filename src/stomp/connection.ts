@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { authenticate, canAccessVhost } from '../auth/authenticator';
 import { AmqpError } from '../broker/errors';
 import type { Logger } from '../log/logger';
-import { BrokerSession, type DurableSettler } from './broker-session';
+import { BrokerSession, type DurableSettler } from '../adapter/broker-session';
 import type { StompContext } from './context';
 import { StompError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type StompFrame } from './frame';
@@ -179,7 +179,7 @@ export class StompConnection implements DurableSettler {
     if (!vhost || !canAccessVhost(this.ctx.broker, user, vhostName)) throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
     clearTimeout(this.loginTimer);
     const sessionId = 'session-' + randomBytes(16).toString('base64url');
-    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this, this.ctx.broker, user);
+    this.broker = new BrokerSession(this.ctx.metadata, vhost, this.id, this, this.ctx.broker, user, true);
     this.session = new StompSession(
       { version, user, sessionId, topicExchange: this.ctx.options.topicExchange, nackRequeue: this.ctx.options.nackRequeue },
       this.broker,

@@ -4,7 +4,7 @@ import { Message } from '../broker/message';
 import { encodeProperties } from '../broker/queue/dead-letter';
 import type { FieldTable } from '../protocol/field-table';
 import type { BasicProperties } from '../protocol/methods.generated';
-import type { BrokerSession, FlowGate, Queue, QueuedMessage } from './broker-session';
+import type { BrokerSession, FlowGate, Queue, QueuedMessage } from '../adapter/broker-session';
 import { messageDestination, parseDestination, subscriptionQueueName, type Destination } from './destination';
 import { StompError } from './errors';
 import { encodeFrame, type StompFrame } from './frame';

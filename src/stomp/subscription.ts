@@ -1,5 +1,5 @@
 import type { FieldTable } from '../protocol/field-table';
-import type { Consumer, FlowGate, Queue, QueuedMessage } from './broker-session';
+import type { Consumer, FlowGate, Queue, QueuedMessage } from '../adapter/broker-session';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 

@@ -37,7 +37,7 @@ interface PendingParts {
 const routeScratch: QueueHandle[] = [];
 
 /**
- * Everything the STOMP adapter does to the broker, in one place: declares, bindings and deletes
+ * Everything a protocol adapter (MQTT, STOMP) does to the broker, in one place: declares, bindings and deletes
  * through the MetadataStore; publishes through the vhost's routing to QueueHandles (local or
  * homed on another node), with the acknowledgement held until every part is done; consumption
  * through the QueueHandle's Consumer interface.
@@ -65,6 +65,8 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
     private readonly broker: Broker,
     /** The logged-in user, whose permissions in the vhost (and topic permissions) apply. */
     private readonly user: string,
+    /** STOMP checks exclusive ownership when subscribing; MQTT consumes only its own session queues. */
+    private readonly checkExclusiveOnConsume = false,
   ) {}
 
   /** Throws AccessRefused unless the user holds `perm` on the resource (RabbitMQ's texts). */
@@ -74,6 +76,10 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
 
   queue(name: string): Queue | undefined {
     return this.vhost.queues.get(name);
+  }
+
+  hasExchange(name: string): boolean {
+    return this.vhost.exchanges.has(name);
   }
 
   /** Throws NotFound for a missing exchange and AccessRefused for an internal one. */
@@ -218,7 +224,7 @@ export class BrokerSession implements DurabilityWaiter, ConfirmParts {
 
   consume(queue: Queue, consumer: Consumer): void | Promise<void> {
     this.check('read', 'queue', queue.name);
-    this.vhost.checkExclusiveAccess(queue, this.connectionId);
+    if (this.checkExclusiveOnConsume) this.vhost.checkExclusiveAccess(queue, this.connectionId);
     return queue.addConsumer(consumer);
   }
 
