@@ -51,8 +51,7 @@ export class HomeDeliveries implements ProxyHost {
     const proxy = this.proxies.get(node)?.get(consumerId);
     if (!proxy) return;
     this.proxies.get(node)!.delete(consumerId);
-    proxy.releaseWaiters();
-    if ((await proxy.queue.removeConsumer(proxy)) && !proxy.queue.deleted) this.host.autoDelete(proxy.queue);
+    await this.removeProxyOf(proxy);
   }
 
   /** Records a message handed to a node with manual ack; returns its delivery id. */

@@ -3,7 +3,7 @@ import { AccessRefused, CommandInvalid, NotFound } from '../../broker/errors';
 import { headersMatchMode } from '../../broker/exchange/headers';
 import type { Binding } from '../../broker/binding';
 import type { QueueDefinition } from '../../broker/queue/queue-definition';
-import type { QueueCounts, QueueHandle } from '../../broker/ports';
+import { countsIfAvailable } from '../../broker/queue/counts-if-available';
 import type { ChannelState as Channel } from '../channel-state';
 import { cleanName, generatedName } from '../names';
 import { validateQueueArguments } from '../../broker/queue/queue-config';
@@ -134,14 +134,4 @@ export async function handleQueueMethod(ch: Channel, m: AmqpMethod): Promise<voi
     }
   }
   throw new CommandInvalid('unimplemented method');
-}
-
-/** A queue's counts, or undefined when its home is down. */
-async function countsIfAvailable(q: QueueHandle): Promise<QueueCounts | undefined> {
-  try {
-    q.checkAvailable();
-    return await q.counts();
-  } catch {
-    return undefined;
-  }
 }

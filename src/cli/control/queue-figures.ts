@@ -1,5 +1,6 @@
 import type { QueueCounts, QueueHandle } from '../../broker/ports';
 import type { VirtualHost } from '../../broker/vhost';
+import { countsIfAvailable } from '../../broker/queue/counts-if-available';
 
 /** A queue's figures from its home, and whether that home answered. */
 export interface QueueFigures extends QueueCounts {
@@ -10,12 +11,8 @@ const DOWN: QueueFigures = { messageCount: 0, consumerCount: 0, unackedCount: 0,
 
 /** The figures of one queue, asked of its home (through the mesh when it is another node). */
 export async function queueFigures(q: QueueHandle): Promise<QueueFigures> {
-  try {
-    q.checkAvailable();
-    return { ...(await q.counts()), state: 'running' };
-  } catch {
-    return DOWN;
-  }
+  const counts = await countsIfAvailable(q);
+  return counts ? { ...counts, state: 'running' } : DOWN;
 }
 
 /** The figures of every queue of a vhost: local ones directly, remote ones with one request per home. */
