@@ -35,6 +35,7 @@ export function reconcile(broker: Broker, image: DefinitionCommand[], log: Logge
   for (const name of [...broker.users.keys()]) if (!users.has(name)) broker.applyCommand({ op: 'user.delete', name });
   for (const key of [...broker.permissions.keys()]) if (!permissions.has(key)) broker.permissions.delete(key);
   broker.access.clear();
+  broker.globalParameters.clear();
   for (const vhost of broker.vhosts.values()) {
     for (const name of [...vhost.policies.keys()]) if (!policies.has(`${vhost.name}\u0000${name}`)) vhost.deletePolicy(name);
     for (const [name, q] of [...vhost.queues]) {

@@ -46,7 +46,7 @@ function loggedIn(broker: Broker, mechanism: string, username: string, remoteAdd
 /** PLAIN / AMQPLAIN: the internal backend checks the password, then the loopback rule applies. */
 export function authenticate(broker: Broker, mechanism: string, username: string, password: string, remoteAddress: string | undefined, auth: AuthSettings): AuthResult {
   const user = broker.users.get(username);
-  if (!user || !checkPassword(password, user.passwordHash)) return refused(mechanism, `user '${username}' - invalid credentials`);
+  if (!user || !checkPassword(password, user.passwordHash, user.hashingAlgorithm)) return refused(mechanism, `user '${username}' - invalid credentials`);
   return loggedIn(broker, mechanism, username, remoteAddress, auth);
 }
 

@@ -18,6 +18,8 @@ export class Broker {
   readonly permissions = new Map<string, PermissionRecord>();
   /** Topic permissions and vhost/user limits. */
   readonly access = new AccessModel();
+  /** RabbitMQ's global runtime parameters (cluster_name, ...), by name. */
+  readonly globalParameters = new Map<string, unknown>();
   /** Set by the node: deletes (through the MetadataStore) a queue whose x-expires lease ran out. */
   onQueueExpired: ((queue: Queue) => void) | undefined;
   /** Set by the node: opens the message store of a vhost created at run time. */
@@ -111,6 +113,10 @@ export class Broker {
         if (!this.users.has(cmd.user)) throw new NotFound(`no user '${cmd.user}'`);
         if (Object.keys(cmd.limits).length === 0) this.access.userLimits.delete(cmd.user);
         else this.access.userLimits.set(cmd.user, cmd.limits);
+        return {};
+      case 'global-parameter.set':
+        if (cmd.value === undefined) this.globalParameters.delete(cmd.name);
+        else this.globalParameters.set(cmd.name, cmd.value);
         return {};
       case 'exchange.declare':
         this.access.version++; // publish grants are cached by exchange name

@@ -20,6 +20,7 @@ export function definitionCommands(broker: Broker, durableOnly: boolean): Defini
   for (const permission of broker.access.topicPermissions.values()) out.push({ op: 'topic-permission.set', permission });
   for (const [vhost, limits] of broker.access.vhostLimits) out.push({ op: 'vhost-limits.set', vhost, limits });
   for (const [user, limits] of broker.access.userLimits) out.push({ op: 'user-limits.set', user, limits });
+  for (const [name, value] of broker.globalParameters) out.push({ op: 'global-parameter.set', name, value });
   for (const vhost of broker.vhosts.values()) {
     for (const policy of vhost.policies.values()) out.push({ op: 'policy.set', policy });
     for (const e of vhost.exchanges.values()) {

@@ -6,10 +6,15 @@ import type { TopicPermissionRecord, UserLimits, VhostLimits } from './access-mo
 
 export interface UserRecord {
   name: string;
-  /** RabbitMQ's format: base64(salt ‖ sha256(salt ‖ password)). */
+  /** RabbitMQ's format: base64(salt ‖ hash(salt ‖ password)), the hash named by hashingAlgorithm. */
   passwordHash: string;
   tags: string[];
+  /** RabbitMQ's module name of the hash; absent means rabbit_password_hashing_sha256. */
+  hashingAlgorithm?: HashingAlgorithm;
 }
+
+/** The password hashing schemes of RabbitMQ that Warren checks logins against. */
+export type HashingAlgorithm = 'rabbit_password_hashing_sha256' | 'rabbit_password_hashing_sha512' | 'rabbit_password_hashing_md5';
 
 export interface PermissionRecord {
   user: string;
@@ -37,6 +42,8 @@ export type DefinitionCommand =
   | { op: 'vhost-limits.set'; vhost: string; limits: VhostLimits }
   /** Replaces the user's limits; an empty object clears them. */
   | { op: 'user-limits.set'; user: string; limits: UserLimits }
+  /** A cluster-wide (global) runtime parameter such as cluster_name; value undefined clears it. */
+  | { op: 'global-parameter.set'; name: string; value?: unknown }
   | { op: 'exchange.declare'; vhost: string; exchange: ExchangeDefinition }
   | { op: 'exchange.delete'; vhost: string; name: string; ifUnused: boolean }
   | { op: 'queue.declare'; vhost: string; queue: QueueDefinition; connectionId?: string }

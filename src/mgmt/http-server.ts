@@ -16,6 +16,8 @@ import { accessRoutes } from './routes/access';
 import { policyRoutes } from './routes/policies';
 import { definitionRoutes } from './routes/definitions';
 import { healthRoutes } from './routes/health';
+import { limitRoutes } from './routes/limits';
+import { topicPermissionRoutes } from './routes/topic-permissions';
 import { staticRoutes } from './routes/static';
 
 export interface MgmtServerOptions {
@@ -61,7 +63,7 @@ export function buildMgmtApp(ctx: MgmtContext, o: MgmtServerOptions): FastifyIns
     if (reply.statusCode < 400) reply.removeHeader('www-authenticate');
     return payload;
   });
-  for (const routes of [clusterRoutes, connectionRoutes, exchangeRoutes, queueRoutes, bindingRoutes, accessRoutes, policyRoutes, definitionRoutes, healthRoutes, staticRoutes]) {
+  for (const routes of [clusterRoutes, connectionRoutes, exchangeRoutes, queueRoutes, bindingRoutes, accessRoutes, topicPermissionRoutes, limitRoutes, policyRoutes, definitionRoutes, healthRoutes, staticRoutes]) {
     routes(app, ctx);
   }
   return app;

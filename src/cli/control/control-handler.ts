@@ -90,7 +90,7 @@ async function dispatch(ctx: ControlContext, req: CtlRequest): Promise<CtlReply>
     case 'change_password': {
       const user = requireUser(ctx, req.user);
       const password = nonEmpty(req.password, 'password');
-      await metadata.apply({ op: 'user.put', user: { ...user, passwordHash: hashPassword(password) } });
+      await metadata.apply({ op: 'user.put', user: { name: user.name, tags: user.tags, passwordHash: hashPassword(password) } });
       return { ok: true };
     }
     case 'set_user_tags': {

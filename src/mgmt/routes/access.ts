@@ -1,18 +1,17 @@
 /** Virtual hosts, users and permissions (administrators change them; users see their own). */
 import type { FastifyInstance } from 'fastify';
-import { hashPassword } from '../../auth/password';
 import type { UserRecord } from '../../broker/definitions';
 import { isAdministrator, isMonitor, requireAdministrator } from '../auth';
 import type { Row } from '../broker-view';
 import type { MgmtContext } from '../context';
 import { badRequest, notFound } from '../http-errors';
 import { listAnswer } from '../paging';
+import { credentialsOf, userJson, type Credentials } from '../user-json';
+import { regexField } from './topic-permissions';
 import { body, createdOrUpdated, params, query, stringField, sumStats, vhostOf, visibleVhosts } from './route-util';
 
-export const HASHING_ALGORITHM = 'rabbit_password_hashing_sha256';
-
-export function userRow(u: UserRecord): Row {
-  return { name: u.name, password_hash: u.passwordHash, hashing_algorithm: HASHING_ALGORITHM, tags: u.tags, limits: {} };
+export function userRow(ctx: MgmtContext, u: UserRecord): Row {
+  return userJson(u, ctx.broker.access.userLimits.get(u.name));
 }
 
 /** Tags as RabbitMQ accepts them: a comma-separated string or an array of strings. */
@@ -21,18 +20,6 @@ export function parseTags(v: unknown): string[] {
   const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : undefined;
   if (!list || !list.every((t) => typeof t === 'string')) throw badRequest('tags must be a comma-separated string or a list of strings');
   return list.map((t: string) => t.trim()).filter((t: string) => t !== '');
-}
-
-/** The password hash for a user PUT: from `password`, or `password_hash` (SHA-256 scheme only). */
-export function passwordHashOf(b: Row, existing: string | undefined): string {
-  if (typeof b.password === 'string') return hashPassword(b.password);
-  if (typeof b.password_hash === 'string') {
-    const algorithm = b.hashing_algorithm ?? HASHING_ALGORITHM;
-    if (algorithm !== HASHING_ALGORITHM) throw badRequest(`hashing algorithm '${String(algorithm)}' is not supported (only ${HASHING_ALGORITHM})`);
-    if (b.password_hash !== '' && Buffer.from(b.password_hash, 'base64').length !== 36) throw badRequest('password_hash is not a salted SHA-256 hash (base64 of 36 bytes)');
-    return b.password_hash;
-  }
-  return existing ?? '';
 }
 
 export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
@@ -91,19 +78,15 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const v = vhostOf(ctx, req.apiUser, params(req).vhost);
     return [...broker.permissions.values()].filter((p) => p.vhost === v.name && (isMonitor(req.apiUser) || p.user === req.apiUser.name)).map((p) => ({ ...p }));
   });
-  app.get('/api/vhosts/:vhost/topic-permissions', async (req) => {
-    vhostOf(ctx, req.apiUser, params(req).vhost);
-    return [];
-  });
 
   app.get('/api/users', async (req) => {
     requireAdministrator(req.apiUser);
-    return listAnswer([...broker.users.values()].map(userRow), query(req), ['name']);
+    return listAnswer([...broker.users.values()].map((u) => userRow(ctx, u)), query(req), ['name']);
   });
   app.get('/api/users/without-permissions', async (req) => {
     requireAdministrator(req.apiUser);
     const withPermissions = new Set([...broker.permissions.values()].map((p) => p.user));
-    return [...broker.users.values()].filter((u) => !withPermissions.has(u.name)).map(userRow);
+    return [...broker.users.values()].filter((u) => !withPermissions.has(u.name)).map((u) => userRow(ctx, u));
   });
   app.post('/api/users/bulk-delete', async (req, reply) => {
     requireAdministrator(req.apiUser);
@@ -116,7 +99,7 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     requireAdministrator(req.apiUser);
     const u = broker.users.get(params(req).user);
     if (!u) throw notFound();
-    return userRow(u);
+    return userRow(ctx, u);
   });
   app.put('/api/users/:user', async (req, reply) => {
     requireAdministrator(req.apiUser);
@@ -125,7 +108,13 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const b = body(req);
     const existing = broker.users.get(name);
     if (b.password === undefined && b.password_hash === undefined && !existing && b.tags === undefined) throw badRequest("missing key 'tags'");
-    await metadata.apply({ op: 'user.put', user: { name, passwordHash: passwordHashOf(b, existing?.passwordHash), tags: b.tags === undefined ? (existing?.tags ?? []) : parseTags(b.tags) } });
+    let credentials: Credentials;
+    try {
+      credentials = credentialsOf(b, existing);
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
+    await metadata.apply({ op: 'user.put', user: { name, ...credentials, tags: b.tags === undefined ? (existing?.tags ?? []) : parseTags(b.tags) } });
     return createdOrUpdated(reply, !existing);
   });
   app.delete('/api/users/:user', async (req, reply) => {
@@ -140,11 +129,6 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const name = params(req).user;
     if (!broker.users.has(name)) throw notFound();
     return [...broker.permissions.values()].filter((p) => p.user === name).map((p) => ({ ...p }));
-  });
-  app.get('/api/users/:user/topic-permissions', async (req) => {
-    requireAdministrator(req.apiUser);
-    if (!broker.users.has(params(req).user)) throw notFound();
-    return [];
   });
 
   app.get('/api/permissions', async (req) => {
@@ -177,11 +161,3 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
   void isAdministrator;
 }
 
-function regexField(v: string, key: string): string {
-  try {
-    new RegExp(v);
-  } catch {
-    throw badRequest(`invalid regular expression for ${key}: '${v}'`);
-  }
-  return v;
-}

@@ -130,9 +130,6 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
   app.get('/api/parameters/:component/:vhost', async () => []);
   app.get('/api/operator-policies', async () => []);
   app.get('/api/operator-policies/:vhost', async () => []);
-  app.get('/api/vhost-limits', async () => []);
-  app.get('/api/user-limits', async () => []);
-  app.get('/api/topic-permissions', async () => []);
   app.get('/api/auth/hash_password/:password', async (req) => {
     const { hashPassword } = await import('../../auth/password.js');
     return { ok: hashPassword(params(req).password) };
