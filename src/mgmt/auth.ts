@@ -43,6 +43,11 @@ export function requireAdministrator(u: ApiUser): void {
   if (!isAdministrator(u)) throw new ApiError(401, 'not_authorised', 'Not administrator user');
 }
 
+/** Runtime parameters (and policies): policymakers and administrators change them; monitoring users read them too. */
+export function requirePolicymaker(u: ApiUser, readOnly = false): void {
+  if (!isPolicymaker(u) && !(readOnly && isMonitor(u))) throw new ApiError(401, 'not_authorised', 'Not policymaker user');
+}
+
 export function requireMonitor(u: ApiUser): void {
   if (!isMonitor(u)) throw new ApiError(401, 'not_authorised', 'Not monitor user');
 }

@@ -3,6 +3,7 @@ import type { AuthSettings } from '../auth/authenticator';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { BrokerView, Row } from './broker-view';
+import type { Shovels } from './shovels';
 import type { StatsHistory } from './stats-history';
 
 export interface MgmtContext {
@@ -14,10 +15,12 @@ export interface MgmtContext {
   /** This node's chart history (overview samples). */
   history: StatsHistory;
   nodeName: string;
-  /** Cluster name shown by /api/cluster-name and the overview; settable with PUT. */
-  clusterName: { value: string };
+  /** Cluster name shown by /api/cluster-name and the overview: the global parameter cluster_name, else the node name. */
+  clusterName: { readonly value: string };
   /** Listeners of this node as /api/overview lists them. */
   listeners: Row[];
+  /** Moves between queues started through shovel parameters (the UI's "Move messages"). */
+  shovels: Shovels;
   /** The product version reported as rabbitmq_version / product_version. */
   version: string;
 }

@@ -9,13 +9,12 @@ import { isExchangeType } from '../broker/exchange/exchange';
 import type { MetadataStore } from '../broker/ports';
 import { validatePolicy, type Policy, type PolicyTarget } from '../broker/policy';
 import { validateQueueArguments } from '../broker/queue/queue-config';
-import { hashPassword } from '../auth/password';
+import { USER_LIMIT_KEYS, VHOST_LIMIT_KEYS } from '../broker/access-model';
 import { jsonToTable, tableToJson } from './json-values';
+import { credentialsOf, userJson } from './user-json';
 
 type Doc = Record<string, unknown>;
 type Item = Record<string, unknown>;
-
-const HASHING = 'rabbit_password_hashing_sha256';
 
 /** An error in the document itself (400 for the API, a message for warrenctl). */
 export class DefinitionsError extends Error {}
@@ -31,15 +30,17 @@ export function exportDefinitions(broker: Broker, version: string, vhost?: strin
   const tag = (o: Item, v: string): Item => (withVhost ? { ...o, vhost: v } : o);
   const doc: Doc = { rabbit_version: version, rabbitmq_version: version, product_name: 'Warren', product_version: version };
   if (withVhost) {
-    doc.users = [...broker.users.values()].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: HASHING, tags: u.tags, limits: {} }));
+    doc.users = [...broker.users.values()].map((u) => userJson(u, broker.access.userLimits.get(u.name)));
     doc.vhosts = vhosts.map((v) => ({ name: v.name, limits: [], metadata: { description: v.name === '/' ? 'Default virtual host' : '', tags: [] } }));
     doc.permissions = [...broker.permissions.values()].map((p) => ({ ...p }));
-    doc.topic_permissions = [];
-    doc.parameters = [];
-    doc.global_parameters = [];
-  } else {
-    doc.parameters = [];
+    doc.topic_permissions = [...broker.access.topicPermissions.values()].map((p) => ({ user: p.user, vhost: p.vhost, exchange: p.exchange, write: p.write, read: p.read }));
+    doc.global_parameters = [...broker.globalParameters].map(([name, value]) => ({ name, value }));
   }
+  // As RabbitMQ: vhost limits are the runtime parameter vhost-limits/limits of each vhost.
+  doc.parameters = vhosts.flatMap((v) => {
+    const limits = broker.access.vhostLimits.get(v.name);
+    return limits && Object.keys(limits).length > 0 ? [{ value: { ...limits }, ...(withVhost ? { vhost: v.name } : {}), component: 'vhost-limits', name: 'limits' }] : [];
+  });
   doc.policies = vhosts.flatMap((v) => [...v.policies.values()].map((p) => policyJson(p, withVhost)));
   doc.queues = vhosts.flatMap((v) =>
     [...v.queues.values()]
@@ -102,6 +103,9 @@ export async function importDefinitions(broker: Broker, metadata: MetadataStore,
   const users = vhost ? [] : list(doc, 'users');
   const vhosts = vhost ? [] : list(doc, 'vhosts');
   const permissions = vhost ? [] : list(doc, 'permissions');
+  const topicPermissions = vhost ? [] : list(doc, 'topic_permissions');
+  const globalParameters = vhost ? [] : list(doc, 'global_parameters');
+  const parameters = list(doc, 'parameters');
   const policies = list(doc, 'policies');
   const queues = list(doc, 'queues');
   const exchanges = list(doc, 'exchanges');
@@ -110,16 +114,27 @@ export async function importDefinitions(broker: Broker, metadata: MetadataStore,
   for (const u of users) {
     const name = str(u, 'name', 'a user');
     if (u.tags === undefined && u.administrator === undefined) throw new DefinitionsError(`user '${name}' lacks 'tags'`);
-    const algorithm = u.hashing_algorithm ?? HASHING;
-    if (typeof u.password !== 'string' && algorithm !== HASHING) throw new DefinitionsError(`user '${name}': hashing algorithm '${String(algorithm)}' is not supported (only ${HASHING})`);
+    try {
+      credentialsOf(u, undefined);
+    } catch (err) {
+      throw new DefinitionsError(`user '${name}': ${(err as Error).message}`);
+    }
+    limitsOf(u.limits, USER_LIMIT_KEYS, `user '${name}'`);
   }
+  for (const p of parameters) if (p.component === 'vhost-limits') limitsOf(p.value, VHOST_LIMIT_KEYS, `vhost-limits of '${vhostOf(p, 'a parameter')}'`);
   if (vhost !== undefined && !broker.vhosts.has(vhost)) throw new DefinitionsError(`vhost '${vhost}' does not exist`);
 
   for (const u of users) {
     const name = str(u, 'name', 'a user');
-    const passwordHash = typeof u.password === 'string' ? hashPassword(u.password) : str(u, 'password_hash', `user '${name}'`, '');
     const userTags = u.tags !== undefined ? tags(u.tags) : u.administrator === true || u.administrator === 'true' ? ['administrator'] : [];
-    await metadata.apply({ op: 'user.put', user: { name, passwordHash, tags: userTags } });
+    await metadata.apply({ op: 'user.put', user: { name, ...credentialsOf(u, undefined), tags: userTags } });
+    const limits = limitsOf(u.limits, USER_LIMIT_KEYS, `user '${name}'`);
+    if (limits) await metadata.apply({ op: 'user-limits.set', user: name, limits });
+  }
+  for (const g of globalParameters) {
+    const name = str(g, 'name', 'a global parameter');
+    // RabbitMQ's internal cluster id names the cluster it was exported from, not this one.
+    if (name !== 'internal_cluster_id' && g.value !== undefined) await metadata.apply({ op: 'global-parameter.set', name, value: g.value });
   }
   for (const v of vhosts) {
     const name = str(v, 'name', 'a vhost');
@@ -129,6 +144,14 @@ export async function importDefinitions(broker: Broker, metadata: MetadataStore,
     const user = str(p, 'user', 'a permission');
     const v = str(p, 'vhost', 'a permission');
     await metadata.apply({ op: 'permission.set', permission: { user, vhost: v, configure: str(p, 'configure', 'a permission', ''), write: str(p, 'write', 'a permission', ''), read: str(p, 'read', 'a permission', '') } });
+  }
+  for (const p of topicPermissions) {
+    const what = 'a topic permission';
+    await metadata.apply({ op: 'topic-permission.set', permission: { user: str(p, 'user', what), vhost: str(p, 'vhost', what), exchange: str(p, 'exchange', what, ''), write: str(p, 'write', what, ''), read: str(p, 'read', what, '') } });
+  }
+  for (const p of parameters) {
+    const limits = p.component === 'vhost-limits' ? limitsOf(p.value, VHOST_LIMIT_KEYS, 'vhost-limits') : undefined;
+    if (limits) await metadata.apply({ op: 'vhost-limits.set', vhost: vhostOf(p, 'a parameter'), limits });
   }
   for (const e of exchanges) {
     const name = str(e, 'name', 'an exchange');
@@ -166,4 +189,17 @@ export async function importDefinitions(broker: Broker, metadata: MetadataStore,
     if (source === '') continue;
     await metadata.apply({ op: 'binding.add', vhost: vhostOf(b, 'a binding'), binding: { source, destination, destinationKind: kind, routingKey: str(b, 'routing_key', 'a binding', ''), args: jsonToTable(b.arguments) } });
   }
+}
+
+/** Limits `{name: integer}` of the known names; undefined when absent or empty; DefinitionsError otherwise. */
+function limitsOf(v: unknown, keys: readonly string[], what: string): Record<string, number> | undefined {
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new DefinitionsError(`${what}: limits must be an object`);
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v)) {
+    if (!keys.includes(k)) throw new DefinitionsError(`${what}: unknown limit '${k}'`);
+    if (typeof n !== 'number' || !Number.isInteger(n)) throw new DefinitionsError(`${what}: limit ${k} must be an integer`);
+    out[k] = n;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

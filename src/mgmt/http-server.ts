@@ -18,6 +18,7 @@ import { definitionRoutes } from './routes/definitions';
 import { healthRoutes } from './routes/health';
 import { limitRoutes } from './routes/limits';
 import { topicPermissionRoutes } from './routes/topic-permissions';
+import { parameterRoutes } from './routes/parameters';
 import { staticRoutes } from './routes/static';
 
 export interface MgmtServerOptions {
@@ -63,7 +64,7 @@ export function buildMgmtApp(ctx: MgmtContext, o: MgmtServerOptions): FastifyIns
     if (reply.statusCode < 400) reply.removeHeader('www-authenticate');
     return payload;
   });
-  for (const routes of [clusterRoutes, connectionRoutes, exchangeRoutes, queueRoutes, bindingRoutes, accessRoutes, topicPermissionRoutes, limitRoutes, policyRoutes, definitionRoutes, healthRoutes, staticRoutes]) {
+  for (const routes of [clusterRoutes, connectionRoutes, exchangeRoutes, queueRoutes, bindingRoutes, accessRoutes, topicPermissionRoutes, limitRoutes, parameterRoutes, policyRoutes, definitionRoutes, healthRoutes, staticRoutes]) {
     routes(app, ctx);
   }
   return app;

@@ -15,6 +15,7 @@ import type { MgmtContext } from './context';
 import { startMgmtServer } from './http-server';
 import { LocalNodeSource } from './local-node-source';
 import { startPrometheusServer } from './prometheus-server';
+import { Shovels } from './shovels';
 
 export interface ManagementOptions {
   broker: Broker;
@@ -77,9 +78,15 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     view: new BrokerView(peersOf ? () => [local, ...peersOf()] : [local]),
     history: local.history,
     nodeName: o.nodeName,
-    clusterName: { value: o.nodeName },
+    clusterName: {
+      get value() {
+        const name = o.broker.globalParameters.get('cluster_name');
+        return typeof name === 'string' ? name : o.nodeName;
+      },
+    },
     listeners,
     version: o.version,
+    shovels: new Shovels(o.broker, o.nodeName),
   };
   // Sampling runs on a timer, never on the message path; an error in it is logged, not thrown.
   let sampleErrors = 0;

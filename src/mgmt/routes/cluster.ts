@@ -93,14 +93,6 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     };
   });
 
-  app.get('/api/cluster-name', async () => ({ name: ctx.clusterName.value }));
-  app.put('/api/cluster-name', async (req, reply) => {
-    requireAdministrator(req.apiUser);
-    const name = stringField(body(req), 'name');
-    if (name === '') throw badRequest('name must not be empty');
-    ctx.clusterName.value = name;
-    return reply.code(204).send();
-  });
 
   app.get('/api/nodes', async (req) => {
     requireMonitor(req.apiUser);
@@ -121,13 +113,6 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     requireAdministrator(req.apiUser);
     return [];
   });
-  app.get('/api/global-parameters', async (req) => {
-    requireAdministrator(req.apiUser);
-    return [{ name: 'cluster_name', value: ctx.clusterName.value }];
-  });
-  app.get('/api/parameters', async () => []);
-  app.get('/api/parameters/:component', async () => []);
-  app.get('/api/parameters/:component/:vhost', async () => []);
   app.get('/api/operator-policies', async () => []);
   app.get('/api/operator-policies/:vhost', async () => []);
   app.get('/api/auth/hash_password/:password', async (req) => {
