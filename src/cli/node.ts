@@ -99,7 +99,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   // warrenctl's local endpoint, <data dir>/warren.sock (mode 0600).
   const control = await startControlEndpoint({ broker, metadata, amqp, alarms, config, cluster, startedAtMs: started, log: logger });
   const management = await startManagement({
-    broker, metadata, auth: authSettings(config), connections: () => amqp.connections, alarms, nodeName: config.nodeName, startedAtMs: started, dataDir: config.dataDir,
+    broker, metadata, auth: authSettings(config), connections: () => amqp.connections, protocolConnections: () => protocols.listedConnections(), alarms, nodeName: config.nodeName, startedAtMs: started, dataDir: config.dataDir,
     version: warrenVersion(), amqpPort: config.nodePort, host: config.mgmtIp, mgmtPort: config.mgmtPort, prometheusPort: config.prometheusPort,
     sampleIntervalMs: config.mgmtSampleIntervalMs, requestMaxBytes: config.mgmtRequestMaxBytes,
     memoryLimitBytes: parseSize(config.memoryHighWatermark, totalmem()), diskFreeLimitBytes: parseSize(config.diskFreeLimit), log: logger,

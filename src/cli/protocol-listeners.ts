@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ListedConnection } from '../adapter/listed-connection';
 import type { Broker } from '../broker/broker';
 import type { MetadataStore } from '../broker/ports';
 import type { Config } from '../config/config';
@@ -15,6 +16,8 @@ export interface ProtocolListeners {
   stomp: StompServer | undefined;
   webStomp: WebSocketListener | undefined;
   webMqtt: WebSocketListener | undefined;
+  /** MQTT and STOMP connections (all transports), for the management API. */
+  listedConnections(): Iterable<ListedConnection>;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,10 @@ export async function startProtocolListeners(broker: Broker, metadata: MetadataS
     stomp,
     webStomp,
     webMqtt,
+    *listedConnections() {
+      if (mqtt) yield* mqtt.connections;
+      if (stomp) yield* stomp.connections;
+    },
     async close() {
       await webMqtt?.close();
       await webStomp?.close();

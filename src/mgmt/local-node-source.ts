@@ -4,8 +4,8 @@
  * core changes (clustered queues), only this adapter follows.
  */
 import { availableParallelism } from 'node:os';
+import type { ListedConnection } from '../adapter/listed-connection';
 import type { Connection } from '../amqp/connection';
-import type { Channel } from '../amqp/channel';
 import type { ResourceAlarms } from '../broker/alarms';
 import type { Broker } from '../broker/broker';
 import { NotFound } from '../broker/errors';
@@ -17,7 +17,9 @@ import { Queue } from '../broker/queue/queue';
 import type { QueueCounts, QueueHandle, QueuedMessage } from '../broker/ports';
 import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from './broker-view';
 import { jsonToProperties, tableToJson } from './json-values';
+import { amqpChannelRow, amqpConnectionRow, connectionName, stripMapped } from './amqp-connection-rows';
 import { fetched } from './fetched-message';
+import { listed, listingName, protocolConnectionRow } from './protocol-connections';
 import { diskFree, exchangeTypes, fdCounts } from './node-info';
 import { RateSampler } from './rates';
 import { StatsHistory } from './stats-history';
@@ -25,6 +27,8 @@ import { StatsHistory } from './stats-history';
 export interface LocalNodeOptions {
   broker: Broker;
   connections: () => Iterable<Connection>;
+  /** Logged-in connections of the other protocols (MQTT, STOMP), listed beside AMQP's. */
+  protocolConnections?: () => Iterable<ListedConnection>;
   nodeName: string;
   startedAtMs: number;
   alarms: ResourceAlarms | undefined;
@@ -96,7 +100,7 @@ export class LocalNodeSource implements NodeSource {
       }
     }
     await Promise.all(pending);
-    let connections = 0;
+    let connections = this.otherConnections().length;
     let channels = 0;
     let consumers = 0;
     for (const c of this.o.connections()) {
@@ -131,7 +135,7 @@ export class LocalNodeSource implements NodeSource {
     const mem = process.memoryUsage();
     const alarms = this.o.alarms?.active;
     const uptime = Date.now() - this.o.startedAtMs;
-    let connections = 0;
+    let connections = this.otherConnections().length;
     for (const _ of this.o.connections()) connections++;
     const fds = fdCounts();
     return {
@@ -265,93 +269,19 @@ export class LocalNodeSource implements NodeSource {
 
   async connections(): Promise<Row[]> {
     const out: Row[] = [];
-    for (const c of this.o.connections()) if (c.state !== 'header' && c.state !== 'closed') out.push(this.connectionRow(c));
+    for (const c of this.o.connections()) if (c.state !== 'header' && c.state !== 'closed') out.push(amqpConnectionRow(c, this.o.nodeName));
+    for (const { l } of this.otherConnections()) out.push(protocolConnectionRow(l, this.o.nodeName));
     return out;
   }
 
-  private connectionRow(c: Connection): Row {
-    const s = c.socket;
-    const props = tableToJson(c.clientProperties);
-    let recv = 0;
-    let send = 0;
-    try {
-      recv = s.bytesRead;
-      send = s.bytesWritten;
-    } catch {
-      // a destroyed socket no longer reports its byte counts
-    }
-    return {
-      name: connectionName(c),
-      node: this.o.nodeName,
-      vhost: c.vhost?.name ?? null,
-      user: c.user,
-      user_who_performed_action: c.user,
-      user_provided_name: typeof props.connection_name === 'string' ? props.connection_name : undefined,
-      type: 'network',
-      protocol: 'AMQP 0-9-1',
-      auth_mechanism: 'PLAIN',
-      connected_at: connectedAt(c),
-      host: stripMapped(s.localAddress),
-      port: s.localPort,
-      peer_host: stripMapped(s.remoteAddress),
-      peer_port: s.remotePort,
-      ssl: false,
-      ssl_protocol: null,
-      ssl_key_exchange: null,
-      ssl_cipher: null,
-      ssl_hash: null,
-      peer_cert_subject: null,
-      peer_cert_issuer: null,
-      peer_cert_validity: null,
-      timeout: c.heartbeatSeconds,
-      frame_max: c.out.frameMaxBytes,
-      channel_max: c.channelMax,
-      client_properties: props,
-      state: c.state === 'open' ? (c.blocked ? 'blocked' : 'running') : c.state === 'handshake' ? 'starting' : c.state,
-      channels: c.channels.size,
-      recv_oct: recv,
-      recv_oct_details: { rate: 0 },
-      recv_cnt: 0,
-      send_oct: send,
-      send_oct_details: { rate: 0 },
-      send_cnt: 0,
-      send_pend: s.writableLength,
-      reductions: 0,
-      garbage_collection: {},
-    };
+  private otherConnections(): ReturnType<typeof listed> {
+    return this.o.protocolConnections ? listed(this.o.protocolConnections()) : [];
   }
 
   async channels(): Promise<Row[]> {
     const out: Row[] = [];
-    for (const c of this.o.connections()) for (const ch of c.channels.values()) if (ch.state === 'open') out.push(this.channelRow(c, ch));
+    for (const c of this.o.connections()) for (const ch of c.channels.values()) if (ch.state === 'open') out.push(amqpChannelRow(c, ch, this.o.nodeName, this.rates));
     return out;
-  }
-
-  private channelRow(c: Connection, ch: Channel): Row {
-    const name = connectionName(c);
-    return {
-      name: `${name} (${ch.id})`,
-      number: ch.id,
-      node: this.o.nodeName,
-      vhost: c.vhost?.name ?? null,
-      user: c.user,
-      user_who_performed_action: c.user,
-      connection_details: { name, peer_host: stripMapped(c.socket.remoteAddress), peer_port: c.socket.remotePort },
-      state: ch.flowActive ? 'running' : 'flow',
-      transactional: ch.tx !== undefined,
-      confirm: ch.confirms !== undefined,
-      consumer_count: ch.consumers.size,
-      messages_unacknowledged: ch.unacked.size,
-      messages_unconfirmed: 0,
-      messages_uncommitted: ch.tx?.publishes.length ?? 0,
-      acks_uncommitted: ch.tx?.settlements.length ?? 0,
-      prefetch_count: ch.consumerPrefetch,
-      global_prefetch_count: ch.globalPrefetch,
-      pending_raft_commands: 0,
-      message_stats: this.rates.messageStats(ch.stats),
-      reductions: 0,
-      garbage_collection: {},
-    };
   }
 
   async consumers(): Promise<Row[]> {
@@ -417,9 +347,13 @@ export class LocalNodeSource implements NodeSource {
 
   async closeConnection(name: string, reason: string): Promise<boolean> {
     const c = this.findConnection((x) => connectionName(x) === name);
-    if (!c) return false;
-    c.forceClose(reason);
-    return true;
+    if (c) {
+      c.forceClose(reason);
+      return true;
+    }
+    const other = this.otherConnections().find(({ l }) => listingName(l) === name);
+    other?.c.forceClose(reason);
+    return other !== undefined;
   }
 
   async purge(vhost: string, queue: string): Promise<number> {
@@ -492,20 +426,3 @@ const CHURN_FIELDS: [keyof Broker['churn'], string][] = [
   ['queueDeleted', 'queue_deleted'],
 ];
 
-const connectedAtMs = new WeakMap<Connection, number>();
-
-function connectedAt(c: Connection): number {
-  let at = connectedAtMs.get(c);
-  if (at === undefined) connectedAtMs.set(c, (at = Date.now()));
-  return at;
-}
-
-/** As RabbitMQ names a connection: "peer_host:peer_port -> host:port". */
-export function connectionName(c: Connection): string {
-  const s = c.socket;
-  return `${stripMapped(s.remoteAddress)}:${s.remotePort} -> ${stripMapped(s.localAddress)}:${s.localPort}`;
-}
-
-function stripMapped(address: string | undefined): string {
-  return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? '');
-}

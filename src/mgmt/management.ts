@@ -4,6 +4,7 @@
  * a port already taken is logged and the node runs on without that listener.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ListedConnection } from '../adapter/listed-connection';
 import type { Connection } from '../amqp/connection';
 import type { AuthSettings } from '../auth/authenticator';
 import type { ResourceAlarms } from '../broker/alarms';
@@ -22,6 +23,8 @@ export interface ManagementOptions {
   metadata: MetadataStore;
   auth: AuthSettings;
   connections: () => Iterable<Connection>;
+  /** MQTT and STOMP connections, listed and counted beside AMQP's. */
+  protocolConnections?: () => Iterable<ListedConnection>;
   alarms: ResourceAlarms | undefined;
   nodeName: string;
   startedAtMs: number;
@@ -61,6 +64,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
   const local = new LocalNodeSource({
     broker: o.broker,
     connections: o.connections,
+    protocolConnections: o.protocolConnections,
     nodeName: o.nodeName,
     startedAtMs: o.startedAtMs,
     alarms: o.alarms,

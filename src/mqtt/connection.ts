@@ -3,6 +3,7 @@ import { parser as createParser, type IConnectPacket, type IPublishPacket, type 
 import { AmqpError } from '../broker/errors';
 import type { Logger } from '../log/logger';
 import { BrokerSession, type DurableSettler } from '../adapter/broker-session';
+import { streamEnds, type ConnectionListing, type ListedConnection } from '../adapter/listed-connection';
 import type { TakeoverTarget } from './client-registry';
 import { CONNACK, login, type ConnackCause } from './connect';
 import type { MqttContext } from './context';
@@ -40,8 +41,9 @@ interface Will {
  * stream for Web-MQTT). Packets are handled in order: while an asynchronous one (CONNECT,
  * SUBSCRIBE, UNSUBSCRIBE) waits for the metadata store, later packets queue behind it.
  */
-export class MqttConnection implements TakeoverTarget, DurableSettler {
+export class MqttConnection implements TakeoverTarget, DurableSettler, ListedConnection {
   readonly id: string;
+  private readonly connectedAtMs = Date.now();
   private readonly parser = createParser();
   private readonly writer: PacketWriter;
   private readonly log: Logger;
@@ -404,6 +406,24 @@ export class MqttConnection implements TakeoverTarget, DurableSettler {
   /** Closes the connection at broker shutdown. */
   shutdown(): void {
     this.disconnect(0x8b, 'server shutting down');
+  }
+
+  listing(): ConnectionListing | undefined {
+    if (this.state !== 'open') return undefined;
+    const version = this.version === 5 ? '5.0' : this.version === 4 ? '3.1.1' : '3.1';
+    return {
+      protocol: `MQTT ${version}`,
+      user: this.user,
+      vhost: this.vhost,
+      connectedAtMs: this.connectedAtMs,
+      clientProperties: { client_id: this.clientId, product: 'MQTT client' },
+      ...streamEnds(this.socket, this.remoteAddress),
+    };
+  }
+
+  /** An operator closed it: MQTT 5 clients get DISCONNECT "administrative action" (0x98). */
+  forceClose(reason: string): void {
+    this.disconnect(0x98, reason);
   }
 
   private async teardown(): Promise<void> {

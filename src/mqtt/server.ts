@@ -12,8 +12,13 @@ export class MqttServer {
 
   /** Serves one MQTT client over `stream`. */
   handle(stream: Duplex, remoteAddress: string | undefined): MqttConnection {
-    const c = new MqttConnection(stream, remoteAddress, this.ctx, (closed) => this.connections.delete(closed));
+    // Counted with AMQP's in the management churn figures, as RabbitMQ counts its plugins' connections.
+    const churn = this.ctx.broker.churn;
+    const c = new MqttConnection(stream, remoteAddress, this.ctx, (closed) => {
+      if (this.connections.delete(closed)) churn.connectionClosed++;
+    });
     this.connections.add(c);
+    churn.connectionCreated++;
     return c;
   }
 

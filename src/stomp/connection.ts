@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { authenticate, canAccessVhost } from '../auth/authenticator';
 import { AmqpError } from '../broker/errors';
 import type { Logger } from '../log/logger';
+import { streamEnds, type ConnectionListing, type ListedConnection } from '../adapter/listed-connection';
 import { BrokerSession, type DurableSettler } from '../adapter/broker-session';
 import type { StompContext } from './context';
 import { StompError } from './errors';
@@ -25,8 +26,10 @@ let connectionCounter = 0;
  * for Web-STOMP). Frames are handled in order; while one waits for the metadata store (a
  * declare), later frames queue behind it.
  */
-export class StompConnection implements DurableSettler {
+export class StompConnection implements DurableSettler, ListedConnection {
   readonly id: string;
+  private readonly connectedAtMs = Date.now();
+  private listed: { version: string; user: string; vhost: string } | undefined;
   private readonly reader = new FrameReader(LIMITS_BEFORE_LOGIN);
   private readonly writer: FrameWriter;
   private readonly log: Logger;
@@ -188,6 +191,7 @@ export class StompConnection implements DurableSettler {
     );
     this.reader.limits = LIMITS_AFTER_LOGIN;
     this.state = 'open';
+    this.listed = { version, user, vhost: vhostName };
     const [sendMs, receiveMs] = this.startHeartbeats(frame.headers.get('heart-beat'));
     this.writer.send(
       encodeFrame(
@@ -322,6 +326,23 @@ export class StompConnection implements DurableSettler {
   /** A frame the parser could not read: ERROR, then close. */
   private fatal(summary: string, detail: string): void {
     this.error(summary, detail, undefined, true);
+  }
+
+  listing(): ConnectionListing | undefined {
+    if (this.state !== 'open' || !this.listed) return undefined;
+    return {
+      protocol: `STOMP ${this.listed.version}`,
+      user: this.listed.user,
+      vhost: this.listed.vhost,
+      connectedAtMs: this.connectedAtMs,
+      clientProperties: { product: 'STOMP client' },
+      ...streamEnds(this.socket, this.remoteAddress),
+    };
+  }
+
+  /** An operator closed it: an ERROR frame naming the reason, then the socket closes. */
+  forceClose(reason: string): void {
+    this.error('Connection closed', reason || 'Closed via management plugin', undefined, true);
   }
 
   /** Closes the connection at broker shutdown. */

@@ -5,7 +5,7 @@ import { isAdministrator, isMonitor, requireAdministrator, requireMonitor } from
 import type { MgmtContext } from '../context';
 import { badRequest, notFound } from '../http-errors';
 import type { LengthField } from '../stats-history';
-import { body, params, query, stringField, sumStats, visibleVhosts } from './route-util';
+import { params, query, sumStats, visibleVhosts } from './route-util';
 import type { Row } from '../broker-view';
 import { exchangeTypes } from '../node-info';
 
