@@ -8,11 +8,12 @@
 import type { Mesh } from '../mesh';
 import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from '../../src/mgmt/broker-view';
 import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
+import type { SampleWindow } from '../../src/mgmt/queue-history';
 
 const CHANNEL = 'mgmt.src';
 const TIMEOUT_MS = 5000;
 
-type Method = 'node' | 'queues' | 'connections' | 'channels' | 'consumers' | 'exchangeStats' | 'totals' | 'churn' | 'messageStats' | 'closeConnection' | 'purge' | 'get';
+type Method = 'node' | 'queues' | 'connections' | 'channels' | 'consumers' | 'exchangeStats' | 'totals' | 'churn' | 'messageStats' | 'closeConnection' | 'purge' | 'get' | 'queueSamples';
 
 /** Answers other members' requests with this node's own source. Returns the unregister function. */
 export function serveNodeSource(mesh: Mesh, local: LocalNodeSource): () => void {
@@ -32,6 +33,9 @@ export function serveNodeSource(mesh: Mesh, local: LocalNodeSource): () => void 
         break;
       case 'get':
         result = await local.get(a[0] as string, a[1] as string, a[2] as GetOptions);
+        break;
+      case 'queueSamples':
+        result = await local.queueSamples(a[0] as string, a[1] as string, (a[2] ?? undefined) as SampleWindow | undefined, (a[3] ?? undefined) as SampleWindow | undefined);
         break;
       case 'node':
       case 'connections':
@@ -103,6 +107,10 @@ export class RemoteNodeSource implements NodeSource {
 
   messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }> {
     return this.ask('messageStats', [], { node: {}, byVhost: {} });
+  }
+
+  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
+    return (await this.ask<Row | null>('queueSamples', [vhost, name, rates, lengths], null)) ?? undefined;
   }
 
   /** Queues are reached through this node's handles (the local source answers for them). */

@@ -9,6 +9,8 @@
  * a peer over the mesh) so any node answers for the whole cluster. Rows are plain JSON in
  * RabbitMQ's shapes, so a remote source can send them as they are.
  */
+import type { SampleWindow } from './queue-history';
+
 export type Row = Record<string, unknown>;
 
 /** One message fetched through the API (POST /api/queues/:vhost/:name/get). */
@@ -67,6 +69,8 @@ export interface NodeSource {
   churn(): Promise<Row>;
   /** Node-wide message_stats and queue totals, for /api/overview and the vhost rows. */
   messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }>;
+  /** The queue's chart samples (partial row fields, see QueueHistories.samples); undefined when another node samples it. */
+  queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined>;
   /** Whether this node holds the queue's messages. */
   hasQueue(vhost: string, name: string): Promise<boolean>;
   /** Closes a connection by its listed name with 320 CONNECTION_FORCED; false when not here. */
@@ -134,6 +138,12 @@ export class BrokerView {
   async closeConnection(name: string, reason: string): Promise<boolean> {
     for (const s of this.sources) if (await s.closeConnection(name, reason)) return true;
     return false;
+  }
+
+  /** The queue's chart samples from whichever node samples it. */
+  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
+    for (const answer of await Promise.all(this.sources.map((s) => s.queueSamples(vhost, name, rates, lengths)))) if (answer) return answer;
+    return undefined;
   }
 
   /** The source holding a queue's messages; undefined when no node does. */

@@ -23,6 +23,7 @@ import { listed, listingName, protocolConnectionRow } from './protocol-connectio
 import { diskFree, exchangeTypes, fdCounts } from './node-info';
 import { RateSampler } from './rates';
 import { StatsHistory } from './stats-history';
+import { QueueHistories, type SampleWindow } from './queue-history';
 
 export interface LocalNodeOptions {
   broker: Broker;
@@ -36,6 +37,8 @@ export interface LocalNodeOptions {
   diskFreeLimitBytes: number;
   dataDir: string;
   listeners: Row[];
+  /** Per-queue chart history: ticks kept, and most queues with a ring at once. */
+  queueHistory: { points: number; maxQueues: number };
   /** List queues homed on other nodes too (through their handles), when no peer sources answer for them. */
   includeRemoteQueues: boolean;
 }
@@ -43,13 +46,16 @@ export interface LocalNodeOptions {
 export class LocalNodeSource implements NodeSource {
   readonly rates = new RateSampler();
   readonly history = new StatsHistory();
+  private readonly queueHistories: QueueHistories;
   /** Node-wide totals, summed from the vhosts' counters at each sample. */
   private readonly nodeTotals = new MessageCounters();
   private readonly vhostTotals = new Map<string, MessageCounters>();
 
   private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
 
-  constructor(private readonly o: LocalNodeOptions) {}
+  constructor(private readonly o: LocalNodeOptions) {
+    this.queueHistories = new QueueHistories(o.queueHistory.points, o.queueHistory.maxQueues);
+  }
 
   get nodeName(): string {
     return this.o.nodeName;
@@ -60,18 +66,21 @@ export class LocalNodeSource implements NodeSource {
     for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
     let ready = 0;
     let unacked = 0;
+    this.queueHistories.beginTick(nowMs);
     for (const v of this.o.broker.vhosts.values()) {
       this.rates.sample(v.stats, nowMs);
       for (const f of COUNTER_FIELDS) this.nodeTotals[f] += v.stats[f];
       for (const q of v.queues.values()) {
         if (!(q instanceof Queue)) continue;
         this.rates.sample(q.stats, nowMs);
+        this.queueHistories.record(q, q.stats, q.messageCount, q.unackedCount);
         ready += q.messageCount;
         unacked += q.unackedCount;
       }
       for (const e of v.exchanges.values()) this.rates.sample(e.stats, nowMs);
     }
     for (const c of this.o.connections()) for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
+    this.queueHistories.endTick();
     this.rates.sample(this.nodeTotals, nowMs);
     this.sampleChurn(nowMs);
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
@@ -338,6 +347,11 @@ export class LocalNodeSource implements NodeSource {
       }
     }
     return out;
+  }
+
+  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
+    const q = this.o.broker.vhost(vhost)?.queues.get(name);
+    return q ? this.queueHistories.samples(q, rates, lengths) : undefined;
   }
 
   /** Every node can act on any queue: a handle of a queue homed elsewhere forwards to its home. */

@@ -18,6 +18,8 @@ import { LocalNodeSource } from './local-node-source';
 import { startPrometheusServer } from './prometheus-server';
 import { Shovels } from './shovels';
 
+const HISTORY_RETENTION_MS = 600_000;
+
 export interface ManagementOptions {
   broker: Broker;
   metadata: MetadataStore;
@@ -35,6 +37,8 @@ export interface ManagementOptions {
   mgmtPort: number;
   prometheusPort: number;
   sampleIntervalMs: number;
+  /** Most queues whose chart history is kept at once (WARREN_MGMT_QUEUE_HISTORY_MAX). */
+  queueHistoryMax: number;
   requestMaxBytes: number;
   memoryLimitBytes: number;
   diskFreeLimitBytes: number;
@@ -73,6 +77,8 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     dataDir: o.dataDir,
     listeners,
     includeRemoteQueues: o.peers === undefined,
+    // RabbitMQ's basic retention: ten minutes of samples.
+    queueHistory: { points: Math.min(720, Math.ceil(HISTORY_RETENTION_MS / Math.max(100, o.sampleIntervalMs))), maxQueues: o.queueHistoryMax },
   });
   const peersOf = o.peers?.(local);
   const ctx: MgmtContext = {
