@@ -16,6 +16,8 @@ export interface MgmtBroker {
   mgmtPort: number;
   prometheusPort: number;
   base: string;
+  /** Free ports given to the environment variables the fixture was asked for (WARREN_MQTT_PORT, ...). */
+  ports: Record<string, number>;
 }
 
 /** Sends one request to the API; `auth` is user:password (guest:guest by default), null for none. */
@@ -35,15 +37,17 @@ export async function api(m: MgmtBroker, method: string, path: string, opts: { b
   return { status: res.status, headers: res.headers, text, json };
 }
 
-/** Starts one broker for the calling file with statistics sampled every `sampleMs`. */
-export function mgmtFixture(sampleMs = 200): { m: () => MgmtBroker; clients: Clients } {
+/** Starts one broker for the calling file with statistics sampled every `sampleMs`; `portVars` get free ports (other listeners). */
+export function mgmtFixture(sampleMs = 200, portVars: string[] = []): { m: () => MgmtBroker; clients: Clients } {
   let m: MgmtBroker | undefined;
   const clients = new Clients(() => m!.broker);
   before(async () => {
     const mgmtPort = await freePort();
     const prometheusPort = await freePort();
-    const broker = await startBroker({ env: { WARREN_MGMT_PORT: String(mgmtPort), WARREN_PROMETHEUS_PORT: String(prometheusPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_MGMT_SAMPLE_INTERVAL_MS: String(sampleMs) } });
-    m = { broker, mgmtPort, prometheusPort, base: `http://127.0.0.1:${mgmtPort}` };
+    const ports: Record<string, number> = {};
+    for (const name of portVars) ports[name] = await freePort();
+    const broker = await startBroker({ env: { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), WARREN_MGMT_PORT: String(mgmtPort), WARREN_PROMETHEUS_PORT: String(prometheusPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_MGMT_SAMPLE_INTERVAL_MS: String(sampleMs) } });
+    m = { broker, mgmtPort, prometheusPort, base: `http://127.0.0.1:${mgmtPort}`, ports };
     await waitFor(async () => (await fetch(`${m!.base}/api/overview`).then((r) => r.status, () => 0)) === 401, 10_000, 'the management listener');
   });
   after(async () => {

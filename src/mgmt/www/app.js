@@ -321,20 +321,12 @@ async function queues() {
   });
 }
 
-const queueRates = new Map();
-
 async function queue(vhost, name) {
-  const q = await api('GET', `/queues/${enc(vhost)}/${enc(name)}`);
+  // The server keeps ten minutes of samples per queue, so the charts show the time before the page was opened too.
+  const age = 600;
+  const q = await api('GET', `/queues/${enc(vhost)}/${enc(name)}?msg_rates_age=${age}&msg_rates_incr=5&lengths_age=${age}&lengths_incr=5`);
   const bindings = await api('GET', `/queues/${enc(vhost)}/${enc(name)}/bindings`);
-  // The queue page charts the rates it has seen since it was opened.
-  const key = `${vhost}\u0000${name}`;
-  const history = queueRates.get(key) ?? [[], [], [], []];
-  queueRates.set(key, history);
-  history[0].push(Date.now() / 1000);
-  history[1].push(q.message_stats?.publish_details?.rate ?? 0);
-  history[2].push(q.message_stats?.deliver_get_details?.rate ?? 0);
-  history[3].push(q.message_stats?.ack_details?.rate ?? 0);
-  for (const s of history) if (s.length > 120) s.shift();
+  const queueNames = await api('GET', `/queues/${enc(vhost)}?page=1&page_size=500&columns=name`).then((p) => p.items.map((x) => x.name).filter((n) => n !== name), () => []);
   main.innerHTML = `<h1>Queue: ${esc(q.name)} <small>(${esc(vhost)})</small></h1><div id="flash"></div>
     <div class="totals"><div>Ready<b id="q-ready">${fmt(q.messages_ready)}</b></div><div>Unacked<b>${fmt(q.messages_unacknowledged)}</b></div>
       <div>Total<b id="q-total">${fmt(q.messages)}</b></div><div>Consumers<b>${fmt(q.consumers)}</b></div>
@@ -342,15 +334,42 @@ async function queue(vhost, name) {
       <div>Ack<b>${rate(q.message_stats, 'ack')}/s</b></div></div>
     <div class="box">Type: ${esc(q.type)} · durable: ${q.durable} · auto-delete: ${q.auto_delete} · exclusive: ${q.exclusive} · node: ${esc(q.node)} · policy: ${esc(q.policy ?? '')}
       · arguments: ${esc(JSON.stringify(q.arguments))}</div>
-    <div id="c-queue"></div>
+    <h2>Charts (last 10 minutes)</h2><div class="charts"><div id="c-queue-lengths"></div><div id="c-queue"></div></div>
     <h2>Consumers</h2>${table([{ title: 'Channel', value: (c) => c.channel_details.name }, { title: 'Tag', value: (c) => c.consumer_tag }, { title: 'Ack required', value: (c) => c.ack_required }, { title: 'Prefetch', value: (c) => c.prefetch_count, num: true }, { title: 'Active', value: (c) => c.active }], q.consumer_details ?? [])}
     <h2>Bindings</h2>${table([{ title: 'From', value: (b) => b.source || '(AMQP default)' }, { title: 'Routing key', value: (b) => b.routing_key }, { title: 'Arguments', value: (b) => JSON.stringify(b.arguments) }], bindings)}
     <form class="inline" id="bind"><label>From exchange <input name="source" required></label><label>Routing key <input name="routing_key"></label><button>Bind</button></form>
     <h2>Publish message</h2>${publishForm('publish')}
     <h2>Get messages</h2><form class="inline" id="get"><label>Ack mode <select name="ackmode"><option value="ack_requeue_true">Nack message requeue true</option><option value="ack_requeue_false">Automatic ack</option><option value="reject_requeue_true">Reject requeue true</option><option value="reject_requeue_false">Reject requeue false</option></select></label>
       <label>Messages <input name="count" value="1" size="4"></label><button>Get Message(s)</button></form><div id="got"></div>
+    <h2>Move messages</h2><form class="inline" id="move"><label>Destination queue <input name="dest" list="move-queues" required></label><datalist id="move-queues">${queueNames.map((n) => `<option value="${esc(n)}">`).join('')}</datalist><button>Move messages</button></form>
     <h2>Purge / delete</h2><div class="row"><button class="danger" id="purge">Purge Messages</button><button class="danger" id="delete">Delete Queue</button></div>`;
-  if (history[0].length > 1) chart(document.getElementById('c-queue'), 'Message rates /s', [{ label: 'incoming', stroke: '#e0a030' }, { label: 'deliver/get', stroke: '#4f5d75' }, { label: 'ack', stroke: '#b23a48' }], history);
+  const lengths = ['messages_ready', 'messages_unacknowledged'].map((k) => {
+    const s = [...(q[`${k}_details`]?.samples ?? [])].reverse();
+    return [s.map((p) => p.timestamp / 1000), s.map((p) => p.sample)];
+  });
+  if (lengths[0][0].length > 1) chart(document.getElementById('c-queue-lengths'), 'Queued messages', [{ label: 'Ready', stroke: '#e0a030' }, { label: 'Unacked', stroke: '#4f5d75' }], alignSeries(lengths));
+  const keys = [['publish', 'incoming', '#e0a030'], ['deliver_get', 'deliver/get', '#4f5d75'], ['ack', 'ack', '#b23a48']];
+  const rates = keys.map(([k]) => ratePoints(q.message_stats?.[`${k}_details`]?.samples));
+  if (rates[0][0].length > 0) chart(document.getElementById('c-queue'), 'Message rates /s', keys.map(([, label, c]) => ({ label, stroke: c })), alignSeries(rates));
+  document.getElementById('move').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const dest = formData(e.target).dest;
+    // As RabbitMQ's UI: a dynamic shovel from this queue to the destination that deletes itself once the queue's messages moved.
+    const shovel = `Move from ${name}`;
+    try {
+      await api('PUT', `/parameters/shovel/${enc(vhost)}/${enc(shovel)}`, {
+        component: 'shovel', vhost, name: shovel,
+        value: { 'src-uri': `amqp:///${enc(vhost)}`, 'src-queue': name, 'src-protocol': 'amqp091', 'src-prefetch-count': 1000, 'src-delete-after': 'queue-length',
+          'dest-protocol': 'amqp091', 'dest-uri': `amqp:///${enc(vhost)}`, 'dest-add-forward-headers': false, 'ack-mode': 'on-confirm', 'dest-queue': dest },
+      });
+      flash(`Moving messages to ${dest}.`);
+      lastInteractionMs = 0;
+      e.target.reset();
+      setTimeout(route, 500);
+    } catch (err) {
+      flash(err.message, false);
+    }
+  });
   bindPublish('publish', vhost, '', name);
   document.getElementById('bind').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -383,7 +402,11 @@ async function queue(vhost, name) {
 }
 
 async function admin() {
-  const [users, vhosts, permissions, policies] = await Promise.all([api('GET', '/users'), api('GET', '/vhosts'), api('GET', '/permissions'), api('GET', '/policies')]);
+  const [users, vhosts, permissions, policies, topicPermissions, vhostLimits, userLimits] = await Promise.all(
+    ['/users', '/vhosts', '/permissions', '/policies', '/topic-permissions', '/vhost-limits', '/user-limits'].map((p) => api('GET', p)),
+  );
+  const userSelect = users.map((u) => `<option>${esc(u.name)}</option>`).join('');
+  const limitRows = (rows, owner) => rows.flatMap((r) => Object.entries(r.value).map(([limit, value]) => ({ owner: r[owner], limit, value })));
   const vhostSelect = vhosts.map((v) => `<option>${esc(v.name)}</option>`).join('');
   main.innerHTML = `<h1>Admin</h1><div id="flash"></div>
     <h2>Users</h2>${table([{ title: 'Name', value: (u) => u.name }, { title: 'Tags', value: (u) => u.tags.join(', ') }, { title: '', html: (u) => `<button class="danger" data-user="${esc(u.name)}">Delete</button>` }], users, (u) => `data-row-user="${esc(u.name)}"`)}
@@ -394,6 +417,15 @@ async function admin() {
     <h2>Permissions</h2>${table([{ title: 'User', value: (p) => p.user }, { title: 'Vhost', value: (p) => p.vhost }, { title: 'Configure', value: (p) => p.configure }, { title: 'Write', value: (p) => p.write }, { title: 'Read', value: (p) => p.read }], permissions)}
     <form class="inline" id="set-permission"><label>User <select name="user">${users.map((u) => `<option>${esc(u.name)}</option>`).join('')}</select></label><label>Vhost <select name="vhost">${vhostSelect}</select></label>
       <label>Configure <input name="configure" value=".*"></label><label>Write <input name="write" value=".*"></label><label>Read <input name="read" value=".*"></label><button>Set permission</button></form>
+    <h2>Topic permissions</h2>${table([{ title: 'User', value: (p) => p.user }, { title: 'Vhost', value: (p) => p.vhost }, { title: 'Exchange', value: (p) => p.exchange }, { title: 'Write', value: (p) => p.write }, { title: 'Read', value: (p) => p.read }, { title: '', html: (p) => `<button class="danger" data-topic-permission="${esc(p.vhost)}\u0000${esc(p.user)}\u0000${esc(p.exchange)}">Clear</button>` }], topicPermissions)}
+    <form class="inline" id="set-topic-permission"><label>User <select name="user">${userSelect}</select></label><label>Vhost <select name="vhost">${vhostSelect}</select></label>
+      <label>Exchange <input name="exchange" value="amq.topic"></label><label>Write <input name="write" value=".*"></label><label>Read <input name="read" value=".*"></label><button>Set topic permission</button></form>
+    <h2 id="limits">Limits</h2><h3>Virtual host limits</h3>${table([{ title: 'Vhost', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-vhost-limit="${esc(l.owner)}\u0000${esc(l.limit)}">Clear</button>` }], limitRows(vhostLimits, 'vhost'), (l) => `data-row-vhost-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
+    <form class="inline" id="set-vhost-limit"><label>Vhost <select name="vhost">${vhostSelect}</select></label><label>Limit <select name="limit"><option>max-connections</option><option>max-queues</option></select></label>
+      <label>Value <input name="value" size="6" required></label><button>Set / update limit</button></form>
+    <h3>User limits</h3>${table([{ title: 'User', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-user-limit="${esc(l.owner)}\u0000${esc(l.limit)}">Clear</button>` }], limitRows(userLimits, 'user'), (l) => `data-row-user-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
+    <form class="inline" id="set-user-limit"><label>User <select name="user">${userSelect}</select></label><label>Limit <select name="limit"><option>max-connections</option><option>max-channels</option></select></label>
+      <label>Value <input name="value" size="6" required></label><button>Set / update limit</button></form>
     <h2>Policies</h2>${table([{ title: 'Vhost', value: (p) => p.vhost }, { title: 'Name', value: (p) => p.name }, { title: 'Pattern', value: (p) => p.pattern }, { title: 'Apply to', value: (p) => p['apply-to'] }, { title: 'Definition', value: (p) => JSON.stringify(p.definition) }, { title: 'Priority', value: (p) => p.priority, num: true }, { title: '', html: (p) => `<button class="danger" data-policy="${esc(p.vhost)}\u0000${esc(p.name)}">Delete</button>` }], policies)}
     <form class="inline" id="add-policy"><label>Vhost <select name="vhost">${vhostSelect}</select></label><label>Name <input name="name" required></label><label>Pattern <input name="pattern" required></label>
       <label>Apply to <select name="apply-to"><option>all</option><option>queues</option><option>exchanges</option></select></label><label>Definition (JSON) <input name="definition" value='{"max-length": 1000}'></label><label>Priority <input name="priority" value="0" size="3"></label><button>Add policy</button></form>
@@ -415,6 +447,21 @@ async function admin() {
   submit('set-permission', (f) => api('PUT', `/permissions/${enc(f.vhost)}/${enc(f.user)}`, { configure: f.configure, write: f.write, read: f.read }));
   submit('add-policy', (f) => api('PUT', `/policies/${enc(f.vhost)}/${enc(f.name)}`, { pattern: f.pattern, 'apply-to': f['apply-to'], definition: JSON.parse(f.definition), priority: Number(f.priority) }));
   submit('import', async (f) => api('POST', '/definitions', JSON.parse(await f.file.text())));
+  submit('set-topic-permission', (f) => api('PUT', `/topic-permissions/${enc(f.vhost)}/${enc(f.user)}`, { exchange: f.exchange, write: f.write, read: f.read }));
+  submit('set-vhost-limit', (f) => api('PUT', `/vhost-limits/${enc(f.vhost)}/${enc(f.limit)}`, { value: Number(f.value) }));
+  submit('set-user-limit', (f) => api('PUT', `/user-limits/${enc(f.user)}/${enc(f.limit)}`, { value: Number(f.value) }));
+  const clear = (attr, path) =>
+    main.querySelectorAll(`[${attr}]`).forEach((b) => b.addEventListener('click', async () => {
+      try {
+        await api('DELETE', path(b.getAttribute(attr).split('\u0000')));
+        await admin();
+      } catch (err) {
+        flash(err.message, false);
+      }
+    }));
+  clear('data-vhost-limit', ([v, l]) => `/vhost-limits/${enc(v)}/${enc(l)}`);
+  clear('data-user-limit', ([u, l]) => `/user-limits/${enc(u)}/${enc(l)}`);
+  clear('data-topic-permission', ([v, u, x]) => `/topic-permissions/${enc(v)}/${enc(u)}?exchange=${enc(x)}`);
   main.querySelectorAll('[data-user]').forEach((b) => b.addEventListener('click', async () => { await api('DELETE', `/users/${enc(b.dataset.user)}`); admin(); }));
   main.querySelectorAll('[data-vhost]').forEach((b) => b.addEventListener('click', async () => { await api('DELETE', `/vhosts/${enc(b.dataset.vhost)}`); admin(); }));
   main.querySelectorAll('[data-policy]').forEach((b) => b.addEventListener('click', async () => {
