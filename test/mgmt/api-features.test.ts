@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as mqtt from 'mqtt';
 import { rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
+import { startBroker } from '../helpers/broker-process';
+import { freePort } from '../helpers/free-port';
 import { PYTHON } from '../helpers/python-script';
-import { api, enc, mgmtFixture } from './mgmt-support';
+import { api, enc, mgmtFixture, type MgmtBroker } from './mgmt-support';
 
 const { m, clients } = mgmtFixture(200, ['WARREN_MQTT_PORT', 'WARREN_STOMP_PORT']);
 const HASHES = join(__dirname, '../../../test/mgmt/fixtures/rabbitmq-3.10-hashes-limits.json');
@@ -281,6 +283,32 @@ describe('MQTT and STOMP connections', () => {
     } finally {
       client.end(true);
       if (stomp.exitCode === null) stomp.kill('SIGKILL');
+    }
+  });
+});
+
+describe('after a restart', () => {
+  it('keeps the cluster name, limits, topic permissions and SHA-512 / MD5 users', async () => {
+    const mgmtPort = await freePort();
+    const env = { WARREN_MGMT_PORT: String(mgmtPort), WARREN_MGMT_IP: '127.0.0.1' };
+    const own: MgmtBroker = { broker: await startBroker({ env }), mgmtPort, prometheusPort: 0, base: `http://127.0.0.1:${mgmtPort}`, ports: {} };
+    try {
+      await waitFor(async () => (await fetch(`${own.base}/api/overview`).then((r) => r.status, () => 0)) === 401, 10_000, 'the management listener');
+      assert.equal((await api(own, 'POST', '/api/definitions', { body: JSON.parse(readFileSync(HASHES, 'utf8')) })).status, 204);
+      assert.equal((await api(own, 'PUT', '/api/cluster-name', { body: { name: 'kept-name' } })).status, 204);
+      await api(own, 'PUT', '/api/user-limits/guest/max-connections', { body: { value: 50 } });
+      const port = own.broker.port;
+      await own.broker.stop({ keepData: true });
+      own.broker = await startBroker({ env, port, dataDir: own.broker.dataDir });
+      await waitFor(async () => (await fetch(`${own.base}/api/overview`).then((r) => r.status, () => 0)) === 401, 10_000, 'the management listener again');
+      assert.deepEqual((await api(own, 'GET', '/api/cluster-name')).json, { name: 'kept-name' });
+      assert.deepEqual((await api(own, 'GET', '/api/vhost-limits/limited')).json, [{ vhost: 'limited', value: { 'max-connections': 20, 'max-queues': 3 } }]);
+      assert.deepEqual((await api(own, 'GET', '/api/user-limits/guest')).json, [{ user: 'guest', value: { 'max-connections': 50 } }]);
+      assert.equal((await api(own, 'GET', '/api/topic-permissions/limited/sha512-user')).json.length, 1);
+      assert.equal((await api(own, 'GET', '/api/whoami', { auth: 'sha512-user:sha512-pass' })).status, 200);
+      assert.equal((await api(own, 'GET', '/api/whoami', { auth: 'md5-user:md5-pass' })).status, 200);
+    } finally {
+      await own.broker.stop();
     }
   });
 });

@@ -28,7 +28,7 @@ describe('management API in a three-node cluster', { timeout: 120_000 }, () => {
       mgmtPorts.push(mgmtPort);
       nodes.push(
         new ClusterProcess(
-          { name, host: '127.0.0.1', amqpPort: await freePort(), distPort: await freePort(), epmdPort, env: { WARREN_NODE_IP: '127.0.0.1', WARREN_MGMT_PORT: String(mgmtPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_PROMETHEUS_PORT: '0' } },
+          { name, host: '127.0.0.1', amqpPort: await freePort(), distPort: await freePort(), epmdPort, env: { WARREN_NODE_IP: '127.0.0.1', WARREN_MGMT_PORT: String(mgmtPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_PROMETHEUS_PORT: '0', WARREN_MGMT_SAMPLE_INTERVAL_MS: '500' } },
           names,
         ),
       );
@@ -84,6 +84,36 @@ describe('management API in a three-node cluster', { timeout: 120_000 }, () => {
     const overview = (await api(0, '/api/overview')) as { object_totals: Row };
     assert.equal(overview.object_totals.connections, 2);
     assert.equal(overview.object_totals.queues, 2);
+  });
+
+  test('through node A: messages move from a queue on B to one on C, the cluster name reaches every node, samples come from the home', async () => {
+    const request = (i: number, method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${mgmtPorts[i]}${path}`, { method, headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const bch = await connections[0].createConfirmChannel();
+    const cch = await connections[1].createChannel();
+    await bch.assertQueue('move.on-b', { durable: true });
+    await cch.assertQueue('move.on-c', { durable: true });
+    for (let i = 0; i < 300; i++) bch.sendToQueue('move.on-b', Buffer.from(`m${i}`), { persistent: true });
+    await bch.waitForConfirms();
+    const homes = new Map(((await api(0, '/api/queues')) as Row[]).map((r) => [r.name, r.node]));
+    assert.equal(homes.get('move.on-b'), 'mgmt-b@127.0.0.1');
+    assert.equal(homes.get('move.on-c'), 'mgmt-c@127.0.0.1');
+    const put = await request(0, 'PUT', `/api/parameters/shovel/%2F/${encodeURIComponent('Move from move.on-b')}`, {
+      value: { 'src-uri': 'amqp:///%2F', 'src-queue': 'move.on-b', 'src-delete-after': 'queue-length', 'dest-uri': 'amqp:///%2F', 'dest-queue': 'move.on-c', 'ack-mode': 'on-confirm' },
+    });
+    assert.equal(put.status, 201, await put.text());
+    await waitFor('300 messages on C', async () => (await cch.checkQueue('move.on-c')).messageCount === 300, 20_000);
+    assert.equal((await bch.checkQueue('move.on-b')).messageCount, 0);
+    for (let i = 0; i < 300; i++) assert.equal(((await cch.get('move.on-c', { noAck: true })) as amqp.GetMessage).content.toString(), `m${i}`);
+
+    assert.equal((await request(0, 'PUT', '/api/cluster-name', { name: 'three-nodes' })).status, 204);
+    for (const i of [1, 2]) await waitFor(`the cluster name on node ${i}`, async () => ((await api(i, '/api/cluster-name')) as Row).name === 'three-nodes', 10_000);
+
+    const row = (await waitFor('samples of view.b through node A', async () => {
+      const r = (await api(0, '/api/queues/%2F/view.b?lengths_age=60&lengths_incr=1&msg_rates_age=60&msg_rates_incr=1')) as Row;
+      return ((r.messages_ready_details as Row | undefined)?.samples as unknown[] | undefined)?.length ? r : undefined;
+    }, 10_000))!;
+    assert.ok(((row.message_stats as Row).publish_details as Row).samples);
   });
 
   test('a stopped member shows as not running, its durable queue as down, from node A', async () => {

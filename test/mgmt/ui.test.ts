@@ -87,6 +87,76 @@ describe('web UI in headless chromium', () => {
     assert.equal((await ch.checkQueue(q)).messageCount, 0);
   });
 
+  it('charts a queue from samples taken before its page was opened, and moves its messages to another queue', async () => {
+    const q = uniqueName('ui-history');
+    const dest = uniqueName('ui-dest');
+    const ch = await (await clients.connect()).createConfirmChannel();
+    await ch.assertQueue(q, { durable: true });
+    await ch.assertQueue(dest, { durable: true });
+    // traffic while no page is open: a few of the broker's 500 ms samples
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`m${round * 5 + i}`), { persistent: true });
+      await ch.waitForConfirms();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const openedSec = Date.now() / 1000;
+    await page.goto(`${m().base}/#/queues/%2F/${enc(q)}`);
+    await page.waitForSelector('#c-queue-lengths .uplot');
+    await page.waitForSelector('#c-queue .uplot');
+    // uPlot's data of each chart: the first timestamp is from before the page was opened
+    // `charts` is the app's top-level binding (a script-scope let, not a property of window)
+    const firstSec = (await page.evaluate('charts.map((c) => [c.root.parentElement.id, c.data[0][0]])')) as [string, number][];
+    for (const [id, t] of firstSec) assert.ok(t < openedSec - 1, `${id} starts at ${t}, page opened at ${openedSec}`);
+    await shot('queue-history');
+    await page.type('#move input[name=dest]', dest);
+    await page.click('#move button');
+    await page.waitForFunction(() => document.querySelector('#flash')?.textContent?.includes('Moving messages'));
+    await waitFor(async () => (await ch.checkQueue(dest)).messageCount === 30, 10_000, 'the messages in the destination');
+    assert.equal((await ch.checkQueue(q)).messageCount, 0);
+    assert.equal(((await ch.get(dest, { noAck: true })) as any).content.toString(), 'm0');
+    await page.waitForFunction(() => document.querySelector('#q-total')?.textContent === '0', { timeout: 10_000 });
+  });
+
+  it('sets and clears vhost limits, user limits and topic permissions in Admin', async () => {
+    const v = uniqueName('ui-limits');
+    await api(m(), 'PUT', `/api/vhosts/${enc(v)}`);
+    assert.equal((await api(m(), 'PUT', `/api/policies/${enc(v)}/ui-policy`, { body: { pattern: '^x', definition: { 'max-length': 5 } } })).status, 201);
+    await page.goto(`${m().base}/#/admin`);
+    await page.waitForSelector('#set-vhost-limit');
+    await page.select('#set-vhost-limit select[name=vhost]', v);
+    await page.select('#set-vhost-limit select[name=limit]', 'max-queues');
+    await page.type('#set-vhost-limit input[name=value]', '7');
+    await page.click('#set-vhost-limit button');
+    await page.waitForSelector(`tr[data-row-vhost-limit="${v}:max-queues"]`).catch(async (err) => {
+      throw new Error(`${err.message}; page says: ${await page.$eval('main', (el) => el.textContent?.slice(0, 500))}`);
+    });
+    assert.deepEqual((await api(m(), 'GET', `/api/vhost-limits/${enc(v)}`)).json, [{ vhost: v, value: { 'max-queues': 7 } }]);
+    await page.select('#set-user-limit select[name=user]', 'guest');
+    await page.select('#set-user-limit select[name=limit]', 'max-channels');
+    await page.type('#set-user-limit input[name=value]', '500');
+    await page.click('#set-user-limit button');
+    await page.waitForSelector('tr[data-row-user-limit="guest:max-channels"]');
+    assert.deepEqual((await api(m(), 'GET', '/api/user-limits/guest')).json, [{ user: 'guest', value: { 'max-channels': 500 } }]);
+    await page.select('#set-topic-permission select[name=user]', 'guest');
+    await page.select('#set-topic-permission select[name=vhost]', v);
+    await page.click('#set-topic-permission button');
+    await waitFor(async () => (await api(m(), 'GET', `/api/topic-permissions/${enc(v)}/guest`)).status === 200, 5000, 'the topic permission');
+    await page.waitForSelector('[data-topic-permission]');
+    await shot('admin-limits');
+    await page.click(`tr[data-row-vhost-limit="${v}:max-queues"] button`);
+    await page.waitForFunction((sel) => !document.querySelector(sel), {}, `tr[data-row-vhost-limit="${v}:max-queues"]`);
+    await page.click('tr[data-row-user-limit="guest:max-channels"] button');
+    await page.waitForFunction(() => !document.querySelector('tr[data-row-user-limit="guest:max-channels"]'));
+    await page.click('[data-topic-permission]');
+    await page.waitForFunction(() => !document.querySelector('[data-topic-permission]'));
+    assert.deepEqual((await api(m(), 'GET', `/api/vhost-limits/${enc(v)}`)).json, []);
+    assert.deepEqual((await api(m(), 'GET', '/api/user-limits/guest')).json, []);
+    assert.equal((await api(m(), 'GET', `/api/topic-permissions/${enc(v)}/guest`)).status, 404);
+    await page.click('[data-policy*="ui-policy"]');
+    await page.waitForFunction(() => !document.querySelector('[data-policy*="ui-policy"]'));
+    assert.equal((await api(m(), 'GET', `/api/policies/${enc(v)}/ui-policy`)).status, 404);
+  });
+
   it('lists connections, channels and exchanges, and publishes from an exchange page', async () => {
     await page.goto(`${m().base}/#/connections`);
     await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length > 0);

@@ -417,16 +417,16 @@ async function admin() {
     <h2>Permissions</h2>${table([{ title: 'User', value: (p) => p.user }, { title: 'Vhost', value: (p) => p.vhost }, { title: 'Configure', value: (p) => p.configure }, { title: 'Write', value: (p) => p.write }, { title: 'Read', value: (p) => p.read }], permissions)}
     <form class="inline" id="set-permission"><label>User <select name="user">${users.map((u) => `<option>${esc(u.name)}</option>`).join('')}</select></label><label>Vhost <select name="vhost">${vhostSelect}</select></label>
       <label>Configure <input name="configure" value=".*"></label><label>Write <input name="write" value=".*"></label><label>Read <input name="read" value=".*"></label><button>Set permission</button></form>
-    <h2>Topic permissions</h2>${table([{ title: 'User', value: (p) => p.user }, { title: 'Vhost', value: (p) => p.vhost }, { title: 'Exchange', value: (p) => p.exchange }, { title: 'Write', value: (p) => p.write }, { title: 'Read', value: (p) => p.read }, { title: '', html: (p) => `<button class="danger" data-topic-permission="${esc(p.vhost)}\u0000${esc(p.user)}\u0000${esc(p.exchange)}">Clear</button>` }], topicPermissions)}
+    <h2>Topic permissions</h2>${table([{ title: 'User', value: (p) => p.user }, { title: 'Vhost', value: (p) => p.vhost }, { title: 'Exchange', value: (p) => p.exchange }, { title: 'Write', value: (p) => p.write }, { title: 'Read', value: (p) => p.read }, { title: '', html: (p) => `<button class="danger" data-topic-permission="${esc(JSON.stringify([p.vhost, p.user, p.exchange]))}">Clear</button>` }], topicPermissions)}
     <form class="inline" id="set-topic-permission"><label>User <select name="user">${userSelect}</select></label><label>Vhost <select name="vhost">${vhostSelect}</select></label>
       <label>Exchange <input name="exchange" value="amq.topic"></label><label>Write <input name="write" value=".*"></label><label>Read <input name="read" value=".*"></label><button>Set topic permission</button></form>
-    <h2 id="limits">Limits</h2><h3>Virtual host limits</h3>${table([{ title: 'Vhost', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-vhost-limit="${esc(l.owner)}\u0000${esc(l.limit)}">Clear</button>` }], limitRows(vhostLimits, 'vhost'), (l) => `data-row-vhost-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
+    <h2 id="limits">Limits</h2><h3>Virtual host limits</h3>${table([{ title: 'Vhost', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-vhost-limit="${esc(JSON.stringify([l.owner, l.limit]))}">Clear</button>` }], limitRows(vhostLimits, 'vhost'), (l) => `data-row-vhost-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
     <form class="inline" id="set-vhost-limit"><label>Vhost <select name="vhost">${vhostSelect}</select></label><label>Limit <select name="limit"><option>max-connections</option><option>max-queues</option></select></label>
       <label>Value <input name="value" size="6" required></label><button>Set / update limit</button></form>
-    <h3>User limits</h3>${table([{ title: 'User', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-user-limit="${esc(l.owner)}\u0000${esc(l.limit)}">Clear</button>` }], limitRows(userLimits, 'user'), (l) => `data-row-user-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
+    <h3>User limits</h3>${table([{ title: 'User', value: (l) => l.owner }, { title: 'Limit', value: (l) => l.limit }, { title: 'Value', value: (l) => l.value, num: true }, { title: '', html: (l) => `<button class="danger" data-user-limit="${esc(JSON.stringify([l.owner, l.limit]))}">Clear</button>` }], limitRows(userLimits, 'user'), (l) => `data-row-user-limit="${esc(l.owner)}:${esc(l.limit)}"`)}
     <form class="inline" id="set-user-limit"><label>User <select name="user">${userSelect}</select></label><label>Limit <select name="limit"><option>max-connections</option><option>max-channels</option></select></label>
       <label>Value <input name="value" size="6" required></label><button>Set / update limit</button></form>
-    <h2>Policies</h2>${table([{ title: 'Vhost', value: (p) => p.vhost }, { title: 'Name', value: (p) => p.name }, { title: 'Pattern', value: (p) => p.pattern }, { title: 'Apply to', value: (p) => p['apply-to'] }, { title: 'Definition', value: (p) => JSON.stringify(p.definition) }, { title: 'Priority', value: (p) => p.priority, num: true }, { title: '', html: (p) => `<button class="danger" data-policy="${esc(p.vhost)}\u0000${esc(p.name)}">Delete</button>` }], policies)}
+    <h2>Policies</h2>${table([{ title: 'Vhost', value: (p) => p.vhost }, { title: 'Name', value: (p) => p.name }, { title: 'Pattern', value: (p) => p.pattern }, { title: 'Apply to', value: (p) => p['apply-to'] }, { title: 'Definition', value: (p) => JSON.stringify(p.definition) }, { title: 'Priority', value: (p) => p.priority, num: true }, { title: '', html: (p) => `<button class="danger" data-policy="${esc(JSON.stringify([p.vhost, p.name]))}">Delete</button>` }], policies)}
     <form class="inline" id="add-policy"><label>Vhost <select name="vhost">${vhostSelect}</select></label><label>Name <input name="name" required></label><label>Pattern <input name="pattern" required></label>
       <label>Apply to <select name="apply-to"><option>all</option><option>queues</option><option>exchanges</option></select></label><label>Definition (JSON) <input name="definition" value='{"max-length": 1000}'></label><label>Priority <input name="priority" value="0" size="3"></label><button>Add policy</button></form>
     <h2>Definitions</h2><div class="row"><button id="export">Download broker definitions</button>
@@ -453,7 +453,7 @@ async function admin() {
   const clear = (attr, path) =>
     main.querySelectorAll(`[${attr}]`).forEach((b) => b.addEventListener('click', async () => {
       try {
-        await api('DELETE', path(b.getAttribute(attr).split('\u0000')));
+        await api('DELETE', path(JSON.parse(b.getAttribute(attr))));
         await admin();
       } catch (err) {
         flash(err.message, false);
@@ -464,11 +464,8 @@ async function admin() {
   clear('data-topic-permission', ([v, u, x]) => `/topic-permissions/${enc(v)}/${enc(u)}?exchange=${enc(x)}`);
   main.querySelectorAll('[data-user]').forEach((b) => b.addEventListener('click', async () => { await api('DELETE', `/users/${enc(b.dataset.user)}`); admin(); }));
   main.querySelectorAll('[data-vhost]').forEach((b) => b.addEventListener('click', async () => { await api('DELETE', `/vhosts/${enc(b.dataset.vhost)}`); admin(); }));
-  main.querySelectorAll('[data-policy]').forEach((b) => b.addEventListener('click', async () => {
-    const [v, n] = b.dataset.policy.split('\u0000');
-    await api('DELETE', `/policies/${enc(v)}/${enc(n)}`);
-    admin();
-  }));
+  // (An HTML attribute cannot carry a NUL separator: the parser replaces it, hence JSON.)
+  clear('data-policy', ([v, n]) => `/policies/${enc(v)}/${enc(n)}`);
   document.getElementById('export').addEventListener('click', async () => {
     const doc = await api('GET', '/definitions');
     const a = document.createElement('a');
