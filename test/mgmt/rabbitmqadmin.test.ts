@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { uniqueName } from '../helpers/amqp-test';
+import { uniqueName, waitFor } from '../helpers/amqp-test';
 import { api, enc, mgmtFixture } from './mgmt-support';
 
 /** The script inside the package's management plugin; CI installs rabbitmq-server so this must be found. */
@@ -102,5 +102,30 @@ describe('rabbitmqadmin (RabbitMQ 3.10) against Warren', () => {
     await ok('delete', 'queue', `name=${q}`);
     assert.match(await ok('import', file), /Uploaded definitions/);
     assert.equal((await api(m(), 'GET', `/api/queues/%2F/${enc(q)}`)).json.durable, true);
+  });
+
+  it('sets, lists and deletes vhost limits, and moves messages with a shovel parameter', async () => {
+    const v = uniqueName('ra-limits');
+    await ok('declare', 'vhost', `name=${v}`);
+    assert.match(await ok('declare', 'vhost_limit', `vhost=${v}`, 'name=max-queues', 'value=4'), /vhost_limit declared/);
+    const limits = JSON.parse(await ok('-f', 'raw_json', 'list', 'vhost_limits'));
+    assert.deepEqual(limits.find((l: any) => l.vhost === v), { vhost: v, value: { 'max-queues': 4 } });
+    assert.match(await ok('delete', 'vhost_limit', `vhost=${v}`, 'name=max-queues'), /vhost_limit deleted/);
+    assert.equal(JSON.parse(await ok('-f', 'raw_json', 'list', 'vhost_limits')).find((l: any) => l.vhost === v), undefined);
+
+    const src = uniqueName('ra-src');
+    const dest = uniqueName('ra-dest');
+    const ch = await clients.confirmChannel();
+    await ch.assertQueue(src);
+    await ch.assertQueue(dest);
+    for (let i = 0; i < 20; i++) ch.sendToQueue(src, Buffer.from(`m${i}`));
+    await ch.waitForConfirms();
+    const value = JSON.stringify({ 'src-uri': 'amqp:///%2F', 'src-queue': src, 'src-delete-after': 'queue-length', 'dest-uri': 'amqp:///%2F', 'dest-queue': dest });
+    assert.match(await ok('declare', 'parameter', 'component=shovel', `name=move-${src}`, `value=${value}`), /parameter declared/);
+    await waitFor(async () => (await ch.checkQueue(dest)).messageCount === 20, 10_000, 'the moved messages');
+    assert.equal((await ch.checkQueue(src)).messageCount, 0);
+    const refused = await admin('declare', 'parameter', 'component=shovel', 'name=elsewhere', `value=${value.replace('amqp:///%2F', 'amqp://remote.example')}`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, /other brokers/);
   });
 });
