@@ -9,7 +9,8 @@
  * totals in 64 bits, so cumulative samples are rebuilt exactly from the newest backwards.
  */
 import type { CounterField, MessageCounters } from '../broker/message-stats';
-import type { Row } from './broker-view';
+/** A JSON object of a row (as broker-view's Row, declared here so the two files do not import each other). */
+type Row = Record<string, unknown>;
 
 /** The queue counters RabbitMQ keeps samples of, in ring order. */
 const FIELDS: CounterField[] = ['publish', 'deliver', 'deliverNoAck', 'get', 'getNoAck', 'getEmpty', 'redeliver', 'ack'];
