@@ -31,6 +31,13 @@ export interface CoreOptions {
   maxInflightAppends: number;
   /** Uniform in [0, 1); inject a seeded PRNG for deterministic runs. */
   random: () => number;
+  /**
+   * 0: off. Otherwise a leader whose followers all hold its whole log and that appended
+   * nothing for this many ticks heartbeats only every this many ticks, marking the
+   * heartbeats idle; followers then wait electionTimeout() (3 idle beats longer) before campaigning. Many idle
+   * groups (quorum queues) then cost next to nothing; any append ends the idle period.
+   */
+  idleHeartbeatTicks: number;
 }
 
 /** What a server recovered from its stores: the core never reads storage itself. */
@@ -79,6 +86,10 @@ export class CoreState {
   randomizedElectionTimeout = 0;
   leadTransferee: ServerId = '';
   transferElapsed = 0;
+  /** Leader: ticks since it last appended or had a follower behind (for the idle heartbeat). */
+  quietTicks = 0;
+  /** Leader: heartbeating at the idle pace. Follower: the leader's last heartbeat said so. */
+  idle = false;
   /** Index of this leader's first entry (its no-op) in its term. */
   termStartIndex = 0;
   needBroadcast = false;
@@ -131,6 +142,7 @@ export class CoreState {
     }
     this.role = 'follower';
     this.leader = leader;
+    this.idle = false;
     this.resetTimers();
     this.progress.clear();
     this.reads.clear();
@@ -141,6 +153,16 @@ export class CoreState {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedTimeout();
+  }
+
+  /** The election timeout in force: longer while the leader heartbeats at the idle pace. */
+  electionTimeout(): number {
+    return this.idle ? this.randomizedElectionTimeout + 3 * this.opts.idleHeartbeatTicks : this.randomizedElectionTimeout;
+  }
+
+  /** The check-quorum window (and lease) in force. */
+  leaseTicks(): number {
+    return this.idle ? this.opts.electionTimeoutTicks + 3 * this.opts.idleHeartbeatTicks : this.opts.electionTimeoutTicks;
   }
 
   resetRandomizedTimeout(): void {

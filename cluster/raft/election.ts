@@ -58,13 +58,14 @@ function tallyVotes(s: CoreState): boolean {
 
 /** With check-quorum, a server that heard from its leader within the timeout ignores vote requests. */
 export function inLease(s: CoreState): boolean {
-  return s.opts.checkQuorum && s.leader !== '' && s.electionElapsed < s.opts.electionTimeoutTicks;
+  return s.opts.checkQuorum && s.leader !== '' && s.electionElapsed < s.leaseTicks();
 }
 
 export function tickElection(s: CoreState): void {
   s.electionElapsed++;
-  if (s.electionElapsed >= s.randomizedElectionTimeout && isVoter(s.configuration, s.id)) {
+  if (s.electionElapsed >= s.electionTimeout() && isVoter(s.configuration, s.id)) {
     s.electionElapsed = 0;
+    s.idle = false;
     startCampaign(s, s.opts.preVote, false);
   }
 }

@@ -10,6 +10,7 @@ function respond(s: CoreState, m: RaftMessage, reject: boolean, index: number, h
 }
 
 export function handleAppend(s: CoreState, m: AppendEntries): void {
+  s.idle = false;
   if (m.prevIndex < s.commit) return respond(s, m, false, s.commit);
   if (!s.log.matchTerm(m.prevIndex, m.prevTerm)) {
     // Hint: the last index whose term is at most prevTerm, so a whole divergent term is skipped.
@@ -41,11 +42,13 @@ export function handleAppend(s: CoreState, m: AppendEntries): void {
 }
 
 export function handleHeartbeat(s: CoreState, m: Heartbeat): void {
+  s.idle = m.idle;
   s.commitTo(m.commit);
   s.send({ type: 'heartbeatResponse', from: s.id, to: m.from, term: s.term, readSeq: m.readSeq });
 }
 
 export function handleSnapshot(s: CoreState, m: InstallSnapshot): void {
+  s.idle = false;
   const meta = m.snapshot.meta;
   if (meta.index <= s.commit) return respond(s, m, false, s.commit);
   if (s.log.matchTerm(meta.index, meta.term)) {

@@ -204,6 +204,7 @@ export function encodeMessage(m: RaftMessage): Buffer {
     case 'heartbeat':
       w.u64(m.commit);
       w.u64(m.readSeq);
+      w.u8(m.idle ? 1 : 0);
       break;
     case 'heartbeatResponse':
       w.u64(m.readSeq);
@@ -253,7 +254,7 @@ export function decodeMessage(buf: Buffer): RaftMessage {
       m = { type, from, to, term, reject: r.bool(), index: r.u64(), hintIndex: r.u64() };
       break;
     case 'heartbeat':
-      m = { type, from, to, term, commit: r.u64(), readSeq: r.u64() };
+      m = { type, from, to, term, commit: r.u64(), readSeq: r.u64(), idle: r.bool() };
       break;
     case 'heartbeatResponse':
       m = { type, from, to, term, readSeq: r.u64() };

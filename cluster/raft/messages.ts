@@ -47,6 +47,8 @@ export interface Heartbeat extends Envelope {
   type: 'heartbeat';
   commit: number;
   readSeq: number;
+  /** The leader heartbeats at its idle pace: wait longer before campaigning. */
+  idle: boolean;
 }
 
 export interface HeartbeatResponse extends Envelope {

@@ -8,6 +8,8 @@ export interface RaftConfig {
   /** Followers wait [base, 2 × base) ticks without a leader before campaigning. */
   electionTimeoutTicks?: number;
   heartbeatTicks?: number;
+  /** 0 (default): off. See CoreOptions.idleHeartbeatTicks: idle groups heartbeat this rarely. */
+  idleHeartbeatTicks?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
   maxEntriesPerAppend?: number;
@@ -47,6 +49,7 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     tickMs: c.tickMs ?? 100,
     electionTimeoutTicks: c.electionTimeoutTicks ?? 10,
     heartbeatTicks: c.heartbeatTicks ?? 1,
+    idleHeartbeatTicks: c.idleHeartbeatTicks ?? 0,
     preVote: c.preVote ?? true,
     checkQuorum: c.checkQuorum ?? true,
     maxEntriesPerAppend: c.maxEntriesPerAppend ?? 256,

@@ -198,7 +198,9 @@ export class RaftCore {
    * granted at once instead of after an election timeout.
    */
   forgetLeaderLease(): void {
-    if (this.s.role !== 'leader') this.s.electionElapsed = Math.max(this.s.electionElapsed, this.s.opts.electionTimeoutTicks);
+    if (this.s.role === 'leader') return;
+    this.s.idle = false;
+    this.s.electionElapsed = Math.max(this.s.electionElapsed, this.s.opts.electionTimeoutTicks);
   }
 
   /** Starts an election now (pre-vote first if enabled). For tests and bootstrap. */

@@ -98,7 +98,7 @@ export class Raft<R = unknown> extends EventEmitter {
       {
         id: c.localId, electionTimeoutTicks: c.electionTimeoutTicks, heartbeatTicks: c.heartbeatTicks,
         preVote: c.preVote, checkQuorum: c.checkQuorum, maxEntriesPerAppend: c.maxEntriesPerAppend,
-        maxInflightAppends: c.maxInflightAppends, random: seededRandom(c.seed),
+        maxInflightAppends: c.maxInflightAppends, random: seededRandom(c.seed), idleHeartbeatTicks: c.idleHeartbeatTicks,
       },
       { hardState, snapshot, entries, applied: this.snapshotIndex },
     );

@@ -30,6 +30,8 @@ export function appendLocal(s: CoreState, items: { type: EntryType; data: Buffer
   s.log.append(entries);
   s.noteAppendedConfigs(entries);
   s.needBroadcast = true;
+  s.quietTicks = 0;
+  s.idle = false;
   maybeCommit(s);
 }
 
@@ -59,16 +61,37 @@ export function tickLeader(s: CoreState): void {
   for (const pr of s.progress.values()) {
     if (pr.state === 'snapshot' && ++pr.snapshotTicks >= s.opts.electionTimeoutTicks) pr.becomeProbe();
   }
-  if (s.electionElapsed >= s.opts.electionTimeoutTicks) {
+  if (s.electionElapsed >= s.leaseTicks()) {
     s.electionElapsed = 0;
     if (s.opts.checkQuorum && !quorumActive(s)) {
       s.becomeFollower(s.term, '');
       return;
     }
   }
-  if (s.heartbeatElapsed >= s.opts.heartbeatTicks) {
+  if (s.opts.idleHeartbeatTicks > 0) noteQuiet(s);
+  if (s.heartbeatElapsed >= (s.idle ? s.opts.idleHeartbeatTicks : s.opts.heartbeatTicks)) {
     s.heartbeatElapsed = 0;
     for (const id of s.progress.keys()) sendHeartbeat(s, id, s.reads.lastSeq());
+  }
+}
+
+/**
+ * The idle pace: once every follower holds the whole (committed) log and nothing was
+ * appended for idleHeartbeatTicks, heartbeats go out that rarely, marked idle (the first
+ * one at once, so followers lengthen their timeouts before the gap).
+ */
+function noteQuiet(s: CoreState): void {
+  const last = s.log.lastIndex();
+  let caughtUp = s.commit === last && s.leadTransferee === '';
+  for (const pr of s.progress.values()) if (pr.match !== last) caughtUp = false;
+  if (!caughtUp) {
+    s.quietTicks = 0;
+    s.idle = false;
+    return;
+  }
+  if (!s.idle && ++s.quietTicks >= s.opts.idleHeartbeatTicks) {
+    s.idle = true;
+    s.heartbeatElapsed = s.opts.idleHeartbeatTicks;
   }
 }
 
@@ -179,6 +202,6 @@ function sendSnapshot(s: CoreState, to: ServerId, pr: Progress): boolean {
 export function sendHeartbeat(s: CoreState, to: ServerId, readSeq: number): void {
   const pr = s.progress.get(to);
   const commit = Math.min(pr?.match ?? 0, s.commit);
-  const msg: Heartbeat = { type: 'heartbeat', from: s.id, to, term: s.term, commit, readSeq };
+  const msg: Heartbeat = { type: 'heartbeat', from: s.id, to, term: s.term, commit, readSeq, idle: s.idle };
   s.send(msg);
 }

@@ -212,3 +212,37 @@ test('read index: confirmed by a quorum, refused without one', () => {
   assert.equal(core(n1).readIndex(43), false, 'followers refuse');
   assert.equal(core(n1).entryAt(2)?.type, EntryType.Noop);
 });
+
+test('idle pace: a quiet group heartbeats rarely, wakes on the next append, and a dead idle leader is replaced', () => {
+  const sim = new SimCluster({ seed: 11, nodes: 3, electionTimeoutTicks: 10, idleHeartbeatTicks: 20 });
+  const [n1, n2, n3] = sim.nodes;
+  electLeader(sim, 'n1');
+  sim.propose(n1);
+  sim.deliverAll();
+  const heartbeatsOver = (ticks: number): number => {
+    let beats = 0;
+    for (let t = 0; t < ticks; t++) {
+      sim.tickAll();
+      beats += sim.network.filter((m) => m.type === 'heartbeat').length;
+      sim.deliverAll();
+    }
+    return beats;
+  };
+  heartbeatsOver(40); // the quiet period before the idle pace
+  // 200 ticks at one beat per 20 ticks to 2 followers: about 20 (the busy pace: 200).
+  const idleBeats = heartbeatsOver(200);
+  assert.ok(idleBeats >= 18 && idleBeats <= 24, `idle heartbeats over 200 ticks: ${idleBeats}`);
+  assert.equal(sim.leader()?.id, 'n1', 'no election while idle');
+  // An append ends the idle pace at once: the next ticks beat every tick again.
+  const x = sim.propose(n1);
+  sim.deliverAll();
+  assert.ok(n2.fsm.index >= x && n3.fsm.index >= x);
+  assert.ok(heartbeatsOver(10) >= 8, 'busy pace after an append (a beat every 2 ticks)');
+  heartbeatsOver(60);
+  // The idle leader dies: a follower campaigns after the longer idle timeout (3 beats + election timeout).
+  sim.crash(n1);
+  const ok = sim.runUntil(() => sim.leader() !== undefined && sim.leader()?.id !== 'n1', 100);
+  assert.ok(ok, 'a new leader within 100 ticks of the idle leader dying');
+  sim.restart(n1);
+  sim.converge();
+});

@@ -11,6 +11,8 @@ export const VARIANTS: Omit<SimOptions, 'seed'>[] = [
   { nodes: 5, dropRate: 0.05, duplicateRate: 0.02, preVote: false, checkQuorum: false, maxEntriesPerAppend: 1 },
   { nodes: 3, spareNodes: 2, dropRate: 0.05, duplicateRate: 0.02, snapshotEvery: 7 },
   { nodes: 4, spareNodes: 2, dropRate: 0.03, duplicateRate: 0.03, preVote: false, maxEntriesPerAppend: 2 },
+  { nodes: 3, dropRate: 0.05, duplicateRate: 0.03, snapshotEvery: 6, idleHeartbeatTicks: 4 },
+  { nodes: 5, spareNodes: 1, dropRate: 0.05, duplicateRate: 0.02, checkQuorum: true, codecRate: 0.2, idleHeartbeatTicks: 6 },
 ];
 
 /**

@@ -20,6 +20,8 @@ export interface SimOptions {
   maxEntriesPerAppend?: number;
   maxInflightAppends?: number;
   electionTimeoutTicks?: number;
+  /** The leader's idle heartbeat pace (0: off), as quorum queues use it. */
+  idleHeartbeatTicks?: number;
   /** Probability that a delivered message goes through encodeMessage/decodeMessage. */
   codecRate?: number;
 }
@@ -55,6 +57,7 @@ export class SimCluster {
         maxEntriesPerAppend: opts.maxEntriesPerAppend ?? 4,
         maxInflightAppends: opts.maxInflightAppends ?? 4,
         random: coreRand,
+        idleHeartbeatTicks: opts.idleHeartbeatTicks ?? 0,
       };
       const bootstrap = config.servers.some((s) => s.id === id);
       const initial = bootstrap
