@@ -36,6 +36,12 @@ export interface HandshakeConnection extends LimitedConnection {
   forgetCause(): void;
 }
 
+/** The cluster name set with PUT /api/cluster-name (a global parameter), else the node's. */
+function clusterNameOf(conn: HandshakeConnection): string {
+  const set = conn.broker.globalParameters.get('cluster_name');
+  return typeof set === 'string' && set !== '' ? set : conn.ctx.clusterName;
+}
+
 /**
  * The connection handshake after the protocol header: start / start-ok (SASL PLAIN or
  * AMQPLAIN), tune / tune-ok, open / open-ok.
@@ -53,7 +59,7 @@ export class Handshake {
       args: {
         versionMajor: 0,
         versionMinor: 9,
-        serverProperties: serverProperties(this.conn.ctx.clusterName),
+        serverProperties: serverProperties(clusterNameOf(this.conn)),
         mechanisms: Buffer.from(this.mechanisms().join(' ')),
         locales: Buffer.from('en_US'),
       },

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import * as amqplib from 'amqplib';
 import * as mqtt from 'mqtt';
 import { rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
 import { startBroker } from '../helpers/broker-process';
@@ -147,6 +148,13 @@ describe('global parameters and the cluster name', () => {
     assert.deepEqual((await api(m(), 'GET', '/api/cluster-name')).json, { name: 'named-cluster' });
     assert.deepEqual((await api(m(), 'GET', '/api/global-parameters/cluster_name')).json, { value: 'named-cluster', name: 'cluster_name' });
     assert.equal((await api(m(), 'GET', '/api/overview')).json.cluster_name, 'named-cluster');
+    // AMQP clients see it in connection.start's server properties, as RabbitMQ sends it.
+    const conn = await amqplib.connect(m().broker.url);
+    try {
+      assert.equal(String((conn.connection as unknown as { serverProperties: Record<string, unknown> }).serverProperties.cluster_name), 'named-cluster');
+    } finally {
+      await conn.close();
+    }
     assert.equal((await api(m(), 'PUT', '/api/global-parameters/some-flag', { body: { value: { a: 1 } } })).status, 201);
     assert.equal((await api(m(), 'PUT', '/api/global-parameters/some-flag', { body: { value: { a: 2 } } })).status, 204);
     assert.deepEqual((await api(m(), 'GET', '/api/global-parameters')).json.find((p: any) => p.name === 'some-flag'), { name: 'some-flag', value: { a: 2 } });
