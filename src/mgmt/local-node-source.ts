@@ -51,6 +51,9 @@ export class LocalNodeSource implements NodeSource {
   private readonly nodeTotals = new MessageCounters();
   private readonly vhostTotals = new Map<string, MessageCounters>();
 
+  /** Ready and unacknowledged messages per vhost at the last tick (see sampleLengths). */
+  private sampledLengths = new Map<string, { ready: number; unacked: number }>();
+
   private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
 
   constructor(private readonly o: LocalNodeOptions) {
@@ -83,38 +86,29 @@ export class LocalNodeSource implements NodeSource {
     this.queueHistories.endTick();
     this.rates.sample(this.nodeTotals, nowMs);
     this.sampleChurn(nowMs);
+    this.sampleLengths();
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
   }
 
+  /**
+   * The overview's totals, without a walk over the queues: ready and unacknowledged counts are
+   * those of the last sampling tick (RabbitMQ's overview lags by up to one
+   * collect_statistics_interval too); queue and connection counts are current.
+   */
   async totals(): Promise<NodeTotals> {
     const byVhost: NodeTotals['byVhost'] = {};
-    const pending: Promise<void>[] = [];
     for (const v of this.o.broker.vhosts.values()) {
-      const t = (byVhost[v.name] = { queues: 0, ready: 0, unacked: 0 });
-      for (const q of v.queues.values()) {
-        if (!q.isLocal && !this.o.includeRemoteQueues) continue;
-        t.queues++;
-        const add = (c: QueueCounts) => {
-          t.ready += c.messageCount;
-          t.unacked += c.unackedCount;
-        };
-        try {
-          q.checkAvailable();
-          const c = q.counts();
-          if (c instanceof Promise) pending.push(c.then(add, () => undefined));
-          else add(c);
-        } catch {
-          // a queue whose home is down counts with no messages
-        }
-      }
+      const sampled = this.sampledLengths.get(v.name);
+      byVhost[v.name] = { queues: this.queueCount(v.queues), ready: sampled?.ready ?? 0, unacked: sampled?.unacked ?? 0 };
     }
-    await Promise.all(pending);
     let connections = this.otherConnections().length;
     let channels = 0;
     let consumers = 0;
     for (const c of this.o.connections()) {
       if (c.state === 'header' || c.state === 'closed') continue;
       connections++;
+      // Most connections of a large fleet hold no channel: no iterator for them.
+      if (c.channels.size === 0) continue;
       for (const ch of c.channels.values()) {
         if (ch.state !== 'open') continue;
         channels++;
@@ -122,6 +116,46 @@ export class LocalNodeSource implements NodeSource {
       }
     }
     return { byVhost, connections, channels, consumers };
+  }
+
+  /** Queues a vhost counts on this node: all of them, or (with peer sources) those homed here. */
+  private queueCount(queues: Map<string, QueueHandle>): number {
+    if (this.o.includeRemoteQueues) return queues.size;
+    let n = 0;
+    for (const q of queues.values()) if (q.isLocal) n++;
+    return n;
+  }
+
+  /**
+   * Ready and unacknowledged messages per vhost, for the overview: read from every queue handle
+   * once per tick. Handles that answer asynchronously (quorum, remote) are waited for; the new
+   * figures replace the old once all have answered.
+   */
+  private sampleLengths(): void {
+    const next = new Map<string, { ready: number; unacked: number }>();
+    const pending: Promise<void>[] = [];
+    for (const v of this.o.broker.vhosts.values()) {
+      const t = { ready: 0, unacked: 0 };
+      next.set(v.name, t);
+      for (const q of v.queues.values()) {
+        if (!q.isLocal && !this.o.includeRemoteQueues) continue;
+        if (q instanceof Queue) {
+          t.ready += q.messageCount;
+          t.unacked += q.unackedCount;
+          continue;
+        }
+        try {
+          q.checkAvailable();
+          const c = q.counts();
+          if (c instanceof Promise) pending.push(c.then((counts) => addCounts(t, counts), () => undefined));
+          else addCounts(t, c);
+        } catch {
+          // a queue whose home is down counts with no messages
+        }
+      }
+    }
+    if (pending.length === 0) this.sampledLengths = next;
+    else void Promise.all(pending).then(() => (this.sampledLengths = next));
   }
 
   private sampleChurn(nowMs: number): void {
@@ -429,6 +463,11 @@ export class LocalNodeSource implements NodeSource {
 }
 
 const NO_COUNTS: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount: 0, messageBytes: 0 };
+
+function addCounts(t: { ready: number; unacked: number }, c: QueueCounts): void {
+  t.ready += c.messageCount;
+  t.unacked += c.unackedCount;
+}
 
 const CHURN_FIELDS: [keyof Broker['churn'], string][] = [
   ['connectionCreated', 'connection_created'],
