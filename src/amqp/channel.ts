@@ -21,6 +21,9 @@ const HELD_FRAMES_LIMIT = 1000;
 /** Bodies at least this large are kept as slices of the read buffer instead of copied. */
 const SLICE_BODY_BYTES = 32 * 1024;
 
+/** Copies up to this many bytes by a loop (see copyOf). */
+const COPY_LOOP_BYTES = 64;
+
 /** Largest message body accepted (RabbitMQ 4.x max_message_size default). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -47,47 +50,54 @@ export class Channel extends ChannelState {
   /** The method the frame being processed belongs to (basic.publish for its content frames): a close names it. */
   get causeKey(): number {
     if (this.causeInContent) return MethodKey.BasicPublish;
-    const p = this.causePayload;
-    return p !== undefined && p.length >= 4 ? p.readUInt32BE(0) : 0;
+    const b = this.causeBuf;
+    return b !== undefined && this.causeEnd - this.causeStart >= 4 ? b.readUInt32BE(this.causeStart) : 0;
   }
   /** What causeKey is read from, only when an error needs it (kept as references: no work per frame). */
   private causeInContent = false;
-  private causePayload: Buffer | undefined;
+  private causeBuf: Buffer | undefined;
+  private causeStart = 0;
+  private causeEnd = 0;
   private content: PendingContent | undefined;
   private busy = false;
   private readonly publishDecoder = new PublishFrameDecoder();
   private readonly held: Frame[] = [];
 
-  /** Entry point for every frame addressed to this channel (other than channel.close/close-ok). */
-  onFrame(type: number, payload: Buffer, method: AmqpMethod | null): void {
+  /**
+   * Entry point for every frame addressed to this channel (other than channel.close/close-ok):
+   * its payload is `buf[start, end)`, a range of the read buffer (see FrameHandler).
+   */
+  onFrame(type: number, buf: Buffer, start: number, end: number, method: AmqpMethod | null): void {
     if (this.state !== 'open') return;
     if (this.busy) {
       // Held frames keep pointing into read buffers; those are never reused by Node.
-      this.held.push({ type, payload });
+      this.held.push({ type, payload: buf.subarray(start, end) });
       if (this.held.length >= HELD_FRAMES_LIMIT) this.connection.pauseReading('held');
       return;
     }
-    this.process(type, payload, method);
+    this.process(type, buf, start, end, method);
   }
 
-  private process(type: number, payload: Buffer, method: AmqpMethod | null): void {
+  private process(type: number, buf: Buffer, start: number, end: number, method: AmqpMethod | null): void {
     this.causeInContent = this.content !== undefined;
-    this.causePayload = type === 1 ? payload : undefined;
+    this.causeBuf = type === 1 ? buf : undefined;
+    this.causeStart = start;
+    this.causeEnd = end;
     if (type === 1) {
       if (this.content) {
         const expected = this.content.rawProperties ? 'content body' : 'content header for class 60';
         throw new UnexpectedFrame(`expected ${expected}, got non content ${this.content.rawProperties ? 'body' : 'header'} frame instead`);
       }
-      if (method === null && payload.length >= 4 && payload.readUInt32BE(0) === MethodKey.BasicPublish) {
-        const { args, routingBytes } = this.publishDecoder.decode(payload);
-        this.startPublish(args, routingBytes);
+      if (method === null && end - start >= 4 && buf.readUInt32BE(start) === MethodKey.BasicPublish) {
+        const args = this.publishDecoder.decode(buf, start, end);
+        this.startPublish(args, this.publishDecoder.routingBytes);
         return;
       }
-      this.runMethod(method ?? this.connection.decodeMethod(payload));
+      this.runMethod(method ?? this.connection.decodeMethod(buf.subarray(start, end)));
     } else if (type === 2) {
-      this.onHeader(payload);
+      this.onHeader(buf, start, end);
     } else if (type === 3) {
-      this.onBody(payload);
+      this.onBody(buf, start, end);
     }
   }
 
@@ -155,7 +165,7 @@ export class Channel extends ChannelState {
     while (!this.busy && this.held.length > 0 && this.state === 'open') {
       const frame = this.held.shift()!;
       try {
-        this.process(frame.type, frame.payload, null);
+        this.process(frame.type, frame.payload, 0, frame.payload.length, null);
       } catch (err) {
         this.held.length = 0;
         this.connection.resumeReading('held');
@@ -164,50 +174,58 @@ export class Channel extends ChannelState {
     }
   }
 
-  private onHeader(payload: Buffer): void {
+  private onHeader(buf: Buffer, start: number, end: number): void {
     const c = this.content;
     if (!c) throw new UnexpectedFrame('expected method frame, got non method frame instead');
     if (c.rawProperties) throw new UnexpectedFrame('expected content body, got non content body frame instead');
-    const r = new ByteReader(payload, 0, payload.length);
-    const classId = r.u16();
-    r.u16();
-    const bodySize = r.u64();
-    if (classId !== 60 || payload.length < 14) throw new UnexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`);
+    const length = end - start;
+    // class (2), weight (2), body size (8), property flags and list
+    if (length < 12) {
+      // Too short for the fixed fields: the reader throws the truncation error.
+      const r = new ByteReader(buf, start, end);
+      r.u16();
+      r.u16();
+      r.u64();
+    }
+    const classId = buf.readUInt16BE(start);
+    const bodySize = buf.readUInt32BE(start + 4) * 0x100000000 + buf.readUInt32BE(start + 8);
+    if (classId !== 60 || length < 14) throw new UnexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`);
     if (bodySize > MAX_MESSAGE_BYTES) {
       this.content = undefined;
       throw new PreconditionFailed(`message size ${bodySize} is larger than configured max size ${MAX_MESSAGE_BYTES}`);
     }
-    if (payload.length === 14 && payload[12] === 0 && payload[13] === 0) {
+    if (length === 14 && buf[start + 12] === 0 && buf[start + 13] === 0) {
       c.rawProperties = NO_PROPERTIES;
     } else {
-      c.rawProperties = Buffer.from(payload.subarray(12));
+      c.rawProperties = copyOf(buf, start + 12, end);
       c.properties = checkedProperties(c.rawProperties);
     }
     c.bodySize = bodySize;
     if (bodySize === 0) this.completeContent(c, Buffer.alloc(0));
   }
 
-  private onBody(payload: Buffer): void {
+  private onBody(buf: Buffer, start: number, end: number): void {
     const c = this.content;
     if (!c) throw new UnexpectedFrame('expected method frame, got non method frame instead');
     if (!c.rawProperties) throw new UnexpectedFrame('expected content header for class 60, got non content header frame instead');
-    if (c.received + payload.length > c.bodySize) throw new FrameErrorReply('content body frame exceeds remaining content size');
-    if (c.received === 0 && payload.length === c.bodySize) {
+    const length = end - start;
+    if (c.received + length > c.bodySize) throw new FrameErrorReply('content body frame exceeds remaining content size');
+    if (c.received === 0 && length === c.bodySize) {
       // Small bodies are copied so a queued message does not pin a whole read buffer;
       // large ones fill most of that buffer anyway and are kept as a slice.
-      this.completeContent(c, payload.length >= SLICE_BODY_BYTES ? payload : Buffer.from(payload));
+      this.completeContent(c, length >= SLICE_BODY_BYTES ? buf.subarray(start, end) : copyOf(buf, start, end));
       return;
     }
     // The buffer grows with what has arrived, never straight to the announced size: a client
     // announcing 16 MiB bodies on every channel and sending nothing must not cost 16 MiB each.
-    const needed = c.received + payload.length;
+    const needed = c.received + length;
     if (!c.body || c.body.length < needed) {
       const grown = Buffer.allocUnsafe(Math.min(c.bodySize, Math.max(needed, 2 * (c.body?.length ?? 0), 64 * 1024)));
       if (c.body) c.body.copy(grown, 0, 0, c.received);
       c.body = grown;
     }
-    payload.copy(c.body, c.received);
-    c.received += payload.length;
+    buf.copy(c.body, c.received, start, end);
+    c.received += length;
     if (c.received === c.bodySize) this.completeContent(c, c.body);
   }
 
@@ -257,4 +275,16 @@ function checkedProperties(raw: Buffer): BasicProperties {
   } catch (err) {
     throw new SyntaxErrorReply(`malformed content header properties: ${(err as Error).message}`);
   }
+}
+
+/** A copy of `buf[start, end)`; short runs by a loop, which beats the native copy's call cost. */
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const length = end - start;
+  const out = Buffer.allocUnsafe(length);
+  if (length <= COPY_LOOP_BYTES) {
+    for (let i = 0; i < length; i++) out[i] = buf[start + i];
+  } else {
+    buf.copy(out, 0, start, end);
+  }
+  return out;
 }

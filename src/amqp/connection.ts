@@ -86,12 +86,14 @@ export class Connection implements FlowGate, FlowWaiter {
   /** Reused for every method frame: decoding allocates only the decoded method. */
   private readonly methodReader = new ByteReader(Buffer.alloc(0), 0, 0);
   /** Class and method of the method frame being handled: a close it causes names them, as RabbitMQ's do. */
-  /** The method frame being handled (read only when an error needs its class and method). */
-  private causePayload: Buffer | undefined;
+  /** The method frame being handled, `causeBuf[causeStart, causeEnd)` (read only when an error needs its class and method). */
+  private causeBuf: Buffer | undefined;
+  private causeStart = 0;
+  private causeEnd = 0;
 
   private get causeKey(): number {
-    const p = this.causePayload;
-    return p !== undefined && p.length >= 4 ? p.readUInt32BE(0) : 0;
+    const b = this.causeBuf;
+    return b !== undefined && this.causeEnd - this.causeStart >= 4 ? b.readUInt32BE(this.causeStart) : 0;
   }
 
   constructor(
@@ -102,7 +104,7 @@ export class Connection implements FlowGate, FlowWaiter {
     this.log = ctx.log.child({ connection: this.id });
     this.channelMax = ctx.limits.channelMax;
     this.out = new FrameOutput(socket, ctx.limits.frameMaxBytes, () => this.onWritable());
-    this.reader = new FrameReader((type, channel, payload) => this.onFrame(type, channel, payload), ctx.limits.frameMaxBytes);
+    this.reader = new FrameReader((type, channel, buf, start, end) => this.onFrame(type, channel, buf, start, end), ctx.limits.frameMaxBytes);
     this.handshake = new Handshake(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
@@ -181,9 +183,11 @@ export class Connection implements FlowGate, FlowWaiter {
     return method;
   }
 
-  private onFrame(type: number, channelId: number, payload: Buffer): void {
+  private onFrame(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
     if (this.state === 'closed') return;
-    this.causePayload = type === 1 ? payload : undefined;
+    this.causeBuf = type === 1 ? buf : undefined;
+    this.causeStart = start;
+    this.causeEnd = end;
     if (type === 8) {
       if (channelId !== 0) throw new UnexpectedFrame('heartbeat frame on a non-zero channel');
       return;
@@ -191,7 +195,7 @@ export class Connection implements FlowGate, FlowWaiter {
     if (type !== 1 && type !== 2 && type !== 3) throw new FrameErrorReply(`unknown frame type ${type}`);
     if (channelId === 0) {
       if (type !== 1) throw new UnexpectedFrame(`content frame on channel 0`);
-      const method = this.decodeMethod(payload);
+      const method = this.decodeMethod(buf.subarray(start, end));
       if (method.key >>> 16 !== 10) throw new ChannelError(`unexpected method in connection state ${this.state === 'open' ? 'running' : this.state}`);
       this.onConnectionMethod(method);
       return;
@@ -202,10 +206,10 @@ export class Connection implements FlowGate, FlowWaiter {
     if (this.state !== 'open') throw new ChannelError(`channel ${channelId} used before the connection is open`);
     const channel = this.channels.get(channelId);
     let method: AmqpMethod | null = null;
-    if (type === 1 && channel !== undefined && payload.length >= 4 && payload.readUInt32BE(0) === MethodKey.BasicPublish) {
+    if (type === 1 && channel !== undefined && end - start >= 4 && buf.readUInt32BE(start) === MethodKey.BasicPublish) {
       // The publish hot path: the channel decodes it itself (see PublishFrameDecoder).
     } else if (type === 1) {
-      method = this.decodeMethod(payload);
+      method = this.decodeMethod(buf.subarray(start, end));
       if (method.key === MethodKey.ChannelOpen && !channel) {
         this.openChannel(channelId);
         return;
@@ -218,7 +222,7 @@ export class Connection implements FlowGate, FlowWaiter {
     }
     try {
       if (!channel) throw new ChannelError(`expected 'channel.open'`);
-      channel.onFrame(type, payload, method);
+      channel.onFrame(type, buf, start, end, method);
     } catch (err) {
       this.handleError(err, channelId, channel?.causeKey ?? this.causeKey);
     }
@@ -227,7 +231,7 @@ export class Connection implements FlowGate, FlowWaiter {
   private openChannel(id: number): void {
     // RabbitMQ limits how many channels are open, not their numbers; and names no method.
     if (this.channelMax !== 0 && this.channels.size >= this.channelMax) {
-      this.causePayload = undefined;
+      this.causeBuf = undefined;
       throw new NotAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
     }
     checkChannelLimit(this);
@@ -264,7 +268,7 @@ export class Connection implements FlowGate, FlowWaiter {
 
   /** The close about to be sent names no method (RabbitMQ's login refusal does not). */
   forgetCause(): void {
-    this.causePayload = undefined;
+    this.causeBuf = undefined;
   }
 
   /** Called by the handshake once connection.open succeeded. */

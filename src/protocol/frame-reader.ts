@@ -3,11 +3,15 @@ import { FRAME_END } from './methods.generated';
 
 const HEADER_BYTES = 7;
 
-/** Receives each complete frame; `payload` may be a slice of the read buffer, valid only during the call unless copied. */
-export type FrameHandler = (type: number, channel: number, payload: Buffer) => void;
+/**
+ * Receives each complete frame: its payload is `buf[start, end)`, where `buf` may be the read
+ * buffer itself (valid only during the call unless copied). No slice is made per frame: a
+ * handler slices or copies only what must outlive the call.
+ */
+export type FrameHandler = (type: number, channel: number, buf: Buffer, start: number, end: number) => void;
 
 /**
- * Incremental frame parser. Whole frames inside a chunk are handed out as slices without
+ * Incremental frame parser. Whole frames inside a chunk are handed out as ranges of it without
  * copying; only a frame that straddles two reads is copied, once, into a buffer of its exact size.
  */
 export class FrameReader {
@@ -42,7 +46,7 @@ export class FrameReader {
       const end = pos + HEADER_BYTES + size;
       if (end >= len) break;
       if (chunk[end] !== FRAME_END) throw new FrameError(`bad frame end octet ${chunk[end]}`);
-      this.onFrame(chunk[pos], chunk.readUInt16BE(pos + 1), chunk.subarray(pos + HEADER_BYTES, end));
+      this.onFrame(chunk[pos], chunk.readUInt16BE(pos + 1), chunk, pos + HEADER_BYTES, end);
       pos = end + 1;
     }
     if (pos < len) this.startPartial(chunk, pos);
@@ -90,7 +94,7 @@ export class FrameReader {
     this.partialFilled = 0;
     const end = partial.length - 1;
     if (partial[end] !== FRAME_END) throw new FrameError(`bad frame end octet ${partial[end]}`);
-    this.onFrame(partial[0], partial.readUInt16BE(1), partial.subarray(HEADER_BYTES, end));
+    this.onFrame(partial[0], partial.readUInt16BE(1), partial, HEADER_BYTES, end);
     return used;
   }
 }

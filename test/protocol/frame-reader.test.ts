@@ -22,7 +22,7 @@ function sampleStream(): Buffer {
 
 function parse(chunks: Buffer[]): Seen[] {
   const seen: Seen[] = [];
-  const reader = new FrameReader((type, channel, payload) => seen.push({ type, channel, payload: payload.toString('hex') }), 131072);
+  const reader = new FrameReader((type, channel, buf, start, end) => seen.push({ type, channel, payload: buf.toString('hex', start, end) }), 131072);
   for (const c of chunks) reader.push(c);
   assert.equal(reader.bufferedBytes, 0);
   return seen;

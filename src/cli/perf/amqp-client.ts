@@ -112,7 +112,7 @@ export class PerfConnection {
   private readonly flushBound = () => this.flush();
 
   private constructor(readonly socket: Socket) {
-    this.reader = new FrameReader((type, channel, payload) => this.onFrame(type, channel, payload), DEFAULT_FRAME_MAX);
+    this.reader = new FrameReader((type, channel, buf, start, end) => this.onFrame(type, channel, buf.subarray(start, end)), DEFAULT_FRAME_MAX);
     this.channels[0] = new PerfChannel(this, 0);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
