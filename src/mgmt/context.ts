@@ -23,4 +23,6 @@ export interface MgmtContext {
   shovels: Shovels;
   /** The product version reported as rabbitmq_version / product_version. */
   version: string;
+  /** management.disable_stats: rates and history are not sampled. */
+  statsDisabled?: boolean;
 }

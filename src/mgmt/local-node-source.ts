@@ -41,6 +41,8 @@ export interface LocalNodeOptions {
   queueHistory: { points: number; maxQueues: number };
   /** List queues homed on other nodes too (through their handles), when no peer sources answer for them. */
   includeRemoteQueues: boolean;
+  /** management.disable_stats: a tick refreshes only the queue totals and churn, no rates or history. */
+  disableStats?: boolean;
 }
 
 export class LocalNodeSource implements NodeSource {
@@ -66,6 +68,11 @@ export class LocalNodeSource implements NodeSource {
 
   /** One sampling tick: rates of every counted object, and a point of the overview history. */
   sample(nowMs: number): void {
+    if (this.o.disableStats) {
+      this.sampleChurn(nowMs);
+      this.sampleLengths();
+      return;
+    }
     for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
     let ready = 0;
     let unacked = 0;

@@ -39,6 +39,8 @@ export interface ManagementOptions {
   sampleIntervalMs: number;
   /** Most queues whose chart history is kept at once (WARREN_MGMT_QUEUE_HISTORY_MAX). */
   queueHistoryMax: number;
+  /** No rates or history (RabbitMQ management.disable_stats): the sampler only refreshes queue totals. */
+  disableStats?: boolean;
   requestMaxBytes: number;
   memoryLimitBytes: number;
   diskFreeLimitBytes: number;
@@ -79,6 +81,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     includeRemoteQueues: o.peers === undefined,
     // RabbitMQ's basic retention: ten minutes of samples.
     queueHistory: { points: Math.min(720, Math.ceil(HISTORY_RETENTION_MS / Math.max(100, o.sampleIntervalMs))), maxQueues: o.queueHistoryMax },
+    disableStats: o.disableStats ?? false,
   });
   const peersOf = o.peers?.(local);
   const ctx: MgmtContext = {
@@ -97,6 +100,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     listeners,
     version: o.version,
     shovels: new Shovels(o.broker, o.nodeName),
+    statsDisabled: o.disableStats ?? false,
   };
   // Sampling runs on a timer, never on the message path; an error in it is logged, not thrown.
   let sampleErrors = 0;

@@ -78,7 +78,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
       erlang_version: process.version,
       erlang_full_version: `Node.js ${process.version}`,
       crypto_lib_version: process.versions.openssl,
-      disable_stats: false,
+      disable_stats: ctx.statsDisabled === true,
       enable_queue_totals: false,
       is_op_policy_updating_enabled: true,
       default_queue_type: 'classic',
