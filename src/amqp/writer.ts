@@ -104,28 +104,31 @@ export class FrameOutput {
     let p = w.pos;
     // method frame: basic.deliver
     buf[p] = FRAME_METHOD;
-    buf.writeUInt16BE(channel, p + 1);
-    buf.writeUInt32BE(methodBytes, p + 3);
-    buf.writeUInt32BE(0x003c003c, p + 7); // class 60 (basic), method 60 (deliver)
+    buf[p + 1] = channel >>> 8;
+    buf[p + 2] = channel & 0xff;
+    put32(buf, p + 3, methodBytes);
+    put32(buf, p + 7, 0x003c003c); // class 60 (basic), method 60 (deliver)
     p = copyInto(consumerTag, buf, p + 11);
-    buf.writeUInt32BE(Math.floor(deliveryTag / 0x1_0000_0000) >>> 0, p);
-    buf.writeUInt32BE(deliveryTag >>> 0, p + 4);
+    put32(buf, p, Math.floor(deliveryTag / 0x1_0000_0000) >>> 0);
+    put32(buf, p + 4, deliveryTag >>> 0);
     buf[p + 8] = redelivered ? 1 : 0;
     p = copyInto(routingBytes, buf, p + 9);
     buf[p++] = FRAME_END;
     // content header: class 60, weight 0, body size (under 2^32 here), properties as published
     buf[p] = FRAME_HEADER;
-    buf.writeUInt16BE(channel, p + 1);
-    buf.writeUInt32BE(headerBytes, p + 3);
-    buf.writeUInt32BE(0x003c0000, p + 7);
-    buf.writeUInt32BE(0, p + 11);
-    buf.writeUInt32BE(bodyBytes, p + 15);
+    buf[p + 1] = channel >>> 8;
+    buf[p + 2] = channel & 0xff;
+    put32(buf, p + 3, headerBytes);
+    put32(buf, p + 7, 0x003c0000);
+    put32(buf, p + 11, 0);
+    put32(buf, p + 15, bodyBytes);
     p = copyInto(rawProperties, buf, p + 19);
     buf[p++] = FRAME_END;
     if (bodyBytes > 0) {
       buf[p] = FRAME_BODY;
-      buf.writeUInt16BE(channel, p + 1);
-      buf.writeUInt32BE(bodyBytes, p + 3);
+      buf[p + 1] = channel >>> 8;
+      buf[p + 2] = channel & 0xff;
+      put32(buf, p + 3, bodyBytes);
       p = copyInto(body, buf, p + 7);
       buf[p++] = FRAME_END;
     }
@@ -205,4 +208,12 @@ function copyInto(src: Buffer, dst: Buffer, at: number): number {
     src.copy(dst, at);
   }
   return at + n;
+}
+
+/** Writes `v` (0 to 2^32 - 1) big-endian at `at`: plain stores, which the optimizer inlines (Buffer's writer checks its arguments). */
+function put32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
 }

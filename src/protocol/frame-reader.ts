@@ -41,12 +41,13 @@ export class FrameReader {
     }
     const len = chunk.length;
     while (pos + HEADER_BYTES <= len) {
-      const size = chunk.readUInt32BE(pos + 3);
-      this.checkSize(size);
+      // Plain byte reads: Buffer's readers check their arguments on every call.
+      const size = (chunk[pos + 3] * 0x1000000 + ((chunk[pos + 4] << 16) | (chunk[pos + 5] << 8) | chunk[pos + 6]));
+      if (size > this.frameMaxBytes) this.checkSize(size);
       const end = pos + HEADER_BYTES + size;
       if (end >= len) break;
       if (chunk[end] !== FRAME_END) throw new FrameError(`bad frame end octet ${chunk[end]}`);
-      this.onFrame(chunk[pos], chunk.readUInt16BE(pos + 1), chunk, pos + HEADER_BYTES, end);
+      this.onFrame(chunk[pos], (chunk[pos + 1] << 8) | chunk[pos + 2], chunk, pos + HEADER_BYTES, end);
       pos = end + 1;
     }
     if (pos < len) this.startPartial(chunk, pos);
