@@ -37,8 +37,11 @@ export async function api(m: MgmtBroker, method: string, path: string, opts: { b
   return { status: res.status, headers: res.headers, text, json };
 }
 
-/** Starts one broker for the calling file with statistics sampled every `sampleMs`; `portVars` get free ports (other listeners). */
-export function mgmtFixture(sampleMs = 200, portVars: string[] = []): { m: () => MgmtBroker; clients: Clients } {
+/**
+ * Starts one broker for the calling file with statistics sampled every `sampleMs`; `portVars` get free
+ * ports (other listeners); `env` adds further server variables.
+ */
+export function mgmtFixture(sampleMs = 200, portVars: string[] = [], env: Record<string, string> = {}): { m: () => MgmtBroker; clients: Clients } {
   let m: MgmtBroker | undefined;
   const clients = new Clients(() => m!.broker);
   before(async () => {
@@ -46,7 +49,7 @@ export function mgmtFixture(sampleMs = 200, portVars: string[] = []): { m: () =>
     const prometheusPort = await freePort();
     const ports: Record<string, number> = {};
     for (const name of portVars) ports[name] = await freePort();
-    const broker = await startBroker({ env: { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), WARREN_MGMT_PORT: String(mgmtPort), WARREN_PROMETHEUS_PORT: String(prometheusPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_MGMT_SAMPLE_INTERVAL_MS: String(sampleMs) } });
+    const broker = await startBroker({ env: { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), WARREN_MGMT_PORT: String(mgmtPort), WARREN_PROMETHEUS_PORT: String(prometheusPort), WARREN_MGMT_IP: '127.0.0.1', WARREN_MGMT_SAMPLE_INTERVAL_MS: String(sampleMs), ...env } });
     m = { broker, mgmtPort, prometheusPort, base: `http://127.0.0.1:${mgmtPort}`, ports };
     await waitFor(async () => (await fetch(`${m!.base}/api/overview`).then((r) => r.status, () => 0)) === 401, 10_000, 'the management listener');
   });
