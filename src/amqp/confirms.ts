@@ -76,6 +76,7 @@ export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
 
   /** The publish of `seq` is done with its local outcome; it is confirmed now, or when its last part is done. */
   finish(seq: number, ok: boolean): void {
+    if (this.pending.size === 0) return this.settle(seq, ok);
     const p = this.pending.get(seq);
     if (!p) return this.settle(seq, ok);
     if (!ok) p.ok = false;
@@ -108,7 +109,9 @@ export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
     const acked = this.acked.sort((a, b) => a - b);
     for (const s of this.stats) s.confirm += acked.length;
     this.acked = [];
-    const lowestOutstanding = this.outstanding.size === 0 ? Infinity : Math.min(...this.outstanding);
+    // Sequence numbers enter the set in increasing order and a Set iterates in insertion order: the
+    // first is the lowest (no spread of the whole set, which also overflows past ~100k outstanding).
+    const lowestOutstanding = this.outstanding.size === 0 ? Infinity : (this.outstanding.values().next().value as number);
     const highest = acked[acked.length - 1];
     if (acked.length > 1 && highest < lowestOutstanding && this.sentUpTo < acked[0]) {
       this.out.method(this.channel, { key: MethodKey.BasicAck, args: { deliveryTag: highest, multiple: true } });
