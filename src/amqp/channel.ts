@@ -15,6 +15,9 @@ import { unregisterReplyConsumer } from './direct-reply-to';
 /** Raw properties of a message published without any: shared, never written to. */
 const NO_PROPERTIES = Buffer.from([0, 0]);
 
+/** Placeholder of the reused content record between publishes. */
+const NO_METHOD: BasicPublish = { ticket: 0, exchange: '', routingKey: '', mandatory: false, immediate: false };
+
 /** Frames a channel holds while waiting on a metadata change before its connection stops being read. */
 const HELD_FRAMES_LIMIT = 1000;
 
@@ -59,6 +62,7 @@ export class Channel extends ChannelState {
   private causeStart = 0;
   private causeEnd = 0;
   private content: PendingContent | undefined;
+  private readonly contentRecord: PendingContent = { method: NO_METHOD, properties: undefined, routingBytes: NO_PROPERTIES, rawProperties: null, body: null, bodySize: 0, received: 0 };
   private busy = false;
   private readonly publishDecoder = new PublishFrameDecoder();
   private readonly held: Frame[] = [];
@@ -112,7 +116,16 @@ export class Channel extends ChannelState {
 
   private startPublish(args: BasicPublish, routingBytes: Buffer): void {
     this.connection.notePublish();
-    this.content = { method: args, routingBytes, rawProperties: null, body: null, bodySize: 0, received: 0 };
+    // One record per channel, reused: a channel assembles one content at a time and nothing keeps the record.
+    const c = this.contentRecord;
+    c.method = args;
+    c.routingBytes = routingBytes;
+    c.properties = undefined;
+    c.rawProperties = null;
+    c.body = null;
+    c.bodySize = 0;
+    c.received = 0;
+    this.content = c;
   }
 
   private dispatch(method: AmqpMethod): void | Promise<void> {

@@ -11,13 +11,18 @@ export class PublishFrameDecoder {
   private lastRouting: Buffer | undefined;
   private lastExchange = '';
   private lastRoutingKey = '';
+  private readonly args: BasicPublish = { ticket: 0, exchange: '', routingKey: '', mandatory: false, immediate: false };
 
   /** The routing (exchange and routing key as two shortstrs) of the last decoded publish, shared between equal publishes. */
   get routingBytes(): Buffer {
     return this.lastRouting!;
   }
 
-  /** The arguments of the publish in `buf[start, end)`; its routing is `routingBytes` afterwards. */
+  /**
+   * The arguments of the publish in `buf[start, end)`; its routing is `routingBytes` afterwards.
+   * The returned object is this decoder's own, overwritten by the next decode: whoever keeps it
+   * past the publish (a transaction) keeps a copy.
+   */
   decode(buf: Buffer, start: number, end: number): BasicPublish {
     // payload: class (2), method (2), ticket (2), shortstr exchange, shortstr routing-key, bits
     const length = end - start;
@@ -33,13 +38,13 @@ export class PublishFrameDecoder {
       this.lastRoutingKey = buf.toString('utf8', start + exchangeEnd + 1, start + bitsAt);
     }
     const bits = buf[start + bitsAt];
-    return {
-      ticket: buf.readUInt16BE(start + 4),
-      exchange: this.lastExchange,
-      routingKey: this.lastRoutingKey,
-      mandatory: (bits & 1) !== 0,
-      immediate: (bits & 2) !== 0,
-    };
+    const args = this.args;
+    args.ticket = buf.readUInt16BE(start + 4);
+    args.exchange = this.lastExchange;
+    args.routingKey = this.lastRoutingKey;
+    args.mandatory = (bits & 1) !== 0;
+    args.immediate = (bits & 2) !== 0;
+    return args;
   }
 }
 

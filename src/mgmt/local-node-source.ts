@@ -53,7 +53,7 @@ export class LocalNodeSource implements NodeSource {
   private readonly nodeTotals = new MessageCounters();
   private readonly vhostTotals = new Map<string, MessageCounters>();
 
-  /** Ready and unacknowledged messages per vhost at the last tick (see sampleLengths). */
+  /** Ready and unacknowledged messages per vhost at the last tick (see sample). */
   private sampledLengths = new Map<string, { ready: number; unacked: number }>();
 
   private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
@@ -66,34 +66,52 @@ export class LocalNodeSource implements NodeSource {
     return this.o.nodeName;
   }
 
-  /** One sampling tick: rates of every counted object, and a point of the overview history. */
+  /**
+   * One sampling tick: rates of every counted object, a point of the overview history, the
+   * queues' chart history, and the overview's ready and unacknowledged totals, in one pass over
+   * the queues. With statistics disabled only the totals and churn are taken.
+   */
   sample(nowMs: number): void {
-    if (this.o.disableStats) {
-      this.sampleChurn(nowMs);
-      this.sampleLengths();
-      return;
+    const stats = !this.o.disableStats;
+    if (stats) {
+      for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
+      this.queueHistories.beginTick(nowMs);
     }
-    for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
     let ready = 0;
     let unacked = 0;
-    this.queueHistories.beginTick(nowMs);
+    const lengths = new Map<string, { ready: number; unacked: number }>();
+    const pending: Promise<void>[] = [];
     for (const v of this.o.broker.vhosts.values()) {
-      this.rates.sample(v.stats, nowMs);
-      for (const f of COUNTER_FIELDS) this.nodeTotals[f] += v.stats[f];
-      for (const q of v.queues.values()) {
-        if (!(q instanceof Queue)) continue;
-        this.rates.sample(q.stats, nowMs);
-        this.queueHistories.record(q, q.stats, q.messageCount, q.unackedCount);
-        ready += q.messageCount;
-        unacked += q.unackedCount;
+      if (stats) {
+        this.rates.sample(v.stats, nowMs);
+        for (const f of COUNTER_FIELDS) this.nodeTotals[f] += v.stats[f];
       }
-      for (const e of v.exchanges.values()) this.rates.sample(e.stats, nowMs);
+      const t = { ready: 0, unacked: 0 };
+      lengths.set(v.name, t);
+      for (const q of v.queues.values()) {
+        if (q instanceof Queue) {
+          if (stats) {
+            this.rates.sample(q.stats, nowMs);
+            this.queueHistories.record(q, q.stats, q.messageCount, q.unackedCount);
+          }
+          ready += q.messageCount;
+          unacked += q.unackedCount;
+          t.ready += q.messageCount;
+          t.unacked += q.unackedCount;
+        } else if (q.isLocal || this.o.includeRemoteQueues) {
+          countInto(t, q, pending);
+        }
+      }
+      if (stats) for (const e of v.exchanges.values()) this.rates.sample(e.stats, nowMs);
     }
+    // Handles that answer asynchronously (quorum, remote): the new totals replace the old once all have answered.
+    if (pending.length === 0) this.sampledLengths = lengths;
+    else void Promise.all(pending).then(() => (this.sampledLengths = lengths));
+    this.sampleChurn(nowMs);
+    if (!stats) return;
     for (const c of this.o.connections()) for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
     this.queueHistories.endTick();
     this.rates.sample(this.nodeTotals, nowMs);
-    this.sampleChurn(nowMs);
-    this.sampleLengths();
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
   }
 
@@ -131,38 +149,6 @@ export class LocalNodeSource implements NodeSource {
     let n = 0;
     for (const q of queues.values()) if (q.isLocal) n++;
     return n;
-  }
-
-  /**
-   * Ready and unacknowledged messages per vhost, for the overview: read from every queue handle
-   * once per tick. Handles that answer asynchronously (quorum, remote) are waited for; the new
-   * figures replace the old once all have answered.
-   */
-  private sampleLengths(): void {
-    const next = new Map<string, { ready: number; unacked: number }>();
-    const pending: Promise<void>[] = [];
-    for (const v of this.o.broker.vhosts.values()) {
-      const t = { ready: 0, unacked: 0 };
-      next.set(v.name, t);
-      for (const q of v.queues.values()) {
-        if (!q.isLocal && !this.o.includeRemoteQueues) continue;
-        if (q instanceof Queue) {
-          t.ready += q.messageCount;
-          t.unacked += q.unackedCount;
-          continue;
-        }
-        try {
-          q.checkAvailable();
-          const c = q.counts();
-          if (c instanceof Promise) pending.push(c.then((counts) => addCounts(t, counts), () => undefined));
-          else addCounts(t, c);
-        } catch {
-          // a queue whose home is down counts with no messages
-        }
-      }
-    }
-    if (pending.length === 0) this.sampledLengths = next;
-    else void Promise.all(pending).then(() => (this.sampledLengths = next));
   }
 
   private sampleChurn(nowMs: number): void {
@@ -474,6 +460,18 @@ const NO_COUNTS: QueueCounts = { messageCount: 0, consumerCount: 0, unackedCount
 function addCounts(t: { ready: number; unacked: number }, c: QueueCounts): void {
   t.ready += c.messageCount;
   t.unacked += c.unackedCount;
+}
+
+/** Adds a queue handle's counts to `t`, now or (asynchronous handles) when `pending` settles; a queue whose home is down adds nothing. */
+function countInto(t: { ready: number; unacked: number }, q: QueueHandle, pending: Promise<void>[]): void {
+  try {
+    q.checkAvailable();
+    const c = q.counts();
+    if (c instanceof Promise) pending.push(c.then((counts) => addCounts(t, counts), () => undefined));
+    else addCounts(t, c);
+  } catch {
+    // a queue whose home is down counts with no messages
+  }
 }
 
 const CHURN_FIELDS: [keyof Broker['churn'], string][] = [

@@ -23,7 +23,8 @@ export function publish(ch: Channel, method: BasicPublish, message: Message): vo
   if (hasProperty(message.rawProperties, CHECKED_PROPERTIES)) message = checkProperties(ch, message);
   if (message.hasHeaders) checkRoutingHeaders(message);
   if (ch.tx) {
-    ch.tx.publishes.push({ method, message });
+    // A copy: the publish decoder reuses its arguments object for the channel's next publish.
+    ch.tx.publishes.push({ method: { ...method }, message });
     return;
   }
   routeAndEnqueue(ch, method, message);
