@@ -38,6 +38,19 @@ export interface DrillReport {
   consumerErrors: string[];
 }
 
+/** Counts per 100 ms since the workload started, and what happened when (for a chart). */
+export interface DrillTimeline {
+  bucketMs: number;
+  published: number[];
+  confirmed: number[];
+  nacked: number[];
+  delivered: number[];
+  /** Faults, heals, restarts and client reconnections, in ms since the workload started. */
+  events: { atMs: number; what: string }[];
+}
+
+const BUCKET_MS = 100;
+
 export class ConfirmedWorkload {
   private pubConn: amqp.ChannelModel | undefined;
   private subConn: amqp.ChannelModel | undefined;
@@ -59,8 +72,40 @@ export class ConfirmedWorkload {
   private stopped = false;
   private pubAttempt = 0;
   private subAttempt = 0;
+  private readonly series = { published: [] as number[], confirmed: [] as number[], nacked: [] as number[], delivered: [] as number[] };
+  private readonly events: { atMs: number; what: string }[] = [];
 
   constructor(private readonly o: WorkloadOptions) {}
+
+  /** Milliseconds since the workload started. */
+  now(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** Records an event on the timeline (a fault, a heal, a restart). */
+  mark(what: string): void {
+    this.events.push({ atMs: this.now(), what });
+  }
+
+  private count(series: number[]): void {
+    const b = Math.floor((Date.now() - this.startedAt) / BUCKET_MS);
+    while (series.length <= b) series.push(0);
+    series[b]++;
+  }
+
+  /** Confirms, nacks, deliveries and publishes per 100 ms, and the events. */
+  timeline(): DrillTimeline {
+    const n = Math.max(...Object.values(this.series).map((s) => s.length));
+    const pad = (s: number[]) => [...s, ...new Array<number>(n - s.length).fill(0)];
+    return {
+      bucketMs: BUCKET_MS,
+      published: pad(this.series.published),
+      confirmed: pad(this.series.confirmed),
+      nacked: pad(this.series.nacked),
+      delivered: pad(this.series.delivered),
+      events: [...this.events],
+    };
+  }
 
   async start(): Promise<void> {
     await this.connectConsumer();
@@ -78,6 +123,7 @@ export class ConfirmedWorkload {
       return;
     }
     if (which === 'publisher') this.pub = undefined;
+    this.mark(`${which} connection lost`);
     const retry = (): void => {
       if (this.stopped) return;
       (which === 'publisher' ? this.connectPublisher() : this.connectConsumer()).catch(() => setTimeout(retry, 250));
@@ -92,7 +138,9 @@ export class ConfirmedWorkload {
   }
 
   private async connectConsumer(): Promise<void> {
-    this.subConn = await amqp.connect(this.urlFor(this.o.consumeUrl, this.subAttempt++));
+    const url = this.urlFor(this.o.consumeUrl, this.subAttempt++);
+    this.subConn = await amqp.connect(url);
+    if (this.subAttempt > 1) this.mark(`consumer reconnected to ${hostOf(url)}`);
     let gone = false;
     const onGone = (e?: Error) => {
       if (gone) return;
@@ -111,6 +159,7 @@ export class ConfirmedWorkload {
       }
       const n = m.content.readUInt32BE(0);
       this.delivered.set(n, (this.delivered.get(n) ?? 0) + 1);
+      this.count(this.series.delivered);
       const now = Date.now();
       if (this.lastDeliveryAt > 0 && now - this.lastDeliveryAt > this.deliveryStall) {
         this.deliveryStall = now - this.lastDeliveryAt;
@@ -126,13 +175,15 @@ export class ConfirmedWorkload {
   }
 
   private async connectPublisher(): Promise<void> {
-    const conn = await amqp.connect(this.urlFor(this.o.publishUrl, this.pubAttempt++));
+    const url = this.urlFor(this.o.publishUrl, this.pubAttempt++);
+    const conn = await amqp.connect(url);
     this.pubConn = conn;
     conn.on('error', (e: Error) => (this.o.reconnect ? undefined : this.pubErrors.push(e.message)));
     conn.on('close', () => this.o.reconnect && this.lost('publisher', undefined));
     const pub = await conn.createConfirmChannel();
     pub.on('error', (e: Error) => (this.o.reconnect ? undefined : this.pubErrors.push(e.message)));
     this.pub = pub;
+    if (this.pubAttempt > 1) this.mark(`publisher reconnected to ${hostOf(url)}`);
   }
 
   private tick(n: number): void {
@@ -142,6 +193,7 @@ export class ConfirmedWorkload {
       const seq = ++this.seq;
       const body = Buffer.alloc(this.o.bodyBytes);
       body.writeUInt32BE(seq, 0);
+      this.count(this.series.published);
       try {
         pub.sendToQueue(this.o.queue, body, { persistent: true }, (err) => {
           // A confirm channel that closed fails its outstanding publishes: not a nack from the broker.
@@ -152,8 +204,13 @@ export class ConfirmedWorkload {
             this.confirmStallAt = now - this.startedAt;
           }
           this.lastConfirmAt = now;
-          if (err) this.nacked++;
-          else this.confirmed.add(seq);
+          if (err) {
+            this.nacked++;
+            this.count(this.series.nacked);
+          } else {
+            this.confirmed.add(seq);
+            this.count(this.series.confirmed);
+          }
         });
       } catch (err) {
         if (this.o.reconnect) {
@@ -202,5 +259,14 @@ export class ConfirmedWorkload {
       publisherErrors: this.pubErrors,
       consumerErrors: this.subErrors,
     };
+  }
+}
+
+/** The host (and port) of an AMQP URL, for event labels. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
   }
 }

@@ -19,9 +19,12 @@
 //     node dist/bench/drills/run-drill.js partition-one 20
 //   DRILL_URLS=... DRILL_RESTART_CMDS='["ssh a systemctl restart warren", "ssh b ...", "ssh c ..."]' \
 //     node dist/bench/drills/run-drill.js rolling-restart
-import { execSync } from 'node:child_process';
+import { exec } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as amqp from 'amqplib';
-import { ConfirmedWorkload } from './confirmed-workload';
+import { ConfirmedWorkload, type DrillTimeline } from './confirmed-workload';
+import { drillChartSvg, panelOf } from './drill-chart';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +34,10 @@ interface Fault {
   heal(): Promise<void>;
 }
 
-async function rollingRestart(urls: string[], restart: (i: number) => Promise<void>, rate: number): Promise<Record<string, unknown>> {
+type Restart = (i: number, mark: (what: string) => void) => Promise<void>;
+type Result = { report: Record<string, unknown>; timeline: DrillTimeline };
+
+async function rollingRestart(urls: string[], restart: Restart, rate: number): Promise<Result> {
   const queue = `drill.rolling-restart.${Date.now()}`;
   const conn = await amqp.connect(urls[0]);
   await (await conn.createChannel()).assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
@@ -44,16 +50,19 @@ async function rollingRestart(urls: string[], restart: (i: number) => Promise<vo
   await sleep(1000);
   const restarts: [number, number][] = [];
   for (let i = 0; i < urls.length; i++) {
-    const from = Date.now() - w.startedAt;
-    await restart(i);
-    restarts.push([from, Date.now() - w.startedAt]);
+    const from = w.now();
+    w.mark(`n${i + 1} stopping`);
+    await restart(i, (what) => w.mark(what));
+    w.mark(`n${i + 1} back`);
+    restarts.push([from, w.now()]);
     await sleep(5000);
   }
   await sleep(5000);
-  return { drill: 'rolling-restart', rate, restartsAtMs: restarts, ...(await w.stop(20_000)) };
+  const report = { drill: 'rolling-restart', rate, restartsAtMs: restarts, ...(await w.stop(20_000)) };
+  return { report, timeline: w.timeline() };
 }
 
-async function drill(name: string, urls: string[], fault: Fault, cutMs: number, rate: number): Promise<Record<string, unknown>> {
+async function drill(name: string, urls: string[], fault: Fault, cutMs: number, rate: number): Promise<Result> {
   const queue = `drill.${name}.${Date.now()}`;
   const conn = await amqp.connect(urls[0]);
   const ch = await conn.createChannel();
@@ -64,12 +73,30 @@ async function drill(name: string, urls: string[], fault: Fault, cutMs: number, 
   await sleep(4000);
   w.resetStalls();
   await sleep(1000);
-  const faultAtMs = Date.now() - w.startedAt;
+  const faultAtMs = w.now();
+  w.mark(name === 'kill-leader' ? 'leader killed (kill -9)' : 'leader cut off');
   await fault.inflict();
   await sleep(cutMs);
+  if (name !== 'kill-leader') w.mark('healed');
   await fault.heal();
   await sleep(10_000);
-  return { drill: name, rate, cutMs, faultAtMs, ...(await w.stop(20_000)) };
+  const report = { drill: name, rate, cutMs, faultAtMs, ...(await w.stop(20_000)) };
+  return { report, timeline: w.timeline() };
+}
+
+/**
+ * Prints the run's JSON line and writes its timeline (counts per 100 ms and events, JSON) and
+ * chart (SVG) into DRILL_TIMELINE_DIR (default drill-timelines/ under the working directory).
+ */
+function output(run: number, r: Result): void {
+  const report: Record<string, unknown> = { run, ...r.report };
+  const dir = process.env.DRILL_TIMELINE_DIR ?? 'drill-timelines';
+  mkdirSync(dir, { recursive: true });
+  const cut = typeof report.cutMs === 'number' && report.cutMs > 0 ? `-${report.cutMs / 1000}s` : '';
+  const base = join(dir, `${String(report.drill)}${cut}-${new Date().toISOString().replace(/[:.]/g, '-')}-run${run}`);
+  writeFileSync(`${base}.timeline.json`, JSON.stringify({ report, timeline: r.timeline }));
+  writeFileSync(`${base}.svg`, drillChartSvg([panelOf({ report, timeline: r.timeline })]));
+  console.log(JSON.stringify({ ...report, timelineFile: `${base}.timeline.json`, chartFile: `${base}.svg` }));
 }
 
 async function main(): Promise<void> {
@@ -80,16 +107,23 @@ async function main(): Promise<void> {
   const rate = Number(rest[1] ?? 2000);
   const own = process.env.DRILL_URLS;
   if (own) {
-    const run = (cmd: string | undefined) => async () => void (cmd && execSync(cmd, { stdio: 'inherit' }));
+    // Asynchronously: the workload shares this event loop, and a blocking exec would count as the cluster's stall.
+    const run = (cmd: string | undefined) => () =>
+      new Promise<void>((resolve, reject) => {
+        if (!cmd) return resolve();
+        const child = exec(cmd, (err) => (err ? reject(err) : resolve()));
+        child.stdout?.pipe(process.stderr);
+        child.stderr?.pipe(process.stderr);
+      });
     if (name === 'rolling-restart') {
       const cmds = JSON.parse(process.env.DRILL_RESTART_CMDS ?? '[]') as string[];
       if (cmds.length !== own.split(',').length) throw new Error('DRILL_RESTART_CMDS: a JSON array with one restart command per URL');
-      for (let i = 1; i <= runs; i++) console.log(JSON.stringify({ run: i, ...(await rollingRestart(own.split(','), (n) => run(cmds[n])(), rate)) }));
+      for (let i = 1; i <= runs; i++) output(i, await rollingRestart(own.split(','), (n) => run(cmds[n])(), rate));
       return;
     }
     if (!process.env.DRILL_FAULT_CMD) throw new Error('DRILL_FAULT_CMD is required with DRILL_URLS');
     for (let i = 1; i <= runs; i++) {
-      console.log(JSON.stringify({ run: i, ...(await drill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, cutMs, rate)) }));
+      output(i, await drill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, cutMs, rate));
     }
     return;
   }
@@ -98,18 +132,19 @@ async function main(): Promise<void> {
     try {
       await cluster.start();
       if (name === 'rolling-restart') {
-        const restart = async (n: number) => {
+        const restart: Restart = async (n, mark) => {
           await cluster.nodes[n].proc.kill('SIGTERM');
+          mark(`n${n + 1} exited`);
           await cluster.restart(n);
         };
-        console.log(JSON.stringify({ run: i, ...(await rollingRestart(cluster.nodes.map((n) => n.url), restart, rate)) }));
+        output(i, await rollingRestart(cluster.nodes.map((n) => n.url), restart, rate));
         continue;
       }
       const fault: Fault =
         name === 'kill-leader'
           ? { inflict: () => cluster.kill9(0), heal: async () => undefined }
           : { inflict: async () => cluster.setLink(0, false), heal: async () => cluster.setLink(0, true) };
-      console.log(JSON.stringify({ run: i, ...(await drill(name, cluster.nodes.map((n) => n.url), fault, cutMs, rate)) }));
+      output(i, await drill(name, cluster.nodes.map((n) => n.url), fault, cutMs, rate));
     } finally {
       await cluster.destroy();
     }

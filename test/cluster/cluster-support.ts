@@ -1,6 +1,6 @@
 // Helpers for the real-process cluster suites: spawn warren-server nodes (optionally inside a
 // network namespace), wait for them, run warrenctl, and declare queues with amqplib.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,22 @@ export function warrenctl(args: string[], opts: { epmdPort: number; netns?: stri
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * warrenctl without blocking this process's event loop (a drill's workload runs in it: a
+ * spawnSync here would stall its publishes and count as the broker's stall).
+ */
+export function warrenctlAsync(args: string[], opts: { epmdPort: number; netns?: string }): Promise<CtlResult> {
+  const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, WARRENCTL_JS, ...args]] : [process.execPath, [WARRENCTL_JS, ...args]];
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      argv,
+      { env: { ...process.env, WARREN_CLUSTER_SECRET: SECRET, WARREN_EPMD_PORT: String(opts.epmdPort), WARREN_LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 export interface StatusJson {
   ok: boolean;
   error?: string;
@@ -122,6 +138,13 @@ export interface StatusJson {
 
 export function clusterStatus(node: string, opts: { epmdPort: number; netns?: string }): StatusJson {
   const r = warrenctl(['-n', node, '--json', 'cluster_status'], opts);
+  if (r.code !== 0 && r.stdout.trim() === '') throw new Error(`warrenctl failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+/** clusterStatus without blocking the event loop. */
+export async function clusterStatusAsync(node: string, opts: { epmdPort: number; netns?: string }): Promise<StatusJson> {
+  const r = await warrenctlAsync(['-n', node, '--json', 'cluster_status'], opts);
   if (r.code !== 0 && r.stdout.trim() === '') throw new Error(`warrenctl failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as StatusJson;
 }

@@ -9,12 +9,19 @@
 // Names: every namespace, bridge and veth is `w9<owner>` + role + digit, where <owner> is
 // the creating process's pid in base 36; a run whose owner is gone left stale ones behind,
 // and the next run deletes them (with the processes still inside) before it starts.
+// WARREN_NETNS_PREFIX replaces `w9` (two letters, so names stay under 15 characters), so two
+// people running the harness on one machine never clean up each other's networks.
 import { spawn, spawnSync } from 'node:child_process';
 import { execPath } from 'node:process';
 import { resolve } from 'node:path';
-import { ClusterProcess, SECRET, clusterStatus, sleep, waitFor, type CtlResult, type StatusJson } from './cluster-support';
+import { ClusterProcess, SECRET, clusterStatus, clusterStatusAsync, sleep, waitFor, type CtlResult, type StatusJson } from './cluster-support';
 
-const PREFIX = 'w9';
+const PREFIX = netnsPrefix(process.env.WARREN_NETNS_PREFIX ?? 'w9');
+
+function netnsPrefix(p: string): string {
+  if (!/^[a-z][a-z0-9]$/.test(p)) throw new Error(`WARREN_NETNS_PREFIX: two characters, a lowercase letter then a letter or digit (got '${p}')`);
+  return p;
+}
 const WARRENCTL_JS = resolve(__dirname, '../../src/cli/warrenctl.js');
 export const PYTHON = process.env.WARREN_TEST_PYTHON ?? '/usr/bin/python3';
 /** The source folder of the client scripts (python files are not compiled into dist/). */
@@ -185,10 +192,11 @@ export class NetnsCluster {
   async waitFormed(timeoutMs = 30_000): Promise<StatusJson[]> {
     return waitFor(
       'a formed cluster (all members up, one leader)',
-      () => {
+      async () => {
         const running = this.nodes.filter((n) => n.proc.running);
         if (running.length !== this.nodes.length) throw new Error(`not running: ${this.nodes.filter((n) => !n.proc.running).map((n) => n.name).join(', ')}`);
-        const s = running.map((n) => this.status(n.index));
+        // Asynchronously: a drill's workload shares this event loop.
+        const s = await Promise.all(running.map((n) => clusterStatusAsync(n.name, { epmdPort: 4369, netns: n.ns })));
         const leader = s[0].status?.leader;
         const ok = s.every((x) => x.ok && x.status.leader === leader && leader !== '' && x.status.members.length === this.nodes.length && x.status.members.every((m) => m.up));
         if (!ok) throw new Error(JSON.stringify(s.map((x) => x.status ?? x.error)));
