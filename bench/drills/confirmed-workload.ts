@@ -14,8 +14,8 @@ export interface WorkloadOptions {
   bodyBytes: number;
   prefetch?: number;
   /**
-   * Reconnect (every 250 ms) when a connection is lost, as a client of a rolling restart
-   * does; publishes unconfirmed when the connection went count as published, not confirmed.
+   * Reconnect when a connection is lost, as a client of a rolling restart does: at once to
+   * the next host of its list, then every 250 ms; publishes unconfirmed when the connection went count as published, not confirmed.
    */
   reconnect?: boolean;
   /** Where a reconnecting client tries next, in turn after its own URL (a client's host list). */
@@ -128,7 +128,8 @@ export class ConfirmedWorkload {
       if (this.stopped) return;
       (which === 'publisher' ? this.connectPublisher() : this.connectConsumer()).catch(() => setTimeout(retry, 250));
     };
-    setTimeout(retry, 250);
+    // At once to the next host of the list (the lost node is stopping), then every 250 ms.
+    setImmediate(retry);
   }
 
   /** The URL for connection attempt `n`: the client's own first, then its fallbacks in turn. */
@@ -196,8 +197,9 @@ export class ConfirmedWorkload {
       this.count(this.series.published);
       try {
         pub.sendToQueue(this.o.queue, body, { persistent: true }, (err) => {
-          // A confirm channel that closed fails its outstanding publishes: not a nack from the broker.
-          if (err && this.pub !== pub) return;
+          // A confirm channel that closed fails its outstanding publishes ('channel closed'):
+          // not a nack from the broker; they count as published, neither confirmed nor nacked.
+          if (err && (this.pub !== pub || err.message !== 'message nacked')) return;
           const now = Date.now();
           if (this.lastConfirmAt > 0 && now - this.lastConfirmAt > this.confirmStall) {
             this.confirmStall = now - this.lastConfirmAt;

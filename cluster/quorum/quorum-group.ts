@@ -65,6 +65,14 @@ export class QuorumGroup implements FlowGate {
   private waiters: FlowWaiter[] = [];
   private closed = false;
   private readonly dir: string;
+  /**
+   * Takes back publishes Raft refused without appending them (leadership is being handed
+   * over, or just was): the queue passes them to the next leader instead of nacking them.
+   * Each item's confirm part is still held; the callee releases it.
+   */
+  onRefused: ((messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[]) => void) | undefined;
+  /** Called when no proposed batch is left (a graceful stop waits for that). */
+  private onSettled: (() => void) | undefined;
 
   constructor(
     private readonly o: QuorumGroupOptions,
@@ -197,10 +205,28 @@ export class QuorumGroup implements FlowGate {
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
         // partition): the entry may still commit under the next leader, and this member
         // then applies it (batchApplied), so the confirm waits a while before a nack.
+        if (err instanceof NotLeaderError && !this.closed && this.onRefused) return this.handBack(b);
         if (err instanceof NotLeaderError || this.closed) return this.settleBatch(b, false);
         setTimeout(() => this.settleBatch(b, false), UNKNOWN_OUTCOME_WAIT_MS).unref();
       },
     );
+  }
+
+  /** A refused batch goes back to the queue (its confirms still held) instead of a nack. */
+  private handBack(b: Batch): void {
+    this.proposed.delete(b.id);
+    const { messages, confirms, seqs } = b;
+    b.messages = [];
+    b.confirms = [];
+    b.seqs = [];
+    this.inflight -= messages.length;
+    this.onRefused!(messages, confirms, seqs);
+    if (this.proposed.size === 0) this.onSettled?.();
+    if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const x of w) x.resumeFlow();
+    }
   }
 
   private batchApplied(id: number): void {
@@ -220,6 +246,7 @@ export class QuorumGroup implements FlowGate {
     b.seqs = [];
     this.inflight -= n;
     for (let i = 0; i < confirms.length; i++) confirms[i]?.partDone(seqs[i], ok);
+    if (this.proposed.size === 0) this.onSettled?.();
     if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2) {
       const w = this.waiters;
       this.waiters = [];
@@ -230,6 +257,25 @@ export class QuorumGroup implements FlowGate {
   private propose(cmd: Buffer): void {
     // Lost settles and returns only cost a redelivery after failover.
     this.raft?.apply(cmd).catch(() => undefined);
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until every batch proposed here has an outcome: after a
+   * graceful stop handed leadership over, the new leader commits what this member appended,
+   * and this member, still a follower, applies it and confirms instead of nacking on close.
+   */
+  whenSettled(timeoutMs: number): Promise<void> {
+    if (this.proposed.size === 0 && this.batch.messages.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.onSettled = undefined;
+        resolve();
+      }
+      this.onSettled = done;
+    });
   }
 
   /** Waits until everything committed before now is applied here (leader only). */

@@ -24,6 +24,8 @@ const LEADER_WAIT_MS = 5000;
 /** Publishes kept while the queue has no reachable leader, and for how long at most. */
 const MAX_HELD_MESSAGES = 20_000;
 const HOLD_MS = 5000;
+/** How soon a publish refused during a leadership transfer is offered again. */
+const REROUTE_RETRY_MS = 10;
 
 interface HeldPublish {
   message: Message;
@@ -92,6 +94,24 @@ export class QuorumQueue extends RemoteQueue {
       return;
     }
     this.member = group;
+    if (group) group.onRefused = (messages, confirms, seqs) => this.reroute(messages, confirms, seqs, Date.now() + HOLD_MS);
+  }
+
+  /**
+   * Publishes the group refused without appending them (a leadership transfer under way, or
+   * this node just stopped leading) go to the next leader, or wait for it like publishes
+   * without a leader, instead of being nacked; nacked only when no leader appears in time.
+   */
+  private reroute(messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[], deadline: number): void {
+    if (this.live && !this.deleted && Date.now() < deadline) {
+      // Still leading: the transfer has not finished (or was given up); try again shortly.
+      setTimeout(() => this.reroute(messages, confirms, seqs, deadline), REROUTE_RETRY_MS).unref();
+      return;
+    }
+    for (let i = 0; i < messages.length; i++) {
+      const ok = !this.deleted && Date.now() < deadline + HOLD_MS && this.forward(messages[i], confirms[i], seqs[i]);
+      confirms[i]?.partDone(seqs[i], ok);
+    }
   }
 
   get leading(): boolean {

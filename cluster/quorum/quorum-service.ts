@@ -24,6 +24,8 @@ const LEADER_CHANNEL = 'qq.ldr';
 const WHO_CHANNEL = 'qq.who';
 /** How long after a node returns the leaders it prefers are handed back to it. */
 const RETURN_LEADERS_AFTER_MS = 3000;
+/** How long a graceful stop waits for the outcome of publishes its leaders had appended. */
+const SETTLE_ON_STOP_MS = 1000;
 
 export interface QuorumServiceOptions {
   nodeName: string;
@@ -194,6 +196,9 @@ export class QuorumService implements QuorumQueueHost {
       if (to) transfers.push(raft.leadershipTransfer(to, timeoutMs).catch(() => undefined));
     }
     await Promise.all(transfers);
+    // What the old leaders appended is committed by the new ones; this node, a follower now,
+    // applies it and confirms it instead of nacking it when its members close.
+    await Promise.all([...this.queues.values()].map((q) => q.group?.whenSettled(SETTLE_ON_STOP_MS)));
   }
 
   async close(): Promise<void> {
