@@ -144,6 +144,11 @@ export class HomeInbox implements FlowWaiter, ConfirmParts {
     this.scheduleFlush();
   }
 
+  /** Forwards with a confirm whose outcome is not yet sent back (a graceful stop waits for them). */
+  get unsettled(): number {
+    return this.held.size + this.seqs.length;
+  }
+
   /** The publishing node went away: nothing more is reported to it. */
   close(): void {
     this.closed = true;

@@ -45,6 +45,11 @@ export class Outbox implements FlowGate {
     return this.plainInFlight + this.confirms.size;
   }
 
+  /** Forwards with a confirm whose outcome the home has not reported yet. */
+  get unconfirmed(): number {
+    return this.confirms.size;
+  }
+
   get congested(): boolean {
     return this.inFlight >= CREDIT_MESSAGES || this.plainBytes + this.confirmBytes >= CREDIT_BYTES;
   }

@@ -109,6 +109,17 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     for (const off of this.offs) off();
   }
 
+  /**
+   * A graceful stop: waits (at most `timeoutMs`) until every forward this node took or sent
+   * has its outcome reported, so publishers elsewhere get confirms rather than nacks when it
+   * leaves (a quorum queue's publishes passed on to its new leader, for one).
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const busy = () => [...this.inboxes.values()].some((i) => i.unsettled > 0) || [...this.outboxes.values()].some((o) => o.unconfirmed > 0);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
   // ---- RemoteQueues (the broker's seam) ----
 
   handleFor(vhost: string, def: QueueDefinition): QueueHandle | undefined {

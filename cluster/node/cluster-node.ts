@@ -182,6 +182,7 @@ export class ClusterNode {
     this.offs.forEach((off) => off());
     this.membership.unregister();
     await this.quorum.handOff(2000);
+    await this.queues.settled(1000);
     this.queues.close();
     this.quorumControl.close();
     await this.quorum.close();
