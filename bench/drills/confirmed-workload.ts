@@ -31,6 +31,12 @@ export interface DrillReport {
   duplicated: number;
   longestConfirmStallMs: number;
   longestDeliveryStallMs: number;
+  /**
+   * The longest time this process's own 10 ms publishing timer did not run (the machine
+   * starved the drill itself); a confirm stall no longer than this is not the broker's.
+   */
+  longestWorkloadPauseMs: number;
+  workloadPauseEndedAtMs: number;
   /** When the longest stalls ended, in ms since the workload started. */
   confirmStallEndedAtMs: number;
   deliveryStallEndedAtMs: number;
@@ -61,6 +67,9 @@ export class ConfirmedWorkload {
   private nacked = 0;
   private readonly delivered = new Map<number, number>();
   private lastConfirmAt = 0;
+  private lastTickAt = 0;
+  private tickPause = 0;
+  private tickPauseAt = 0;
   private lastDeliveryAt = 0;
   private confirmStall = 0;
   private deliveryStall = 0;
@@ -188,6 +197,12 @@ export class ConfirmedWorkload {
   }
 
   private tick(n: number): void {
+    const now = Date.now();
+    if (this.lastTickAt > 0 && now - this.lastTickAt > this.tickPause) {
+      this.tickPause = now - this.lastTickAt;
+      this.tickPauseAt = now - this.startedAt;
+    }
+    this.lastTickAt = now;
     const pub = this.pub;
     if (!pub || this.stopped) return;
     for (let i = 0; i < n; i++) {
@@ -232,6 +247,8 @@ export class ConfirmedWorkload {
     this.deliveryStall = 0;
     this.confirmStallAt = 0;
     this.deliveryStallAt = 0;
+    this.tickPause = 0;
+    this.tickPauseAt = 0;
   }
 
   /** Stops publishing, waits for outstanding confirms and for the consumer to catch up (bounded). */
@@ -256,6 +273,8 @@ export class ConfirmedWorkload {
       duplicated,
       longestConfirmStallMs: this.confirmStall,
       longestDeliveryStallMs: this.deliveryStall,
+      longestWorkloadPauseMs: this.tickPause,
+      workloadPauseEndedAtMs: this.tickPauseAt,
       confirmStallEndedAtMs: this.confirmStallAt,
       deliveryStallEndedAtMs: this.deliveryStallAt,
       publisherErrors: this.pubErrors,

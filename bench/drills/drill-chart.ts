@@ -112,7 +112,7 @@ export function panelOf(f: TimelineFile): ChartPanel {
   const cut = typeof r.cutMs === 'number' && r.cutMs > 0 ? ` ${r.cutMs / 1000} s` : '';
   return {
     title: `${String(r.drill)}${cut}, run ${String(r.run ?? 1)}`,
-    subtitle: `longest stall: confirms ${String(r.longestConfirmStallMs)} ms, deliveries ${String(r.longestDeliveryStallMs)} ms; confirmed ${String(r.confirmed)}, lost ${String(r.lost)}, duplicated ${String(r.duplicated)}, nacked ${String(r.nacked)}`,
+    subtitle: `longest stall: confirms ${String(r.longestConfirmStallMs)} ms, deliveries ${String(r.longestDeliveryStallMs)} ms; confirmed ${String(r.confirmed)}, lost ${String(r.lost)}, duplicated ${String(r.duplicated)}, nacked ${String(r.nacked)}${typeof r.longestWorkloadPauseMs === 'number' ? `; drill process paused up to ${r.longestWorkloadPauseMs} ms` : ''}`,
     timeline: f.timeline,
   };
 }

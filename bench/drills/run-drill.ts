@@ -22,73 +22,15 @@
 import { exec } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as amqp from 'amqplib';
-import { ConfirmedWorkload, type DrillTimeline } from './confirmed-workload';
+import { faultDrill, rollingRestart, type DrillResult, type Fault, type Restart } from './drills';
 import { drillChartSvg, panelOf } from './drill-chart';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Fault {
-  inflict(): Promise<void>;
-  heal(): Promise<void>;
-}
-
-type Restart = (i: number, mark: (what: string) => void) => Promise<void>;
-type Result = { report: Record<string, unknown>; timeline: DrillTimeline };
-
-async function rollingRestart(urls: string[], restart: Restart, rate: number): Promise<Result> {
-  const queue = `drill.rolling-restart.${Date.now()}`;
-  const conn = await amqp.connect(urls[0]);
-  await (await conn.createChannel()).assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await conn.close();
-  // Clients reconnect through their host list (their own node first), as clients of a cluster do.
-  const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64, reconnect: true, fallbackUrls: urls });
-  await w.start();
-  await sleep(4000);
-  w.resetStalls();
-  await sleep(1000);
-  const restarts: [number, number][] = [];
-  for (let i = 0; i < urls.length; i++) {
-    const from = w.now();
-    w.mark(`n${i + 1} stopping`);
-    await restart(i, (what) => w.mark(what));
-    w.mark(`n${i + 1} back`);
-    restarts.push([from, w.now()]);
-    await sleep(5000);
-  }
-  await sleep(5000);
-  const report = { drill: 'rolling-restart', rate, restartsAtMs: restarts, ...(await w.stop(20_000)) };
-  return { report, timeline: w.timeline() };
-}
-
-async function drill(name: string, urls: string[], fault: Fault, cutMs: number, rate: number): Promise<Result> {
-  const queue = `drill.${name}.${Date.now()}`;
-  const conn = await amqp.connect(urls[0]);
-  const ch = await conn.createChannel();
-  await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await conn.close();
-  const w = new ConfirmedWorkload({ publishUrl: urls[1], consumeUrl: urls[2], queue, ratePerSec: rate, bodyBytes: 64 });
-  await w.start();
-  await sleep(4000);
-  w.resetStalls();
-  await sleep(1000);
-  const faultAtMs = w.now();
-  w.mark(name === 'kill-leader' ? 'leader killed (kill -9)' : 'leader cut off');
-  await fault.inflict();
-  await sleep(cutMs);
-  if (name !== 'kill-leader') w.mark('healed');
-  await fault.heal();
-  await sleep(10_000);
-  const report = { drill: name, rate, cutMs, faultAtMs, ...(await w.stop(20_000)) };
-  return { report, timeline: w.timeline() };
-}
 
 /**
  * Prints the run's JSON line and writes its timeline (counts per 100 ms and events, JSON) and
  * chart (SVG) into DRILL_TIMELINE_DIR (default drill-timelines/ under the working directory).
  */
-function output(run: number, r: Result): void {
+function output(run: number, r: DrillResult): void {
   const report: Record<string, unknown> = { run, ...r.report };
   const dir = process.env.DRILL_TIMELINE_DIR ?? 'drill-timelines';
   mkdirSync(dir, { recursive: true });
@@ -118,12 +60,12 @@ async function main(): Promise<void> {
     if (name === 'rolling-restart') {
       const cmds = JSON.parse(process.env.DRILL_RESTART_CMDS ?? '[]') as string[];
       if (cmds.length !== own.split(',').length) throw new Error('DRILL_RESTART_CMDS: a JSON array with one restart command per URL');
-      for (let i = 1; i <= runs; i++) output(i, await rollingRestart(own.split(','), (n) => run(cmds[n])(), rate));
+      for (let i = 1; i <= runs; i++) output(i, await rollingRestart(own.split(','), (n) => run(cmds[n])(), { rate }));
       return;
     }
     if (!process.env.DRILL_FAULT_CMD) throw new Error('DRILL_FAULT_CMD is required with DRILL_URLS');
     for (let i = 1; i <= runs; i++) {
-      output(i, await drill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, cutMs, rate));
+      output(i, await faultDrill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, { cutMs, rate }));
     }
     return;
   }
@@ -137,14 +79,14 @@ async function main(): Promise<void> {
           mark(`n${n + 1} exited`);
           await cluster.restart(n);
         };
-        output(i, await rollingRestart(cluster.nodes.map((n) => n.url), restart, rate));
+        output(i, await rollingRestart(cluster.nodes.map((n) => n.url), restart, { rate }));
         continue;
       }
       const fault: Fault =
         name === 'kill-leader'
           ? { inflict: () => cluster.kill9(0), heal: async () => undefined }
           : { inflict: async () => cluster.setLink(0, false), heal: async () => cluster.setLink(0, true) };
-      output(i, await drill(name, cluster.nodes.map((n) => n.url), fault, cutMs, rate));
+      output(i, await faultDrill(name, cluster.nodes.map((n) => n.url), fault, { cutMs, rate }));
     } finally {
       await cluster.destroy();
     }
