@@ -19,23 +19,27 @@
 //     node dist/bench/drills/run-drill.js partition-one 20
 //   DRILL_URLS=... DRILL_RESTART_CMDS='["ssh a systemctl restart warren", "ssh b ...", "ssh c ..."]' \
 //     node dist/bench/drills/run-drill.js rolling-restart
+// RabbitMQ (Debian's rabbitmq-server) on the same namespace layout, for a side-by-side run:
+//   DRILL_BROKER=rabbitmq node dist/bench/drills/run-drill.js kill-leader 5
+// Every run also writes its timeline (JSON) and chart (SVG) into DRILL_TIMELINE_DIR.
 import { exec } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faultDrill, rollingRestart, type DrillResult, type Fault, type Restart } from './drills';
 import { drillChartSvg, panelOf } from './drill-chart';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
+import { RabbitNetnsCluster } from './rabbit-netns';
 
 /**
  * Prints the run's JSON line and writes its timeline (counts per 100 ms and events, JSON) and
  * chart (SVG) into DRILL_TIMELINE_DIR (default drill-timelines/ under the working directory).
  */
-function output(run: number, r: DrillResult): void {
-  const report: Record<string, unknown> = { run, ...r.report };
+function output(run: number, r: DrillResult, broker?: string): void {
+  const report: Record<string, unknown> = { run, ...(broker ? { broker } : {}), ...r.report };
   const dir = process.env.DRILL_TIMELINE_DIR ?? 'drill-timelines';
   mkdirSync(dir, { recursive: true });
   const cut = typeof report.cutMs === 'number' && report.cutMs > 0 ? `-${report.cutMs / 1000}s` : '';
-  const base = join(dir, `${String(report.drill)}${cut}-${new Date().toISOString().replace(/[:.]/g, '-')}-run${run}`);
+  const base = join(dir, `${broker ? `${broker}-` : ''}${String(report.drill)}${cut}-${new Date().toISOString().replace(/[:.]/g, '-')}-run${run}`);
   writeFileSync(`${base}.timeline.json`, JSON.stringify({ report, timeline: r.timeline }));
   writeFileSync(`${base}.svg`, drillChartSvg([panelOf({ report, timeline: r.timeline })]));
   console.log(JSON.stringify({ ...report, timelineFile: `${base}.timeline.json`, chartFile: `${base}.svg` }));
@@ -66,6 +70,27 @@ async function main(): Promise<void> {
     if (!process.env.DRILL_FAULT_CMD) throw new Error('DRILL_FAULT_CMD is required with DRILL_URLS');
     for (let i = 1; i <= runs; i++) {
       output(i, await faultDrill(name, own.split(','), { inflict: run(process.env.DRILL_FAULT_CMD), heal: run(process.env.DRILL_HEAL_CMD) }, { cutMs, rate }));
+    }
+    return;
+  }
+  if (process.env.DRILL_BROKER === 'rabbitmq') {
+    for (let i = 1; i <= runs; i++) {
+      const rabbit = new RabbitNetnsCluster();
+      try {
+        await rabbit.start();
+        const urls = rabbit.nodes.map((n) => n.url);
+        if (name === 'rolling-restart') {
+          output(i, await rollingRestart(urls, (n, mark) => rabbit.restart(n, mark), { rate }), 'rabbitmq');
+          continue;
+        }
+        const fault: Fault =
+          name === 'kill-leader'
+            ? { inflict: async () => rabbit.kill9(0), heal: async () => undefined }
+            : { inflict: async () => rabbit.setLink(0, false), heal: async () => rabbit.setLink(0, true) };
+        output(i, await faultDrill(name, urls, fault, { cutMs, rate }), 'rabbitmq');
+      } finally {
+        await rabbit.destroy();
+      }
     }
     return;
   }

@@ -165,6 +165,15 @@ export class NetnsCluster {
 
   /** Builds the network, starts every node, and waits until all agree on three members up and one leader. */
   async start(timeoutMs = 45_000): Promise<void> {
+    this.buildNetwork();
+    for (const n of this.nodes) n.proc.start();
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(this.nodes.map((n) => n.proc.waitListening(timeoutMs)));
+    await this.waitFormed(Math.max(1000, deadline - Date.now()));
+  }
+
+  /** The bridge, the namespaces and their veths, without starting any node (another broker may run there). */
+  buildNetwork(): void {
     process.once('exit', this.onExit);
     must('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
     must('ip', ['addr', 'add', `${this.subnet}.254/24`, 'dev', this.bridge]);
@@ -182,10 +191,6 @@ export class NetnsCluster {
       must('ip', ['link', 'set', outside, 'master', this.bridge]);
       must('ip', ['link', 'set', outside, 'up']);
     }
-    for (const n of this.nodes) n.proc.start();
-    const deadline = Date.now() + timeoutMs;
-    await Promise.all(this.nodes.map((n) => n.proc.waitListening(timeoutMs)));
-    await this.waitFormed(Math.max(1000, deadline - Date.now()));
   }
 
   /** Waits until every running node reports all members up and the same leader. */
