@@ -65,7 +65,7 @@ export async function rollingRestart(urls: string[], restart: Restart, t: DrillT
   }
   await sleep(t.afterMs ?? 5000);
   const load = loadavg()[0];
-  const report = { drill: 'rolling-restart', rate: t.rate, restartsAtMs: restarts, loadAvg1m: load, ...(await w.stop(20_000)) };
+  const report = { drill: 'rolling-restart', queue, rate: t.rate, restartsAtMs: restarts, loadAvg1m: load, ...(await w.stop(20_000)) };
   return { report, timeline: w.timeline() };
 }
 
@@ -83,6 +83,6 @@ export async function faultDrill(name: string, urls: string[], fault: Fault, t: 
   await fault.heal();
   await sleep(t.afterMs ?? 10_000);
   const load = loadavg()[0];
-  const report = { drill: name, rate: t.rate, cutMs: t.cutMs, faultAtMs, loadAvg1m: load, ...(await w.stop(20_000)) };
+  const report = { drill: name, queue, rate: t.rate, cutMs: t.cutMs, faultAtMs, loadAvg1m: load, ...(await w.stop(20_000)) };
   return { report, timeline: w.timeline() };
 }

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { faultDrill, rollingRestart, type DrillResult, type Fault, type Restart } from './drills';
 import { drillChartSvg, panelOf } from './drill-chart';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
+import { waitFor } from '../../test/cluster/cluster-support';
 import { RabbitNetnsCluster } from './rabbit-netns';
 
 /**
@@ -43,6 +44,28 @@ function output(run: number, r: DrillResult, broker?: string): void {
   writeFileSync(`${base}.timeline.json`, JSON.stringify({ report, timeline: r.timeline }));
   writeFileSync(`${base}.svg`, drillChartSvg([panelOf({ report, timeline: r.timeline })]));
   console.log(JSON.stringify({ ...report, timelineFile: `${base}.timeline.json`, chartFile: `${base}.svg` }));
+}
+
+/**
+ * After a cut: did the cluster heal by itself? Every node sees all members up, and the queue's
+ * members agree on one leader and one applied index (quorum_status), within 20 s.
+ */
+async function healed(cluster: NetnsCluster, queue: string): Promise<boolean> {
+  try {
+    await cluster.waitFormed(20_000);
+    await waitFor(
+      'the queue members in step',
+      () => {
+        const rows = cluster.ctl(1, ['quorum_status', queue, '--no-table-headers', '-q']).stdout.trim().split('\n').map((l) => l.split('\t'));
+        return rows.length === 3 && rows.filter((x) => x[1] === 'leader').length === 1 && rows.every((x) => x[1] === 'leader' || x[1] === 'follower') && new Set(rows.map((x) => x[4])).size === 1;
+      },
+      20_000,
+      500,
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function main(): Promise<void> {
@@ -111,7 +134,9 @@ async function main(): Promise<void> {
         name === 'kill-leader'
           ? { inflict: () => cluster.kill9(0), heal: async () => undefined }
           : { inflict: async () => cluster.setLink(0, false), heal: async () => cluster.setLink(0, true) };
-      output(i, await faultDrill(name, cluster.nodes.map((n) => n.url), fault, { cutMs, rate }));
+      const r = await faultDrill(name, cluster.nodes.map((n) => n.url), fault, { cutMs, rate });
+      if (name === 'partition-one') r.report.healed = await healed(cluster, String(r.report.queue));
+      output(i, r);
     } finally {
       await cluster.destroy();
     }
