@@ -4,6 +4,7 @@
 // text, no dependency).
 //   node dist/bench/drills/drill-chart.js out.svg run-a.timeline.json [run-b.timeline.json ...]
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { DrillTimeline } from './confirmed-workload';
 
 export interface ChartPanel {
@@ -86,7 +87,7 @@ function panelSvg(p: ChartPanel, y0: number): string {
 }
 
 /** One SVG with a panel per run. */
-export function drillChartSvg(panels: ChartPanel[], heading = 'Warren quorum queue failover drills: messages per 100 ms'): string {
+export function drillChartSvg(panels: ChartPanel[], heading = 'Quorum queue failover drills: messages per 100 ms'): string {
   const H = TOP + panels.length * PANEL_H + 24;
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">\n`;
   svg += `<rect width="${W}" height="${H}" fill="white"/>\n`;
@@ -112,7 +113,7 @@ export function panelOf(f: TimelineFile): ChartPanel {
   const r = f.report;
   const cut = typeof r.cutMs === 'number' && r.cutMs > 0 ? ` ${r.cutMs / 1000} s` : '';
   return {
-    title: `${String(r.drill)}${cut}, run ${String(r.run ?? 1)}`,
+    title: `${r.broker === 'rabbitmq' ? 'RabbitMQ 3.10' : 'Warren'}: ${String(r.drill)}${cut}, run ${String(r.run ?? 1)}${typeof r.loadAvg1m === 'number' ? ` (machine load ${r.loadAvg1m.toFixed(1)} on ${cpus().length} cores)` : ''}`,
     subtitle: `longest stall: confirms ${String(r.longestConfirmStallMs)} ms, deliveries ${String(r.longestDeliveryStallMs)} ms; confirmed ${String(r.confirmed)}, lost ${String(r.lost)}, duplicated ${String(r.duplicated)}, nacked ${String(r.nacked)}${typeof r.longestWorkloadPauseMs === 'number' ? `; drill process paused up to ${r.longestWorkloadPauseMs} ms` : ''}`,
     timeline: f.timeline,
   };
