@@ -43,8 +43,8 @@ describe('rolling restart drill across three network namespaces', { skip: unavai
     assert.equal(report.nacked, 0, 'publishes nacked during the handovers');
     assert.ok(report.confirmed > 5000, `confirmed ${report.confirmed}`);
     // The goal is 0.5 s (bench figures); a loaded CI machine gets slack, not a free pass.
-    assert.ok(report.longestConfirmStallMs < 2000, `confirms stalled ${report.longestConfirmStallMs} ms`);
-    assert.ok(report.longestDeliveryStallMs < 2000, `deliveries stalled ${report.longestDeliveryStallMs} ms`);
+    assert.ok(report.longestConfirmStallMs < 3000, `confirms stalled ${report.longestConfirmStallMs} ms`);
+    assert.ok(report.longestDeliveryStallMs < 3000, `deliveries stalled ${report.longestDeliveryStallMs} ms`);
     // The timeline accounts for every confirm and delivery, and shows each restart.
     assert.equal(timeline.confirmed.reduce((a, b) => a + b, 0), report.confirmed);
     assert.ok(timeline.delivered.reduce((a, b) => a + b, 0) >= report.delivered);
