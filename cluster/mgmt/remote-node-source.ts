@@ -8,12 +8,13 @@
 import type { Mesh } from '../mesh';
 import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from '../../src/mgmt/broker-view';
 import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
-import type { SampleWindow } from '../../src/mgmt/queue-history';
+import type { SampledKind } from '../../src/mgmt/local-histories';
+import type { SampleWindows } from '../../src/mgmt/object-history';
 
 const CHANNEL = 'mgmt.src';
 const TIMEOUT_MS = 5000;
 
-type Method = 'node' | 'queues' | 'connections' | 'channels' | 'consumers' | 'exchangeStats' | 'totals' | 'churn' | 'messageStats' | 'closeConnection' | 'purge' | 'get' | 'queueSamples';
+type Method = 'node' | 'queues' | 'connections' | 'channels' | 'consumers' | 'exchangeStats' | 'totals' | 'churn' | 'messageStats' | 'closeConnection' | 'purge' | 'get' | 'samples';
 
 /** Answers other members' requests with this node's own source. Returns the unregister function. */
 export function serveNodeSource(mesh: Mesh, local: LocalNodeSource): () => void {
@@ -34,8 +35,8 @@ export function serveNodeSource(mesh: Mesh, local: LocalNodeSource): () => void 
       case 'get':
         result = await local.get(a[0] as string, a[1] as string, a[2] as GetOptions);
         break;
-      case 'queueSamples':
-        result = await local.queueSamples(a[0] as string, a[1] as string, (a[2] ?? undefined) as SampleWindow | undefined, (a[3] ?? undefined) as SampleWindow | undefined);
+      case 'samples':
+        result = await local.samples(a[0] as SampledKind, a[1] as string[], a[2] as SampleWindows);
         break;
       case 'node':
       case 'connections':
@@ -109,8 +110,8 @@ export class RemoteNodeSource implements NodeSource {
     return this.ask('messageStats', [], { node: {}, byVhost: {} });
   }
 
-  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
-    return (await this.ask<Row | null>('queueSamples', [vhost, name, rates, lengths], null)) ?? undefined;
+  async samples(kind: SampledKind, id: string[], windows: SampleWindows): Promise<Row | undefined> {
+    return (await this.ask<Row | null>('samples', [kind, id, windows], null)) ?? undefined;
   }
 
   /** Queues are reached through this node's handles (the local source answers for them). */

@@ -101,7 +101,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const management = await startManagement({
     broker, metadata, auth: authSettings(config), connections: () => amqp.connections, protocolConnections: () => protocols.listedConnections(), alarms, nodeName: config.nodeName, startedAtMs: started, dataDir: config.dataDir,
     version: warrenVersion(), amqpPort: config.nodePort, host: config.mgmtIp, mgmtPort: config.mgmtPort, prometheusPort: config.prometheusPort,
-    sampleIntervalMs: config.mgmtSampleIntervalMs, queueHistoryMax: config.mgmtQueueHistoryMax, disableStats: config.mgmtDisableStats, requestMaxBytes: config.mgmtRequestMaxBytes,
+    sampleIntervalMs: config.mgmtSampleIntervalMs, queueHistoryMax: config.mgmtQueueHistoryMax, objectHistoryMax: config.mgmtObjectHistoryMax, disableStats: config.mgmtDisableStats, requestMaxBytes: config.mgmtRequestMaxBytes,
     memoryLimitBytes: parseSize(config.memoryHighWatermark, totalmem()), diskFreeLimitBytes: parseSize(config.diskFreeLimit), log: logger,
     // Clustered, every node's API answers for the whole cluster.
     peers: cluster ? (local) => cluster!.managementPeers(local) : undefined,

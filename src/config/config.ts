@@ -60,6 +60,7 @@ export interface Config {
   mgmtDisableStats: boolean;
   mgmtRequestMaxBytes: number;
   mgmtQueueHistoryMax: number;
+  mgmtObjectHistoryMax: number;
   mqttPort: number;
   mqttSslPort: number;
   stompSslPort: number;
@@ -142,6 +143,7 @@ export const OPTIONS: Option[] = [
   { key: 'mgmtSampleIntervalMs', env: 'WARREN_MGMT_SAMPLE_INTERVAL_MS', conf: ['collect_statistics_interval'], type: 'int', default: () => 5000, doc: 'how often message rates and chart samples are taken (RabbitMQ collect_statistics_interval)' },
   { key: 'mgmtQueueHistoryMax', env: 'WARREN_MGMT_QUEUE_HISTORY_MAX', type: 'int', default: () => 10_000, doc: 'most queues whose last ten minutes of rates and lengths are kept for the queue page chart at once (about 5 KB each, only while the queue is active)' },
   { key: 'mgmtDisableStats', env: 'WARREN_MGMT_DISABLE_STATS', conf: ['management.disable_stats', 'management_agent.disable_metrics_collector'], type: 'bool', default: () => false, doc: 'true: no message rates, rate history or charts are sampled (RabbitMQ management.disable_stats); counts stay' },
+  { key: 'mgmtObjectHistoryMax', env: 'WARREN_MGMT_OBJECT_HISTORY_MAX', type: 'int', default: () => 2_000, doc: 'most exchanges, vhosts, connections and channels (each kind counted apart) whose last ten minutes of rates are kept for their page charts at once (1 to 7 KB each, only while the object is active)' },
   { key: 'mgmtRequestMaxBytes', env: 'WARREN_MGMT_REQUEST_MAX_BYTES', conf: ['management.http.max_body_size'], type: 'int', default: () => 64 * 1024 * 1024, doc: 'largest management request body (definitions import), bytes' },
   { key: 'mqttPort', env: 'WARREN_MQTT_PORT', conf: ['mqtt.listeners.tcp.*'], fromConf: listenerPort, type: 'int', default: () => 1883, doc: 'MQTT listener port on NODE_IP (0 = off; a port already taken leaves the listener off with an error in the log, as for the STOMP and WebSocket ports)' },
   { key: 'mqttSslPort', env: 'WARREN_MQTT_SSL_PORT', conf: ['mqtt.listeners.ssl.*'], fromConf: listenerPort, type: 'int', default: () => 0, doc: 'MQTTS (MQTT over TLS) port, conventionally 8883, with the ssl_options.* of AMQPS; 0 = off' },

@@ -5,7 +5,7 @@ import type { Row } from './broker-view';
 import { tableToJson } from './json-values';
 import type { RateSampler } from './rates';
 
-export function amqpConnectionRow(c: Connection, nodeName: string): Row {
+export function amqpConnectionRow(c: Connection, nodeName: string, rates = NO_DATA_RATES): Row {
   const s = c.socket;
   const props = tableToJson(c.clientProperties);
   let recv = 0;
@@ -46,10 +46,10 @@ export function amqpConnectionRow(c: Connection, nodeName: string): Row {
     state: c.state === 'open' ? (c.blocked ? 'blocked' : 'running') : c.state === 'handshake' ? 'starting' : c.state,
     channels: c.channels.size,
     recv_oct: recv,
-    recv_oct_details: { rate: 0 },
+    recv_oct_details: { rate: round(rates.recv) },
     recv_cnt: 0,
     send_oct: send,
-    send_oct_details: { rate: 0 },
+    send_oct_details: { rate: round(rates.send) },
     send_cnt: 0,
     send_pend: s.writableLength,
     reductions: 0,
@@ -82,6 +82,18 @@ export function amqpChannelRow(c: Connection, ch: Channel, nodeName: string, rat
     reductions: 0,
     garbage_collection: {},
   };
+}
+
+/** Bytes per second received and sent, over the last sampling tick. */
+export interface DataRates {
+  recv: number;
+  send: number;
+}
+
+export const NO_DATA_RATES: DataRates = { recv: 0, send: 0 };
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 const connectedAtMs = new WeakMap<Connection, number>();

@@ -9,7 +9,9 @@
  * a peer over the mesh) so any node answers for the whole cluster. Rows are plain JSON in
  * RabbitMQ's shapes, so a remote source can send them as they are.
  */
-import type { SampleWindow } from './queue-history';
+import type { SampledKind } from './local-histories';
+import type { SampleWindows } from './object-history';
+import { sumSamples } from './samples-json';
 
 export type Row = Record<string, unknown>;
 
@@ -69,8 +71,11 @@ export interface NodeSource {
   churn(): Promise<Row>;
   /** Node-wide message_stats and queue totals, for /api/overview and the vhost rows. */
   messageStats(): Promise<{ node: Row; byVhost: Record<string, Row> }>;
-  /** The queue's chart samples (partial row fields, see QueueHistories.samples); undefined when another node samples it. */
-  queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined>;
+  /**
+   * An object's chart samples (partial row fields, see ObjectHistories.samples); undefined when
+   * this node does not sample it. `id`: [vhost, name] for queues and exchanges, [name] otherwise.
+   */
+  samples(kind: SampledKind, id: string[], windows: SampleWindows): Promise<Row | undefined>;
   /** Whether this node holds the queue's messages. */
   hasQueue(vhost: string, name: string): Promise<boolean>;
   /** Closes a connection by its listed name with 320 CONNECTION_FORCED; false when not here. */
@@ -140,10 +145,15 @@ export class BrokerView {
     return false;
   }
 
-  /** The queue's chart samples from whichever node samples it. */
-  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
-    for (const answer of await Promise.all(this.sources.map((s) => s.queueSamples(vhost, name, rates, lengths)))) if (answer) return answer;
-    return undefined;
+  /**
+   * An object's chart samples: queues from their home, connections and channels from their
+   * node; exchanges and vhosts summed over every node that counted them (each counts what
+   * entered through it).
+   */
+  async samples(kind: SampledKind, id: string[], windows: SampleWindows): Promise<Row | undefined> {
+    const answers = (await Promise.all(this.sources.map((s) => s.samples(kind, id, windows)))).filter((a): a is Row => a !== undefined);
+    if (kind === 'exchange' || kind === 'vhost') return answers.length > 0 ? sumSamples(answers) : undefined;
+    return answers[0];
   }
 
   /** The source holding a queue's messages; undefined when no node does. */

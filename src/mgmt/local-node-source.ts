@@ -23,7 +23,8 @@ import { listed, listingName, protocolConnectionRow } from './protocol-connectio
 import { diskFree, exchangeTypes, fdCounts } from './node-info';
 import { RateSampler } from './rates';
 import { StatsHistory } from './stats-history';
-import { QueueHistories, type SampleWindow } from './queue-history';
+import { LocalHistories, type HistoryBounds, type SampledKind } from './local-histories';
+import type { SampleWindows } from './object-history';
 
 export interface LocalNodeOptions {
   broker: Broker;
@@ -37,8 +38,8 @@ export interface LocalNodeOptions {
   diskFreeLimitBytes: number;
   dataDir: string;
   listeners: Row[];
-  /** Per-queue chart history: ticks kept, and most queues with a ring at once. */
-  queueHistory: { points: number; maxQueues: number };
+  /** Chart history of queues, exchanges, vhosts, connections and channels: ticks kept, most rings at once. */
+  history: HistoryBounds;
   /** List queues homed on other nodes too (through their handles), when no peer sources answer for them. */
   includeRemoteQueues: boolean;
   /** management.disable_stats: a tick refreshes only the queue totals and churn, no rates or history. */
@@ -48,7 +49,7 @@ export interface LocalNodeOptions {
 export class LocalNodeSource implements NodeSource {
   readonly rates = new RateSampler();
   readonly history = new StatsHistory();
-  private readonly queueHistories: QueueHistories;
+  private readonly histories: LocalHistories;
   /** Node-wide totals, summed from the vhosts' counters at each sample. */
   private readonly nodeTotals = new MessageCounters();
   private readonly vhostTotals = new Map<string, MessageCounters>();
@@ -59,7 +60,7 @@ export class LocalNodeSource implements NodeSource {
   private churnAt = { atMs: Date.now(), values: [] as number[], rates: [] as number[] };
 
   constructor(private readonly o: LocalNodeOptions) {
-    this.queueHistories = new QueueHistories(o.queueHistory.points, o.queueHistory.maxQueues);
+    this.histories = new LocalHistories(o.history);
   }
 
   get nodeName(): string {
@@ -68,14 +69,14 @@ export class LocalNodeSource implements NodeSource {
 
   /**
    * One sampling tick: rates of every counted object, a point of the overview history, the
-   * queues' chart history, and the overview's ready and unacknowledged totals, in one pass over
-   * the queues. With statistics disabled only the totals and churn are taken.
+   * chart history of queues, exchanges, vhosts, connections, channels and the node, and the
+   * overview's ready and unacknowledged totals, in one pass over the queues. With statistics disabled only the totals and churn are taken.
    */
   sample(nowMs: number): void {
     const stats = !this.o.disableStats;
     if (stats) {
       for (const f of COUNTER_FIELDS) this.nodeTotals[f] = 0;
-      this.queueHistories.beginTick(nowMs);
+      this.histories.beginTick(nowMs);
     }
     let ready = 0;
     let unacked = 0;
@@ -92,7 +93,7 @@ export class LocalNodeSource implements NodeSource {
         if (q instanceof Queue) {
           if (stats) {
             this.rates.sample(q.stats, nowMs);
-            this.queueHistories.record(q, q.stats, q.messageCount, q.unackedCount);
+            this.histories.queue(q, v.name, q.stats, q.messageCount, q.unackedCount);
           }
           ready += q.messageCount;
           unacked += q.unackedCount;
@@ -102,17 +103,35 @@ export class LocalNodeSource implements NodeSource {
           countInto(t, q, pending);
         }
       }
-      if (stats) for (const e of v.exchanges.values()) this.rates.sample(e.stats, nowMs);
+      if (stats) {
+        for (const e of v.exchanges.values()) {
+          this.rates.sample(e.stats, nowMs);
+          this.histories.exchange(e);
+        }
+      }
     }
     // Handles that answer asynchronously (quorum, remote): the new totals replace the old once all have answered.
     if (pending.length === 0) this.sampledLengths = lengths;
     else void Promise.all(pending).then(() => (this.sampledLengths = lengths));
     this.sampleChurn(nowMs);
     if (!stats) return;
-    for (const c of this.o.connections()) for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
-    this.queueHistories.endTick();
+    for (const c of this.o.connections()) {
+      for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
+      if (c.state !== 'header' && c.state !== 'closed') this.histories.connection(c);
+    }
+    for (const { c, l } of this.otherConnections()) this.histories.listedConnection(c, l.vhost, l.recvBytes, l.sendBytes);
+    this.recordNode();
+    this.histories.endTick(this.o.broker.vhosts.values());
     this.rates.sample(this.nodeTotals, nowMs);
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
+  }
+
+  /** The node's figures for its samples (node_stats): churn totals, memory, descriptors, sockets, free disk. */
+  private recordNode(): void {
+    let sockets = this.otherConnections().length;
+    for (const _ of this.o.connections()) sockets++;
+    const churn = CHURN_FIELDS.map(([f]) => this.o.broker.churn[f]);
+    this.histories.nodeFigures([...churn, process.memoryUsage.rss(), fdCounts().used, sockets, 1, diskFree(this.o.dataDir)]);
   }
 
   /**
@@ -305,8 +324,8 @@ export class LocalNodeSource implements NodeSource {
 
   async connections(): Promise<Row[]> {
     const out: Row[] = [];
-    for (const c of this.o.connections()) if (c.state !== 'header' && c.state !== 'closed') out.push(amqpConnectionRow(c, this.o.nodeName));
-    for (const { l } of this.otherConnections()) out.push(protocolConnectionRow(l, this.o.nodeName));
+    for (const c of this.o.connections()) if (c.state !== 'header' && c.state !== 'closed') out.push(amqpConnectionRow(c, this.o.nodeName, this.histories.dataRates(c, 'connection')));
+    for (const { c, l } of this.otherConnections()) out.push(protocolConnectionRow(l, this.o.nodeName, this.histories.dataRates(c, 'connection')));
     return out;
   }
 
@@ -376,9 +395,31 @@ export class LocalNodeSource implements NodeSource {
     return out;
   }
 
-  async queueSamples(vhost: string, name: string, rates: SampleWindow | undefined, lengths: SampleWindow | undefined): Promise<Row | undefined> {
-    const q = this.o.broker.vhost(vhost)?.queues.get(name);
-    return q ? this.queueHistories.samples(q, rates, lengths) : undefined;
+  /**
+   * The chart samples of one object sampled here (partial row fields, see ObjectHistories.samples):
+   * `id` is [vhost, name] for queues and exchanges, [name] for vhosts, connections and channels.
+   */
+  async samples(kind: SampledKind, id: string[], windows: SampleWindows): Promise<Row | undefined> {
+    const key = this.sampledObject(kind, id);
+    return key ? this.histories.samples(kind, key, windows) : undefined;
+  }
+
+  private sampledObject(kind: SampledKind, [a, b]: string[]): object | undefined {
+    switch (kind) {
+      case 'queue':
+        return this.o.broker.vhost(a)?.queues.get(b);
+      case 'exchange':
+        return this.o.broker.vhost(a)?.exchanges.get(b);
+      case 'vhost':
+        return this.o.broker.vhost(a);
+      case 'connection':
+        return this.findConnection((c) => connectionName(c) === a) ?? this.otherConnections().find(({ l }) => listingName(l) === a)?.c;
+      case 'node':
+        return a === this.o.nodeName ? this.histories.nodeKey : undefined;
+      case 'channel':
+        for (const c of this.o.connections()) for (const ch of c.channels.values()) if (`${connectionName(c)} (${ch.id})` === a) return ch;
+        return undefined;
+    }
   }
 
   /** Every node can act on any queue: a handle of a queue homed elsewhere forwards to its home. */

@@ -41,6 +41,7 @@ export interface ManagementOptions {
   queueHistoryMax: number;
   /** No rates or history (RabbitMQ management.disable_stats): the sampler only refreshes queue totals. */
   disableStats?: boolean;
+  objectHistoryMax: number;
   requestMaxBytes: number;
   memoryLimitBytes: number;
   diskFreeLimitBytes: number;
@@ -80,7 +81,7 @@ export async function startManagement(o: ManagementOptions): Promise<Management>
     listeners,
     includeRemoteQueues: o.peers === undefined,
     // RabbitMQ's basic retention: ten minutes of samples.
-    queueHistory: { points: Math.min(720, Math.ceil(HISTORY_RETENTION_MS / Math.max(100, o.sampleIntervalMs))), maxQueues: o.queueHistoryMax },
+    history: { points: Math.min(720, Math.ceil(HISTORY_RETENTION_MS / Math.max(100, o.sampleIntervalMs))), maxQueues: o.queueHistoryMax, maxObjects: o.objectHistoryMax },
     disableStats: o.disableStats ?? false,
   });
   const peersOf = o.peers?.(local);

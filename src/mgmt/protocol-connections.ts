@@ -1,5 +1,6 @@
 /** MQTT and STOMP connections as /api/connections lists them (RabbitMQ 3.10's row for its MQTT and STOMP plugins). */
 import type { ConnectionListing, ListedConnection } from '../adapter/listed-connection';
+import { NO_DATA_RATES } from './amqp-connection-rows';
 import type { Row } from './broker-view';
 
 /** "peer_host:peer_port -> host:port", as RabbitMQ names every connection. */
@@ -7,7 +8,7 @@ export function listingName(l: ConnectionListing): string {
   return `${l.peerHost}:${l.peerPort ?? 0} -> ${l.host}:${l.port ?? 0}`;
 }
 
-export function protocolConnectionRow(l: ConnectionListing, nodeName: string): Row {
+export function protocolConnectionRow(l: ConnectionListing, nodeName: string, rates = NO_DATA_RATES): Row {
   return {
     name: listingName(l),
     node: nodeName,
@@ -30,10 +31,10 @@ export function protocolConnectionRow(l: ConnectionListing, nodeName: string): R
     frame_max: 0,
     state: 'running',
     recv_oct: l.recvBytes,
-    recv_oct_details: { rate: 0 },
+    recv_oct_details: { rate: Math.round(rates.recv * 10) / 10 },
     recv_cnt: 0,
     send_oct: l.sendBytes,
-    send_oct_details: { rate: 0 },
+    send_oct_details: { rate: Math.round(rates.send * 10) / 10 },
     send_cnt: 0,
     send_pend: 0,
   };

@@ -5,7 +5,8 @@
  */
 import { COUNTER_FIELDS, type CounterField, type MessageCounters } from '../broker/message-stats';
 
-const JSON_NAMES: Record<(typeof COUNTER_FIELDS)[number], string> = {
+/** Each counter's name in RabbitMQ's message_stats. */
+export const JSON_NAMES: Record<(typeof COUNTER_FIELDS)[number], string> = {
   publish: 'publish',
   publishIn: 'publish_in',
   publishOut: 'publish_out',

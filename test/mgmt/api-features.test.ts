@@ -231,7 +231,8 @@ describe('per-queue rate history', () => {
       await new Promise((r) => setTimeout(r, 450));
     }
     await ch.get(q, { noAck: true });
-    await new Promise((r) => setTimeout(r, 500));
+    // samples sit on the incr grid (whole seconds here): the newest is at most 1 s old
+    await new Promise((r) => setTimeout(r, 1300));
     const row = (await api(m(), 'GET', `/api/queues/%2F/${q}?msg_rates_age=60&msg_rates_incr=1&lengths_age=60&lengths_incr=1`)).json;
     const publish = row.message_stats.publish_details.samples as { sample: number; timestamp: number }[];
     assert.ok(publish.length >= 2, JSON.stringify(publish));

@@ -116,6 +116,38 @@ describe('management API in a three-node cluster', { timeout: 120_000 }, () => {
     assert.ok(((row.message_stats as Row).publish_details as Row).samples);
   });
 
+  test('through node A: exchange and vhost samples summed over the nodes, a connection and a channel on B sampled by B', async () => {
+    type Samples = { sample: number; timestamp: number }[];
+    const onB = await connections[0].createConfirmChannel();
+    const onC = await connections[1].createConfirmChannel();
+    await onB.assertExchange('samples.x', 'fanout', { durable: false });
+    for (let i = 0; i < 5; i++) onB.publish('samples.x', '', Buffer.from('b'));
+    for (let i = 0; i < 7; i++) onC.publish('samples.x', '', Buffer.from('c'));
+    await Promise.all([onB.waitForConfirms(), onC.waitForConfirms()]);
+    const W = 'msg_rates_age=60&msg_rates_incr=1&data_rates_age=60&data_rates_incr=1';
+    // B counted 5, C counted 7, A none: node A answers the sum, point by point
+    const x = (await waitFor('exchange samples summed', async () => {
+      const r = (await api(0, `/api/exchanges/%2F/samples.x?${W}`)) as any;
+      return r.message_stats?.publish_in_details?.samples?.[0]?.sample === 12 ? r : undefined;
+    }, 10_000))!;
+    const xs = x.message_stats.publish_in_details.samples as Samples;
+    assert.equal(xs[xs.length - 1].sample, 0, 'zero before the exchange was declared');
+    assert.ok(xs.every((p, i) => i === 0 || p.timestamp === xs[i - 1].timestamp - 1000), 'one grid of timestamps');
+    await waitFor('vhost publish samples equal the summed counter', async () => {
+      const v = (await api(0, `/api/vhosts/%2F?${W}`)) as any;
+      return v.message_stats.publish_details.samples[0].sample === v.message_stats.publish && v.message_stats.publish >= 12;
+    }, 10_000);
+    const conn = ((await api(0, '/api/connections')) as Row[]).find((c) => c.node === 'mgmt-b@127.0.0.1')!;
+    const c = (await api(0, `/api/connections/${encodeURIComponent(String(conn.name))}?${W}`)) as any;
+    assert.ok((c.recv_oct_details.samples as Samples)[0].sample > 0, JSON.stringify(c.recv_oct_details));
+    const chan = ((await api(0, '/api/channels')) as any[]).find((r) => r.node === 'mgmt-b@127.0.0.1' && r.message_stats?.publish === 5)!;
+    const chRow = (await waitFor('channel samples from B', async () => {
+      const r = (await api(0, `/api/channels/${encodeURIComponent(String(chan.name))}?${W}`)) as any;
+      return r.message_stats?.publish_details?.samples?.[0]?.sample === 5 ? r : undefined;
+    }, 10_000))!;
+    assert.equal(chRow.node, 'mgmt-b@127.0.0.1');
+  });
+
   test('a stopped member shows as not running, its durable queue as down, from node A', async () => {
     await nodes[1].kill();
     const rows = (await waitFor('view.b down on node A', async () => {

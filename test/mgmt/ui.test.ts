@@ -36,6 +36,11 @@ async function shot(name: string): Promise<void> {
   if (shots) await page.screenshot({ path: join(shots, `ui-${name}.png`), fullPage: true });
 }
 
+/** Waits until a point of the pages' 5 s sample grid lies after now (samples sit on multiples of 5 s, newest first). */
+async function pastNextGridPoint(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 5000 - (Date.now() % 5000) + 700));
+}
+
 async function text(selector: string): Promise<string> {
   return page.$eval(selector, (el) => el.textContent ?? '');
 }
@@ -99,14 +104,16 @@ describe('web UI in headless chromium', () => {
       await ch.waitForConfirms();
       await new Promise((r) => setTimeout(r, 300));
     }
+    await pastNextGridPoint();
     const openedSec = Date.now() / 1000;
     await page.goto(`${m().base}/#/queues/%2F/${enc(q)}`);
     await page.waitForSelector('#c-queue-lengths .uplot');
     await page.waitForSelector('#c-queue .uplot');
     // uPlot's data of each chart: the first timestamp is from before the page was opened
     // `charts` is the app's top-level binding (a script-scope let, not a property of window)
-    const firstSec = (await page.evaluate('charts.map((c) => [c.root.parentElement.id, c.data[0][0]])')) as [string, number][];
-    for (const [id, t] of firstSec) assert.ok(t < openedSec - 1, `${id} starts at ${t}, page opened at ${openedSec}`);
+    // (the samples pad the window with zeros, so: a point above zero from before the page was opened)
+    const data = (await page.evaluate('charts.map((c) => [c.root.parentElement.id, c.data])')) as [string, number[][]][];
+    for (const [id, [t, y]] of data) assert.ok(t.some((x, i) => x < openedSec - 0.5 && y[i] > 0), `${id}: ${JSON.stringify([t, y])}, page opened at ${openedSec}`);
     await shot('queue-history');
     await page.type('#move input[name=dest]', dest);
     await page.click('#move button');
@@ -174,6 +181,45 @@ describe('web UI in headless chromium', () => {
     await page.waitForFunction(() => document.querySelector('#flash')?.textContent?.includes('not routed'));
   });
 
+  it('charts an exchange, a connection and a channel from samples taken before their pages were opened', async () => {
+    const v = uniqueName('ui-objects');
+    assert.equal((await api(m(), 'PUT', `/api/vhosts/${enc(v)}`)).status, 201);
+    const conn = await clients.connect({ vhost: v });
+    const ch = await conn.createConfirmChannel();
+    const x = uniqueName('ui-x');
+    await ch.assertExchange(x, 'fanout', { durable: false });
+    await ch.assertQueue('sink', { durable: false });
+    await ch.bindQueue('sink', x, '');
+    // traffic while no page is open: a few of the broker's 500 ms samples
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 5; i++) ch.publish(x, '', Buffer.alloc(200));
+      await ch.waitForConfirms();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const name = (await waitFor(async () => (await api(m(), 'GET', '/api/connections')).json.find((c: any) => c.vhost === v)?.name, 5000, 'the connection')) as string;
+    await pastNextGridPoint();
+    const openedSec = Date.now() / 1000;
+    const startsBefore = async (selector: string) => {
+      await page.waitForSelector(`${selector} .uplot`, { timeout: 10_000 });
+      // a point above zero from before the page was opened (the samples pad the window with zeros)
+      const data = (await page.evaluate(`charts.filter((c) => '#' + c.root.parentElement.id === ${JSON.stringify(selector)}).map((c) => c.data)[0]`)) as number[][];
+      assert.ok(data[0].some((t, i) => t < openedSec - 0.5 && data[1][i] > 0), `${selector}: ${JSON.stringify(data)}, page opened at ${openedSec}`);
+    };
+    await page.goto(`${m().base}/#/exchanges/${enc(v)}/${enc(x)}`);
+    await startsBefore('#c-exchange');
+    await shot('exchange');
+    await page.goto(`${m().base}/#/connections?page=1&page_size=100&name=`);
+    await page.waitForFunction((n) => [...document.querySelectorAll('td a')].some((a) => a.textContent === n), {}, name);
+    await page.goto(`${m().base}/#/connections/${enc(name)}`);
+    await startsBefore('#c-connection');
+    assert.match(await text('h1'), /Connection: /);
+    await shot('connection');
+    await page.click(`main table a[href="#/channels/${enc(`${name} (1)`)}"]`);
+    await startsBefore('#c-channel');
+    assert.equal(await text('h1'), `Channel: ${name} (1)`);
+    await shot('channel');
+  });
+
   it('creates a user in Admin that can then log in, and exports definitions', async () => {
     await page.goto(`${m().base}/#/admin`);
     await page.waitForSelector('#add-user');
@@ -195,5 +241,17 @@ describe('web UI in headless chromium', () => {
     await page.waitForSelector('#c-rates .uplot', { timeout: 15_000 });
     await page.waitForSelector('#c-queued .uplot');
     await shot('overview');
+  });
+
+  it('opens a node from the overview and charts its memory, descriptors and churn from before the page opened', async () => {
+    const openedSec = Date.now() / 1000;
+    const [{ name }] = (await api(m(), 'GET', '/api/nodes')).json;
+    await page.goto(`${m().base}/#/`);
+    await page.click(`main table a[href="#/nodes/${enc(name)}"]`);
+    for (const id of ['c-node-mem', 'c-node-fd', 'c-node-churn']) await page.waitForSelector(`#${id} .uplot`, { timeout: 10_000 });
+    const [t, used] = (await page.evaluate(`charts.find((c) => c.root.parentElement.id === 'c-node-mem').data`)) as number[][];
+    assert.ok(t.filter((x, i) => x < openedSec - 0.5 && used[i] > 10).length >= 2, `MiB used: ${JSON.stringify([t, used])}`);
+    assert.match(await text('h1'), /Node: /);
+    await shot('node');
   });
 });

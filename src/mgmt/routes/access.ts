@@ -7,8 +7,9 @@ import type { MgmtContext } from '../context';
 import { badRequest, notFound } from '../http-errors';
 import { listAnswer } from '../paging';
 import { credentialsOf, userJson, type Credentials } from '../user-json';
+import { mergeSamples } from '../samples-json';
 import { regexField } from './topic-permissions';
-import { body, createdOrUpdated, params, query, stringField, sumStats, vhostOf, visibleVhosts } from './route-util';
+import { body, createdOrUpdated, params, query, sampleWindows, stringField, sumStats, vhostOf, visibleVhosts } from './route-util';
 
 export function userRow(ctx: MgmtContext, u: UserRecord): Row {
   return userJson(u, ctx.broker.access.userLimits.get(u.name));
@@ -55,7 +56,12 @@ export function accessRoutes(app: FastifyInstance, ctx: MgmtContext): void {
   };
 
   app.get('/api/vhosts', async (req) => listAnswer(await vhostRows(visibleVhosts(ctx, req.apiUser).map((v) => v.name)), query(req), ['name']));
-  app.get('/api/vhosts/:vhost', async (req) => (await vhostRows([vhostOf(ctx, req.apiUser, params(req).vhost).name]))[0]);
+  app.get('/api/vhosts/:vhost', async (req) => {
+    const row = (await vhostRows([vhostOf(ctx, req.apiUser, params(req).vhost).name]))[0];
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(row, await ctx.view.samples('vhost', [String(row.name)], windows));
+    return row;
+  });
   app.put('/api/vhosts/:vhost', async (req, reply) => {
     requireAdministrator(req.apiUser);
     const name = params(req).vhost;

@@ -5,7 +5,8 @@ import { isAdministrator, isMonitor, requireAdministrator, requireMonitor } from
 import type { MgmtContext } from '../context';
 import { badRequest, notFound } from '../http-errors';
 import type { LengthField } from '../stats-history';
-import { params, query, sumStats, visibleVhosts } from './route-util';
+import { mergeSamples } from '../samples-json';
+import { params, query, sampleWindows, sumStats, visibleVhosts } from './route-util';
 import type { Row } from '../broker-view';
 import { exchangeTypes } from '../node-info';
 
@@ -102,6 +103,8 @@ export function clusterRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     requireMonitor(req.apiUser);
     const node = (await ctx.view.nodes()).find((n) => n.name === params(req).node);
     if (!node) throw notFound();
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(node, await ctx.view.samples('node', [String(node.name)], windows));
     return node;
   });
 

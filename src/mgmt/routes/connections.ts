@@ -5,7 +5,8 @@ import type { Row } from '../broker-view';
 import type { MgmtContext } from '../context';
 import { notFound } from '../http-errors';
 import { listAnswer } from '../paging';
-import { params, query, vhostOf } from './route-util';
+import { mergeSamples } from '../samples-json';
+import { params, query, sampleWindows, vhostOf } from './route-util';
 
 /** Monitoring users and administrators see every connection; others only their own. */
 function own(user: ApiUser) {
@@ -25,6 +26,8 @@ export function connectionRoutes(app: FastifyInstance, ctx: MgmtContext): void {
   app.get('/api/connections/:name', async (req) => {
     const c = (await ctx.view.connections()).find((r) => r.name === params(req).name);
     if (!c || !own(req.apiUser)(c)) throw notFound();
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(c, await ctx.view.samples('connection', [String(c.name)], windows));
     return c;
   });
   app.delete('/api/connections/:name', async (req, reply) => {
@@ -59,6 +62,8 @@ export function connectionRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const ch = (await ctx.view.channels()).find((r) => r.name === params(req).channel);
     if (!ch || !own(req.apiUser)(ch)) throw notFound();
     const consumers = (await ctx.view.consumers()).filter((c) => (c.channel_details as Row).name === ch.name);
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(ch, await ctx.view.samples('channel', [String(ch.name)], windows));
     return { ...ch, consumer_details: consumers, publishes: [], deliveries: [] };
   });
 

@@ -8,8 +8,9 @@ import type { MgmtContext } from '../context';
 import { ApiError, badRequest, notFound } from '../http-errors';
 import { jsonToTable, tableToJson } from '../json-values';
 import { listAnswer } from '../paging';
+import { mergeSamples } from '../samples-json';
 import { bindingRow } from './bindings';
-import { body, boolField, createdOrUpdated, exchangeName, params, query, stringField, sumStats, vhostOf, visibleVhosts } from './route-util';
+import { body, boolField, createdOrUpdated, exchangeName, params, query, sampleWindows, stringField, sumStats, vhostOf, visibleVhosts } from './route-util';
 
 export function exchangeRow(v: VirtualHost, e: Exchange, stats: Row[] | undefined): Row {
   const row: Row = {
@@ -42,7 +43,10 @@ export function exchangeRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const e = v.exchanges.get(exchangeName(params(req).name));
     if (!e) throw notFound();
     const stats = await ctx.view.exchangeStats();
-    return { ...exchangeRow(v, e, stats[`${v.name}\u0000${e.name}`]), incoming: [], outgoing: [] };
+    const row = exchangeRow(v, e, stats[`${v.name}\u0000${e.name}`]);
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(row, await ctx.view.samples('exchange', [v.name, e.name], windows));
+    return { ...row, incoming: [], outgoing: [] };
   });
 
   app.put('/api/exchanges/:vhost/:name', async (req, reply) => {

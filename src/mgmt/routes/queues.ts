@@ -8,9 +8,9 @@ import type { MgmtContext } from '../context';
 import { ApiError, badRequest, notFound } from '../http-errors';
 import { jsonToTable } from '../json-values';
 import { listAnswer, selectColumns } from '../paging';
-import type { SampleWindow } from '../queue-history';
+import { mergeSamples } from '../samples-json';
 import { bindingRow } from './bindings';
-import { body, boolField, createdOrUpdated, params, query, stringField, vhostOf, visibleVhosts } from './route-util';
+import { body, boolField, createdOrUpdated, params, query, sampleWindows, stringField, vhostOf, visibleVhosts } from './route-util';
 
 const ACK_MODES: AckMode[] = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'];
 
@@ -63,10 +63,8 @@ export function queueRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     const v = vhostOf(ctx, req.apiUser, params(req).vhost);
     const row = await one(v.name, params(req).name);
     const consumers = (await ctx.view.consumers()).filter((c) => (c.queue as Row).vhost === v.name && (c.queue as Row).name === row.name);
-    const q = query(req);
-    const rates = sampleWindow(q, 'msg_rates_age', 'msg_rates_incr');
-    const lengths = sampleWindow(q, 'lengths_age', 'lengths_incr');
-    if (rates || lengths) mergeSamples(row, await ctx.view.queueSamples(v.name, String(row.name), rates, lengths));
+    const windows = sampleWindows(query(req));
+    if (windows) mergeSamples(row, await ctx.view.samples('queue', [v.name, String(row.name)], windows));
     return { ...row, consumer_details: consumers, incoming: [], deliveries: [] };
   });
 
@@ -140,28 +138,4 @@ export function queueRoutes(app: FastifyInstance, ctx: MgmtContext): void {
     return reply.code(204).send();
   });
   void AmqpError;
-}
-
-/** A samples window from the query (`msg_rates_age` / `msg_rates_incr` and the like), in seconds. */
-function sampleWindow(q: Record<string, string | undefined>, ageKey: string, incrKey: string): SampleWindow | undefined {
-  if (q[ageKey] === undefined) return undefined;
-  const ageSec = Number(q[ageKey]);
-  const incrSec = Number(q[incrKey] ?? 5);
-  if (!(ageSec > 0) || !(incrSec > 0)) throw badRequest(`${ageKey} and ${incrKey} must be positive numbers`);
-  return { ageSec, incrSec };
-}
-
-/** Puts a queue's samples into its row: each details object keeps its rate and gains samples, avg, avg_rate. */
-function mergeSamples(row: Row, samples: Row | undefined): void {
-  if (!samples) return;
-  const { message_stats: stats, ...lengths } = samples;
-  for (const [k, v] of Object.entries(lengths)) row[k] = { ...(row[k] as Row | undefined), ...(v as Row) };
-  if (stats) {
-    const target = (row.message_stats ??= {}) as Row;
-    for (const [k, v] of Object.entries(stats as Row)) {
-      const name = k.slice(0, -'_details'.length);
-      if (target[name] === undefined) target[name] = 0;
-      target[k] = { rate: 0, ...(target[k] as Row | undefined), ...(v as Row) };
-    }
-  }
 }

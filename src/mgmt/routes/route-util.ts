@@ -7,6 +7,7 @@ import type { MgmtContext } from '../context';
 import { badRequest, notFound } from '../http-errors';
 import type { Query } from '../paging';
 import type { Row } from '../broker-view';
+import { SAMPLE_RANGES, type SampleWindows } from '../object-history';
 
 export type Params = Record<string, string>;
 
@@ -82,6 +83,24 @@ export function sumStats(stats: Row[]): Row {
         out[k] = { rate: prev + (v as { rate: number }).rate };
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The sample windows a request asks for (`msg_rates_age` / `msg_rates_incr`, `lengths_*`,
+ * `data_rates_*`, `node_stats_*`, in seconds; incr 5 when absent); undefined when it asks for none; 400 when
+ * one is not a positive number.
+ */
+export function sampleWindows(q: Query): SampleWindows | undefined {
+  let out: SampleWindows | undefined;
+  for (const range of SAMPLE_RANGES) {
+    const age = q[`${range}_age`];
+    if (age === undefined) continue;
+    const ageSec = Number(age);
+    const incrSec = Number(q[`${range}_incr`] ?? 5);
+    if (!(ageSec > 0) || !(incrSec > 0)) throw badRequest(`${range}_age and ${range}_incr must be positive numbers`);
+    (out ??= {})[range] = { ageSec, incrSec };
   }
   return out;
 }

@@ -136,7 +136,7 @@ async function overview() {
     <h2>Charts (last 10 minutes)</h2><div class="charts"><div id="c-queued"></div><div id="c-rates"></div></div>
     <h2>Nodes</h2>${table(
       [
-        { title: 'Name', value: (n) => n.name },
+        { title: 'Name', html: (n) => `<a href="#/nodes/${enc(n.name)}">${esc(n.name)}</a>` },
         { title: 'Memory', html: (n) => `${bytes(n.mem_used)} / ${bytes(n.mem_limit)}${n.mem_alarm ? ' <span class="alarm">alarm</span>' : ''}` },
         { title: 'Disk free', html: (n) => `${bytes(n.disk_free)}${n.disk_free_alarm ? ' <span class="alarm">alarm</span>' : ''}` },
         { title: 'File descriptors', value: (n) => `${n.fd_used} / ${n.fd_total}` },
@@ -177,7 +177,7 @@ async function pagedList(title, path, columns, extra = '') {
 }
 
 const connectionColumns = [
-  { title: 'Name', value: (c) => c.name },
+  { title: 'Name', html: (c) => `<a href="#/connections/${enc(c.name)}">${esc(c.name)}</a>` },
   { title: 'User', value: (c) => c.user },
   { title: 'Vhost', value: (c) => c.vhost },
   { title: 'State', value: (c) => c.state },
@@ -201,7 +201,7 @@ async function connections() {
 
 async function channels() {
   await pagedList('Channels', '/channels', [
-    { title: 'Channel', value: (c) => c.name },
+    { title: 'Channel', html: (c) => `<a href="#/channels/${enc(c.name)}">${esc(c.name)}</a>` },
     { title: 'User', value: (c) => c.user },
     { title: 'Mode', value: (c) => [c.confirm ? 'C' : '', c.transactional ? 'T' : ''].join('') },
     { title: 'State', value: (c) => c.state },
@@ -212,6 +212,57 @@ async function channels() {
     { title: 'Deliver /s', value: (c) => rate(c.message_stats, 'deliver_get'), num: true },
     { title: 'Ack /s', value: (c) => rate(c.message_stats, 'ack'), num: true },
   ]);
+}
+
+const MESSAGE_RATE_KEYS = [['publish', 'publish', '#e0a030'], ['confirm', 'confirm', '#5aa05a'], ['deliver_get', 'deliver/get', '#4f5d75'], ['ack', 'ack', '#b23a48']];
+
+async function connection(name) {
+  const c = await api('GET', `/connections/${enc(name)}?${HISTORY}`);
+  const chans = await api('GET', `/connections/${enc(name)}/channels`).catch(() => []);
+  main.innerHTML = `<h1>Connection: ${esc(c.name)}</h1><div id="flash"></div>
+    <div class="totals"><div>From client<b id="conn-recv-rate">${bytes(c.recv_oct_details?.rate ?? 0)}/s</b></div><div>To client<b>${bytes(c.send_oct_details?.rate ?? 0)}/s</b></div>
+      <div>Received<b>${bytes(c.recv_oct)}</b></div><div>Sent<b>${bytes(c.send_oct)}</b></div><div>Channels<b>${fmt(c.channels)}</b></div></div>
+    <div class="box">User: ${esc(c.user)} · vhost: ${esc(c.vhost ?? '')} · protocol: ${esc(c.protocol)} · state: ${esc(c.state)} · node: ${esc(c.node)}
+      · client: ${esc(c.client_properties?.product ?? '')} ${esc(c.client_properties?.version ?? '')} · heartbeat: ${esc(String(c.timeout ?? ''))} s · frame max: ${esc(String(c.frame_max))}</div>
+    <h2>Data rates (last 10 minutes)</h2><div class="charts"><div id="c-connection"></div></div>
+    <h2>Channels</h2>${table([{ title: 'Channel', html: (ch) => `<a href="#/channels/${enc(ch.name)}">${esc(ch.name)}</a>` }, { title: 'State', value: (ch) => ch.state }, { title: 'Consumers', value: (ch) => ch.consumer_count, num: true }, { title: 'Publish /s', value: (ch) => rate(ch.message_stats, 'publish'), num: true }], Array.isArray(chans) ? chans : chans.items ?? [])}
+    <h2>Close this connection</h2><button class="danger" id="close">Force Close</button>`;
+  ratesChart(document.getElementById('c-connection'), 'Bytes /s', c, [['recv_oct', 'from client', '#e0a030'], ['send_oct', 'to client', '#4f5d75']]);
+  document.getElementById('close').addEventListener('click', async () => {
+    await api('DELETE', `/connections/${enc(name)}`);
+    location.hash = '#/connections';
+  });
+}
+
+async function channel(name) {
+  const ch = await api('GET', `/channels/${enc(name)}?${HISTORY}`);
+  main.innerHTML = `<h1>Channel: ${esc(ch.name)}</h1>
+    <div class="totals"><div>Publish<b id="ch-rate">${rate(ch.message_stats, 'publish')}/s</b></div><div>Confirm<b>${rate(ch.message_stats, 'confirm')}/s</b></div>
+      <div>Deliver/get<b>${rate(ch.message_stats, 'deliver_get')}/s</b></div><div>Ack<b>${rate(ch.message_stats, 'ack')}/s</b></div>
+      <div>Unacked<b>${fmt(ch.messages_unacknowledged)}</b></div><div>Consumers<b>${fmt(ch.consumer_count)}</b></div></div>
+    <div class="box">Connection: <a href="#/connections/${enc(ch.connection_details.name)}">${esc(ch.connection_details.name)}</a> · user: ${esc(ch.user)} · vhost: ${esc(ch.vhost ?? '')}
+      · mode: ${ch.confirm ? 'confirm' : ''}${ch.transactional ? 'transactional' : ''} · state: ${esc(ch.state)} · prefetch: ${fmt(ch.prefetch_count)} · global prefetch: ${fmt(ch.global_prefetch_count)}</div>
+    <h2>Message rates (last 10 minutes)</h2><div class="charts"><div id="c-channel"></div></div>
+    <h2>Consumers</h2>${table([{ title: 'Queue', value: (c) => c.queue.name }, { title: 'Tag', value: (c) => c.consumer_tag }, { title: 'Ack required', value: (c) => c.ack_required }, { title: 'Prefetch', value: (c) => c.prefetch_count, num: true }], ch.consumer_details ?? [])}`;
+  ratesChart(document.getElementById('c-channel'), 'Message rates /s', ch.message_stats, MESSAGE_RATE_KEYS);
+}
+
+async function node(name) {
+  const n = await api('GET', `/nodes/${enc(name)}?node_stats_age=600&node_stats_incr=5`);
+  main.innerHTML = `<h1>Node: ${esc(n.name)}</h1>
+    <div class="totals"><div>Memory<b id="node-mem">${bytes(n.mem_used)}</b></div><div>Disk free<b>${bytes(n.disk_free)}</b></div>
+      <div>File descriptors<b>${fmt(n.fd_used)} / ${fmt(n.fd_total)}</b></div><div>Sockets<b>${fmt(n.sockets_used)}</b></div>
+      <div>Uptime<b>${Math.floor(n.uptime / 3600000)}h ${Math.floor((n.uptime % 3600000) / 60000)}m</b></div></div>
+    <div class="box">Memory limit: ${bytes(n.mem_limit)}${n.mem_alarm ? ' <span class="alarm">alarm</span>' : ''} · disk free limit: ${bytes(n.disk_free_limit)}${n.disk_free_alarm ? ' <span class="alarm">alarm</span>' : ''}
+      · runtime: ${esc(n.runtime ?? '')} · running: ${n.running}</div>
+    <h2>Charts (last 10 minutes)</h2><div class="charts"><div id="c-node-mem"></div><div id="c-node-fd"></div><div id="c-node-churn"></div></div>`;
+  if (n.running === false) return;
+  const gauges = (keys) => keys.map((k) => gaugePoints(n[`${k}_details`]?.samples));
+  const mem = gauges(['mem_used']).map(([t, y]) => [t, y.map((b) => Math.round(b / (1 << 20)))]);
+  if (mem[0][0].length > 1) chart(document.getElementById('c-node-mem'), 'Memory (MiB)', [{ label: 'used', stroke: '#e0a030' }], alignSeries(mem));
+  const fds = gauges(['fd_used', 'sockets_used']);
+  if (fds[0][0].length > 1) chart(document.getElementById('c-node-fd'), 'File descriptors and sockets', [{ label: 'descriptors', stroke: '#4f5d75' }, { label: 'sockets', stroke: '#5aa05a' }], alignSeries(fds));
+  ratesChart(document.getElementById('c-node-churn'), 'Churn /s', n, [['connection_created', 'connections opened', '#e0a030'], ['channel_created', 'channels opened', '#5aa05a'], ['queue_declared', 'queues declared', '#4f5d75']]);
 }
 
 async function vhostOptions() {
@@ -271,15 +322,32 @@ function bindPublish(id, vhost, exchange, fixedKey) {
   });
 }
 
+/** Line points of a gauge or a per-second rate from RabbitMQ's samples (newest first). */
+function gaugePoints(samples) {
+  const s = [...(samples ?? [])].reverse();
+  return [s.map((p) => p.timestamp / 1000), s.map((p) => p.sample)];
+}
+
+/** A rates chart into `el` from `details` objects (message_stats or a row): keys [[name, label, colour]]; nothing before two samples. */
+function ratesChart(el, title, details, keys) {
+  const rates = keys.map(([k]) => ratePoints(details?.[`${k}_details`]?.samples));
+  if (rates[0][0].length > 0) chart(el, title, keys.map(([, label, c]) => ({ label, stroke: c })), alignSeries(rates));
+}
+
+// Each detail page asks for ten minutes of the server's samples, so its chart shows the time before it was opened too.
+const HISTORY = 'msg_rates_age=600&msg_rates_incr=5&lengths_age=600&lengths_incr=5&data_rates_age=600&data_rates_incr=5';
+
 async function exchange(vhost, name) {
-  const e = await api('GET', `/exchanges/${enc(vhost)}/${enc(name)}`);
+  const e = await api('GET', `/exchanges/${enc(vhost)}/${enc(name)}?${HISTORY}`);
   const bindings = await api('GET', `/exchanges/${enc(vhost)}/${enc(name)}/bindings/source`);
   main.innerHTML = `<h1>Exchange: ${esc(e.name || '(AMQP default)')} <small>(${esc(vhost)})</small></h1><div id="flash"></div>
     <div class="box">Type: ${esc(e.type)} · durable: ${e.durable} · auto-delete: ${e.auto_delete} · internal: ${e.internal}
-      · in: ${rate(e.message_stats, 'publish_in')}/s · out: ${rate(e.message_stats, 'publish_out')}/s</div>
+      · in: <span id="x-rate">${rate(e.message_stats, 'publish_in')}</span>/s · out: ${rate(e.message_stats, 'publish_out')}/s</div>
+    <h2>Message rates (last 10 minutes)</h2><div class="charts"><div id="c-exchange"></div></div>
     <h2>Bindings</h2>${table([{ title: 'To', value: (b) => b.destination }, { title: 'Type', value: (b) => b.destination_type }, { title: 'Routing key', value: (b) => b.routing_key }, { title: 'Arguments', value: (b) => JSON.stringify(b.arguments) }], bindings)}
     <h2>Publish message</h2>${publishForm('publish')}
     ${e.name && !e.name.startsWith('amq.') ? '<h2>Delete this exchange</h2><button class="danger" id="delete">Delete</button>' : ''}`;
+  ratesChart(document.getElementById('c-exchange'), 'Message rates /s', e.message_stats, [['publish_in', 'publish (in)', '#e0a030'], ['publish_out', 'publish (out)', '#4f5d75']]);
   bindPublish('publish', vhost, e.name);
   document.getElementById('delete')?.addEventListener('click', async () => {
     await api('DELETE', `/exchanges/${enc(vhost)}/${enc(name)}`);
@@ -322,9 +390,7 @@ async function queues() {
 }
 
 async function queue(vhost, name) {
-  // The server keeps ten minutes of samples per queue, so the charts show the time before the page was opened too.
-  const age = 600;
-  const q = await api('GET', `/queues/${enc(vhost)}/${enc(name)}?msg_rates_age=${age}&msg_rates_incr=5&lengths_age=${age}&lengths_incr=5`);
+  const q = await api('GET', `/queues/${enc(vhost)}/${enc(name)}?${HISTORY}`);
   const bindings = await api('GET', `/queues/${enc(vhost)}/${enc(name)}/bindings`);
   const queueNames = await api('GET', `/queues/${enc(vhost)}?page=1&page_size=500&columns=name`).then((p) => p.items.map((x) => x.name).filter((n) => n !== name), () => []);
   main.innerHTML = `<h1>Queue: ${esc(q.name)} <small>(${esc(vhost)})</small></h1><div id="flash"></div>
@@ -343,14 +409,9 @@ async function queue(vhost, name) {
       <label>Messages <input name="count" value="1" size="4"></label><button>Get Message(s)</button></form><div id="got"></div>
     <h2>Move messages</h2><form class="inline" id="move"><label>Destination queue <input name="dest" list="move-queues" required></label><datalist id="move-queues">${queueNames.map((n) => `<option value="${esc(n)}">`).join('')}</datalist><button>Move messages</button></form>
     <h2>Purge / delete</h2><div class="row"><button class="danger" id="purge">Purge Messages</button><button class="danger" id="delete">Delete Queue</button></div>`;
-  const lengths = ['messages_ready', 'messages_unacknowledged'].map((k) => {
-    const s = [...(q[`${k}_details`]?.samples ?? [])].reverse();
-    return [s.map((p) => p.timestamp / 1000), s.map((p) => p.sample)];
-  });
+  const lengths = ['messages_ready', 'messages_unacknowledged'].map((k) => gaugePoints(q[`${k}_details`]?.samples));
   if (lengths[0][0].length > 1) chart(document.getElementById('c-queue-lengths'), 'Queued messages', [{ label: 'Ready', stroke: '#e0a030' }, { label: 'Unacked', stroke: '#4f5d75' }], alignSeries(lengths));
-  const keys = [['publish', 'incoming', '#e0a030'], ['deliver_get', 'deliver/get', '#4f5d75'], ['ack', 'ack', '#b23a48']];
-  const rates = keys.map(([k]) => ratePoints(q.message_stats?.[`${k}_details`]?.samples));
-  if (rates[0][0].length > 0) chart(document.getElementById('c-queue'), 'Message rates /s', keys.map(([, label, c]) => ({ label, stroke: c })), alignSeries(rates));
+  ratesChart(document.getElementById('c-queue'), 'Message rates /s', q.message_stats, [['publish', 'incoming', '#e0a030'], ['deliver_get', 'deliver/get', '#4f5d75'], ['ack', 'ack', '#b23a48']]);
   document.getElementById('move').addEventListener('submit', async (e) => {
     e.preventDefault();
     const dest = formData(e.target).dest;
@@ -481,12 +542,15 @@ async function admin() {
 
 const ROUTES = [
   [/^#?\/?$/, 'overview', overview, true],
+  [/^#\/connections\/([^/?]+)$/, 'connections', connection, true],
   [/^#\/connections/, 'connections', connections, true],
+  [/^#\/channels\/([^/?]+)$/, 'channels', channel, true],
   [/^#\/channels/, 'channels', channels, true],
   [/^#\/exchanges\/([^/?]+)\/([^/?]+)/, 'exchanges', exchange, false],
   [/^#\/exchanges/, 'exchanges', exchanges, false],
   [/^#\/queues\/([^/?]+)\/([^/?]+)/, 'queues', queue, true],
   [/^#\/queues/, 'queues', queues, true],
+  [/^#\/nodes\/([^/?]+)$/, 'overview', node, true],
   [/^#\/admin/, 'admin', admin, false],
 ];
 
