@@ -8,8 +8,7 @@
 import type { Mesh } from '../mesh';
 import type { FetchedMessage, GetOptions, NodeSource, NodeTotals, PublishRequest, Row } from '../../src/mgmt/broker-view';
 import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
-import type { SampledKind } from '../../src/mgmt/local-histories';
-import type { SampleWindows } from '../../src/mgmt/object-history';
+import type { SampledKind, SampleWindows } from '../../src/mgmt/object-history';
 
 const CHANNEL = 'mgmt.src';
 const TIMEOUT_MS = 5000;

@@ -9,8 +9,7 @@
  * a peer over the mesh) so any node answers for the whole cluster. Rows are plain JSON in
  * RabbitMQ's shapes, so a remote source can send them as they are.
  */
-import type { SampledKind } from './local-histories';
-import type { SampleWindows } from './object-history';
+import type { SampledKind, SampleWindows } from './object-history';
 import { sumSamples } from './samples-json';
 
 export type Row = Record<string, unknown>;

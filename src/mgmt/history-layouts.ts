@@ -3,7 +3,7 @@
  * `*_details` fields: message counters (msg_rates, in message_stats), queue lengths (lengths)
  * and bytes in and out (data_rates). `fill*` write one object's values into a reused array.
  */
-import type { CounterField, MessageCounters } from '../broker/message-stats';
+import type { ChurnCounters, CounterField, MessageCounters } from '../broker/message-stats';
 import type { HistoryField, HistoryLayout } from './object-history';
 import { JSON_NAMES } from './rates';
 
@@ -42,6 +42,8 @@ export const CONNECTION_LAYOUT: HistoryLayout = layout([], true, false);
 
 /** Node figures, as RabbitMQ's node_stats: object churn (counters), then memory, descriptors, sockets, processes and free disk. */
 export const NODE_COUNTERS = ['connection_created', 'connection_closed', 'channel_created', 'channel_closed', 'queue_declared', 'queue_created', 'queue_deleted'];
+/** The broker's churn counters, in NODE_COUNTERS' order. */
+export const NODE_CHURN: (keyof ChurnCounters)[] = ['connectionCreated', 'connectionClosed', 'channelCreated', 'channelClosed', 'queueDeclared', 'queueCreated', 'queueDeleted'];
 export const NODE_GAUGES = ['mem_used', 'fd_used', 'sockets_used', 'proc_used', 'disk_free'];
 export const NODE_LAYOUT: HistoryLayout = {
   counters: NODE_COUNTERS.length,

@@ -4,19 +4,21 @@
  * uses. Connections and channels are sampled on the node they live on, queues on their home;
  * exchanges and vhosts on every node (each counts what entered through it), summed by BrokerView.
  */
-import type { ListedConnection } from '../adapter/listed-connection';
+import type { ConnectionListing, ListedConnection } from '../adapter/listed-connection';
 import type { Channel } from '../amqp/channel';
 import type { Connection } from '../amqp/connection';
 import type { Exchange } from '../broker/exchange/exchange';
-import type { MessageCounters } from '../broker/message-stats';
+import type { Broker } from '../broker/broker';
+import type { ChurnCounters, MessageCounters } from '../broker/message-stats';
 import type { VirtualHost } from '../broker/vhost';
-import { CHANNEL_COUNTERS, CHANNEL_LAYOUT, CONNECTION_LAYOUT, CONNECTION_RECV_COLUMN, EXCHANGE_COUNTERS, NODE_LAYOUT, EXCHANGE_LAYOUT, fillCounters, QUEUE_COUNTERS, QUEUE_LAYOUT, VHOST_LAYOUT, VHOST_RECV_COLUMN } from './history-layouts';
-import { ObjectHistories, type SampleWindows } from './object-history';
+import { CHANNEL_COUNTERS, CHANNEL_LAYOUT, CONNECTION_LAYOUT, CONNECTION_RECV_COLUMN, EXCHANGE_COUNTERS, NODE_CHURN, NODE_LAYOUT, EXCHANGE_LAYOUT, fillCounters, QUEUE_COUNTERS, QUEUE_LAYOUT, VHOST_LAYOUT, VHOST_RECV_COLUMN } from './history-layouts';
+import { connectionName } from './amqp-connection-rows';
+import { diskFree, fdCounts } from './node-info';
+import { ObjectHistories, type SampledKind, type SampleWindows } from './object-history';
+import { listingName } from './protocol-connections';
 
 type Row = Record<string, unknown>;
 
-/** The kinds of objects with samples, as NodeSource.samples names them. */
-export type SampledKind = 'queue' | 'exchange' | 'vhost' | 'connection' | 'channel' | 'node';
 
 export interface HistoryBounds {
   /** Ticks kept (retention / sampling interval). */
@@ -25,6 +27,14 @@ export interface HistoryBounds {
   maxQueues: number;
   /** Most exchanges, vhosts, connections and channels (each kind apart) with a ring at once. */
   maxObjects: number;
+}
+
+/** What `find` looks in: this node's model and connections. */
+export interface Here {
+  broker: Broker;
+  connections: Iterable<Connection>;
+  listed: () => { c: ListedConnection; l: ConnectionListing }[];
+  nodeName: string;
 }
 
 /** A vhost's sums over one tick: queue lengths and its connections' bytes. */
@@ -117,9 +127,36 @@ export class LocalHistories {
     }
   }
 
-  /** The node's churn counters, then its gauges, in NODE_LAYOUT's order. */
-  nodeFigures(values: number[]): void {
-    this.node.record(this.nodeKey, values);
+  /** The node's figures (node_stats): churn totals, memory, descriptors, sockets, processes, free disk. */
+  nodeFigures(churn: ChurnCounters, sockets: number, dataDir: string): void {
+    const n = NODE_CHURN.length;
+    for (let i = 0; i < n; i++) this.scratch[i] = churn[NODE_CHURN[i]];
+    this.scratch[n] = process.memoryUsage.rss();
+    this.scratch[n + 1] = fdCounts().used;
+    this.scratch[n + 2] = sockets;
+    this.scratch[n + 3] = 1;
+    this.scratch[n + 4] = diskFree(dataDir);
+    this.node.record(this.nodeKey, this.scratch);
+  }
+
+  /** The object a request names, if this node samples it: `id` is [vhost, name] for queues and exchanges, [name] otherwise. */
+  find(kind: SampledKind, [a, b]: string[], here: Here): object | undefined {
+    switch (kind) {
+      case 'queue':
+        return here.broker.vhost(a)?.queues.get(b);
+      case 'exchange':
+        return here.broker.vhost(a)?.exchanges.get(b);
+      case 'vhost':
+        return here.broker.vhost(a);
+      case 'node':
+        return a === here.nodeName ? this.nodeKey : undefined;
+      case 'connection':
+        for (const c of here.connections) if (connectionName(c) === a) return c;
+        return here.listed().find(({ l }) => listingName(l) === a)?.c;
+      case 'channel':
+        for (const c of here.connections) for (const ch of c.channels.values()) if (`${connectionName(c)} (${ch.id})` === a) return ch;
+        return undefined;
+    }
   }
 
   /** Records every vhost (after its queues and connections) and ends the tick. */

@@ -23,8 +23,8 @@ import { listed, listingName, protocolConnectionRow } from './protocol-connectio
 import { diskFree, exchangeTypes, fdCounts } from './node-info';
 import { RateSampler } from './rates';
 import { StatsHistory } from './stats-history';
-import { LocalHistories, type HistoryBounds, type SampledKind } from './local-histories';
-import type { SampleWindows } from './object-history';
+import { LocalHistories, type HistoryBounds } from './local-histories';
+import type { SampledKind, SampleWindows } from './object-history';
 
 export interface LocalNodeOptions {
   broker: Broker;
@@ -70,7 +70,8 @@ export class LocalNodeSource implements NodeSource {
   /**
    * One sampling tick: rates of every counted object, a point of the overview history, the
    * chart history of queues, exchanges, vhosts, connections, channels and the node, and the
-   * overview's ready and unacknowledged totals, in one pass over the queues. With statistics disabled only the totals and churn are taken.
+   * overview's ready and unacknowledged totals, in one pass over the queues. With statistics
+   * disabled only the totals and churn are taken.
    */
   sample(nowMs: number): void {
     const stats = !this.o.disableStats;
@@ -103,11 +104,10 @@ export class LocalNodeSource implements NodeSource {
           countInto(t, q, pending);
         }
       }
-      if (stats) {
-        for (const e of v.exchanges.values()) {
-          this.rates.sample(e.stats, nowMs);
-          this.histories.exchange(e);
-        }
+      if (!stats) continue;
+      for (const e of v.exchanges.values()) {
+        this.rates.sample(e.stats, nowMs);
+        this.histories.exchange(e);
       }
     }
     // Handles that answer asynchronously (quorum, remote): the new totals replace the old once all have answered.
@@ -115,23 +115,18 @@ export class LocalNodeSource implements NodeSource {
     else void Promise.all(pending).then(() => (this.sampledLengths = lengths));
     this.sampleChurn(nowMs);
     if (!stats) return;
+    let sockets = 0;
     for (const c of this.o.connections()) {
+      sockets++;
       for (const ch of c.channels.values()) this.rates.sample(ch.stats, nowMs);
       if (c.state !== 'header' && c.state !== 'closed') this.histories.connection(c);
     }
-    for (const { c, l } of this.otherConnections()) this.histories.listedConnection(c, l.vhost, l.recvBytes, l.sendBytes);
-    this.recordNode();
+    const others = this.otherConnections();
+    for (const { c, l } of others) this.histories.listedConnection(c, l.vhost, l.recvBytes, l.sendBytes);
+    this.histories.nodeFigures(this.o.broker.churn, sockets + others.length, this.o.dataDir);
     this.histories.endTick(this.o.broker.vhosts.values());
     this.rates.sample(this.nodeTotals, nowMs);
     this.history.add(nowMs, this.rates, this.nodeTotals, ready, unacked);
-  }
-
-  /** The node's figures for its samples (node_stats): churn totals, memory, descriptors, sockets, free disk. */
-  private recordNode(): void {
-    let sockets = this.otherConnections().length;
-    for (const _ of this.o.connections()) sockets++;
-    const churn = CHURN_FIELDS.map(([f]) => this.o.broker.churn[f]);
-    this.histories.nodeFigures([...churn, process.memoryUsage.rss(), fdCounts().used, sockets, 1, diskFree(this.o.dataDir)]);
   }
 
   /**
@@ -395,31 +390,10 @@ export class LocalNodeSource implements NodeSource {
     return out;
   }
 
-  /**
-   * The chart samples of one object sampled here (partial row fields, see ObjectHistories.samples):
-   * `id` is [vhost, name] for queues and exchanges, [name] for vhosts, connections and channels.
-   */
+  /** The chart samples of one object sampled here (see ObjectHistories.samples and LocalHistories.find). */
   async samples(kind: SampledKind, id: string[], windows: SampleWindows): Promise<Row | undefined> {
-    const key = this.sampledObject(kind, id);
+    const key = this.histories.find(kind, id, { broker: this.o.broker, connections: this.o.connections(), listed: () => this.otherConnections(), nodeName: this.o.nodeName });
     return key ? this.histories.samples(kind, key, windows) : undefined;
-  }
-
-  private sampledObject(kind: SampledKind, [a, b]: string[]): object | undefined {
-    switch (kind) {
-      case 'queue':
-        return this.o.broker.vhost(a)?.queues.get(b);
-      case 'exchange':
-        return this.o.broker.vhost(a)?.exchanges.get(b);
-      case 'vhost':
-        return this.o.broker.vhost(a);
-      case 'connection':
-        return this.findConnection((c) => connectionName(c) === a) ?? this.otherConnections().find(({ l }) => listingName(l) === a)?.c;
-      case 'node':
-        return a === this.o.nodeName ? this.histories.nodeKey : undefined;
-      case 'channel':
-        for (const c of this.o.connections()) for (const ch of c.channels.values()) if (`${connectionName(c)} (${ch.id})` === a) return ch;
-        return undefined;
-    }
   }
 
   /** Every node can act on any queue: a handle of a queue homed elsewhere forwards to its home. */

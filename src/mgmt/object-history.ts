@@ -12,6 +12,9 @@
 /** A JSON object of a row (as broker-view's Row, declared here so the two files do not import each other). */
 type Row = Record<string, unknown>;
 
+/** The kinds of objects with samples, as NodeSource.samples names them. */
+export type SampledKind = 'queue' | 'exchange' | 'vhost' | 'connection' | 'channel' | 'node';
+
 export interface SampleWindow {
   ageSec: number;
   incrSec: number;
