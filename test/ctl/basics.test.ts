@@ -23,6 +23,8 @@ after(async () => {
 describe('warrenctl on a single node', { skip }, () => {
   it('finds the node through a 0600 socket in the data dir; status and cluster_status (one member)', async () => {
     const sock = join(broker.dataDir, 'warren.sock');
+    // The control socket opens just after the AMQP listener the start helper waits for.
+    await waitFor(() => existsSync(sock), 10_000, 'the control socket');
     const st = statSync(sock);
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
@@ -170,6 +172,7 @@ describe('the control socket across restarts', { skip }, () => {
     let b = await startBroker();
     const sock = join(b.dataDir, 'warren.sock');
     try {
+      await waitFor(() => existsSync(sock), 10_000, 'the control socket');
       await b.kill();
       assert.ok(existsSync(sock), 'kill -9 leaves the socket file');
       const stale = await ctl(b.dataDir, ['status']);
