@@ -90,6 +90,11 @@ export class RaftCore {
     return this.s.configuration;
   }
 
+  /** True while this leader hands leadership over (proposals are refused meanwhile). */
+  transferring(): boolean {
+    return this.s.role === 'leader' && this.s.leadTransferee !== '';
+  }
+
   /** The entry at `index` if still in memory (not compacted); for tests and the facade. */
   entryAt(index: number): LogEntry | undefined {
     return this.s.log.entry(index);

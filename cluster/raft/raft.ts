@@ -50,6 +50,8 @@ export class Raft<R = unknown> extends EventEmitter {
   private readonly readWaiters = new Map<number, Waiter<number>>();
   private appliedWaiters: ({ index: number } & Waiter<void>)[] = [];
   private transferWaiter: Waiter<void> | undefined;
+  /** apply() calls waiting for a leadership transfer to end (the core refuses proposals meanwhile). */
+  private transferHeld: (() => void)[] = [];
   private role: Role = 'follower';
   private leaderId: ServerId = '';
 
@@ -110,6 +112,7 @@ export class Raft<R = unknown> extends EventEmitter {
     });
     const tick = () => {
       this.core?.tick();
+      this.transferEnded();
       this.schedule();
     };
     if (c.ticker) this.untick = c.ticker.add(tick);
@@ -124,7 +127,13 @@ export class Raft<R = unknown> extends EventEmitter {
 
   /** Replicates `command` and resolves with the FSM's apply() result once committed and applied here. */
   async apply(command: Buffer, timeoutMs = this.cfg.operationTimeoutMs): Promise<R> {
-    const core = await this.leaderCore();
+    let core = await this.leaderCore();
+    // A leader handing over refuses proposals; rather than a NotLeaderError from a server
+    // that may stay leader (the transfer can time out), wait for the outcome.
+    while (core.transferring()) {
+      await new Promise<void>((resolve) => this.transferHeld.push(resolve));
+      core = await this.leaderCore();
+    }
     const index = core.propose([command]);
     if (index === 0) throw this.notLeader();
     return this.awaitIndex(index, core.stats().term, timeoutMs, 'apply');
@@ -347,6 +356,7 @@ export class Raft<R = unknown> extends EventEmitter {
       const t = this.transferWaiter;
       this.transferWaiter = undefined;
       if (t) clearTimeout(t.timer), t.resolve();
+      this.releaseTransferHeld();
     }
     if (leaderId !== this.leaderId) {
       this.leaderId = leaderId;
@@ -438,6 +448,24 @@ export class Raft<R = unknown> extends EventEmitter {
     });
   }
 
+  /** A transfer that ran out of time leaves this server leading: held applies go on, the transfer fails. */
+  private transferEnded(): void {
+    if (this.core?.transferring()) return;
+    this.releaseTransferHeld();
+    const t = this.transferWaiter;
+    if (t && this.role === 'leader' && this.core?.stats().role === 'leader') {
+      this.transferWaiter = undefined;
+      clearTimeout(t.timer);
+      t.reject(new ConfigurationError('leadership transfer did not complete in time; still the leader'));
+    }
+  }
+
+  private releaseTransferHeld(): void {
+    const held = this.transferHeld;
+    this.transferHeld = [];
+    for (const resume of held) resume();
+  }
+
   private releaseAppliedWaiters(): void {
     if (this.appliedWaiters.length === 0) return;
     const still: typeof this.appliedWaiters = [];
@@ -462,5 +490,6 @@ export class Raft<R = unknown> extends EventEmitter {
     this.appliedWaiters = [];
     if (this.transferWaiter) clearTimeout(this.transferWaiter.timer), this.transferWaiter.reject(err);
     this.transferWaiter = undefined;
+    this.releaseTransferHeld();
   }
 }

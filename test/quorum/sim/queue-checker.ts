@@ -1,0 +1,194 @@
+import type { LogEntry } from '../../../cluster/raft/types';
+import type { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
+import { CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand } from '../../../cluster/quorum/quorum-codec';
+
+/** A message as the committed log says: its tag (routing key), delivery count, settle. */
+export interface RefMessage {
+  id: number;
+  tag: string;
+  count: number;
+  /** Terms of the log entries whose return counted (one per delivery failure). */
+  returnTerms: number[];
+  settled: { index: number; term: number } | undefined;
+}
+
+/** Thrown when a property fails; the simulation adds the seed and step. */
+export class InvariantError extends Error {}
+
+export function fail(property: string, detail: string): never {
+  throw new InvariantError(`${property} violated: ${detail}`);
+}
+
+function mix(h: number, n: number): number {
+  h = Math.imul(h ^ (n & 0xffffffff), 16777619);
+  return Math.imul(h ^ Math.floor(n / 2 ** 32), 16777619) >>> 0;
+}
+
+/** A digest of a queue state: next id, and every message's id and delivery count, in id order. */
+function digestOf(nextId: number, messages: Iterable<[number, { deliveryCount?: number; count?: number }]>): number {
+  let h = mix(0x811c9dc5, nextId);
+  for (const [id, m] of messages) h = mix(mix(h, id), m.deliveryCount ?? m.count ?? 0);
+  return h;
+}
+
+export function fsmDigest(fsm: QuorumFsm): number {
+  return digestOf(fsm.nextId, fsm.messages);
+}
+
+/**
+ * The reference: the committed log as the servers applied it, replayed into a plain model
+ * of the queue written from the commands' meaning (enqueue assigns the next ids, return
+ * counts a failed delivery, settle removes). Every server's QuorumFsm must equal it at
+ * every index it reaches, whether by applying entries or by restoring a snapshot.
+ */
+export class QueueChecker {
+  /** Command entries applied anywhere, by index (the committed log, as far as known). */
+  private readonly log = new Map<number, { term: number; data: Buffer }>();
+  /** Command indexes in order, and the model's digest after each. */
+  private readonly indexes: number[] = [];
+  private readonly digests: number[] = [];
+  /** The queue as the log says, after the last recorded index. */
+  readonly present = new Map<number, RefMessage>();
+  readonly byId = new Map<number, RefMessage>();
+  readonly byTag = new Map<string, RefMessage>();
+  private nextId = 1;
+  private readonly leaderByTerm = new Map<number, string>();
+  confirmedEnqueues = new Set<string>();
+  settlesConfirmed = 0;
+  staleDeliveries = 0;
+  restores = 0;
+
+  get lastIndex(): number {
+    return this.indexes.length === 0 ? 0 : this.indexes[this.indexes.length - 1];
+  }
+
+  /** A server is about to apply command entry `e` (it is committed: record it in the log). */
+  beforeApply(node: string, e: LogEntry): void {
+    const known = this.log.get(e.index);
+    if (known) {
+      if (known.term !== e.term || !known.data.equals(e.data)) fail('state machine safety', `${node} applied a different command at ${e.index} (term ${e.term}, first seen term ${known.term})`);
+    } else {
+      if (e.index <= this.lastIndex) fail('state machine safety', `${node} applied ${e.index}, which no one applied before although ${this.lastIndex} was`);
+      this.record(e);
+    }
+  }
+
+  /** A server applied command entry `e`; `fsm` is its state after it. */
+  afterApply(node: string, e: LogEntry, fsm: QuorumFsm): void {
+    const i = this.position(e.index);
+    if (this.indexes[i] !== e.index) fail('internal', `no digest at ${e.index}`);
+    if (fsmDigest(fsm) !== this.digests[i]) fail('replica state', `${node}'s queue after index ${e.index} differs from the log's (${this.describe(fsm)})`);
+  }
+
+  /** A server restored a snapshot covering the log up to `index`. */
+  onRestore(node: string, index: number, fsm: QuorumFsm): void {
+    this.restores++;
+    // The last command at or before `index` (a snapshot may also cover noop and config entries).
+    const i = this.position(index);
+    const expected = i < 0 ? digestOf(1, []) : this.digests[i];
+    if (fsmDigest(fsm) !== expected) fail('snapshot', `${node} restored a snapshot at ${index} that differs from the log's state there`);
+  }
+
+  /** Position of the last command index ≤ `index` (-1 if none). */
+  private position(index: number): number {
+    let lo = 0;
+    let hi = this.indexes.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.indexes[mid] <= index) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  private record(e: LogEntry): void {
+    this.log.set(e.index, { term: e.term, data: e.data });
+    const c = decodeCommand(e.data);
+    if (c.cmd === CMD_ENQUEUE) {
+      for (const m of c.messages) {
+        const tag = m.routingKey;
+        if (this.byTag.has(tag)) fail('no duplicates', `message ${tag} enqueued twice in the log (again at ${e.index})`);
+        const r: RefMessage = { id: this.nextId++, tag, count: 0, returnTerms: [], settled: undefined };
+        this.present.set(r.id, r);
+        this.byId.set(r.id, r);
+        this.byTag.set(tag, r);
+      }
+    } else {
+      for (const id of c.ids) {
+        const r = this.present.get(id);
+        // The client settles and returns only what a leader delivered from its state after
+        // applying every earlier term's entries: a command naming a message no longer there
+        // means a settle twice (or a return after the settle) reached the log.
+        if (!r) {
+          const was = this.byId.get(id);
+          const what = c.cmd === CMD_SETTLE ? 'settle' : 'return';
+          fail('settled once', `${what} of message ${id} at ${e.index} (term ${e.term}) but ${was ? `it was settled at ${was.settled?.index} (term ${was.settled?.term})` : 'it was never enqueued'}`);
+        }
+        if (c.cmd === CMD_RETURN) {
+          r.count++;
+          r.returnTerms.push(e.term);
+        } else if (c.cmd === CMD_SETTLE) {
+          r.settled = { index: e.index, term: e.term };
+          this.present.delete(id);
+        }
+      }
+    }
+    this.indexes.push(e.index);
+    this.digests.push(digestOf(this.nextId, [...this.present].map(([id, r]) => [id, { count: r.count }])));
+  }
+
+  /** A client's enqueue was confirmed (committed): each tag must be in the log now. */
+  onEnqueueConfirmed(node: string, tags: string[]): void {
+    for (const tag of tags) {
+      if (!this.byTag.has(tag)) fail('confirmed means committed', `${node} confirmed ${tag}, which no server applied`);
+      this.confirmedEnqueues.add(tag);
+    }
+  }
+
+  /** A client's settle was confirmed (committed). */
+  onSettleConfirmed(ids: number[]): void {
+    for (const id of ids) if (!this.byId.get(id)?.settled) fail('confirmed means committed', `settle of ${id} confirmed but not applied`);
+    this.settlesConfirmed += ids.length;
+  }
+
+  /**
+   * A leader whose live queue was built in `term` (after applying everything committed in
+   * earlier terms) delivers message `id` with delivery count `count`.
+   */
+  onDelivery(node: string, term: number, id: number, count: number): void {
+    const r = this.byId.get(id);
+    if (!r) fail('delivery', `${node} delivered message ${id}, which the log never enqueued`);
+    if (r.settled) {
+      if (r.settled.term < term) fail('settled stays settled', `${node} (leader in term ${term}) delivered ${r.tag} (id ${id}), settled at ${r.settled.index} in term ${r.settled.term}`);
+      // Settled by a newer leader while this one does not know yet (it will step down).
+      if (r.settled.term > term) this.staleDeliveries++;
+    }
+    const committedBefore = r.returnTerms.filter((t) => t < term).length;
+    if (count < committedBefore) fail('delivery count monotonic', `${node} (term ${term}) delivered ${r.tag} with count ${count}, but ${committedBefore} returns were committed before its term`);
+  }
+
+  /** Election safety, checked after every step. */
+  onLeader(node: string, term: number): void {
+    const other = this.leaderByTerm.get(term);
+    if (other === undefined) this.leaderByTerm.set(term, node);
+    else if (other !== node) fail('election safety', `${other} and ${node} both led term ${term}`);
+  }
+
+  /** At the end, after the queue was drained: everything confirmed was settled, and nothing is left. */
+  checkDrained(): void {
+    for (const tag of this.confirmedEnqueues) {
+      const r = this.byTag.get(tag);
+      if (!r?.settled) fail('never lost', `confirmed message ${tag} was never settled (id ${r?.id})`);
+    }
+    if (this.present.size > 0) fail('drained', `${this.present.size} messages left in the log's queue`);
+  }
+
+  private describe(fsm: QuorumFsm): string {
+    const mine = [...fsm.messages].slice(0, 8).map(([id, m]) => `${id}:${m.deliveryCount}`).join(' ');
+    const ref = [...this.present].slice(0, 8).map(([id, m]) => `${id}:${m.count}`).join(' ');
+    return `server nextId ${fsm.nextId} [${mine}…] vs log nextId ${this.nextId} [${ref}…] at the log's end`;
+  }
+}

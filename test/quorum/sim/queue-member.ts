@@ -1,0 +1,283 @@
+import { Raft } from '../../../cluster/raft/raft';
+import { NotLeaderError } from '../../../cluster/raft/errors';
+import type { FSM } from '../../../cluster/raft/fsm';
+import type { Ticker } from '../../../cluster/raft/raft-config';
+import type { LogEntry } from '../../../cluster/raft/types';
+import { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
+import { CMD_RETURN, CMD_SETTLE, encodeEnqueue, encodeIds } from '../../../cluster/quorum/quorum-codec';
+import { Message } from '../../../src/broker/message';
+import type { SimDisk } from './sim-disk';
+import type { SimNetwork, SimTransport } from './sim-network';
+import type { QueueChecker } from './queue-checker';
+
+/** Raft settings of one simulated server (small numbers, so snapshots and installs are frequent). */
+export interface MemberSettings {
+  electionTimeoutTicks: number;
+  heartbeatTicks: number;
+  snapshotEvery: number;
+  trailingEntries: number;
+  maxEntriesPerAppend: number;
+  maxInflightAppends: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+}
+
+/**
+ * The leader's live queue, as cluster/quorum's QuorumQueue builds it once the new leader has
+ * applied everything committed before (barrier): messages ready for delivery, those out
+ * with the consumer, and the delivery counts it announces (x-delivery-count).
+ */
+export interface LiveQueue {
+  readonly term: number;
+  ready: number[];
+  readonly out: Set<number>;
+  readonly counts: Map<number, number>;
+}
+
+/** What the client learns about its proposals. */
+export interface MemberEvents {
+  enqueueConfirmed(member: QueueMember, tags: string[]): void;
+  settleConfirmed(ids: number[]): void;
+  /** The facade stopped on an error (a store failed): the run fails. */
+  raftError(member: QueueMember, err: Error): void;
+}
+
+/** A shared timer the simulation fires by hand. */
+class ManualTicker implements Ticker {
+  private fns: (() => void)[] = [];
+  add(tick: () => void): () => void {
+    this.fns.push(tick);
+    return () => {
+      this.fns = this.fns.filter((f) => f !== tick);
+    };
+  }
+  fire(): void {
+    for (const f of this.fns.slice()) f();
+  }
+}
+
+/** Hands every apply and restore of the real QuorumFsm to the checker. */
+class ObservedFsm implements FSM<void> {
+  constructor(private readonly member: QueueMember, readonly inner: QuorumFsm, private readonly checker: QueueChecker) {}
+
+  apply(entry: LogEntry): void {
+    this.checker.beforeApply(this.member.id, entry);
+    this.inner.apply(entry);
+    this.member.appliedCommands++;
+    this.checker.afterApply(this.member.id, entry, this.inner);
+  }
+
+  snapshot(): Buffer {
+    return this.inner.snapshot();
+  }
+
+  restore(data: Buffer): void {
+    this.inner.restore(data);
+    this.checker.onRestore(this.member.id, this.member.disk.read().snapshots[0]?.meta.index ?? 0, this.inner);
+  }
+}
+
+/**
+ * One server of the quorum queue: the real Raft facade (cluster/raft) with the real queue
+ * state machine (cluster/quorum's QuorumFsm) on a simulated disk and network, plus what a
+ * leader does with them in cluster/quorum: a live queue built after a barrier, enqueue
+ * batches confirmed when applied, settles and returns proposed as the consumer acks.
+ */
+export class QueueMember {
+  raft: Raft<void> | undefined;
+  fsm = new QuorumFsm();
+  live: LiveQueue | undefined;
+  appliedCommands = 0;
+  private ticker = new ManualTicker();
+  private transport: SimTransport | undefined;
+  private epoch = 0;
+  /** Enqueue batches proposed by this incarnation and not yet known applied, by batch id. */
+  private readonly proposed = new Map<number, string[]>();
+
+  constructor(
+    readonly id: string,
+    readonly disk: SimDisk,
+    private readonly network: SimNetwork,
+    private readonly checker: QueueChecker,
+    private readonly events: MemberEvents,
+    private readonly settings: MemberSettings,
+    private readonly seed: number,
+  ) {}
+
+  get alive(): boolean {
+    return this.raft !== undefined;
+  }
+
+  /** Starts a server from what its disk holds (its memory is new). */
+  start(): void {
+    const s = this.settings;
+    this.fsm = new QuorumFsm();
+    this.fsm.batchApplied = (batchId) => this.batchApplied(batchId);
+    this.ticker = new ManualTicker();
+    this.transport = this.network.transport(this.id);
+    const { log, stable, snapshots } = this.disk.open();
+    const raft = new Raft<void>(
+      {
+        localId: this.id,
+        electionTimeoutTicks: s.electionTimeoutTicks,
+        heartbeatTicks: s.heartbeatTicks,
+        snapshotThresholdEntries: s.snapshotEvery,
+        trailingEntries: s.trailingEntries,
+        maxEntriesPerAppend: s.maxEntriesPerAppend,
+        maxInflightAppends: s.maxInflightAppends,
+        preVote: s.preVote,
+        checkQuorum: s.checkQuorum,
+        // Long enough never to fire: outcomes come from the simulated cluster alone.
+        operationTimeoutMs: 1e9,
+        seed: this.seed + this.epoch * 7919,
+        ticker: this.ticker,
+        orderedStores: true,
+      },
+      new ObservedFsm(this, this.fsm, this.checker),
+      log,
+      stable,
+      snapshots,
+      this.transport,
+    );
+    raft.on('error', (err: Error) => this.events.raftError(this, err));
+    raft.onLeaderChange((c) => this.leaderChanged(c.leaderId));
+    this.raft = raft;
+  }
+
+  /** Power loss: the process is gone, the disk keeps what was synced (and a prefix of the rest). */
+  crash(rand: () => number): void {
+    const raft = this.raft;
+    if (!raft) return;
+    this.raft = undefined;
+    this.epoch++;
+    this.live = undefined;
+    this.proposed.clear();
+    this.disk.crash(rand);
+    void this.transport?.close();
+    this.network.forget(this.id);
+    // Clears its timers and rejects its waiters; its stores are dead, so nothing is written.
+    void raft.shutdown().catch(() => undefined);
+  }
+
+  /** An orderly stop at the end of a run (clears the facade's timers). */
+  async stop(): Promise<void> {
+    const raft = this.raft;
+    this.raft = undefined;
+    this.live = undefined;
+    this.disk.crash(() => 0.999);
+    await Promise.race([raft?.shutdown().catch(() => undefined), new Promise((r) => setImmediate(r))]);
+  }
+
+  tick(): void {
+    this.ticker.fire();
+  }
+
+  stats() {
+    return this.raft?.stats();
+  }
+
+  // ---- leadership, as cluster/quorum's QuorumQueue handles it ----
+
+  private leaderChanged(leader: string): void {
+    const epoch = ++this.epoch;
+    this.live = undefined;
+    if (leader !== this.id) return;
+    const raft = this.raft;
+    if (!raft) return;
+    raft.barrier().then(
+      () => {
+        if (epoch !== this.epoch || this.raft !== raft || raft.state() !== 'leader') return;
+        const term = raft.stats().term ?? 0;
+        const live: LiveQueue = { term, ready: [], out: new Set(), counts: new Map() };
+        for (const [id, m] of this.fsm.messages) {
+          live.ready.push(id);
+          if (m.deliveryCount > 0) live.counts.set(id, m.deliveryCount);
+        }
+        this.fsm.listener = (id) => {
+          if (this.live === live) live.ready.push(id);
+        };
+        this.live = live;
+      },
+      () => undefined,
+    );
+  }
+
+  // ---- proposals ----
+
+  /** Proposes one enqueue batch if this server leads; false when it does not (the client is told no). */
+  enqueue(batchId: number, tags: string[], onNack: () => void): boolean {
+    const raft = this.raft;
+    if (!raft || !this.live) return false;
+    const messages = tags.map((t) => new Message('', t, Buffer.from([0x10, 0x00, 0x02]), Buffer.from(t)));
+    this.proposed.set(batchId, tags);
+    raft.apply(encodeEnqueue(batchId, messages)).then(
+      () => this.batchApplied(batchId),
+      (err: unknown) => {
+        // Refused at once: a nack. Leadership lost: the outcome is unknown, the batch may
+        // still be applied here under the next leader (batchApplied), as QuorumGroup waits.
+        if (err instanceof NotLeaderError) {
+          this.proposed.delete(batchId);
+          onNack();
+        }
+      },
+    );
+    return true;
+  }
+
+  private batchApplied(batchId: number): void {
+    const tags = this.proposed.get(batchId);
+    if (!tags) return;
+    this.proposed.delete(batchId);
+    this.events.enqueueConfirmed(this, tags);
+  }
+
+  /** The consumer takes the next ready message from the live queue, if any. */
+  takeDelivery(): { id: number; count: number; live: LiveQueue } | undefined {
+    const live = this.live;
+    if (!live) return undefined;
+    const id = live.ready.shift();
+    if (id === undefined) return undefined;
+    live.out.add(id);
+    return { id, count: live.counts.get(id) ?? 0, live };
+  }
+
+  /** The consumer acked `id` (delivered by `live`); false if that live queue is gone. */
+  ack(live: LiveQueue, id: number): boolean {
+    if (this.live !== live || !live.out.delete(id)) return false;
+    live.counts.delete(id);
+    this.proposeIds(CMD_SETTLE, [id]);
+    return true;
+  }
+
+  /** The consumer rejected `id` with requeue: its delivery count grows and it is ready again. */
+  requeue(live: LiveQueue, id: number): boolean {
+    if (this.live !== live || !live.out.delete(id)) return false;
+    live.counts.set(id, (live.counts.get(id) ?? 0) + 1);
+    live.ready.push(id);
+    this.proposeIds(CMD_RETURN, [id]);
+    return true;
+  }
+
+  /** queue.purge: every ready message (not those out with consumers) is settled. */
+  purge(): number {
+    const live = this.live;
+    if (!live || live.ready.length === 0) return 0;
+    const ids = live.ready;
+    live.ready = [];
+    for (const id of ids) live.counts.delete(id);
+    this.proposeIds(CMD_SETTLE, ids);
+    return ids.length;
+  }
+
+  private proposeIds(cmd: number, ids: number[]): void {
+    const raft = this.raft;
+    if (!raft) return;
+    raft.apply(encodeIds(cmd, ids)).then(
+      () => {
+        if (cmd === CMD_SETTLE) this.events.settleConfirmed(ids);
+      },
+      // Lost settles and returns only cost a redelivery after failover.
+      (err: Error) => { if (process.env.SIM_DEBUG) console.log(this.id, 'lost', cmd, ids, err.message, raft.state()); },
+    );
+  }
+}
