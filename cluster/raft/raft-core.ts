@@ -51,12 +51,15 @@ export class RaftCore {
   private readonly s: CoreState;
   private prevHard: HardState;
   private prevSoft: SoftState;
+  /** What the last ready() handed out to apply (entries or a snapshot): applied once advance() is called. */
+  private readyApplied: number;
 
   constructor(opts: CoreOptions, init: CoreInitialState) {
     this.id = opts.id;
     this.s = new CoreState(opts, init);
     this.prevHard = this.hardState();
     this.prevSoft = this.softState();
+    this.readyApplied = this.s.applied;
     this.s.resetRandomizedTimeout();
   }
 
@@ -319,6 +322,7 @@ export class RaftCore {
       rd.committedEntries = s.log.slice(s.appliedHanded + 1, hi);
       s.appliedHanded = hi;
     }
+    this.readyApplied = s.appliedHanded;
     rd.readStates = s.readStates;
     s.readStates = [];
     return rd;
@@ -326,7 +330,9 @@ export class RaftCore {
 
   /** Acknowledges the last ready(): its entries are applied (and its state persisted). */
   advance(): void {
-    this.s.applied = this.s.appliedHanded;
+    // Not appliedHanded: an InstallSnapshot stepped in since ready() moved it to a snapshot
+    // that the next ready() hands out, and that is not applied yet.
+    this.s.applied = this.readyApplied;
   }
 
   // ---- dispatch by role ------------------------------------------------------------

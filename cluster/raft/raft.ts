@@ -372,9 +372,13 @@ export class Raft<R = unknown> extends EventEmitter {
     if (!core || this.closed || this.appliedIndex - this.snapshotIndex < this.cfg.snapshotThresholdEntries) return;
     // The loop is not applying while we await here, so the FSM image matches appliedIndex.
     const index = this.appliedIndex;
+    // Messages reach the core while the loop awaits: an InstallSnapshot may already have
+    // replaced its log past `index` (the next Ready installs it; no snapshot of ours then),
+    // or may do so while we await below (compact() then ignores this older snapshot).
+    if (core.termAt(index) === undefined) return;
+    const meta = core.snapshotMetaAt(index);
     // The commit index on disk must cover the snapshot before the snapshot exists.
     await this.lazyHard;
-    const meta = core.snapshotMetaAt(index);
     const data = await this.fsm.snapshot();
     const snapshot = { meta, data };
     await this.snapshotStore.save(snapshot);

@@ -22,6 +22,27 @@ function settle(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/** The random events of a step and their weights (what is left of 1 goes to disk syncs). */
+const ACTIONS = [
+  [0.4, 'deliverOne'],
+  [0.08, 'tickAll'],
+  [0.05, 'tickOne'],
+  [0.12, 'enqueue'],
+  [0.08, 'consume'],
+  [0.064, 'ack'],
+  [0.016, 'requeue'],
+  [0.004, 'purge'],
+  [0.004, 'crash'],
+  [0.01, 'restart'],
+  [0.003, 'partition'],
+  [0.002, 'oneWay'],
+  [0.008, 'heal'],
+  [0.003, 'transfer'],
+  [0.002, 'campaign'],
+] as const;
+
+type Action = (typeof ACTIONS)[number][1] | 'sync';
+
 interface Delivery {
   member: QueueMember;
   live: LiveQueue;
@@ -50,6 +71,8 @@ export class QueueSim {
   private raftErrors: string[] = [];
   /** Commit index of each server on the minority side of the partition in force, when it began. */
   private minorityCommit = new Map<string, number>();
+  /** Told of every step (SIM_TRACE). */
+  trace: ((line: string) => void) | undefined;
   stats = { enqueued: 0, nacked: 0, delivered: 0, acked: 0, requeued: 0, purged: 0 };
 
   constructor(readonly opts: QueueSimOptions) {
@@ -108,66 +131,88 @@ export class QueueSim {
   /** One random event, then the servers' reactions, then the invariants. */
   async step(): Promise<void> {
     this.steps++;
-    const r = this.rand();
-    const alive = this.members.filter((m) => m.alive);
-    if (r < 0.4) this.deliverOne();
-    else if (r < 0.48) for (const m of alive) m.tick();
-    else if (r < 0.53) this.pick(alive)?.tick();
-    else if (r < 0.65) this.enqueue();
-    else if (r < 0.73) this.consume();
-    else if (r < 0.81) this.ackOrRequeue(this.rand() < 0.8);
-    else if (r < 0.814) this.pick(alive.filter((m) => m.live))?.purge();
-    else if (r < 0.818) this.crash();
-    else if (r < 0.828) this.restart();
-    else if (r < 0.831) this.partition();
-    else if (r < 0.833) this.oneWay();
-    else if (r < 0.841) this.heal();
-    else if (r < 0.844) this.transferLeadership();
-    else if (r < 0.846) this.pick(alive)?.raft?.campaign();
-    else this.syncSome();
+    let r = this.rand();
+    const action = ACTIONS.find(([w]) => (r -= w) < 0)?.[1] ?? 'sync';
+    const note = this[action]();
+    this.trace?.(`step ${this.steps} ${action}${note ? ` ${note}` : ''}`);
     for (const m of this.members) if (m.disk.pendingWrites > 0 && this.rand() < this.opts.syncRate) m.disk.sync();
     await settle();
     this.checkStep();
     if (this.members.some((m) => m.live)) this.liveSteps++;
   }
 
-  private deliverOne(): void {
+  private tickAll(): void {
+    for (const m of this.members) m.tick();
+  }
+
+  private tickOne(): string | void {
+    const m = this.pick(this.members.filter((x) => x.alive));
+    m?.tick();
+    return m?.id;
+  }
+
+  private purge(): string | void {
+    const m = this.pick(this.members.filter((x) => x.live));
+    return m && `${m.id} ${m.purge()}`;
+  }
+
+  private ack(): void {
+    this.ackOrRequeue(true);
+  }
+
+  private requeue(): void {
+    this.ackOrRequeue(false);
+  }
+
+  private campaign(): string | void {
+    const m = this.pick(this.members.filter((x) => x.alive));
+    m?.raft?.campaign();
+    return m?.id;
+  }
+
+  private deliverOne(): string | void {
     const net = this.network;
     if (net.inFlight.length === 0) return;
     // Mostly in order, sometimes any message: this reorders.
     const i = this.rand() < 0.7 ? 0 : Math.floor(this.rand() * net.inFlight.length);
     if (this.rand() < this.opts.duplicateRate) net.inFlight.push(net.inFlight[i]);
     if (this.rand() < this.opts.dropRate) {
-      net.inFlight.splice(i, 1);
-      return;
+      const [m] = net.inFlight.splice(i, 1);
+      return `dropped ${m.type} ${m.from}>${m.to}`;
     }
-    net.deliver(i, this.rand() < this.opts.codecRate);
+    const m = net.inFlight[i];
+    return `${net.deliver(i, this.rand() < this.opts.codecRate) ? '' : 'lost '}${m.type} ${m.from}>${m.to} t${m.term}`;
   }
 
   /** Disks complete some of their pending writes (a prefix, as a log is written in order). */
-  private syncSome(): void {
+  private sync(): string | void {
     const m = this.pick(this.members.filter((x) => x.disk.pendingWrites > 0));
     if (m) m.disk.sync(1 + Math.floor(this.rand() * 3), this.rand() < 0.5 ? 1 : 0);
+    return m?.id;
   }
 
   /** The client publishes a batch of 1–3 messages with confirms, usually to the leader. */
-  private enqueue(): void {
+  private enqueue(): string | void {
     const leader = this.leader();
     const target = leader && this.rand() < 0.85 ? leader : this.pick(this.members.filter((m) => m.alive));
     if (!target) return;
     const tags = Array.from({ length: 1 + Math.floor(this.rand() * 3) }, () => `m${this.nextTag++}`);
-    if (target.enqueue(this.nextBatch++, tags, () => this.stats.nacked++)) this.stats.enqueued += tags.length;
-    else this.stats.nacked += tags.length;
+    if (!target.enqueue(this.nextBatch++, tags, () => this.stats.nacked++)) {
+      this.stats.nacked += tags.length;
+      return `${tags.join(',')} refused by ${target.id}`;
+    }
+    this.stats.enqueued += tags.length;
+    return `${tags.join(',')} at ${target.id}`;
   }
 
   /** The consumer receives up to three messages from whichever server runs a live queue. */
-  private consume(): void {
+  private consume(): string | void {
     const sources = this.members.filter((m) => m.live);
     const m = this.pick(sources);
     if (!m) return;
     for (let k = 1 + Math.floor(this.rand() * 3); k > 0; k--) {
       const d = m.takeDelivery();
-      if (!d) return;
+      if (!d) return m.id;
       this.checker.onDelivery(m.id, d.live.term, d.id, d.count);
       this.deliveries.push({ member: m, live: d.live, id: d.id });
       this.stats.delivered++;
@@ -185,7 +230,7 @@ export class QueueSim {
     }
   }
 
-  private crash(): void {
+  private crash(): string | void {
     const leader = this.leader();
     const victim = leader && this.rand() < 0.5 ? leader : this.pick(this.members.filter((m) => m.alive));
     if (!victim) return;
@@ -193,15 +238,17 @@ export class QueueSim {
     this.crashes++;
     // Usually the mesh notices and tells the survivors that the leader's node is down.
     if (victim === leader && this.rand() < 0.5) for (const m of this.members) m.raft?.leaderDown();
+    return victim.id;
   }
 
-  private restart(): void {
-    const dead = this.members.filter((m) => !m.alive);
-    this.pick(dead)?.start();
+  private restart(): string | void {
+    const m = this.pick(this.members.filter((x) => !x.alive));
+    m?.start();
+    return m?.id;
   }
 
   /** A symmetric cut: the leader alone, or a random split. */
-  private partition(): void {
+  private partition(): string | void {
     const ids = this.members.map((m) => m.id);
     const leader = this.leader();
     let groups: string[][];
@@ -214,18 +261,23 @@ export class QueueSim {
     this.network.partition(groups);
     this.partitions++;
     this.minorityCommit.clear();
+    // A minority side may still spread among itself a commit index one of its members
+    // knew before the cut, but never go past it.
     for (const g of groups) {
       if (g.length * 2 > ids.length) continue;
-      for (const id of g) this.minorityCommit.set(id, this.commitOf(id));
+      const known = Math.max(...g.map((id) => this.commitOf(id)));
+      for (const id of g) this.minorityCommit.set(id, known);
     }
+    return JSON.stringify(groups);
   }
 
-  private oneWay(): void {
+  private oneWay(): string | void {
     const a = this.pick(this.members);
     const b = this.pick(this.members.filter((m) => m !== a));
     if (!a || !b) return;
     this.network.blockOneWay(a.id, b.id);
     this.minorityCommit.clear();
+    return `${a.id}>${b.id}`;
   }
 
   private heal(): void {
@@ -233,10 +285,11 @@ export class QueueSim {
     this.minorityCommit.clear();
   }
 
-  private transferLeadership(): void {
+  private transfer(): string | void {
     const leader = this.leader();
-    const to = this.pick(this.members.filter((m) => m !== leader));
-    leader?.raft?.leadershipTransfer(this.rand() < 0.5 ? to?.id : undefined).catch(() => undefined);
+    const to = this.rand() < 0.5 ? this.pick(this.members.filter((m) => m !== leader))?.id : undefined;
+    leader?.raft?.leadershipTransfer(to).catch(() => undefined);
+    return leader && `${leader.id}>${to ?? 'any'}`;
   }
 
   /** Highest commit index `id` knows now, and on its disk (a dead server's restart starts there). */
@@ -255,7 +308,10 @@ export class QueueSim {
     // The minority side of a symmetric cut commits nothing new.
     for (const [id, commit] of this.minorityCommit) {
       const now = this.commitOf(id);
-      if (now > commit) fail('minority commits nothing', `${id} moved its commit index from ${commit} to ${now} on the minority side of ${JSON.stringify(this.network.groups)}`);
+      if (now > commit) {
+        const m = this.members.find((x) => x.id === id)!;
+        fail('minority commits nothing', `${id} moved its commit index to ${now}, past the ${commit} known on the minority side of ${JSON.stringify(this.network.groups)} (now ${JSON.stringify({ ...m.stats(), configuration: undefined })})`);
+      }
     }
   }
 
@@ -310,6 +366,18 @@ export class QueueSim {
         fail('replica state', `${m.id} ends with ${m.fsm.messages.size} messages, next id ${m.fsm.nextId}`);
       }
     }
+  }
+
+  /** One line of every server's state: role, term, commit, applied, last index, pending writes. */
+  describe(): string {
+    return this.members
+      .map((m) => {
+        const s = m.stats();
+        if (!s) return `${m.id}:dead`;
+        const role = s.role === 'leader' ? (m.live ? 'L' : 'l') : s.role === 'candidate' ? 'c' : s.role === 'follower' ? 'f' : 'p';
+        return `${m.id}:${role}t${s.term}c${s.commitIndex}a${s.appliedIndex}i${s.lastIndex}w${m.disk.pendingWrites}`;
+      })
+      .join(' ');
   }
 
   private stuck(what: string): never {
