@@ -94,6 +94,12 @@ export class Raft<R = unknown> extends EventEmitter {
     this.snapshotIndex = snapshot?.meta.index ?? 0;
     this.appliedIndex = this.snapshotIndex;
     this.storeLastIndex = await this.logStore.lastIndex();
+    if (snapshot && this.storeLastIndex > 0 && !(await this.logContinues(snapshot.meta.index, snapshot.meta.term))) {
+      // An installed snapshot was saved but the crash came before the truncation of the old
+      // log was durable: those entries are stale (and would leave a gap before the next).
+      await this.logStore.truncateSuffix(1);
+      this.storeLastIndex = 0;
+    }
     const entries = await this.logStore.getRange(this.snapshotIndex + 1, this.storeLastIndex);
     const c = this.cfg;
     this.core = new RaftCore(
@@ -121,6 +127,15 @@ export class Raft<R = unknown> extends EventEmitter {
     const vs = voters(this.core.getConfiguration());
     if (vs.length === 1 && vs[0] === c.localId) this.core.campaign();
     this.schedule();
+  }
+
+  /** Whether the stored log holds the entry (index, term) a snapshot ends with (entries after it follow it). */
+  private async logContinues(index: number, term: number): Promise<boolean> {
+    if (this.storeLastIndex < index) return false;
+    const [e] = await this.logStore.getRange(index, index);
+    // Compacted away with the snapshot's own deletePrefix: what is left follows the snapshot.
+    if (!e) return (await this.logStore.firstIndex()) === index + 1;
+    return e.term === term;
   }
 
   // ---- operations ----------------------------------------------------------------
