@@ -53,6 +53,7 @@ test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × 
     total.settles += c.settlesConfirmed;
     total.delivered += sim.stats.delivered;
     total.requeued += sim.stats.requeued;
+    total.purged += sim.stats.purged;
     total.crashes += sim.crashes;
     total.partitions += sim.partitions;
     total.restores += c.restores;

@@ -71,6 +71,8 @@ export class QueueSim {
   private raftErrors: string[] = [];
   /** Commit index of each server on the minority side of the partition in force, when it began. */
   private minorityCommit = new Map<string, number>();
+  /** The commit index last checked per server (reset on restart). */
+  private commitChecked = new Map<string, number>();
   /** Told of every step (SIM_TRACE). */
   trace: ((line: string) => void) | undefined;
   stats = { enqueued: 0, nacked: 0, delivered: 0, acked: 0, requeued: 0, purged: 0 };
@@ -153,7 +155,10 @@ export class QueueSim {
 
   private purge(): string | void {
     const m = this.pick(this.members.filter((x) => x.live));
-    return m && `${m.id} ${m.purge()}`;
+    if (!m) return;
+    const n = m.purge();
+    this.stats.purged += n;
+    return `${m.id} ${n}`;
   }
 
   private ack(): void {
@@ -261,12 +266,20 @@ export class QueueSim {
     this.network.partition(groups);
     this.partitions++;
     this.minorityCommit.clear();
-    // A minority side may still spread among itself a commit index one of its members
-    // knew before the cut, but never go past it.
+    // A minority side may still commit an entry that the other side already stored before the
+    // cut (with the minority's own copies it makes a majority), never one appended after it.
     for (const g of groups) {
       if (g.length * 2 > ids.length) continue;
-      const known = Math.max(...g.map((id) => this.commitOf(id)));
-      for (const id of g) this.minorityCommit.set(id, known);
+      const others = this.members.filter((m) => !g.includes(m.id));
+      let bound = Math.max(...g.map((id) => this.commitOf(id)));
+      for (const id of g) {
+        const log = this.member(id).disk.entries();
+        for (let k = log.length - 1; k >= 0 && log[k].index > bound; k--) {
+          const e = log[k];
+          if ((g.length + others.filter((m) => m.disk.durablyHolds(e.index, e.term)).length) * 2 > ids.length) bound = e.index;
+        }
+      }
+      for (const id of g) this.minorityCommit.set(id, bound);
     }
     return JSON.stringify(groups);
   }
@@ -292,9 +305,18 @@ export class QueueSim {
     return leader && `${leader.id}>${to ?? 'any'}`;
   }
 
+  private member(id: string): QueueMember {
+    return this.members.find((x) => x.id === id)!;
+  }
+
+  /** Whether entry (index, term) is durable on a majority of the servers. */
+  private onMajority(index: number, term: number): boolean {
+    return this.members.filter((m) => m.disk.durablyHolds(index, term)).length * 2 > this.members.length;
+  }
+
   /** Highest commit index `id` knows now, and on its disk (a dead server's restart starts there). */
   private commitOf(id: string): number {
-    const m = this.members.find((x) => x.id === id)!;
+    const m = this.member(id);
     return Math.max(m.stats()?.commitIndex ?? 0, m.disk.read().hard.commit);
   }
 
@@ -305,12 +327,20 @@ export class QueueSim {
       const s = m.stats();
       if (s?.role === 'leader') this.checker.onLeader(m.id, s.term ?? 0);
     }
+    // Committed means durable on a majority: checked whenever a server's commit index moves.
+    for (const m of this.members) {
+      const c = m.stats()?.commitIndex ?? 0;
+      if (c <= (this.commitChecked.get(m.id) ?? 0)) continue;
+      this.commitChecked.set(m.id, c);
+      const term = m.disk.termAt(c);
+      if (term !== undefined && !this.onMajority(c, term)) fail('committed means on a majority', `${m.id} has commit index ${c} (term ${term}), which is durable on fewer than a majority`);
+    }
     // The minority side of a symmetric cut commits nothing new.
     for (const [id, commit] of this.minorityCommit) {
       const now = this.commitOf(id);
       if (now > commit) {
-        const m = this.members.find((x) => x.id === id)!;
-        fail('minority commits nothing', `${id} moved its commit index to ${now}, past the ${commit} known on the minority side of ${JSON.stringify(this.network.groups)} (now ${JSON.stringify({ ...m.stats(), configuration: undefined })})`);
+        const m = this.member(id);
+        fail('minority commits nothing', `${id} moved its commit index to ${now}, past ${commit}, the last entry the other side stored before the cut, on the minority side of ${JSON.stringify(this.network.groups)} (now ${JSON.stringify({ ...m.stats(), configuration: undefined })})`);
       }
     }
   }
