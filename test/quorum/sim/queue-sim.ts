@@ -314,10 +314,11 @@ export class QueueSim {
     return this.members.filter((m) => m.disk.durablyHolds(index, term)).length * 2 > this.members.length;
   }
 
-  /** Highest commit index `id` knows now, and on its disk (a dead server's restart starts there). */
+  /** Highest commit index `id` knows now or on its disk (hard state, snapshot: a restart starts there). */
   private commitOf(id: string): number {
     const m = this.member(id);
-    return Math.max(m.stats()?.commitIndex ?? 0, m.disk.read().hard.commit);
+    const disk = m.disk.read();
+    return Math.max(m.stats()?.commitIndex ?? 0, disk.hard.commit, disk.snapshots[0]?.meta.index ?? 0);
   }
 
   /** Invariants checked after every step (the checker checks the rest as servers apply). */
