@@ -163,3 +163,22 @@ test('facade: a minority side refuses writes instead of hanging', async () => {
     for (const m of members) await m.raft.shutdown();
   }
 });
+
+test('facade: apply() during a leadership transfer that times out is proposed, not refused', async () => {
+  const network = new MemoryNetwork();
+  const members = await startCluster(['a', 'b', 'c'], network);
+  try {
+    const leader = await waitFor('a leader', () => leaderOf(members));
+    await leader.raft.apply(Buffer.from('1'));
+    const [other, target] = members.filter((m) => m !== leader);
+    // The target is cut off: the transfer cannot complete and runs out after an election timeout.
+    network.partition([[leader.id, other.id], [target.id]]);
+    const transfer = leader.raft.leadershipTransfer(target.id);
+    const applied = leader.raft.apply(Buffer.from('2'));
+    await assert.rejects(transfer, (err: Error) => err.name === 'ConfigurationError');
+    assert.equal(await applied, 3);
+    assert.equal(leader.raft.state(), 'leader');
+  } finally {
+    for (const m of members) await m.raft.shutdown();
+  }
+});
