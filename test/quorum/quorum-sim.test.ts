@@ -45,7 +45,7 @@ async function runSeed(seed: number, steps: number): Promise<QueueSim> {
 
 test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × ${steps} steps`}`, async () => {
   const list = replay ? [Number(replay)] : Array.from({ length: seeds }, (_, i) => firstSeed + i);
-  const total = { confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, stale: 0, commands: 0, liveSteps: 0 };
+  const total = { confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, installs: 0, stale: 0, commands: 0, liveSteps: 0 };
   for (const seed of list) {
     const sim = await runSeed(seed, steps);
     const c = sim.checker;
@@ -57,6 +57,7 @@ test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × 
     total.crashes += sim.crashes;
     total.partitions += sim.partitions;
     total.restores += c.restores;
+    total.installs += c.installs;
     total.stale += c.staleDeliveries;
     total.commands += c.lastIndex;
     total.liveSteps += sim.liveSteps;
@@ -66,5 +67,5 @@ test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × 
   if (replay) return;
   assert.ok(total.confirmed > list.length * 5, `too few confirmed enqueues: ${total.confirmed}`);
   assert.ok(total.requeued > 0 && total.delivered > list.length, `too few deliveries: ${total.delivered}`);
-  assert.ok(total.crashes > list.length && total.restores > list.length, `too few crashes or snapshot restores: ${JSON.stringify(total)}`);
+  assert.ok(total.crashes > list.length && total.restores > list.length && total.installs > list.length / 4, `too few crashes or snapshot restores and installs: ${JSON.stringify(total)}`);
 });

@@ -57,6 +57,8 @@ export class QueueChecker {
   settlesConfirmed = 0;
   staleDeliveries = 0;
   restores = 0;
+  /** Restores of a snapshot sent by the leader (the others are restarts). */
+  installs = 0;
 
   get lastIndex(): number {
     return this.indexes.length === 0 ? 0 : this.indexes[this.indexes.length - 1];
@@ -81,8 +83,9 @@ export class QueueChecker {
   }
 
   /** A server restored a snapshot covering the log up to `index`. */
-  onRestore(node: string, index: number, fsm: QuorumFsm): void {
+  onRestore(node: string, index: number, fsm: QuorumFsm, installed: boolean): void {
     this.restores++;
+    if (installed) this.installs++;
     // The last command at or before `index` (a snapshot may also cover noop and config entries).
     const i = this.position(index);
     const expected = i < 0 ? digestOf(1, []) : this.digests[i];

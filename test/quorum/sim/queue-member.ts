@@ -73,7 +73,7 @@ class ObservedFsm implements FSM<void> {
 
   restore(data: Buffer): void {
     this.inner.restore(data);
-    this.checker.onRestore(this.member.id, this.member.disk.read().snapshots[0]?.meta.index ?? 0, this.inner);
+    this.checker.onRestore(this.member.id, this.member.disk.read().snapshots[0]?.meta.index ?? 0, this.inner, this.member.running);
   }
 }
 
@@ -88,6 +88,8 @@ export class QueueMember {
   fsm = new QuorumFsm();
   live: LiveQueue | undefined;
   appliedCommands = 0;
+  /** The current incarnation finished starting (a restore now is an installed snapshot). */
+  running = false;
   private ticker = new ManualTicker();
   private transport: SimTransport | undefined;
   private epoch = 0;
@@ -142,6 +144,10 @@ export class QueueMember {
     raft.on('error', (err: Error) => this.events.raftError(this, err));
     raft.onLeaderChange((c) => this.leaderChanged(c.leaderId));
     this.raft = raft;
+    this.running = false;
+    void raft.ready().then(() => {
+      if (this.raft === raft) this.running = true;
+    });
   }
 
   /** Power loss: the process is gone, the disk keeps what was synced (and a prefix of the rest). */
