@@ -21,7 +21,7 @@ const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
 ];
 
 const replay = process.env.SIM_SEED;
-const seeds = Number(process.env.SIM_SEEDS ?? 200);
+const seeds = Number(process.env.SIM_SEEDS ?? 150);
 const steps = Number(process.env.SIM_STEPS ?? 1500);
 const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
 
