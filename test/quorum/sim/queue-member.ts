@@ -20,6 +20,8 @@ export interface MemberSettings {
   maxInflightAppends: number;
   preVote: boolean;
   checkQuorum: boolean;
+  /** The log and hard state share one ordered WAL (quorum queues); false: separate files (the metadata store). */
+  orderedStores: boolean;
 }
 
 /**
@@ -133,7 +135,7 @@ export class QueueMember {
         operationTimeoutMs: 1e9,
         seed: this.seed + this.epoch * 7919,
         ticker: this.ticker,
-        orderedStores: true,
+        orderedStores: s.orderedStores,
       },
       new ObservedFsm(this, this.fsm, this.checker),
       log,

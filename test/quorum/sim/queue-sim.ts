@@ -88,6 +88,7 @@ export class QueueSim {
       maxInflightAppends: opts.maxInflightAppends ?? 4,
       preVote: opts.preVote ?? true,
       checkQuorum: opts.checkQuorum ?? true,
+      orderedStores: opts.orderedStores ?? true,
     };
     const events = {
       enqueueConfirmed: (m: QueueMember, tags: string[]) => this.checker.onEnqueueConfirmed(m.id, tags),
@@ -96,7 +97,7 @@ export class QueueSim {
     };
     for (let i = 1; i <= opts.nodes; i++) {
       const seed = Math.floor(this.rand() * 2 ** 32);
-      this.members.push(new QueueMember(`n${i}`, new SimDisk(), this.network, this.checker, events, settings, seed));
+      this.members.push(new QueueMember(`n${i}`, new SimDisk(!settings.orderedStores), this.network, this.checker, events, settings, seed));
     }
   }
 

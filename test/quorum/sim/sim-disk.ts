@@ -25,21 +25,25 @@ function copyImage(i: DiskImage): DiskImage {
  * durable (and their promise resolves) only when the simulation syncs the disk; a crash
  * keeps a random prefix of the writes not yet synced (a write-ahead log written in order,
  * with a torn tail cut on recovery), and loses the rest. The log and the hard state share
- * one ordered queue, as they share the node's WAL in production (orderedStores); snapshots
+ * one ordered queue, as they share the node's WAL in production (orderedStores), or have a
+ * queue each (separateStable: two files, as DiskLogStore and DiskStableStore); snapshots
  * have their own (a separate file, written atomically).
  */
 export class SimDisk {
   private durable: DiskImage = { entries: [], hard: { ...EMPTY_HARD_STATE }, snapshots: [] };
   private visible: DiskImage = copyImage(this.durable);
   private walQueue: PendingWrite[] = [];
+  /** The hard state's writes when it is a file of its own (unordered stores); else they go in walQueue. */
+  private stableQueue: PendingWrite[] = [];
   private snapQueue: PendingWrite[] = [];
   /** Bumped on each crash: stores opened before it are dead (their calls never complete). */
   private generation = 0;
 
-  constructor(readonly retainSnapshots = 2) {}
+  /** `separateStable`: the hard state is a file of its own, written independently of the log. */
+  constructor(readonly separateStable = false, readonly retainSnapshots = 2) {}
 
   get pendingWrites(): number {
-    return this.walQueue.length + this.snapQueue.length;
+    return this.walQueue.length + this.stableQueue.length + this.snapQueue.length;
   }
 
   /** Stores for a freshly started server (the previous ones must be dead: crash() first). */
@@ -51,22 +55,27 @@ export class SimDisk {
   /** Makes the first `walCount` and `snapCount` pending writes durable and resolves them. */
   sync(walCount = Infinity, snapCount = Infinity): void {
     this.complete(this.walQueue, walCount);
+    this.complete(this.stableQueue, walCount);
     this.complete(this.snapQueue, snapCount);
   }
 
   /** Loses the power: keeps a prefix of each queue of pending writes, chosen by `rand`. */
   crash(rand: () => number): { keptWrites: number; lostWrites: number } {
-    const keepWal = Math.floor(rand() * (this.walQueue.length + 1));
-    const keepSnap = Math.floor(rand() * (this.snapQueue.length + 1));
-    const lost = this.walQueue.length - keepWal + this.snapQueue.length - keepSnap;
-    for (const w of this.walQueue.slice(0, keepWal)) w.change(this.durable);
-    for (const w of this.snapQueue.slice(0, keepSnap)) w.change(this.durable);
+    let kept = 0;
+    let lost = 0;
+    for (const queue of [this.walQueue, this.stableQueue, this.snapQueue]) {
+      const keep = Math.floor(rand() * (queue.length + 1));
+      for (const w of queue.slice(0, keep)) w.change(this.durable);
+      kept += keep;
+      lost += queue.length - keep;
+    }
     // Promises of the dead server's writes never settle: nothing of it runs any more.
     this.walQueue = [];
+    this.stableQueue = [];
     this.snapQueue = [];
     this.visible = copyImage(this.durable);
     this.generation++;
-    return { keptWrites: keepWal + keepSnap, lostWrites: lost };
+    return { keptWrites: kept, lostWrites: lost };
   }
 
   /** Whether entry (index, term) is durable here: in the synced log, or covered by a synced snapshot. */
@@ -98,10 +107,11 @@ export class SimDisk {
     return this.visible;
   }
 
-  write(gen: number, queue: 'wal' | 'snap', change: (image: DiskImage) => void): Promise<void> {
+  write(gen: number, queue: 'wal' | 'stable' | 'snap', change: (image: DiskImage) => void): Promise<void> {
     if (gen !== this.generation) return new Promise<void>(() => undefined);
     change(this.visible);
-    return new Promise<void>((resolve) => (queue === 'wal' ? this.walQueue : this.snapQueue).push({ change, resolve }));
+    const q = queue === 'snap' ? this.snapQueue : queue === 'stable' && this.separateStable ? this.stableQueue : this.walQueue;
+    return new Promise<void>((resolve) => q.push({ change, resolve }));
   }
 
   private complete(queue: PendingWrite[], count: number): void {
@@ -177,7 +187,7 @@ class SimStableStore implements StableStore {
 
   save(state: HardState): Promise<void> {
     const h = { ...state };
-    return this.disk.write(this.gen, 'wal', (i) => {
+    return this.disk.write(this.gen, 'stable', (i) => {
       i.hard = { ...h };
     });
   }
