@@ -50,8 +50,11 @@ export class Raft<R = unknown> extends EventEmitter {
   private readonly readWaiters = new Map<number, Waiter<number>>();
   private appliedWaiters: ({ index: number } & Waiter<void>)[] = [];
   private transferWaiter: Waiter<void> | undefined;
-  /** apply() calls waiting for a leadership transfer to end (the core refuses proposals meanwhile). */
-  private transferHeld: (() => void)[] = [];
+  /**
+   * apply() calls waiting for a leadership transfer to end (the core refuses proposals
+   * meanwhile), in call order; later calls queue behind them, so commands keep their order.
+   */
+  private transferHeld: { command: Buffer; timeoutMs: number; resolve(r: R): void; reject(e: Error): void }[] = [];
   private role: Role = 'follower';
   private leaderId: ServerId = '';
 
@@ -142,15 +145,18 @@ export class Raft<R = unknown> extends EventEmitter {
 
   /** Replicates `command` and resolves with the FSM's apply() result once committed and applied here. */
   async apply(command: Buffer, timeoutMs = this.cfg.operationTimeoutMs): Promise<R> {
-    let core = await this.leaderCore();
+    const core = await this.leaderCore();
     // A leader handing over refuses proposals; rather than a NotLeaderError from a server
     // that may stay leader (the transfer can time out), wait for the outcome.
-    while (core.transferring()) {
-      await new Promise<void>((resolve) => this.transferHeld.push(resolve));
-      core = await this.leaderCore();
+    if (core.transferring() || this.transferHeld.length > 0) {
+      return new Promise<R>((resolve, reject) => this.transferHeld.push({ command, timeoutMs, resolve, reject }));
     }
+    return this.propose(core, command, timeoutMs);
+  }
+
+  private propose(core: RaftCore, command: Buffer, timeoutMs: number): Promise<R> {
     const index = core.propose([command]);
-    if (index === 0) throw this.notLeader();
+    if (index === 0) return Promise.reject(this.notLeader());
     return this.awaitIndex(index, core.stats().term, timeoutMs, 'apply');
   }
 
@@ -479,10 +485,17 @@ export class Raft<R = unknown> extends EventEmitter {
     }
   }
 
+  /** Proposes the held applies now, in order (synchronously, so no later apply overtakes them), or refuses them. */
   private releaseTransferHeld(): void {
     const held = this.transferHeld;
+    if (held.length === 0) return;
     this.transferHeld = [];
-    for (const resume of held) resume();
+    const core = this.core;
+    for (const h of held) {
+      if (this.closed) h.reject(new ShutdownError());
+      else if (!core || core.stats().role !== 'leader') h.reject(this.notLeader());
+      else this.propose(core, h.command, h.timeoutMs).then(h.resolve, h.reject);
+    }
   }
 
   private releaseAppliedWaiters(): void {

@@ -285,7 +285,7 @@ export class QueueMember {
         if (cmd === CMD_SETTLE) this.events.settleConfirmed(ids);
       },
       // Lost settles and returns only cost a redelivery after failover.
-      (err: Error) => { if (process.env.SIM_DEBUG) console.log(this.id, 'lost', cmd, ids, err.message, raft.state()); },
+      () => undefined,
     );
   }
 }

@@ -162,12 +162,12 @@ export class QueueSim {
     return `${m.id} ${n}`;
   }
 
-  private ack(): void {
-    this.ackOrRequeue(true);
+  private ack(): string | void {
+    return this.ackOrRequeue(true);
   }
 
-  private requeue(): void {
-    this.ackOrRequeue(false);
+  private requeue(): string | void {
+    return this.ackOrRequeue(false);
   }
 
   private campaign(): string | void {
@@ -219,21 +219,22 @@ export class QueueSim {
     for (let k = 1 + Math.floor(this.rand() * 3); k > 0; k--) {
       const d = m.takeDelivery();
       if (!d) return m.id;
+      this.trace?.(`  delivered ${d.id} (count ${d.count}) from ${m.id}`);
       this.checker.onDelivery(m.id, d.live.term, d.id, d.count);
       this.deliveries.push({ member: m, live: d.live, id: d.id });
       this.stats.delivered++;
     }
   }
 
-  private ackOrRequeue(ack: boolean): void {
+  private ackOrRequeue(ack: boolean): string | void {
     if (this.deliveries.length === 0) return;
     const i = Math.floor(this.rand() * this.deliveries.length);
     const [d] = this.deliveries.splice(i, 1);
     // A delivery from a live queue that is gone cannot be acked: the next leader redelivers.
-    if (ack ? d.member.ack(d.live, d.id) : d.member.requeue(d.live, d.id)) {
-      if (ack) this.stats.acked++;
-      else this.stats.requeued++;
-    }
+    if (!(ack ? d.member.ack(d.live, d.id) : d.member.requeue(d.live, d.id))) return `${d.id} at ${d.member.id} (gone)`;
+    if (ack) this.stats.acked++;
+    else this.stats.requeued++;
+    return `${d.id} at ${d.member.id}`;
   }
 
   private crash(): string | void {
