@@ -7,7 +7,7 @@ import { MemoryStableStore } from '../../cluster/raft/memory-stable-store';
 import { MemorySnapshotStore } from '../../cluster/raft/memory-snapshot-store';
 import { NotLeaderError } from '../../cluster/raft/errors';
 import type { FSM } from '../../cluster/raft/fsm';
-import type { LogEntry } from '../../cluster/raft/types';
+import { EntryType, type LogEntry } from '../../cluster/raft/types';
 
 /** A counter FSM: each command adds its number; apply returns the new total. */
 class CounterFsm implements FSM<number> {
@@ -180,5 +180,25 @@ test('facade: apply() during a leadership transfer that times out is proposed, n
     assert.equal(leader.raft.state(), 'leader');
   } finally {
     for (const m of members) await m.raft.shutdown();
+  }
+});
+
+test('facade: a log left behind by a crash after an installed snapshot was saved is dropped at start', async () => {
+  // The snapshot (index 10) was durable, the truncation of the old log was not: entries 1–3 remain.
+  const config = { servers: ['a', 'b', 'c'].map((id) => ({ id, address: `mem://${id}`, suffrage: 'voter' as const })) };
+  const stores = { log: new MemoryLogStore(), stable: new MemoryStableStore(), snaps: new MemorySnapshotStore() };
+  await Raft.bootstrap(stores.log, stores.stable, config);
+  await stores.log.storeEntries([2, 3].map((index) => ({ index, term: 1, type: EntryType.Command, data: Buffer.from('1') })));
+  await stores.stable.save({ term: 2, vote: '', commit: 3 });
+  const state = { total: 7, applied: ['7'] };
+  await stores.snaps.save({ meta: { index: 10, term: 2, configuration: config, configurationIndex: 1 }, data: Buffer.from(JSON.stringify(state)) });
+  const m = start('a', new MemoryNetwork(), stores, 1);
+  try {
+    await m.raft.ready();
+    assert.equal(m.fsm.total, 7);
+    assert.equal(await stores.log.lastIndex(), 0, 'the stale entries are gone');
+    assert.equal(m.raft.stats().lastIndex, 10);
+  } finally {
+    await m.raft.shutdown();
   }
 });
