@@ -13,8 +13,8 @@ import { QueueSim, type QueueSimOptions } from './sim/queue-sim';
 
 /** The variants the seeds cycle through (seed mod count picks one). */
 const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
-  { nodes: 3, dropRate: 0.05, duplicateRate: 0.03, codecRate: 0.2, syncRate: 0.4 },
-  { nodes: 5, dropRate: 0.05, duplicateRate: 0.03, codecRate: 0.1, syncRate: 0.3, snapshotEvery: 4, trailingEntries: 0 },
+  { nodes: 3, dropRate: 0.05, duplicateRate: 0.03, codecRate: 0.2, syncRate: 0.4, idleHeartbeatTicks: 4 },
+  { nodes: 5, dropRate: 0.05, duplicateRate: 0.03, codecRate: 0.1, syncRate: 0.3, snapshotEvery: 4, trailingEntries: 0, idleHeartbeatTicks: 3 },
   { nodes: 3, dropRate: 0.1, duplicateRate: 0.05, codecRate: 0.1, syncRate: 0.2, snapshotEvery: 3, trailingEntries: 1, maxEntriesPerAppend: 2 },
   { nodes: 3, dropRate: 0.03, duplicateRate: 0.03, codecRate: 0.1, syncRate: 0.5, preVote: false, checkQuorum: false, heartbeatTicks: 1 },
   { nodes: 5, dropRate: 0.05, duplicateRate: 0.05, codecRate: 0.1, syncRate: 0.3, snapshotEvery: 8, maxInflightAppends: 1 },

@@ -11,7 +11,7 @@ const config: Configuration = { servers: ['a', 'b', 'c'].map((id) => ({ id, addr
 
 function follower(): RaftCore {
   return new RaftCore(
-    { id: 'b', electionTimeoutTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, maxEntriesPerAppend: 4, maxInflightAppends: 4, random: seededRandom(1) },
+    { id: 'b', electionTimeoutTicks: 10, heartbeatTicks: 1, idleHeartbeatTicks: 0, preVote: true, checkQuorum: true, maxEntriesPerAppend: 4, maxInflightAppends: 4, random: seededRandom(1) },
     { hardState: { term: 1, vote: '', commit: 0 }, entries: [{ index: 1, term: 1, type: EntryType.Config, data: encodeConfiguration(config) }] },
   );
 }

@@ -14,6 +14,8 @@ import type { QueueChecker } from './queue-checker';
 export interface MemberSettings {
   electionTimeoutTicks: number;
   heartbeatTicks: number;
+  /** 0: off; else an idle leader heartbeats this rarely (as quorum queues do). */
+  idleHeartbeatTicks: number;
   snapshotEvery: number;
   trailingEntries: number;
   maxEntriesPerAppend: number;
@@ -125,6 +127,7 @@ export class QueueMember {
         localId: this.id,
         electionTimeoutTicks: s.electionTimeoutTicks,
         heartbeatTicks: s.heartbeatTicks,
+        idleHeartbeatTicks: s.idleHeartbeatTicks,
         snapshotThresholdEntries: s.snapshotEvery,
         trailingEntries: s.trailingEntries,
         maxEntriesPerAppend: s.maxEntriesPerAppend,

@@ -82,6 +82,7 @@ export class QueueSim {
     const settings: MemberSettings = {
       electionTimeoutTicks: opts.electionTimeoutTicks ?? 10,
       heartbeatTicks: opts.heartbeatTicks ?? 2,
+      idleHeartbeatTicks: opts.idleHeartbeatTicks ?? 0,
       snapshotEvery: opts.snapshotEvery ?? 6,
       trailingEntries: opts.trailingEntries ?? 2,
       maxEntriesPerAppend: opts.maxEntriesPerAppend ?? 4,
