@@ -38,6 +38,13 @@ export interface CoreOptions {
    * groups (quorum queues) then cost next to nothing; any append ends the idle period.
    */
   idleHeartbeatTicks: number;
+  /**
+   * The application persists entries after handing out the messages of a Ready and reports
+   * each durable write with persisted(): the leader counts its own log towards a commit only
+   * up to what it reported durable (it replicates while it writes, §10.2.1 of Ongaro's
+   * thesis). Off: entries are durable once the Ready is handled, as the contract says.
+   */
+  asyncStorage?: boolean;
 }
 
 /** What a server recovered from its stores: the core never reads storage itself. */
@@ -97,6 +104,8 @@ export class CoreState {
 
   applied: number;
   appliedHanded: number;
+  /** The last index known durable in this server's own log (asyncStorage). */
+  stableIndex: number;
   outbox: RaftMessage[] = [];
   pendingSnapshot: Snapshot | undefined;
   readStates: ReadState[] = [];
@@ -114,6 +123,7 @@ export class CoreState {
     if (this.commit > this.log.lastIndex()) throw new Error(`raft: commit ${this.commit} beyond last index`);
     this.applied = Math.max(init.applied ?? base, base);
     this.appliedHanded = this.applied;
+    this.stableIndex = this.log.lastIndex();
     this.snapshotConfig = {
       configuration: meta?.configuration ?? EMPTY_CONFIGURATION,
       index: meta?.configurationIndex ?? 0,

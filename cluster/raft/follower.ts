@@ -30,6 +30,7 @@ export function handleAppend(s: CoreState, m: AppendEntries): void {
     let truncated = false;
     if (conflict <= s.log.lastIndex()) {
       s.log.truncateFrom(conflict);
+      s.stableIndex = Math.min(s.stableIndex, conflict - 1);
       truncated = conflict <= s.configurationIndex;
     }
     const fresh = m.entries.slice(i);
@@ -56,6 +57,7 @@ export function handleSnapshot(s: CoreState, m: InstallSnapshot): void {
     return respond(s, m, false, meta.index);
   }
   s.log.restore(meta);
+  s.stableIndex = meta.index;
   s.snapshot = m.snapshot;
   s.pendingSnapshot = m.snapshot;
   s.snapshotConfig = { configuration: meta.configuration, index: meta.configurationIndex };

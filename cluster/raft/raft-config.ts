@@ -29,9 +29,10 @@ export interface RaftConfig {
   ticker?: Ticker;
   /**
    * The log and stable stores keep the order of calls and accept a call before the previous
-   * one resolved (one write-ahead log, as SharedWal): a hard state that only moves the
-   * commit index is then written without holding up the apply of committed entries (the
-   * commit index need not be durable for safety; it is waited for before a snapshot).
+   * one resolved (one write-ahead log, as SharedWal). Writes are then issued without waiting:
+   * a leader replicates while its own write is under way and counts its log towards a commit
+   * once durable; replies that promise stored entries wait for the writes before them;
+   * committed entries are applied without waiting for unrelated writes (durable-writes.ts).
    */
   orderedStores?: boolean;
 }

@@ -15,7 +15,7 @@ import type { RaftMessage } from './messages';
 import type { ReadState } from './read-only';
 import { CoreState, type CoreInitialState, type CoreOptions, type Role, type SoftState } from './core-state';
 import { handleVote, handleVoteResponse, inLease, startCampaign, tickElection } from './election';
-import { appendLocal, broadcastAppend, sendAppend, sendHeartbeat, stepLeader, tickLeader } from './replication';
+import { appendLocal, broadcastAppend, maybeCommit, sendAppend, sendHeartbeat, stepLeader, tickLeader } from './replication';
 import { handleAppend, handleHeartbeat, handleSnapshot } from './follower';
 
 export type { CoreInitialState, CoreOptions, Role, SoftState };
@@ -209,6 +209,19 @@ export class RaftCore {
     if (this.s.role === 'leader') return;
     this.s.idle = false;
     this.s.electionElapsed = Math.max(this.s.electionElapsed, this.s.opts.electionTimeoutTicks);
+  }
+
+  /**
+   * With asyncStorage: the entries up to `index` (whose term is `term`) are durable in this
+   * server's log. A leader may now count them towards a commit; a write that a later
+   * truncation overtook (the term at `index` changed) is ignored.
+   */
+  persisted(index: number, term: number): void {
+    const s = this.s;
+    if (index <= s.stableIndex) return;
+    if (s.log.term(index) !== term && index > s.log.snapshotIndex()) return;
+    s.stableIndex = index;
+    if (s.role === 'leader' && maybeCommit(s) && s.role === 'leader') broadcastAppend(s, true);
   }
 
   /** Starts an election now (pre-vote first if enabled). For tests and bootstrap. */

@@ -10,6 +10,7 @@ import type { StableStore } from './stable-store';
 import type { SnapshotStore } from './snapshot-store';
 import type { Transport } from './transport';
 import type { ConfChange } from './configuration';
+import { DurableWrites } from './durable-writes';
 
 export type RaftState = Role | 'shutdown';
 
@@ -57,6 +58,8 @@ export class Raft<R = unknown> extends EventEmitter {
   private transferHeld: { command: Buffer; timeoutMs: number; resolve(r: R): void; reject(e: Error): void }[] = [];
   private role: Role = 'follower';
   private leaderId: ServerId = '';
+  /** Ordered stores only: the writes issued and not waited for. */
+  private readonly writes: DurableWrites | undefined;
 
   constructor(
     config: RaftConfig,
@@ -68,6 +71,20 @@ export class Raft<R = unknown> extends EventEmitter {
   ) {
     super();
     this.cfg = resolveConfig(config);
+    if (this.cfg.orderedStores) {
+      this.writes = new DurableWrites({
+        persisted: (index, term) => this.core?.persisted(index, term),
+        send: (m) => {
+          if (!this.closed) this.transport.send(m.to, m, this.addressOf(m.to));
+        },
+        wake: () => this.schedule(),
+        failed: (err) => {
+          // A storage failure leaves state unknown: stop rather than risk diverging.
+          this.report(err);
+          void this.shutdown();
+        },
+      });
+    }
     this.started = this.start();
     this.started.catch((err: unknown) => this.report(err));
   }
@@ -110,6 +127,7 @@ export class Raft<R = unknown> extends EventEmitter {
         id: c.localId, electionTimeoutTicks: c.electionTimeoutTicks, heartbeatTicks: c.heartbeatTicks,
         preVote: c.preVote, checkQuorum: c.checkQuorum, maxEntriesPerAppend: c.maxEntriesPerAppend,
         maxInflightAppends: c.maxInflightAppends, random: seededRandom(c.seed), idleHeartbeatTicks: c.idleHeartbeatTicks,
+        asyncStorage: c.orderedStores,
       },
       { hardState, snapshot, entries, applied: this.snapshotIndex },
     );
@@ -257,6 +275,7 @@ export class Raft<R = unknown> extends EventEmitter {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.untick?.();
+    this.writes?.stop();
     await this.started.catch(() => undefined);
     this.failAll(new ShutdownError());
     await this.transport.close();
@@ -299,15 +318,9 @@ export class Raft<R = unknown> extends EventEmitter {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    if (this.writes) return this.handleReadyOrdered(rd, this.writes);
     if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
-    if (rd.snapshot) {
-      await this.snapshotStore.save(rd.snapshot);
-      await this.logStore.truncateSuffix(1);
-      this.storeLastIndex = 0;
-      await this.fsm.restore(rd.snapshot.data);
-      this.snapshotIndex = rd.snapshot.meta.index;
-      this.appliedIndex = this.snapshotIndex;
-    }
+    if (rd.snapshot) await this.installSnapshot(rd);
     // New entries and the hard state are written together (two stores, one wait), both
     // durable before any message goes out.
     let hardSaved: Promise<void> | undefined;
@@ -315,13 +328,63 @@ export class Raft<R = unknown> extends EventEmitter {
       const first = rd.entries[0].index;
       if (first <= this.storeLastIndex) await this.logStore.truncateSuffix(first);
       const stored = this.logStore.storeEntries(rd.entries);
-      if (rd.hardState) hardSaved = this.saveHardState(rd.hardState);
+      if (rd.hardState) hardSaved = this.stableStore.save(rd.hardState);
       await stored;
       this.storeLastIndex = rd.entries[rd.entries.length - 1].index;
-    } else if (rd.hardState) hardSaved = this.saveHardState(rd.hardState);
+    } else if (rd.hardState) hardSaved = this.stableStore.save(rd.hardState);
     if (hardSaved) await hardSaved;
     if (this.closed) return;
     for (const m of rd.messages) this.transport.send(m.to, m, this.addressOf(m.to));
+    this.applyCommitted(rd);
+  }
+
+  /**
+   * Ordered stores: writes are issued in order and not waited for. The leader's appends go
+   * out while its own write is under way; replies that promise stored entries
+   * (appendResponse) or a vote wait until every earlier write is durable; committed entries
+   * are applied at once (committed means durable on a majority, the leader's own log counted
+   * only once persisted() reported it). A new term or vote is durable before anything goes
+   * out, as is everything before a snapshot is installed.
+   */
+  private async handleReadyOrdered(rd: Ready, w: DurableWrites): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.snapshot) {
+      await w.whenDurable();
+      await this.installSnapshot(rd);
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0].index;
+      if (first <= this.storeLastIndex) w.track(this.logStore.truncateSuffix(first));
+      const last = rd.entries[rd.entries.length - 1];
+      w.track(this.logStore.storeEntries(rd.entries), last.index, last.term);
+      this.storeLastIndex = last.index;
+    }
+    const h = rd.hardState;
+    if (h) {
+      const prev = this.savedHard;
+      this.savedHard = { ...h };
+      w.track(this.stableStore.save(h));
+      if (!prev || prev.term !== h.term || prev.vote !== h.vote) await w.whenDurable();
+    }
+    if (this.closed) return;
+    for (const m of rd.messages) {
+      if (m.type === 'appendResponse' || m.type === 'voteResponse') w.sendWhenDurable(m);
+      else this.transport.send(m.to, m, this.addressOf(m.to));
+    }
+    this.applyCommitted(rd);
+  }
+
+  private async installSnapshot(rd: Ready): Promise<void> {
+    const snapshot = rd.snapshot!;
+    await this.snapshotStore.save(snapshot);
+    await this.logStore.truncateSuffix(1);
+    this.storeLastIndex = 0;
+    await this.fsm.restore(snapshot.data);
+    this.snapshotIndex = snapshot.meta.index;
+    this.appliedIndex = this.snapshotIndex;
+  }
+
+  private applyCommitted(rd: Ready): void {
     for (const e of rd.committedEntries) {
       const result = e.type === EntryType.Command ? this.fsm.apply(e) : (undefined as R);
       this.appliedIndex = e.index;
@@ -344,24 +407,8 @@ export class Raft<R = unknown> extends EventEmitter {
     }
   }
 
+  /** The hard state last written (ordered stores: a change of term or vote is waited for). */
   private savedHard: HardState | undefined;
-  /** The last hard state save not waited for (orderedStores), waited for before a snapshot. */
-  private lazyHard: Promise<void> = Promise.resolve();
-
-  /** Resolves when `h` must be durable: at once when only the commit index moved and the stores are ordered. */
-  private saveHardState(h: HardState): Promise<void> {
-    const prev = this.savedHard;
-    this.savedHard = { ...h };
-    const save = this.stableStore.save(h);
-    if (this.cfg.orderedStores && prev && prev.term === h.term && prev.vote === h.vote) {
-      this.lazyHard = save.catch((err: unknown) => {
-        this.report(err);
-        void this.shutdown();
-      });
-      return Promise.resolve();
-    }
-    return save;
-  }
 
   private onSoftState(role: Role, leaderId: ServerId): void {
     const wasLeader = this.role === 'leader';
@@ -399,7 +446,7 @@ export class Raft<R = unknown> extends EventEmitter {
     if (core.termAt(index) === undefined) return;
     const meta = core.snapshotMetaAt(index);
     // The commit index on disk must cover the snapshot before the snapshot exists.
-    await this.lazyHard;
+    if (this.writes) await this.writes.whenDurable();
     const data = await this.fsm.snapshot();
     const snapshot = { meta, data };
     await this.snapshotStore.save(snapshot);

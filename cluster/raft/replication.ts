@@ -36,10 +36,11 @@ export function appendLocal(s: CoreState, items: { type: EntryType; data: Buffer
 }
 
 /** Advances commit to the highest index stored on a quorum of voters, if of this term (§5.4.2). */
-function maybeCommit(s: CoreState): boolean {
+export function maybeCommit(s: CoreState): boolean {
   const vs = voters(s.configuration);
   if (vs.length === 0) return false;
-  const matches = vs.map((id) => (id === s.id ? s.log.lastIndex() : s.progress.get(id)?.match ?? 0));
+  const own = s.opts.asyncStorage ? Math.min(s.stableIndex, s.log.lastIndex()) : s.log.lastIndex();
+  const matches = vs.map((id) => (id === s.id ? own : s.progress.get(id)?.match ?? 0));
   matches.sort((a, b) => b - a);
   const n = matches[Math.floor(vs.length / 2)];
   if (n <= s.commit || s.log.term(n) !== s.term) return false;
