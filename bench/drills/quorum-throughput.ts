@@ -1,71 +1,265 @@
-// Confirmed persistent throughput into one three-member quorum queue (issue 10's benchmark
-// layout): the queue's leader on n1, the publisher (100 confirms in flight) on n2 and the
-// consumer (prefetch 100, acking each) on n3, or both on the leader; a classic queue homed
-// on n1 beside it for comparison. Three network namespaces (root), 10 s per case.
-//   npx tsc -p . && node dist/bench/drills/quorum-throughput.js [seconds=10]
+// Confirmed persistent throughput into three-member quorum queues (issue 10's benchmark),
+// Warren and RabbitMQ side by side in one run: each broker as a three-node cluster in its
+// own three network namespaces (the docker-compose layout: one node per namespace, standard
+// ports), every queue declared through node 1, which leads it. Cases, each run against
+// Warren and RabbitMQ in turn (the order alternating from case to case):
+//   body 1 KiB and 16 B × 1 queue and 100 queues × two layouts:
+//     followers: publisher on node 2, consumer on node 3 (neither leads the queues)
+//     leader:    publisher and consumer on node 1 (the leader)
+// The load is warren-perf (the repo's PerfTest) as two processes, a producer and a
+// consumer: one producer and one consumer per queue, each producer with 100 unconfirmed
+// messages at most (-c 100), each consumer with prefetch 100 and manual acks (-q 100),
+// persistent messages. The figure is the consumers' received rate over the seconds after a
+// warm-up (the mean of warren-perf's per-second lines), with the producers' confirmed rate
+// and the median end-to-end latency beside it.
+//
+//   npx tsc -p . && node dist/bench/drills/quorum-throughput.js [seconds=10] [rounds=1]
+// Environment: QT_BROKERS=warren,rabbitmq (default both when rabbitmq-server is installed);
+// QT_ONLY=substring of a case id (e.g. 1024.q1.followers); QT_NO_WRITE=1 (no results file);
+// QT_RABBIT_ERL_ARGS (extra emulator flags for RabbitMQ, e.g. '+sbwt none'); QT_PROFILE_DIR
+// (a module Warren's nodes preload, e.g. one writing a CPU profile at exit).
+// Root is required (network namespaces). Results: bench/results/quorum-throughput.json.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as amqp from 'amqplib';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
+import { RabbitNetnsCluster, rabbitmqUnavailableReason } from './rabbitmq-netns-cluster';
 
 const seconds = Number(process.argv[2] ?? 10);
+const rounds = Number(process.argv[3] ?? 1);
+const WARMUP_SEC = 3;
+const PERF_JS = resolve(__dirname, '../../src/cli/warren-perf.js');
+const RESULTS = resolve(__dirname, '../../../bench/results/quorum-throughput.json');
 
-async function measure(pubUrl: string, subUrl: string, queue: string, bodyBytes: number): Promise<number> {
-  const sub = await amqp.connect(subUrl);
-  const sc = await sub.createChannel();
-  await sc.prefetch(100);
-  let consumed = 0;
-  await sc.consume(queue, (m) => {
-    if (!m) return;
-    consumed++;
-    sc.ack(m);
+type Broker = 'warren' | 'rabbitmq';
+
+interface Case {
+  id: string;
+  bodyBytes: number;
+  queues: number;
+  layout: 'followers' | 'leader';
+}
+
+interface Row extends Case {
+  broker: Broker;
+  round: number;
+  receivedPerSec: number;
+  confirmedPerSec: number;
+  latencyP50Ms: number | null;
+  error?: string;
+}
+
+interface Target {
+  broker: Broker;
+  /** AMQP URLs of nodes 1, 2, 3. */
+  urls: string[];
+  leaderOf(queue: string): string;
+  leaderName: string;
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  for (const bodyBytes of [1024, 16]) {
+    for (const queues of [1, 100]) {
+      for (const layout of ['followers', 'leader'] as const) out.push({ id: `${bodyBytes}.q${queues}.${layout}`, bodyBytes, queues, layout });
+    }
+  }
+  const only = process.env.QT_ONLY;
+  return only ? out.filter((c) => c.id.includes(only)) : out;
+}
+
+/** The prefix warren-perf names the queues with: `p` for one queue, `p-1` .. `p-N` for N. */
+function queuePrefix(queues: number): string {
+  return `qt${queues}`;
+}
+
+function queueNames(queues: number): string[] {
+  const p = queuePrefix(queues);
+  return queues === 1 ? [p] : Array.from({ length: queues }, (_, i) => `${p}-${i + 1}`);
+}
+
+async function declare(url: string, names: string[]): Promise<void> {
+  const c = await amqp.connect(url);
+  try {
+    const ch = await c.createChannel();
+    for (const q of names) await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  } finally {
+    await c.close();
+  }
+}
+
+async function purge(url: string, names: string[]): Promise<void> {
+  const c = await amqp.connect(url);
+  try {
+    const ch = await c.createChannel();
+    for (const q of names) await ch.purgeQueue(q);
+  } finally {
+    await c.close();
+  }
+}
+
+interface PerfRun {
+  intervals: { t: number; confirmed: number; received: number; p50: number | null }[];
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+function perf(args: string[], timeoutMs: number): Promise<PerfRun> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, [PERF_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const intervals: PerfRun['intervals'] = [];
+      const re = /^time ([\d.]+) s, sent \d+ msg\/s, confirmed (\d+) msg\/s, received (\d+) msg\/s(?:, latency p50 ([\d.]+) ms)?/;
+      for (const line of stderr.split('\n')) {
+        const m = re.exec(line);
+        if (m) intervals.push({ t: Number(m[1]), confirmed: Number(m[2]), received: Number(m[3]), p50: m[4] === undefined ? null : Number(m[4]) });
+      }
+      ok({ intervals, stdout, stderr, code });
+    });
   });
-  const pub = await amqp.connect(pubUrl);
-  const pc = await pub.createConfirmChannel();
-  const body = Buffer.alloc(bodyBytes, 1);
-  let stop = false;
-  const publishOne = (): void => {
-    if (stop) return;
-    pc.sendToQueue(queue, body, { persistent: true }, () => publishOne());
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+async function measure(t: Target, c: Case, round: number): Promise<Row> {
+  const [n1, n2, n3] = t.urls;
+  const pubUrl = c.layout === 'followers' ? n2 : n1;
+  const subUrl = c.layout === 'followers' ? n3 : n1;
+  const total = WARMUP_SEC + seconds;
+  const common = ['--json', '--predeclared', '-u', queuePrefix(c.queues), '-f', 'persistent', '-s', String(c.bodyBytes), '-z', String(total)];
+  if (c.queues > 1) common.push('--queues', String(c.queues));
+  const timeoutMs = (total + 60) * 1000;
+  const consumer = perf(['--uri', subUrl, '-x', '0', '-y', String(c.queues), '-q', '100', ...common], timeoutMs);
+  await new Promise((r) => setTimeout(r, 500)); // consumers attached before the first publish
+  const producer = perf(['--uri', pubUrl, '-x', String(c.queues), '-y', '0', '-c', '100', ...common], timeoutMs);
+  const [cons, prod] = await Promise.all([consumer, producer]);
+  // Intervals wholly after the warm-up, and not the last (partial) one.
+  const steady = (r: PerfRun) => r.intervals.filter((i) => i.t > WARMUP_SEC + 0.5 && i.t <= total - 0.5);
+  const error = cons.code !== 0 || prod.code !== 0 ? `exit codes ${cons.code}/${prod.code}: ${(cons.stderr + prod.stderr).split('\n').filter((l) => /error|warren-perf:/i.test(l)).slice(0, 3).join(' | ')}` : undefined;
+  return {
+    ...c,
+    broker: t.broker,
+    round,
+    receivedPerSec: Math.round(mean(steady(cons).map((i) => i.received))),
+    confirmedPerSec: Math.round(mean(steady(prod).map((i) => i.confirmed))),
+    latencyP50Ms: median(steady(cons).flatMap((i) => (i.p50 === null ? [] : [i.p50]))),
+    ...(error ? { error } : {}),
   };
-  for (let i = 0; i < Number(process.env.QT_WINDOW ?? 100); i++) publishOne();
-  await new Promise((r) => setTimeout(r, 2000));
-  const start = consumed;
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const rate = ((consumed - start) * 1000) / (Date.now() - t0);
-  stop = true;
-  await pc.waitForConfirms().catch(() => undefined);
-  await pub.close();
-  await sub.close();
-  return Math.round(rate);
+}
+
+async function warrenTarget(cluster: NetnsCluster, sets: number[]): Promise<Target> {
+  const urls = cluster.nodes.map((n) => n.url);
+  for (const q of sets) await declare(urls[0], queueNames(q));
+  const leaderOf = (queue: string) => String(cluster.listQueues(0, ['name', 'leader']).find((r) => r.name === queue)?.leader ?? '');
+  return { broker: 'warren', urls, leaderOf, leaderName: cluster.nodes[0].name };
+}
+
+async function rabbitTarget(cluster: RabbitNetnsCluster, sets: number[]): Promise<Target> {
+  const urls = cluster.nodes.map((n) => n.url);
+  for (const q of sets) await declare(urls[0], queueNames(q));
+  return { broker: 'rabbitmq', urls, leaderOf: (q) => cluster.leaderOf(q), leaderName: cluster.nodes[0].name };
+}
+
+/** Every queue is led by node 1 (the layout the figures assume); throws otherwise. */
+async function checkLeaders(t: Target, sets: number[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (const q of sets) {
+    const probe = queueNames(q)[queueNames(q).length - 1];
+    for (;;) {
+      const leader = t.leaderOf(probe);
+      if (leader === t.leaderName) break;
+      if (Date.now() > deadline) throw new Error(`${t.broker}: queue ${probe} is led by ${leader || 'nobody'}, not ${t.leaderName}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function table(rows: Row[]): string {
+  const byCase = new Map<string, Row[]>();
+  for (const r of rows) byCase.set(r.id, [...(byCase.get(r.id) ?? []), r]);
+  const lines = [
+    '| body | queues | publisher / consumer | Warren msg/s | RabbitMQ 3.10 msg/s | Warren ÷ RabbitMQ | latency p50 Warren / RabbitMQ (ms) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const [, rs] of byCase) {
+    const c = rs[0];
+    const w = rs.filter((r) => r.broker === 'warren');
+    const rb = rs.filter((r) => r.broker === 'rabbitmq');
+    const wr = Math.round(mean(w.map((r) => r.receivedPerSec)));
+    const rr = Math.round(mean(rb.map((r) => r.receivedPerSec)));
+    const lat = (xs: Row[]) => median(xs.flatMap((r) => (r.latencyP50Ms === null ? [] : [r.latencyP50Ms]))) ?? '–';
+    const layout = c.layout === 'followers' ? 'node 2 / node 3 (not the leader)' : 'node 1 / node 1 (the leader)';
+    const ratio = rb.length > 0 && rr > 0 ? `${(wr / rr).toFixed(2)} ×` : '–';
+    lines.push(`| ${c.bodyBytes === 1024 ? '1 KiB' : `${c.bodyBytes} B`} | ${c.queues} | ${layout} | ${w.length ? wr.toLocaleString('en-US') : '–'} | ${rb.length ? rr.toLocaleString('en-US') : '–'} | ${ratio} | ${lat(w)} / ${lat(rb)} |`);
+  }
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
-  // QT_PROFILE_DIR=hook.cjs: a module the nodes preload (e.g. one writing a CPU profile at exit); stopped gracefully at the end.
+  const wanted = (process.env.QT_BROKERS ?? 'warren,rabbitmq').split(',');
+  const rabbitMissing = rabbitmqUnavailableReason();
+  if (wanted.includes('rabbitmq') && rabbitMissing) {
+    if (process.env.QT_BROKERS) throw new Error(rabbitMissing);
+    console.error(`RabbitMQ left out: ${rabbitMissing}`);
+  }
+  const brokers = wanted.filter((b): b is Broker => b === 'warren' || (b === 'rabbitmq' && !rabbitMissing));
+  const todo = cases();
+  const sets = [...new Set(todo.map((c) => c.queues))];
   const profileDir = process.env.QT_PROFILE_DIR;
-  const only = process.env.QT_ONLY; // e.g. quorum.1024: one case only
-  const cluster = new NetnsCluster({ env: { WARREN_LOG_LEVEL: 'warn', ...(profileDir ? { NODE_OPTIONS: `--require ${profileDir}` } : {}) } });
+  const warren = brokers.includes('warren')
+    ? new NetnsCluster({ env: { WARREN_LOG_LEVEL: 'warn', ...(profileDir ? { NODE_OPTIONS: `--require ${profileDir}` } : {}) } })
+    : undefined;
+  let rabbit: RabbitNetnsCluster | undefined;
+  const rows: Row[] = [];
   try {
-    await cluster.start();
-    const [n1, n2, n3] = cluster.nodes.map((n) => n.url);
-    const c = await amqp.connect(n1);
-    const ch = await c.createChannel();
-    const results: Record<string, unknown>[] = [];
-    for (const bodyBytes of [1024, 16]) {
-      for (const type of ['quorum', 'classic']) {
-        if (only && only !== `${type}.${bodyBytes}`) continue;
-        const q = `tp.${type}.${bodyBytes}`;
-        await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': type } });
-        results.push({ type, bodyBytes, layout: 'leader n1, publisher n2, consumer n3', msgsPerSec: await measure(n2, n3, q, bodyBytes) });
-        await ch.purgeQueue(q);
-        results.push({ type, bodyBytes, layout: 'publisher and consumer on the leader', msgsPerSec: await measure(n1, n1, q, bodyBytes) });
-        await ch.purgeQueue(q);
+    const targets: Target[] = [];
+    if (warren) {
+      await warren.start();
+      targets.push(await warrenTarget(warren, sets));
+    }
+    if (brokers.includes('rabbitmq')) {
+      rabbit = new RabbitNetnsCluster(3, 'wr', process.env.QT_RABBIT_ERL_ARGS ?? '');
+      await rabbit.start();
+      targets.push(await rabbitTarget(rabbit, sets));
+    }
+    for (const t of targets) await checkLeaders(t, sets);
+    let flip = 0;
+    for (let round = 1; round <= rounds; round++) {
+      for (const c of todo) {
+        const order = flip++ % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of order) {
+          const row = await measure(t, c, round);
+          rows.push(row);
+          console.error(JSON.stringify(row));
+          await purge(t.urls[0], queueNames(c.queues));
+        }
       }
     }
-    await c.close();
-    for (const r of results) console.log(JSON.stringify(r));
-    if (profileDir) for (const n of cluster.nodes) await n.proc.kill('SIGTERM');
+    if (profileDir && warren) for (const n of warren.nodes) await n.proc.kill('SIGTERM');
   } finally {
-    await cluster.destroy();
+    await rabbit?.destroy();
+    await warren?.destroy();
+  }
+  const command = `node dist/bench/drills/quorum-throughput.js ${seconds} ${rounds}`;
+  console.log(`${command}\n\n${table(rows)}`);
+  if (!process.env.QT_NO_WRITE) {
+    writeFileSync(RESULTS, JSON.stringify({ command, date: new Date().toISOString(), seconds, rounds, warmupSec: WARMUP_SEC, rows }, null, 1) + '\n');
   }
 }
 
