@@ -5,14 +5,20 @@
  * syncing) is written with one write and one fdatasync, whatever the number of groups. Each
  * group sees its own LogStore and StableStore (group(id)); a resolved promise means durable.
  *
+ * Writes are positional into space allocated ahead (PREALLOC_BYTES of zeros, written and
+ * synced once), through a descriptor opened with O_DSYNC: a batch is one write call that
+ * returns once durable (one trip to the thread pool, not a write and then an fdatasync), and
+ * since the file's size does not change, the sync needs no journal commit for its metadata.
+ *
  * Record: u32 payload length, u32 CRC-32 of the payload, payload = u8 kind, u8 id length,
- * group id, body. On open every segment is replayed into per-group memory; a torn last
- * record (a crash mid-write) is cut off, a complete record with a bad CRC is corruption
- * (LogCorruptionError). Entries stay in memory until a snapshot deletes their prefix. A
+ * group id, body. On open every segment is replayed into per-group memory; it ends at a zero
+ * length (allocated space not yet written), a torn last record (a crash mid-write: cut short,
+ * or with a bad CRC and only allocated zeros after it) is cut off, any other record with a
+ * bad CRC is corruption (LogCorruptionError). Entries stay in memory until a snapshot deletes their prefix. A
  * segment is deleted once no group still needs anything in it; at each roll-over the hard
  * state of every group is written again into the new segment, so only entries pin old ones.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LogStore } from './log-store';
 import type { StableStore } from './stable-store';
@@ -23,6 +29,10 @@ import { fsyncDir } from './fs-util';
 import { LogCorruptionError } from './disk-log-store';
 
 const HEADER_BYTES = 8;
+/** Space allocated (zero-filled) ahead of the writes, at most (a small segment allocates less). */
+const PREALLOC_BYTES = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(256 * 1024);
+const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_DSYNC;
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 const KIND_ENTRIES = 1;
 const KIND_TRUNCATE = 2;
@@ -89,7 +99,10 @@ export class SharedWal {
   private readonly groups = new Map<string, GroupState>();
   private segments: Segment[] = [];
   private fh: fsp.FileHandle | undefined;
+  /** Where the next record goes in the current segment. */
   private size = 0;
+  /** Bytes of the current segment allocated (zero-filled and durable). */
+  private allocated = 0;
   private pending: Pending[] = [];
   private writing = false;
   private closed = false;
@@ -132,8 +145,7 @@ export class SharedWal {
     if (this.closed) return;
     this.closed = true;
     while (this.writing) await new Promise((r) => setImmediate(r));
-    await this.fh?.close();
-    this.fh = undefined;
+    await this.closeSegment();
   }
 
   // ---- writing ----
@@ -162,10 +174,8 @@ export class SharedWal {
         for (const p of batch) if (p.maxIndex > 0) seg.maxIndex.set(p.id, Math.max(seg.maxIndex.get(p.id) ?? 0, p.maxIndex));
         const bufs = batch.map((p) => p.buf);
         const total = bufs.reduce((n, b) => n + b.length, 0);
-        await this.fh!.writev(bufs);
-        await this.fh!.datasync();
+        await this.write(bufs, total);
         this.syncCount++;
-        this.size += total;
         for (const p of batch) p.resolve();
         if (this.size >= this.segmentMaxBytes) await this.roll();
       } catch (err) {
@@ -184,12 +194,37 @@ export class SharedWal {
     await this.openSegment(seq);
     const bufs: Buffer[] = [];
     for (const [id, g] of this.groups) bufs.push(this.frame(KIND_HARD, id, encodeHard(g.hard)));
-    if (bufs.length > 0) {
-      await this.fh!.writev(bufs);
-      await this.fh!.datasync();
-      this.size += bufs.reduce((n, b) => n + b.length, 0);
-    }
+    if (bufs.length > 0) await this.write(bufs, bufs.reduce((n, b) => n + b.length, 0));
     await this.collect();
+  }
+
+  /** Writes `bufs` (`total` bytes) at the end of the log, durably (O_DSYNC), allocating space first when needed. */
+  private async write(bufs: Buffer[], total: number): Promise<void> {
+    const end = this.size + total;
+    if (end > this.allocated) {
+      const chunk = Math.min(PREALLOC_BYTES, Math.max(this.segmentMaxBytes, 64 * 1024));
+      const target = Math.ceil(end / chunk) * chunk;
+      for (let at = this.allocated; at < target; ) {
+        const n = Math.min(ZEROS.length, target - at);
+        await this.fh!.write(ZEROS, 0, n, at);
+        at += n;
+      }
+      this.allocated = target;
+    }
+    await this.fh!.writev(bufs, this.size);
+    this.size = end;
+  }
+
+  /** Closes the current segment, cut to what it holds (its allocated tail would only be skipped at replay). */
+  private async closeSegment(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    if (!fh) return;
+    try {
+      if (this.allocated > this.size) await fh.truncate(this.size);
+    } finally {
+      await fh.close();
+    }
   }
 
   private frame(kind: number, id: string, body: Buffer): Buffer {
@@ -202,10 +237,12 @@ export class SharedWal {
   }
 
   private async openSegment(seq: number): Promise<void> {
-    await this.fh?.close();
+    await this.closeSegment();
     const file = path.join(this.dir, `${String(seq).padStart(20, '0')}.wal`);
-    this.fh = await fsp.open(file, 'a');
+    this.fh = await fsp.open(file, WRITE_FLAGS);
+    // Recovery cut the file after its last record.
     this.size = (await this.fh.stat()).size;
+    this.allocated = this.size;
     this.segments.push({ seq, file, maxIndex: new Map() });
     await fsyncDir(this.dir);
   }
@@ -247,15 +284,26 @@ export class SharedWal {
       while (pos < buf.length) {
         if (pos + HEADER_BYTES > buf.length) break;
         const len = buf.readUInt32BE(pos);
-        if (len > MAX_RECORD_BYTES || pos + HEADER_BYTES + len > buf.length) break;
+        // Zero length: space allocated ahead and never written (no record is empty).
+        if (len === 0 || len > MAX_RECORD_BYTES || pos + HEADER_BYTES + len > buf.length) break;
         const payload = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
-        if (crc32(payload) !== buf.readUInt32BE(pos + 4)) throw new LogCorruptionError(file, pos, 0);
+        if (crc32(payload) !== buf.readUInt32BE(pos + 4)) {
+          // A write torn by a crash into allocated space: only zeros follow it in the last
+          // segment. Anything else is damage to a record that was durable.
+          const end = pos + HEADER_BYTES + len;
+          const tornIntoZeros = s === names.length - 1 && end < buf.length && !buf.subarray(end).some((b) => b !== 0);
+          if (!tornIntoZeros) throw new LogCorruptionError(file, pos, 0);
+          break;
+        }
         this.replay(payload, seg);
         pos += HEADER_BYTES + len;
       }
       if (pos < buf.length) {
-        if (s !== names.length - 1) throw new LogCorruptionError(file, pos, 0);
-        this.tornTailBytes = buf.length - pos;
+        // What follows the last record: zeros of allocated space (a crash before the segment
+        // was closed), or a torn record (a crash mid-write), which only the last segment may end with.
+        const torn = buf.subarray(pos).some((b) => b !== 0);
+        if (torn && s !== names.length - 1) throw new LogCorruptionError(file, pos, 0);
+        if (torn) this.tornTailBytes = buf.length - pos;
         await fsp.truncate(file, pos);
       }
       this.segments.push(seg);

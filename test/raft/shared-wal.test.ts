@@ -3,7 +3,7 @@
 // write, corruption detection, and deletion of segments nobody needs.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SharedWal } from '../../cluster/raft/shared-wal';
@@ -115,6 +115,49 @@ test('a torn last record is cut off at open; a bad CRC in a complete record is c
   writeFileSync(file, bytes);
   await assert.rejects(SharedWal.open(dir), LogCorruptionError);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a crash leaves allocated space after the last record: skipped at open; a torn record before it is cut off', async () => {
+  const dir = tempDir();
+  const crashed = tempDir();
+  const wal = await SharedWal.open(dir);
+  try {
+    await wal.group('a').log.storeEntries(entries(1, 5));
+    await wal.group('a').stable.save({ term: 1, vote: '', commit: 5 });
+    // A copy taken while the WAL is open is what a crash (kill -9) leaves behind.
+    cpSync(dir, crashed, { recursive: true });
+  } finally {
+    await wal.close();
+  }
+  const file = path.join(crashed, segments(crashed)[0]);
+  const written = statSync(path.join(dir, segments(dir)[0])).size;
+  assert.ok(statSync(file).size > written, 'space is allocated ahead of the records');
+  let again = await SharedWal.open(crashed);
+  assert.equal(again.tornTailBytes, 0, 'zeros after the last record are not a torn write');
+  assert.equal(await again.group('a').log.lastIndex(), 5);
+  assert.deepEqual(await again.group('a').stable.load(), { term: 1, vote: '', commit: 5 });
+  await again.group('a').log.storeEntries(entries(6, 8));
+  await again.close();
+  again = await SharedWal.open(crashed);
+  assert.deepEqual((await again.group('a').log.getRange(1, 100)).map((e) => e.index), [1, 2, 3, 4, 5, 6, 7, 8]);
+  await again.close();
+  // Half a record, then allocated zeros: the half is torn and cut off.
+  const bytes = readFileSync(file);
+  const tail = Buffer.alloc(64 * 1024);
+  tail.writeUInt32BE(100, 0);
+  tail.writeUInt32BE(12345, 4);
+  tail.fill(7, 8, 40);
+  writeFileSync(file, Buffer.concat([bytes, tail]));
+  again = await SharedWal.open(crashed);
+  try {
+    assert.equal(again.tornTailBytes, tail.length);
+    assert.equal(statSync(file).size, bytes.length);
+    assert.equal(await again.group('a').log.lastIndex(), 8);
+  } finally {
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(crashed, { recursive: true, force: true });
+  }
 });
 
 test('segments are deleted once every group snapshotted (deleted the prefix of) what they hold', async () => {
