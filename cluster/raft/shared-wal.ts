@@ -5,10 +5,11 @@
  * syncing) is written with one write and one fdatasync, whatever the number of groups. Each
  * group sees its own LogStore and StableStore (group(id)); a resolved promise means durable.
  *
- * Writes are positional into space allocated ahead (PREALLOC_BYTES of zeros, written and
- * synced once), through a descriptor opened with O_DSYNC: a batch is one write call that
- * returns once durable (one trip to the thread pool, not a write and then an fdatasync), and
- * since the file's size does not change, the sync needs no journal commit for its metadata.
+ * Writes are positional, through a descriptor opened with O_DSYNC: a batch is one write call
+ * that returns once durable (one trip to the thread pool, not a write and then an
+ * fdatasync). Space is allocated ahead in the background (PREALLOC_BYTES of zeros, written
+ * and synced once), so that the file's size does not change under a write and its sync needs
+ * no journal commit for metadata.
  *
  * Record: u32 payload length, u32 CRC-32 of the payload, payload = u8 kind, u8 id length,
  * group id, body. On open every segment is replayed into per-group memory; it ends at a zero
@@ -31,7 +32,7 @@ import { LogCorruptionError } from './disk-log-store';
 const HEADER_BYTES = 8;
 /** Space allocated (zero-filled) ahead of the writes, at most (a small segment allocates less). */
 const PREALLOC_BYTES = 4 * 1024 * 1024;
-const ZEROS = Buffer.alloc(256 * 1024);
+const ZEROS = Buffer.alloc(1024 * 1024);
 const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_DSYNC;
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 const KIND_ENTRIES = 1;
@@ -101,8 +102,13 @@ export class SharedWal {
   private fh: fsp.FileHandle | undefined;
   /** Where the next record goes in the current segment. */
   private size = 0;
+  /** The current segment's file. */
+  private file: string | undefined;
   /** Bytes of the current segment allocated (zero-filled and durable). */
   private allocated = 0;
+  /** A zero-fill of [fillFrom, …) under way, which writes must not overlap. */
+  private filling: Promise<void> | undefined;
+  private fillFrom = 0;
   private pending: Pending[] = [];
   private writing = false;
   private closed = false;
@@ -198,30 +204,54 @@ export class SharedWal {
     await this.collect();
   }
 
-  /** Writes `bufs` (`total` bytes) at the end of the log, durably (O_DSYNC), allocating space first when needed. */
+  /**
+   * Writes `bufs` (`total` bytes) at the end of the log, durably (O_DSYNC). Past the allocated
+   * space the write still is durable (the file grows), only slower; it never overlaps a fill.
+   */
   private async write(bufs: Buffer[], total: number): Promise<void> {
     const end = this.size + total;
-    if (end > this.allocated) {
-      const chunk = Math.min(PREALLOC_BYTES, Math.max(this.segmentMaxBytes, 64 * 1024));
-      const target = Math.ceil(end / chunk) * chunk;
-      for (let at = this.allocated; at < target; ) {
-        const n = Math.min(ZEROS.length, target - at);
-        await this.fh!.write(ZEROS, 0, n, at);
-        at += n;
-      }
-      this.allocated = target;
-    }
+    if (this.filling && end > this.fillFrom) await this.filling;
     await this.fh!.writev(bufs, this.size);
     this.size = end;
+    this.allocateAhead();
+  }
+
+  /**
+   * Zero-fills the next chunk of the segment in the background once less than half a chunk
+   * of allocated space is left (through a descriptor without O_DSYNC, one fdatasync at the end).
+   */
+  private allocateAhead(): void {
+    const chunk = Math.min(PREALLOC_BYTES, Math.max(this.segmentMaxBytes, 64 * 1024));
+    if (this.filling || !this.file || this.allocated - this.size > chunk / 2) return;
+    const from = Math.max(this.allocated, this.size);
+    const to = from + chunk;
+    const file = this.file;
+    this.fillFrom = from;
+    this.filling = (async () => {
+      const fh = await fsp.open(file, 'r+');
+      try {
+        for (let at = from; at < to; at += ZEROS.length) await fh.write(ZEROS, 0, Math.min(ZEROS.length, to - at), at);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      if (this.file === file) this.allocated = to;
+    })()
+      .catch(() => undefined) // only an optimization: writes past it are durable too
+      .finally(() => {
+        this.filling = undefined;
+      });
   }
 
   /** Closes the current segment, cut to what it holds (its allocated tail would only be skipped at replay). */
   private async closeSegment(): Promise<void> {
+    if (this.filling) await this.filling;
     const fh = this.fh;
     this.fh = undefined;
+    this.file = undefined;
     if (!fh) return;
     try {
-      if (this.allocated > this.size) await fh.truncate(this.size);
+      if ((await fh.stat()).size > this.size) await fh.truncate(this.size);
     } finally {
       await fh.close();
     }
@@ -240,9 +270,11 @@ export class SharedWal {
     await this.closeSegment();
     const file = path.join(this.dir, `${String(seq).padStart(20, '0')}.wal`);
     this.fh = await fsp.open(file, WRITE_FLAGS);
+    this.file = file;
     // Recovery cut the file after its last record.
     this.size = (await this.fh.stat()).size;
     this.allocated = this.size;
+    this.allocateAhead();
     this.segments.push({ seq, file, maxIndex: new Map() });
     await fsyncDir(this.dir);
   }
