@@ -43,6 +43,9 @@ export interface MeshTlsOptions {
   serverName?: string;
 }
 
+/** The HTTP/2 receive window of a link, both ways (the default 64 KiB stalls a batch of 1 KiB messages mid-way). */
+const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
+
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
@@ -51,7 +54,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
-  'grpc-node.flow_control_window': 4 * 1024 * 1024,
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
 };
 
 export function serverCredentials(tls: MeshTlsOptions | undefined): grpc.ServerCredentials {
@@ -77,6 +80,36 @@ export function createMeshServer(tickMs: number): grpc.Server {
     'grpc.keepalive_time_ms': Math.max(1000, tickMs),
     'grpc.keepalive_timeout_ms': Math.max(1000, tickMs),
   });
+}
+
+interface WindowedSession {
+  setLocalWindowSize(bytes: number): void;
+  settings(s: { initialWindowSize: number }): void;
+}
+
+/**
+ * Widens the accepting side's HTTP/2 receive window of a link to the dialing side's
+ * (FLOW_CONTROL_WINDOW_BYTES): grpc-js sets it only for clients, so a batch the dialer sends
+ * (a leader's appends to its followers, deliveries) would wait for a WINDOW_UPDATE every
+ * 64 KiB. grpc-js exposes no option for it: the session is reached through the call's
+ * internals, and if they change this does nothing (links still work, only slower).
+ */
+export function widenAcceptedWindow(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
+  let at: unknown = call;
+  for (let depth = 0; depth < 6 && at !== null && typeof at === 'object'; depth++) {
+    const o = at as { stream?: { session?: WindowedSession }; call?: unknown; nextCall?: unknown };
+    const session = o.stream?.session;
+    if (session && typeof session.setLocalWindowSize === 'function' && typeof session.settings === 'function') {
+      try {
+        session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+        session.settings({ initialWindowSize: FLOW_CONTROL_WINDOW_BYTES });
+      } catch {
+        // A session closing meanwhile: nothing to widen.
+      }
+      return;
+    }
+    at = o.call ?? o.nextCall;
+  }
 }
 
 /** A client for one peer address; close it to drop its connection. */

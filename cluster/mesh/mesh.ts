@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../src/log/logger';
 import type { Hello } from './frame-codec';
-import { createMeshClient, createMeshServer, channelCredentials, meshServiceDefinition, openLinkCall, peerHost, serverCredentials } from './grpc-service';
+import { createMeshClient, createMeshServer, channelCredentials, meshServiceDefinition, openLinkCall, peerHost, serverCredentials, widenAcceptedWindow } from './grpc-service';
 import { Link, type Admission, type LinkEnd, type LinkHost } from './link';
 import { MeshError } from './mesh-errors';
 import { Peer, type PeerAddress, type PeerInfo } from './peer';
@@ -332,6 +332,7 @@ export class Mesh extends EventEmitter {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node shutting down' });
       return;
     }
+    widenAcceptedWindow(call);
     this.links.add(new Link(this.host, 'acceptor', call, call.getPeer()));
   }
 
