@@ -10,8 +10,10 @@
 // consumer: one producer and one consumer per queue, each producer with 100 unconfirmed
 // messages at most (-c 100), each consumer with prefetch 100 and manual acks (-q 100),
 // persistent messages. The figure is the consumers' received rate over the seconds after a
-// warm-up (the mean of warren-perf's per-second lines), with the producers' confirmed rate
-// and the median end-to-end latency beside it.
+// warm-up (the mean of warren-perf's per-second lines), with the producers' confirmed rate,
+// the median end-to-end latency and the CPU time the three nodes used per message beside it
+// (every process in their namespaces, from /proc). With several rounds the table shows the
+// mean rate and the median latency and CPU of the rounds.
 //
 //   npx tsc -p . && node dist/bench/drills/quorum-throughput.js [seconds=10] [rounds=1]
 // Environment: QT_BROKERS=warren,rabbitmq (default both when rabbitmq-server is installed);
@@ -19,8 +21,8 @@
 // QT_RABBIT_ERL_ARGS (extra emulator flags for RabbitMQ, e.g. '+sbwt none'); QT_PROFILE_DIR
 // (a module Warren's nodes preload, e.g. one writing a CPU profile at exit).
 // Root is required (network namespaces). Results: bench/results/quorum-throughput.json.
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as amqp from 'amqplib';
 import { NetnsCluster } from '../../test/cluster/netns-cluster';
@@ -47,6 +49,8 @@ interface Row extends Case {
   receivedPerSec: number;
   confirmedPerSec: number;
   latencyP50Ms: number | null;
+  /** CPU time of the three nodes (every process in their namespaces) per message received, µs. */
+  cpuUsPerMsg: number;
   error?: string;
 }
 
@@ -56,6 +60,8 @@ interface Target {
   urls: string[];
   leaderOf(queue: string): string;
   leaderName: string;
+  /** The nodes' network namespaces (their CPU time is measured). */
+  namespaces: string[];
 }
 
 function cases(): Case[] {
@@ -127,6 +133,25 @@ function perf(args: string[], timeoutMs: number): Promise<PerfRun> {
   });
 }
 
+/** CPU seconds used so far by every process in the namespaces (user + system). */
+function cpuSeconds(namespaces: string[]): number {
+  const hz = 100; // USER_HZ, the unit of /proc/<pid>/stat times on Linux
+  let ticks = 0;
+  for (const ns of namespaces) {
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return ticks / hz;
+}
+
 function mean(xs: number[]): number {
   return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
@@ -148,17 +173,27 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
   const consumer = perf(['--uri', subUrl, '-x', '0', '-y', String(c.queues), '-q', '100', ...common], timeoutMs);
   await new Promise((r) => setTimeout(r, 500)); // consumers attached before the first publish
   const producer = perf(['--uri', pubUrl, '-x', String(c.queues), '-y', '0', '-c', '100', ...common], timeoutMs);
+  // CPU of the nodes over the steady seconds only.
+  let cpu0 = 0;
+  let cpu1 = 0;
+  const warm = setTimeout(() => (cpu0 = cpuSeconds(t.namespaces)), (WARMUP_SEC + 0.5) * 1000 - 500);
+  const end = setTimeout(() => (cpu1 = cpuSeconds(t.namespaces)), (total - 0.5) * 1000 - 500);
   const [cons, prod] = await Promise.all([consumer, producer]);
+  clearTimeout(warm);
+  clearTimeout(end);
   // Intervals wholly after the warm-up, and not the last (partial) one.
   const steady = (r: PerfRun) => r.intervals.filter((i) => i.t > WARMUP_SEC + 0.5 && i.t <= total - 0.5);
   const error = cons.code !== 0 || prod.code !== 0 ? `exit codes ${cons.code}/${prod.code}: ${(cons.stderr + prod.stderr).split('\n').filter((l) => /error|warren-perf:/i.test(l)).slice(0, 3).join(' | ')}` : undefined;
+  const received = mean(steady(cons).map((i) => i.received));
+  const steadySec = total - 0.5 - (WARMUP_SEC + 0.5);
   return {
     ...c,
     broker: t.broker,
     round,
-    receivedPerSec: Math.round(mean(steady(cons).map((i) => i.received))),
+    receivedPerSec: Math.round(received),
     confirmedPerSec: Math.round(mean(steady(prod).map((i) => i.confirmed))),
     latencyP50Ms: median(steady(cons).flatMap((i) => (i.p50 === null ? [] : [i.p50]))),
+    cpuUsPerMsg: received > 0 && cpu1 > cpu0 ? Math.round(((cpu1 - cpu0) * 1e6) / (received * steadySec)) : 0,
     ...(error ? { error } : {}),
   };
 }
@@ -167,13 +202,13 @@ async function warrenTarget(cluster: NetnsCluster, sets: number[]): Promise<Targ
   const urls = cluster.nodes.map((n) => n.url);
   for (const q of sets) await declare(urls[0], queueNames(q));
   const leaderOf = (queue: string) => String(cluster.listQueues(0, ['name', 'leader']).find((r) => r.name === queue)?.leader ?? '');
-  return { broker: 'warren', urls, leaderOf, leaderName: cluster.nodes[0].name };
+  return { broker: 'warren', urls, leaderOf, leaderName: cluster.nodes[0].name, namespaces: cluster.nodes.map((n) => n.ns) };
 }
 
 async function rabbitTarget(cluster: RabbitNetnsCluster, sets: number[]): Promise<Target> {
   const urls = cluster.nodes.map((n) => n.url);
   for (const q of sets) await declare(urls[0], queueNames(q));
-  return { broker: 'rabbitmq', urls, leaderOf: (q) => cluster.leaderOf(q), leaderName: cluster.nodes[0].name };
+  return { broker: 'rabbitmq', urls, leaderOf: (q) => cluster.leaderOf(q), leaderName: cluster.nodes[0].name, namespaces: cluster.nodes.map((n) => n.ns) };
 }
 
 /** Every queue is led by node 1 (the layout the figures assume); throws otherwise. */
@@ -194,8 +229,8 @@ function table(rows: Row[]): string {
   const byCase = new Map<string, Row[]>();
   for (const r of rows) byCase.set(r.id, [...(byCase.get(r.id) ?? []), r]);
   const lines = [
-    '| body | queues | publisher / consumer | Warren msg/s | RabbitMQ 3.10 msg/s | Warren ÷ RabbitMQ | latency p50 Warren / RabbitMQ (ms) |',
-    '|---|---|---|---|---|---|---|',
+    '| body | queues | publisher / consumer | Warren msg/s | RabbitMQ 3.10 msg/s | Warren ÷ RabbitMQ | latency p50 (ms) Warren / RabbitMQ | nodes\' CPU per message (µs) Warren / RabbitMQ |',
+    '|---|---|---|--:|--:|--:|---|---|',
   ];
   for (const [, rs] of byCase) {
     const c = rs[0];
@@ -203,10 +238,14 @@ function table(rows: Row[]): string {
     const rb = rs.filter((r) => r.broker === 'rabbitmq');
     const wr = Math.round(mean(w.map((r) => r.receivedPerSec)));
     const rr = Math.round(mean(rb.map((r) => r.receivedPerSec)));
-    const lat = (xs: Row[]) => median(xs.flatMap((r) => (r.latencyP50Ms === null ? [] : [r.latencyP50Ms]))) ?? '–';
+    const lat = (xs: Row[]) => {
+      const m = median(xs.flatMap((r) => (r.latencyP50Ms === null ? [] : [r.latencyP50Ms])));
+      return m === null ? '–' : m < 100 ? m.toFixed(1) : Math.round(m).toLocaleString('en-US');
+    };
+    const cpu = (xs: Row[]) => median(xs.flatMap((r) => (r.cpuUsPerMsg > 0 ? [r.cpuUsPerMsg] : []))) ?? '–';
     const layout = c.layout === 'followers' ? 'node 2 / node 3 (not the leader)' : 'node 1 / node 1 (the leader)';
     const ratio = rb.length > 0 && rr > 0 ? `${(wr / rr).toFixed(2)} ×` : '–';
-    lines.push(`| ${c.bodyBytes === 1024 ? '1 KiB' : `${c.bodyBytes} B`} | ${c.queues} | ${layout} | ${w.length ? wr.toLocaleString('en-US') : '–'} | ${rb.length ? rr.toLocaleString('en-US') : '–'} | ${ratio} | ${lat(w)} / ${lat(rb)} |`);
+    lines.push(`| ${c.bodyBytes === 1024 ? '1 KiB' : `${c.bodyBytes} B`} | ${c.queues} | ${layout} | ${w.length ? wr.toLocaleString('en-US') : '–'} | ${rb.length ? rr.toLocaleString('en-US') : '–'} | ${ratio} | ${lat(w)} / ${lat(rb)} | ${cpu(w)} / ${cpu(rb)} |`);
   }
   return lines.join('\n');
 }
