@@ -16,8 +16,10 @@
 // mean rate and the median latency and CPU of the rounds.
 //
 //   npx tsc -p . && node dist/bench/drills/quorum-throughput.js [seconds=10] [rounds=1]
+//   node dist/bench/drills/quorum-throughput.js --table FILE.json ...   (one table from the rows of several runs)
 // Environment: QT_BROKERS=warren,rabbitmq (default both when rabbitmq-server is installed);
-// QT_ONLY=substring of a case id (e.g. 1024.q1.followers); QT_NO_WRITE=1 (no results file);
+// QT_ONLY=substring of a case id (e.g. 1024.q1.followers); QT_NO_WRITE=1 (no results file),
+// QT_RESULTS=path (another results file);
 // QT_RABBIT_ERL_ARGS (extra emulator flags for RabbitMQ, e.g. '+sbwt none'); QT_PROFILE_DIR
 // (a module Warren's nodes preload, e.g. one writing a CPU profile at exit).
 // Root is required (network namespaces). Results: bench/results/quorum-throughput.json.
@@ -32,7 +34,7 @@ const seconds = Number(process.argv[2] ?? 10);
 const rounds = Number(process.argv[3] ?? 1);
 const WARMUP_SEC = 3;
 const PERF_JS = resolve(__dirname, '../../src/cli/warren-perf.js');
-const RESULTS = resolve(__dirname, '../../../bench/results/quorum-throughput.json');
+const RESULTS = process.env.QT_RESULTS ?? resolve(__dirname, '../../../bench/results/quorum-throughput.json');
 
 type Broker = 'warren' | 'rabbitmq';
 
@@ -251,6 +253,12 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--table') {
+    const files = process.argv.slice(3);
+    const rows = files.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { rows: Row[] }).rows);
+    console.log(table(rows));
+    return;
+  }
   const wanted = (process.env.QT_BROKERS ?? 'warren,rabbitmq').split(',');
   const rabbitMissing = rabbitmqUnavailableReason();
   if (wanted.includes('rabbitmq') && rabbitMissing) {
