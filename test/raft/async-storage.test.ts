@@ -19,7 +19,7 @@ function cluster(): Map<string, RaftCore> {
     cores.set(
       id,
       new RaftCore(
-        { id, electionTimeoutTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxEntriesPerAppend: 64, maxInflightAppends: 8, random: seededRandom(7), asyncStorage: true },
+        { id, electionTimeoutTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxEntriesPerAppend: 64, maxInflightAppends: 8, random: seededRandom(7), idleHeartbeatTicks: 0, asyncStorage: true },
         { hardState: { term: 1, vote: '', commit: 0 }, entries: [boot] },
       ),
     );
