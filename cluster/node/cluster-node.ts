@@ -46,6 +46,8 @@ export interface ClusterNodeOptions {
   quorumTickMs: number;
   /** Entries after which a quorum queue member snapshots its state. */
   quorumSnapshotEntries: number;
+  quorumMemoryBytes: number;
+  quorumSnapshotBytes: number;
   metadataTimeoutMs: number;
   broker: Broker;
   /** Creates the default vhost and user; called once, on the node that bootstraps the cluster. */
@@ -108,7 +110,7 @@ export class ClusterNode {
         return placeQuorum({ broker: o.broker, allMembers: () => this.allMembers(), isRunning: (n) => n === o.nodeName || this.mesh.isUp(n) }, def, ownerNode);
       },
     });
-    this.quorum = new QuorumService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, dataDir: o.dataDir, log: this.log, tickMs: o.quorumTickMs, snapshotEntries: o.quorumSnapshotEntries });
+    this.quorum = new QuorumService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, dataDir: o.dataDir, log: this.log, tickMs: o.quorumTickMs, snapshotEntries: o.quorumSnapshotEntries, memoryBytes: o.quorumMemoryBytes, snapshotBytes: o.quorumSnapshotBytes });
     // Queues homed on other nodes get remote handles from here on (before any command is applied).
     this.queues = new QueueService({
       nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, log: this.log,

@@ -34,6 +34,8 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     raftTickMs: config.raftTickMs,
     quorumTickMs: config.quorumTickMs,
     quorumSnapshotEntries: config.quorumSnapshotEntries,
+    quorumMemoryBytes: config.quorumMemoryBytes,
+    quorumSnapshotBytes: config.quorumSnapshotBytes,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };
 }

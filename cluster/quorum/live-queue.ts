@@ -28,9 +28,10 @@ export class LiveQueue extends Queue {
     private readonly owner: LiveOwner,
     leaderNode: string,
   ) {
-    // Held in memory (the log is the durable copy): never paged through the message store.
+    // Paged as a durable classic queue's messages are, through the hooks' messageStore: the
+    // member's replicated state, which reads bodies not held in memory from its disk.
     // Its owner is the leader, the node that proposes the deletion when x-expires runs out.
-    super(vhost, { ...def, durable: false, autoDelete: false, ownerNode: leaderNode }, liveHooks, policy);
+    super(vhost, { ...def, durable: true, autoDelete: false, ownerNode: leaderNode }, liveHooks, policy);
     this.quorumOverflow();
   }
 

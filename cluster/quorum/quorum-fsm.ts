@@ -1,39 +1,93 @@
 /**
  * A quorum queue's replicated state, applied from its Raft log on every member: the
  * messages not yet settled, by id (ids are assigned in log order, so every member agrees),
- * each with its delivery count (failed deliveries so far). Which consumer holds which
- * message is not replicated: the leader's live queue knows it, and a new leader treats
- * every message it inherits as ready (redelivered).
+ * each with its size and delivery count (failed deliveries so far). Which consumer holds
+ * which message is not replicated: the leader's live queue knows it, and a new leader
+ * treats every message it inherits as ready (redelivered).
+ *
+ * Bodies: with a body store (every real member), a member holds bodies in memory up to
+ * `memoryBytes`; later messages are written to the body store and only their place is
+ * kept. A snapshot writes every body still only in memory to the store, syncs it and holds
+ * places, not bodies, so it stays small however long the queue. A member that installs a
+ * snapshot made elsewhere (places on another node's disk) fetches the bodies it lists from
+ * a member that has them (`fetch`), writing them to its own store, before it goes on; it
+ * keeps a copy of the snapshot with its own places (installed.idx) for its next start.
+ * Without a body store (tests), everything is in memory and snapshots carry the bodies.
  */
 import type { FSM, LogEntry } from '../raft';
+import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
 import { CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, writeMessage } from './quorum-codec';
+import type { BodyPlace, BodyStore } from './body-store';
+import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
 
 export interface StoredMessage {
-  readonly message: Message;
+  /** The message while its body is held in memory; undefined once it is only in the body store. */
+  message: Message | undefined;
+  size: number;
   deliveryCount: number;
+  /** Where the body store holds it (undefined while only in memory, or for a message settled before it could be fetched). */
+  place: BodyPlace | undefined;
 }
 
 /** Told of each message the log adds (the leader mirrors them into its live queue). */
 export type EnqueueListener = (id: number, message: Message) => void;
 
+export interface QuorumFsmOptions {
+  bodies?: BodyStore;
+  /** Body bytes a member holds in memory before later bodies go to the body store. */
+  memoryBytes?: number;
+  /** Body bytes applied after which a snapshot is due whatever the entry count. */
+  snapshotBytes?: number;
+  /** This node (written into snapshots, to tell its own from installed ones). */
+  node?: string;
+}
+
+const MAGIC = 0xfe;
+const KIND_NONE = 0;
+const KIND_INLINE = 1;
+const KIND_PLACE = 2;
+/** Body bytes asked of another member at once when installing a snapshot. */
+const FETCH_CHUNK_BYTES = 4 * 1024 * 1024;
+
 export class QuorumFsm implements FSM<void> {
   nextId = 1;
   readonly messages = new Map<number, StoredMessage>();
+  /** Body bytes of the unsettled messages. */
   bytes = 0;
+  /** Body bytes of the unsettled messages held in memory. */
+  memoryBytes = 0;
   listener: EnqueueListener | undefined;
   /** Told of each enqueue batch applied (its proposer settles the confirms waiting on it). */
   batchApplied: ((batchId: number) => void) | undefined;
+  /** Asks another member for bodies (an encoded id list); set by the group. */
+  fetch: ((ids: number[]) => Promise<Buffer>) | undefined;
+  /** True while Raft restores the member's own latest snapshot at start (its places are good here). */
+  startingUp = false;
+  /** True while a restore is fetching bodies (requests for bodies are answered "not yet"). */
+  private restoring = false;
+  private sinceSnapshot = 0;
+  private readonly bodies: BodyStore | undefined;
+  private readonly memoryLimit: number;
+  private readonly snapshotBytes: number;
+  private readonly node: string;
+
+  constructor(o: QuorumFsmOptions = {}) {
+    this.bodies = o.bodies;
+    this.memoryLimit = o.bodies ? (o.memoryBytes ?? 8 * 1024 * 1024) : Infinity;
+    this.snapshotBytes = o.snapshotBytes ?? Infinity;
+    this.node = o.node ?? '';
+  }
 
   apply(entry: LogEntry): void {
     const c = decodeCommand(entry.data);
     if (c.cmd === CMD_ENQUEUE) {
       for (const message of c.messages) {
         const id = this.nextId++;
-        this.messages.set(id, { message, deliveryCount: 0 });
-        this.bytes += message.body.length;
+        this.add(id, message, 0);
+        this.sinceSnapshot += message.body.length;
         this.listener?.(id, message);
       }
       this.batchApplied?.(c.batchId);
@@ -43,37 +97,206 @@ export class QuorumFsm implements FSM<void> {
       const m = this.messages.get(id);
       if (!m) continue;
       if (c.cmd === CMD_RETURN) m.deliveryCount++;
-      else if (c.cmd === CMD_SETTLE) {
-        this.messages.delete(id);
-        this.bytes -= m.message.body.length;
-      }
+      else if (c.cmd === CMD_SETTLE) this.remove(id, m);
     }
   }
 
+  /** A message by id, read back from the body store when not in memory. */
+  read(id: number): Message | undefined {
+    const m = this.messages.get(id);
+    if (!m) return undefined;
+    if (m.message) return m.message;
+    return m.place && this.bodies ? this.bodies.read(m.place) : undefined;
+  }
+
+  /** Raft: snapshot once enough body bytes went through, whatever the entry count. */
+  snapshotDue(): boolean {
+    return this.sinceSnapshot >= this.snapshotBytes;
+  }
+
   snapshot(): Buffer {
-    const w = new ByteWriter(64 * 1024 + this.bytes + this.messages.size * 64);
+    this.sinceSnapshot = 0;
+    const bodies = this.bodies;
+    if (bodies) {
+      for (const m of this.messages.values()) if (m.message && !m.place) m.place = bodies.write(m.message);
+      bodies.sync();
+    }
+    return this.encode();
+  }
+
+  restore(data: Buffer): void | Promise<void> {
+    this.sinceSnapshot = 0;
+    if (data[0] !== MAGIC) return this.restoreInline(data);
+    const r = new ByteReader(data, 2, data.length);
+    const maker = r.shortstr();
+    const bodies = this.bodies;
+    if (bodies && maker !== this.node) {
+      // Installed from another member: our own copy, if this is a restart after installing it.
+      const own = this.startingUp ? bodies.loadInstalled(crc32(data)) : undefined;
+      if (own) return this.restore(own);
+    }
+    const trusted = bodies !== undefined && maker === this.node && this.startingUp;
+    this.clear(!trusted);
+    this.nextId = r.u64();
+    const n = r.u32();
+    const missing: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = r.u64();
+      const deliveryCount = r.u32();
+      const size = r.u32();
+      const kind = r.u8();
+      let message: Message | undefined;
+      let place: BodyPlace | undefined;
+      if (kind === KIND_INLINE) message = readMessage(r);
+      else if (kind === KIND_PLACE) {
+        place = { seg: r.u32(), off: r.u32(), len: r.u32() };
+        if (!trusted) {
+          place = undefined;
+          missing.push(id);
+        }
+      }
+      this.bytes += size;
+      if (message) this.keep(id, message, deliveryCount);
+      else {
+        if (place) bodies?.retain(place);
+        this.messages.set(id, { message: undefined, size, deliveryCount, place });
+      }
+    }
+    if (trusted) bodies!.collect();
+    if (missing.length === 0 || !bodies) return;
+    return this.fetchMissing(missing, data);
+  }
+
+  /** Answers another member's request for bodies (see body-fetch.ts). */
+  serve(ids: number[]): Buffer {
+    return encodeServed(ids, (id) => {
+      if (this.restoring || id >= this.nextId) return undefined;
+      return this.read(id) ?? null;
+    });
+  }
+
+  // ---- internals ----
+
+  private add(id: number, message: Message, deliveryCount: number): void {
+    this.bytes += message.body.length;
+    this.keep(id, message, deliveryCount);
+  }
+
+  /** Holds `message` in memory within the budget, else writes it to the body store. */
+  private keep(id: number, message: Message, deliveryCount: number): void {
+    const size = message.body.length;
+    if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message) });
+      return;
+    }
+    this.memoryBytes += size;
+    this.messages.set(id, { message, size, deliveryCount, place: undefined });
+  }
+
+  private remove(id: number, m: StoredMessage): void {
+    this.messages.delete(id);
+    this.bytes -= m.size;
+    if (m.message) this.memoryBytes -= m.size;
+    if (m.place) this.bodies?.release(m.place);
+  }
+
+  private clear(wipeBodies: boolean): void {
+    this.messages.clear();
+    this.bytes = 0;
+    this.memoryBytes = 0;
+    if (wipeBodies) this.bodies?.clear();
+  }
+
+  private encode(): Buffer {
+    const w = new ByteWriter(64 * 1024 + this.messages.size * 40 + (this.bodies ? 0 : this.bytes * 2));
+    w.u8(MAGIC);
+    w.u8(2);
+    w.shortstr(this.node);
     w.u64(this.nextId);
     w.u32(this.messages.size);
     for (const [id, m] of this.messages) {
       w.u64(id);
       w.u32(m.deliveryCount);
-      writeMessage(w, m.message);
+      w.u32(m.size);
+      if (m.place) {
+        w.u8(KIND_PLACE);
+        w.u32(m.place.seg);
+        w.u32(m.place.off);
+        w.u32(m.place.len);
+      } else if (m.message) {
+        w.u8(KIND_INLINE);
+        writeMessage(w, m.message);
+      } else w.u8(KIND_NONE);
     }
     return w.take();
   }
 
-  restore(data: Buffer): void {
+  /** The first format: every body inline. */
+  private restoreInline(data: Buffer): void {
     const r = new ByteReader(data, 0, data.length);
-    this.messages.clear();
-    this.bytes = 0;
+    this.clear(true);
     this.nextId = r.u64();
     const n = r.u32();
     for (let i = 0; i < n; i++) {
       const id = r.u64();
       const deliveryCount = r.u32();
-      const message = readMessage(r);
-      this.messages.set(id, { message, deliveryCount });
-      this.bytes += message.body.length;
+      this.add(id, readMessage(r), deliveryCount);
     }
   }
+
+  /**
+   * Fetches the bodies of an installed snapshot from the other members, a few MiB at a
+   * time, into this member's body store. A body another member no longer has was settled
+   * by a committed entry this member applies next, so it stays without one. Raft waits
+   * (this member neither votes nor acknowledges) until every body is here.
+   */
+  private async fetchMissing(ids: number[], data: Buffer): Promise<void> {
+    this.restoring = true;
+    try {
+      let pending = ids;
+      let failures = 0;
+      while (pending.length > 0) {
+        const fetch = this.fetch;
+        if (!fetch) throw new Error('quorum queue member closed while fetching bodies');
+        let bytes = 0;
+        let n = 0;
+        while (n < pending.length && (n === 0 || bytes + this.messages.get(pending[n])!.size <= FETCH_CHUNK_BYTES)) bytes += this.messages.get(pending[n++])!.size;
+        const chunk = pending.slice(0, n);
+        let answer: Buffer;
+        try {
+          answer = await fetch(chunk);
+        } catch {
+          await sleep(Math.min(1000, 50 * ++failures));
+          continue;
+        }
+        const later: number[] = [];
+        decodeServed(answer, chunk, (id, status, message) => {
+          const m = this.messages.get(id);
+          if (!m) return;
+          if (status === SERVED_BODY && message) {
+            this.messages.delete(id);
+            this.keep(id, message, m.deliveryCount);
+          } else if (status !== SERVED_GONE) later.push(id);
+        });
+        if (later.length > 0) await sleep(Math.min(1000, 50 * ++failures));
+        pending = later.concat(pending.slice(n));
+      }
+      this.bodies!.sync();
+      this.bodies!.saveInstalled(crc32(data), this.snapshotOwn());
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  /** This member's image of the state with its own places (bodies in memory written out first). */
+  private snapshotOwn(): Buffer {
+    const since = this.sinceSnapshot;
+    const out = this.snapshot();
+    this.sinceSnapshot = since;
+    return out;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -15,11 +15,17 @@ import type { Logger } from '../../src/log/logger';
 import { CMD_RETURN, CMD_SETTLE, encodeEnqueue, encodeIds } from './quorum-codec';
 import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
+import { BodyStore } from './body-store';
+import { decodeIdList, encodeIdList } from './body-fetch';
 
 /** Messages proposed and not yet committed above which publishers are held back. */
 const MAX_INFLIGHT_MESSAGES = 4000;
+/** Body bytes proposed and not yet committed above which publishers are held back. */
+const MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 /** Messages in one enqueue entry at most. */
 const MAX_BATCH_MESSAGES = 1024;
+/** Body bytes in one enqueue entry at most (entries stay in memory until a snapshot). */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 export interface QuorumGroupOptions {
   groupId: string;
@@ -38,6 +44,12 @@ export interface QuorumGroupOptions {
   tickMs: number;
   electionTimeoutTicks: number;
   snapshotEntries: number;
+  /** Body bytes a member holds in memory; later ones go to its body store. */
+  memoryBytes?: number;
+  /** Body bytes applied after which a member snapshots whatever the entry count. */
+  snapshotBytes?: number;
+  /** The queue's members now (asked for bodies when installing a snapshot). */
+  members?: () => readonly string[];
 }
 
 /** How long a batch whose proposal lost leadership may still turn out committed. */
@@ -46,12 +58,14 @@ const UNKNOWN_OUTCOME_WAIT_MS = 5000;
 interface Batch {
   id: number;
   messages: Message[];
+  bytes: number;
   confirms: (ConfirmParts | undefined)[];
   seqs: number[];
 }
 
 export class QuorumGroup implements FlowGate {
-  readonly fsm = new QuorumFsm();
+  readonly fsm: QuorumFsm;
+  private readonly bodies: BodyStore;
   raft: Raft<void> | undefined;
   readonly started: Promise<void>;
   private nextBatchId = Math.floor(Math.random() * 2 ** 40) * 1024;
@@ -62,6 +76,8 @@ export class QuorumGroup implements FlowGate {
   private returns: number[] = [];
   private scheduled = false;
   private inflight = 0;
+  private inflightBytes = 0;
+  private fetchFrom = 0;
   private waiters: FlowWaiter[] = [];
   private closed = false;
   private readonly dir: string;
@@ -79,6 +95,10 @@ export class QuorumGroup implements FlowGate {
     private readonly onLeaderChange: (change: LeaderChange) => void,
   ) {
     this.dir = join(o.dataDir, 'quorum', o.groupId);
+    this.bodies = new BodyStore(join(this.dir, 'bodies'));
+    this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName });
+    this.fsm.fetch = (ids) => this.fetchBodies(ids);
+    o.transport.bodies = (request) => this.fsm.serve(decodeIdList(request));
     this.fsm.batchApplied = (id) => this.batchApplied(id);
     this.started = this.start();
     this.started.catch((err: unknown) => o.log.error({ err, group: o.groupId }, 'quorum queue member failed to start'));
@@ -94,6 +114,7 @@ export class QuorumGroup implements FlowGate {
       await Raft.bootstrap(log, stable, { servers: boot.map((id) => ({ id, address: '', suffrage: 'voter' as const })) });
     }
     if (this.closed) return;
+    this.fsm.startingUp = true;
     const raft = new Raft<void>(
       {
         localId: this.o.nodeName,
@@ -105,7 +126,7 @@ export class QuorumGroup implements FlowGate {
         // at once through the mesh; a cut-off idle leader after 3-4 s.
         idleHeartbeatTicks: Math.max(2, Math.round(1000 / this.o.tickMs)),
         snapshotThresholdEntries: this.o.snapshotEntries,
-        trailingEntries: Math.min(256, Math.max(1, Math.floor(this.o.snapshotEntries / 16))),
+        trailingEntries: Math.min(64, Math.max(1, Math.floor(this.o.snapshotEntries / 16))),
         ticker: this.o.ticker,
         orderedStores: true,
       },
@@ -118,7 +139,11 @@ export class QuorumGroup implements FlowGate {
     raft.on('error', (err) => this.o.log.error({ err, group: this.o.groupId }, 'quorum queue raft stopped'));
     raft.onLeaderChange(this.onLeaderChange);
     this.raft = raft;
-    await raft.ready();
+    try {
+      await raft.ready();
+    } finally {
+      this.fsm.startingUp = false;
+    }
     // The preferred leader of a new queue campaigns at once instead of after a timeout, and
     // again on each tick while no leader is known (the other members' servers may not have
     // been up for its first vote requests), so that it, not a random member, leads.
@@ -143,10 +168,12 @@ export class QuorumGroup implements FlowGate {
     confirm?.hold(seq);
     const b = this.batch;
     b.messages.push(message);
+    b.bytes += message.body.length;
     b.confirms.push(confirm);
     b.seqs.push(seq);
     this.inflight++;
-    if (b.messages.length >= MAX_BATCH_MESSAGES) this.flushEnqueues();
+    this.inflightBytes += message.body.length;
+    if (b.messages.length >= MAX_BATCH_MESSAGES || b.bytes >= MAX_BATCH_BYTES) this.flushEnqueues();
     this.schedule();
   }
 
@@ -166,7 +193,7 @@ export class QuorumGroup implements FlowGate {
   }
 
   congested(): boolean {
-    return this.inflight >= MAX_INFLIGHT_MESSAGES;
+    return this.inflight >= MAX_INFLIGHT_MESSAGES || this.inflightBytes >= MAX_INFLIGHT_BYTES;
   }
 
   private schedule(): void {
@@ -189,7 +216,7 @@ export class QuorumGroup implements FlowGate {
   }
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, messages: [], confirms: [], seqs: [] };
+    return { id: this.nextBatchId++, messages: [], bytes: 0, confirms: [], seqs: [] };
   }
 
   private flushEnqueues(): void {
@@ -245,9 +272,11 @@ export class QuorumGroup implements FlowGate {
     b.confirms = [];
     b.seqs = [];
     this.inflight -= n;
+    this.inflightBytes -= b.bytes;
+    b.bytes = 0;
     for (let i = 0; i < confirms.length; i++) confirms[i]?.partDone(seqs[i], ok);
     if (this.proposed.size === 0) this.onSettled?.();
-    if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2) {
+    if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2 && this.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
       const w = this.waiters;
       this.waiters = [];
       for (const x of w) x.resumeFlow();
@@ -278,6 +307,24 @@ export class QuorumGroup implements FlowGate {
     });
   }
 
+  /**
+   * Asks the leader (else each other member in turn) for bodies of an installed snapshot.
+   * Rejects when the one asked cannot answer; the FSM asks again.
+   */
+  private fetchBodies(ids: number[]): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new Error('closed'));
+    const self = this.o.nodeName;
+    const leader = this.raft?.leader()?.id;
+    let to = leader && leader !== self ? leader : undefined;
+    if (!to || this.fetchFrom % 2 === 1) {
+      const others = (this.o.members?.() ?? this.o.bootstrapMembers ?? []).filter((m) => m !== self);
+      if (others.length > 0) to = others[this.fetchFrom % others.length];
+    }
+    this.fetchFrom++;
+    if (!to) return Promise.reject(new Error('no member to ask for bodies'));
+    return this.o.transport.requestBodies(to, encodeIdList(ids));
+  }
+
   /** Waits until everything committed before now is applied here (leader only). */
   async barrier(): Promise<void> {
     await this.raft?.barrier();
@@ -286,8 +333,10 @@ export class QuorumGroup implements FlowGate {
   /** Stops the member; with `wipe`, deletes its data (the queue was deleted). */
   async close(wipe: boolean): Promise<void> {
     this.closed = true;
+    this.fsm.fetch = undefined;
     await this.started.catch(() => undefined);
     await this.raft?.shutdown().catch(() => undefined);
+    this.bodies.close();
     for (const b of [...this.proposed.values()]) this.settleBatch(b, false);
     this.settleBatch(this.batch, false);
     const w = this.waiters;

@@ -18,6 +18,8 @@ import type { Logger } from '../../src/log/logger';
 import { LiveQueue, withDeliveryCount } from './live-queue';
 import type { QuorumGroup } from './quorum-group';
 import { deliveryLimitOf } from '../../src/broker/queue/quorum-arguments';
+import type { PagingStore } from '../../src/broker/queue/paged-messages';
+import { routingBlob } from '../../src/broker/routing-blob';
 
 /** How long declare-ok, get, consume and counts wait for a leader to be elected. */
 const LEADER_WAIT_MS = 5000;
@@ -175,13 +177,12 @@ export class QuorumQueue extends RemoteQueue {
     }
     if (epoch !== this.epoch || this.deleted || !group.isLeader()) return;
     const hooks = this.qhost.hooksFor(this.vhost);
+    const pages = this.pagingStore(group);
     const live = new LiveQueue(
       this.vhost,
       this.def,
       {
-        get messageStore() {
-          return undefined;
-        },
+        messageStore: pages,
         deadLetter: (q, m, r) => hooks.deadLetter(q, m, r),
         expired: (q) => hooks.expired(q),
         released: (_q, m) => this.released(m),
@@ -192,9 +193,16 @@ export class QuorumQueue extends RemoteQueue {
     );
     this.liveCounts.clear();
     // Inherited messages may have been delivered by an earlier leader: marked redelivered.
+    // Bodies not held in memory are read back (the live queue keeps only the front in memory).
     for (const [id, m] of group.fsm.messages) {
-      m.message.storeId = id;
-      const message = m.deliveryCount > 0 ? withDeliveryCount(m.message, m.deliveryCount) : m.message;
+      const stored = group.fsm.read(id);
+      if (!stored) {
+        this.qhost.log.error({ queue: this.name, id }, 'quorum queue message body missing on the new leader; dropped');
+        group.settle(id);
+        continue;
+      }
+      stored.storeId = id;
+      const message = m.deliveryCount > 0 ? withDeliveryCount(stored, m.deliveryCount) : stored;
       if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
       live.restore(message);
     }
@@ -219,6 +227,35 @@ export class QuorumQueue extends RemoteQueue {
     if (group.fsm.nextId === 1 && preferred && preferred !== this.qhost.nodeName && this.host.isUp(preferred)) {
       group.raft?.leadershipTransfer(preferred).catch(() => undefined);
     }
+  }
+
+  /**
+   * The live queue's paging store: bodies come from the member's replicated state (memory
+   * or its body store), with x-delivery-count for a message returned before; what a purge
+   * drops unread is settled in the log.
+   */
+  private pagingStore(group: QuorumGroup): PagingStore {
+    const settle = (id: number) => {
+      this.liveCounts.delete(id);
+      if (this.live) group.settle(id);
+    };
+    return {
+      read: (id) => {
+        const stored = group.fsm.read(id);
+        if (!stored) return undefined;
+        const count = this.liveCounts.get(id) ?? 0;
+        const m = count > 0 ? withDeliveryCount(stored, count) : stored;
+        return { routing: routingBlob(m), properties: m.rawProperties, body: m.body };
+      },
+      ack: (_queue, id) => {
+        settle(id);
+        return 0;
+      },
+      ackMany: (_queue, ids) => {
+        for (const id of ids) settle(id);
+        return 0;
+      },
+    };
   }
 
   private stepDown(): void {

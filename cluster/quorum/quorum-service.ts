@@ -37,6 +37,8 @@ export interface QuorumServiceOptions {
   tickMs: number;
   /** Entries after which a member snapshots its state (default 4096). */
   snapshotEntries?: number;
+  memoryBytes?: number;
+  snapshotBytes?: number;
 }
 
 /** One member's view of a quorum queue, for quorum_status. */
@@ -122,6 +124,9 @@ export class QuorumService implements QuorumQueueHost {
         tickMs: this.o.tickMs,
         electionTimeoutTicks: 5,
         snapshotEntries: this.o.snapshotEntries ?? 4096,
+        memoryBytes: this.o.memoryBytes,
+        snapshotBytes: this.o.snapshotBytes,
+        members: () => queue.members,
       },
       // A member being replaced (deleted and added again) must not steer the queue.
       (change) => {

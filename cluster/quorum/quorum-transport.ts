@@ -8,16 +8,21 @@ import type { Mesh } from '../mesh';
 import type { Logger } from '../../src/log/logger';
 
 export const QUORUM_CHANNEL = 'qq';
+/** Requests for message bodies (a member installing a snapshot): group id, then an id list. */
+export const BODIES_CHANNEL = 'qq.bod';
+const BODIES_TIMEOUT_MS = 10_000;
 
 export class QuorumTransports {
   private readonly groups = new Map<string, GroupTransport>();
   private readonly off: () => void;
+  private readonly offBodies: () => void;
 
   constructor(
     private readonly mesh: Mesh,
     private readonly log: Logger,
   ) {
     this.off = mesh.handle(QUORUM_CHANNEL, (from, payload) => this.receive(from, payload));
+    this.offBodies = mesh.handle(BODIES_CHANNEL, (_from, payload) => this.serveBodies(payload));
   }
 
   /** The transport of one group; closed with the group. */
@@ -29,6 +34,14 @@ export class QuorumTransports {
 
   close(): void {
     this.off();
+    this.offBodies();
+  }
+
+  private serveBodies(payload: Buffer): Buffer {
+    const len = payload[0];
+    const t = this.groups.get(payload.subarray(1, 1 + len).toString('utf8'));
+    if (!t?.bodies) throw new Error('no such quorum queue member here');
+    return t.bodies(payload.subarray(1 + len));
   }
 
   private receive(from: string, payload: Buffer): void {
@@ -50,6 +63,8 @@ export class QuorumTransports {
 
 export class GroupTransport implements Transport {
   handler: ((msg: RaftMessage) => void) | undefined;
+  /** Answers another member's request for bodies (encoded id list in, answer out). */
+  bodies: ((request: Buffer) => Buffer) | undefined;
   private readonly prefix: Buffer;
   private closed = false;
 
@@ -72,6 +87,11 @@ export class GroupTransport implements Transport {
     }
   }
 
+  /** Asks member `to` for bodies (see body-fetch.ts). */
+  requestBodies(to: string, request: Buffer): Promise<Buffer> {
+    return this.mesh.request(to, BODIES_CHANNEL, Buffer.concat([this.prefix, request]), BODIES_TIMEOUT_MS);
+  }
+
   onMessage(handler: (msg: RaftMessage) => void): void {
     this.handler = handler;
   }
@@ -79,6 +99,7 @@ export class GroupTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true;
     this.handler = undefined;
+    this.bodies = undefined;
     this.onClose();
   }
 }

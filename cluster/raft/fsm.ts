@@ -13,4 +13,6 @@ export interface FSM<R = unknown> {
   snapshot(): Promise<Buffer> | Buffer;
   /** Replaces the whole state with a snapshot() image. */
   restore(data: Buffer): Promise<void> | void;
+  /** Optional: true when a snapshot is due before snapshotThresholdEntries (e.g. many bytes applied). */
+  snapshotDue?(): boolean;
 }

@@ -437,7 +437,8 @@ export class Raft<R = unknown> extends EventEmitter {
 
   private async maybeSnapshot(): Promise<void> {
     const core = this.core;
-    if (!core || this.closed || this.appliedIndex - this.snapshotIndex < this.cfg.snapshotThresholdEntries) return;
+    if (!core || this.closed || this.appliedIndex <= this.snapshotIndex) return;
+    if (this.appliedIndex - this.snapshotIndex < this.cfg.snapshotThresholdEntries && !this.fsm.snapshotDue?.()) return;
     // The loop is not applying while we await here, so the FSM image matches appliedIndex.
     const index = this.appliedIndex;
     // Messages reach the core while the loop awaits: an InstallSnapshot may already have

@@ -32,6 +32,8 @@ export interface Config {
   raftTickMs: number;
   quorumTickMs: number;
   quorumSnapshotEntries: number;
+  quorumMemoryBytes: number;
+  quorumSnapshotBytes: number;
   metadataTimeoutMs: number;
   maxConnections: string;
   socketLimit: string;
@@ -158,6 +160,8 @@ export const OPTIONS: Option[] = [
   { key: 'webMqttPort', env: 'WARREN_WEB_MQTT_PORT', conf: ['web_mqtt.tcp.port'], type: 'int', default: () => 15675, doc: 'Web-MQTT (MQTT over WebSocket at /ws) port (0 = off)' },
   { key: 'quorumTickMs', env: 'WARREN_QUORUM_TICK_MS', type: 'int', default: () => 50, doc: 'Raft tick of quorum queues; a lost leader is replaced after 5 to 10 ticks (at once when its node is seen going down)' },
   { key: 'quorumSnapshotEntries', env: 'WARREN_QUORUM_SNAPSHOT_ENTRIES', type: 'int', default: () => 4096, doc: 'a quorum queue member snapshots its state (and its log prefix is deleted) after this many entries' },
+  { key: 'quorumMemoryBytes', env: 'WARREN_QUORUM_MEMORY_BYTES', type: 'int', default: () => 8 * 1024 * 1024, doc: 'message body bytes a quorum queue member holds in memory; later bodies are kept only on its disk (read back when delivered)' },
+  { key: 'quorumSnapshotBytes', env: 'WARREN_QUORUM_SNAPSHOT_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'a quorum queue member also snapshots after this many body bytes were enqueued, so its log (held in memory) stays small' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
   { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },

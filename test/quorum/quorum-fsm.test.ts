@@ -20,7 +20,7 @@ function message(n: number, rand: () => number): Message {
 }
 
 function state(f: QuorumFsm): string {
-  return JSON.stringify({ next: f.nextId, bytes: f.bytes, m: [...f.messages].map(([id, s]) => [id, s.deliveryCount, s.message.routingKey, s.message.body.length, s.message.persistent]) });
+  return JSON.stringify({ next: f.nextId, bytes: f.bytes, m: [...f.messages].map(([id, s]) => [id, s.deliveryCount, f.read(id)!.routingKey, s.size, f.read(id)!.persistent]) });
 }
 
 test(`quorum queue state machine: ${SEEDS} seeded command streams on three replicas with snapshot restores`, () => {
@@ -67,11 +67,11 @@ test(`quorum queue state machine: ${SEEDS} seeded command streams on three repli
     for (const f of replicas) assert.equal(state(f), s0, `seed ${seed}: replicas differ`);
     const f = replicas[0];
     assert.deepEqual(
-      [...f.messages].map(([id, m]) => [id, m.message.routingKey, m.deliveryCount]),
+      [...f.messages].map(([id, m]) => [id, f.read(id)!.routingKey, m.deliveryCount]),
       [...model].map(([id, m]) => [id, m.key, m.count]),
       `seed ${seed}: state differs from the model`,
     );
-    assert.equal(f.bytes, [...f.messages.values()].reduce((b, m) => b + m.message.body.length, 0), `seed ${seed}: byte count`);
+    assert.equal(f.bytes, [...f.messages.keys()].reduce((b, id) => b + f.read(id)!.body.length, 0), `seed ${seed}: byte count`);
     checkedMessages += model.size;
   }
   assert.ok(checkedMessages > SEEDS, `too little left to check: ${checkedMessages}`);

@@ -57,9 +57,12 @@ export function setDefaultPagingLimits(limits: PagingLimits): void {
   defaultLimits = limits;
 }
 
+/** What paging needs of a store: read back, and release what a purge drops unread. */
+export type PagingStore = Pick<MessageStore, 'read' | 'ack' | 'ackMany'>;
+
 /** Where a queue finds its vhost's message store (the VirtualHost; undefined until attached). */
 export interface MessageStoreSource {
-  readonly messageStore?: MessageStore | undefined;
+  readonly messageStore?: PagingStore | undefined;
 }
 
 const REDELIVERED = 1;
@@ -235,7 +238,7 @@ export class PagedMessages implements ReadyMessages {
     else if (this.ids.length > INITIAL_RING && this.ringCount < this.ids.length / 4) this.resizeRing(this.ids.length / 2);
   }
 
-  private readBack(store: MessageStore, id: number): Message | undefined {
+  private readBack(store: PagingStore, id: number): Message | undefined {
     let stored;
     try {
       stored = store.read(id);
