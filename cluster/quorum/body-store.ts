@@ -49,6 +49,8 @@ export class BodyStore {
   private readonly dirty = new Set<number>();
   private readonly writer = new ByteWriter(64 * 1024);
   private closed = false;
+  private syncing = 0;
+  private closeLater: number[] = [];
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -130,14 +132,26 @@ export class BodyStore {
     this.openSegment(this.current + 1);
   }
 
-  /** Writes what is buffered and makes every record written so far durable. */
-  sync(): void {
+  /** Writes what is buffered and makes every record written so far durable (without blocking the event loop). */
+  async sync(): Promise<void> {
     this.flush();
+    const fds: number[] = [];
     for (const seg of this.dirty) {
       const s = this.segments.get(seg);
-      if (s) fs.fdatasyncSync(s.fd);
+      if (s) fds.push(s.fd);
     }
     this.dirty.clear();
+    if (fds.length === 0) return;
+    // Segments released meanwhile are closed only after the sync (an fd must not be reused under it).
+    this.syncing++;
+    try {
+      await Promise.all(fds.map((fd) => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())))));
+    } finally {
+      if (--this.syncing === 0) {
+        for (const fd of this.closeLater) fs.closeSync(fd);
+        this.closeLater = [];
+      }
+    }
   }
 
   /** Keeps this member's own image of a snapshot it installed (found again by the installed one's CRC). */
@@ -192,9 +206,7 @@ export class BodyStore {
     this.pendingAt.clear();
     this.dirty.add(this.current);
     if (this.size >= SEGMENT_MAX_BYTES) {
-      // Durable before a newer segment exists, so a later sync() need not reach back.
-      fs.fdatasyncSync(s.fd);
-      this.dirty.delete(this.current);
+      // Stays dirty (the next sync() covers it) unless released before.
       const old = this.current;
       this.openSegment(this.current + 1);
       if (s.live <= 0) this.removeSegment(old);
@@ -214,7 +226,8 @@ export class BodyStore {
     if (!s) return;
     this.segments.delete(seg);
     this.dirty.delete(seg);
-    fs.closeSync(s.fd);
+    if (this.syncing > 0) this.closeLater.push(s.fd);
+    else fs.closeSync(s.fd);
     fs.rmSync(s.file, { force: true });
   }
 }

@@ -30,6 +30,8 @@ export interface StoredMessage {
   deliveryCount: number;
   /** Where the body store holds it (undefined while only in memory, or for a message settled before it could be fetched). */
   place: BodyPlace | undefined;
+  /** The message's own TTL (expiration property) in ms, kept for a body not in memory. */
+  expirationMs: number | undefined;
 }
 
 /** Told of each message the log adds (the leader mirrors them into its live queue). */
@@ -114,13 +116,18 @@ export class QuorumFsm implements FSM<void> {
     return this.sinceSnapshot >= this.snapshotBytes;
   }
 
+  /**
+   * Raft, before snapshot(): every unsettled body gets a place in the body store, made
+   * durable, since the snapshot holds places and the log holding the bodies goes.
+   */
+  async prepareSnapshot(): Promise<void> {
+    this.placeAll();
+    await this.bodies?.sync();
+  }
+
   snapshot(): Buffer {
     this.sinceSnapshot = 0;
-    const bodies = this.bodies;
-    if (bodies) {
-      for (const m of this.messages.values()) if (m.message && !m.place) m.place = bodies.write(m.message);
-      bodies.sync();
-    }
+    this.placeAll();
     return this.encode();
   }
 
@@ -147,9 +154,11 @@ export class QuorumFsm implements FSM<void> {
       const kind = r.u8();
       let message: Message | undefined;
       let place: BodyPlace | undefined;
+      let expirationMs: number | undefined;
       if (kind === KIND_INLINE) message = readMessage(r);
       else if (kind === KIND_PLACE) {
         place = { seg: r.u32(), off: r.u32(), len: r.u32() };
+        expirationMs = r.u8() === 1 ? r.u64() : undefined;
         if (!trusted) {
           place = undefined;
           missing.push(id);
@@ -159,7 +168,7 @@ export class QuorumFsm implements FSM<void> {
       if (message) this.keep(id, message, deliveryCount);
       else {
         if (place) bodies?.retain(place);
-        this.messages.set(id, { message: undefined, size, deliveryCount, place });
+        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs });
       }
     }
     if (trusted) bodies!.collect();
@@ -177,6 +186,11 @@ export class QuorumFsm implements FSM<void> {
 
   // ---- internals ----
 
+  private placeAll(): void {
+    const bodies = this.bodies;
+    if (bodies) for (const m of this.messages.values()) if (m.message && !m.place) m.place = bodies.write(m.message);
+  }
+
   private add(id: number, message: Message, deliveryCount: number): void {
     this.bytes += message.body.length;
     this.keep(id, message, deliveryCount);
@@ -186,11 +200,11 @@ export class QuorumFsm implements FSM<void> {
   private keep(id: number, message: Message, deliveryCount: number): void {
     const size = message.body.length;
     if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
-      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message) });
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs });
       return;
     }
     this.memoryBytes += size;
-    this.messages.set(id, { message, size, deliveryCount, place: undefined });
+    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined });
   }
 
   private remove(id: number, m: StoredMessage): void {
@@ -223,6 +237,9 @@ export class QuorumFsm implements FSM<void> {
         w.u32(m.place.seg);
         w.u32(m.place.off);
         w.u32(m.place.len);
+        const exp = m.message ? m.message.expirationMs : m.expirationMs;
+        w.u8(exp === undefined ? 0 : 1);
+        if (exp !== undefined) w.u64(exp);
       } else if (m.message) {
         w.u8(KIND_INLINE);
         writeMessage(w, m.message);
@@ -281,7 +298,7 @@ export class QuorumFsm implements FSM<void> {
         if (later.length > 0) await sleep(Math.min(1000, 50 * ++failures));
         pending = later.concat(pending.slice(n));
       }
-      this.bodies!.sync();
+      await this.prepareSnapshot();
       this.bodies!.saveInstalled(crc32(data), this.snapshotOwn());
     } finally {
       this.restoring = false;

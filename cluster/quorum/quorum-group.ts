@@ -229,6 +229,7 @@ export class QuorumGroup implements FlowGate {
     raft.apply(encodeEnqueue(b.id, b.messages)).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
+        this.o.log.warn({ err, group: this.o.groupId, n: b.messages.length }, 'DEBUG enqueue batch failed');
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
         // partition): the entry may still commit under the next leader, and this member
         // then applies it (batchApplied), so the confirm waits a while before a nack.

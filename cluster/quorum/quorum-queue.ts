@@ -193,8 +193,12 @@ export class QuorumQueue extends RemoteQueue {
     );
     this.liveCounts.clear();
     // Inherited messages may have been delivered by an earlier leader: marked redelivered.
-    // Bodies not held in memory are read back (the live queue keeps only the front in memory).
+    // Bodies not held in memory stay on disk: the live queue reads them when their turn comes.
+    let paged = false;
     for (const [id, m] of group.fsm.messages) {
+      if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
+      if (!m.message && m.place) paged = true;
+      if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs)) continue;
       const stored = group.fsm.read(id);
       if (!stored) {
         this.qhost.log.error({ queue: this.name, id }, 'quorum queue message body missing on the new leader; dropped');
@@ -203,7 +207,6 @@ export class QuorumQueue extends RemoteQueue {
       }
       stored.storeId = id;
       const message = m.deliveryCount > 0 ? withDeliveryCount(stored, m.deliveryCount) : stored;
-      if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
       live.restore(message);
     }
     group.fsm.listener = (id, message) => {
@@ -354,7 +357,10 @@ export class QuorumQueue extends RemoteQueue {
 
   override takeHere(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
     const live = this.live;
-    if (!live || this.deleted) return false;
+    if (!live || this.deleted) {
+      this.qhost.log.warn({ queue: this.name, live: !!live }, 'DEBUG takeHere refused');
+      return false;
+    }
     // overflow reject-publish: refused at the limit (in-flight publishes may overshoot, as in RabbitMQ).
     if (live.config.overflow !== 'drop-head' && live.config.maxLength !== undefined && live.messageCount >= live.config.maxLength) return false;
     if (live.config.overflow !== 'drop-head' && live.config.maxLengthBytes !== undefined && live.messageBytes + message.body.length > live.config.maxLengthBytes) return false;

@@ -13,6 +13,8 @@ export interface FSM<R = unknown> {
   snapshot(): Promise<Buffer> | Buffer;
   /** Replaces the whole state with a snapshot() image. */
   restore(data: Buffer): Promise<void> | void;
+  /** Optional: called (and awaited) just before snapshot(), with nothing applied in between. */
+  prepareSnapshot?(): Promise<void>;
   /** Optional: true when a snapshot is due before snapshotThresholdEntries (e.g. many bytes applied). */
   snapshotDue?(): boolean;
 }

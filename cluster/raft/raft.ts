@@ -448,6 +448,7 @@ export class Raft<R = unknown> extends EventEmitter {
     const meta = core.snapshotMetaAt(index);
     // The commit index on disk must cover the snapshot before the snapshot exists.
     if (this.writes) await this.writes.whenDurable();
+    await this.fsm.prepareSnapshot?.();
     const data = await this.fsm.snapshot();
     const snapshot = { meta, data };
     await this.snapshotStore.save(snapshot);

@@ -138,6 +138,12 @@ export class PagedMessages implements ReadyMessages {
     }
   }
 
+  /** Appends a redelivered message by id only: read back from the store when its turn comes. */
+  pushPaged(storeId: number, size: number, expiresAtMs: number): void {
+    this.bytes += size;
+    this.ringPush(storeId, size, REDELIVERED, expiresAtMs);
+  }
+
   unshift(entry: QueuedMessage): void {
     const size = entry.message.body.length;
     putBack(this.front, entry);

@@ -109,7 +109,10 @@ export class Queue implements QueueHandle {
   }
 
   private expiryFor(message: Message): number {
-    const perMessage = message.expirationMs;
+    return this.expiryAt(message.expirationMs);
+  }
+
+  private expiryAt(perMessage: number | undefined): number {
     const ttl = this.config.messageTtlMs;
     if (perMessage === undefined && ttl === undefined) return Infinity;
     return Date.now() + Math.min(perMessage ?? Infinity, ttl ?? Infinity);
@@ -197,6 +200,17 @@ export class Queue implements QueueHandle {
   /** Puts back a message recovered from the store after a restart (redelivered, as RabbitMQ marks it). */
   restore(message: Message): void {
     this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryFor(message), seq: 0 });
+  }
+
+  /**
+   * restore() of a message whose body stays in the store until its turn (the queue keeps
+   * its id, size and expiry); false when this queue does not page (the caller passes the
+   * message itself then). `expirationMs` is the message's own TTL property.
+   */
+  restorePaged(storeId: number, size: number, expirationMs: number | undefined): boolean {
+    if (!(this.ready instanceof PagedMessages)) return false;
+    this.ready.pushPaged(storeId, size, this.expiryAt(expirationMs));
+    return true;
   }
 
   /** Puts delivered messages back at their original positions (ahead of the never delivered), marked redelivered. */

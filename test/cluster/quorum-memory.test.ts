@@ -1,0 +1,128 @@
+// Quorum queues keep bounded memory however long the backlog (issue 10, item 1): bodies past
+// a member's memory budget live only on its disk (cluster/quorum/body-store.ts). 200 MiB
+// published into a three-member quorum queue without consumers must leave every node's RSS
+// far below the backlog; a member cut off meanwhile catches up by installing a snapshot
+// (fetching its bodies from the others); then the leader is killed and everything is
+// consumed back, intact and in order, from the two survivors.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
+import { channel, closeAll, confirmChannel, timed } from './clustered-support';
+import { waitFor } from './cluster-support';
+
+const unavailable = netnsUnavailableReason();
+const QQ = { 'x-queue-type': 'quorum' };
+const BODY = 64 * 1024;
+const COUNT = Number(process.env.QUORUM_MEMORY_MESSAGES ?? 3200); // 200 MiB
+
+function body(seq: number): Buffer {
+  const b = Buffer.alloc(BODY);
+  const h = createHash('sha256').update(String(seq)).digest();
+  for (let at = 0; at < BODY; at += h.length) h.copy(b, at);
+  b.writeUInt32BE(seq, 0);
+  return b;
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+describe('quorum queue memory with a long backlog', { skip: unavailable ?? false, timeout: 300_000 }, () => {
+  let cluster: NetnsCluster;
+  const url = (i: number) => cluster.nodes[i].url;
+
+  before(async () => {
+    cluster = new NetnsCluster({
+      env: {
+        WARREN_CLUSTER_TICK_MS: '2000',
+        WARREN_LOG_LEVEL: process.env.QUORUM_MEMORY_LOG_LEVEL ?? 'warn',
+        // 64 KiB bodies saturate both cores: elections after 1-2 s of silence, not 250-500 ms.
+        WARREN_QUORUM_TICK_MS: '200',
+        WARREN_QUORUM_MEMORY_BYTES: String(4 * 1024 * 1024),
+        WARREN_QUORUM_SNAPSHOT_BYTES: String(16 * 1024 * 1024),
+        WARREN_QUEUE_MEMORY_BYTES: String(4 * 1024 * 1024),
+      },
+    });
+    await cluster.start();
+  });
+
+  after(async () => {
+    await closeAll();
+    await cluster?.destroy();
+  });
+
+  test('200 MiB without consumers: RSS stays bounded on every node; a cut-off member installs a snapshot; all consumed back intact after the leader dies', async () => {
+    const ch = await channel(url(0));
+    await ch.assertQueue('qq.mem', { durable: true, arguments: QQ });
+    const pids = [0, 1, 2].map((i) => cluster.pid(i));
+    const base = pids.map(rssMiB);
+    const peak = [...base];
+    const sampler = setInterval(() => pids.forEach((p, i) => (peak[i] = Math.max(peak[i], rssMiB(p)))), 100);
+    const pub = await confirmChannel(url(1));
+    const publish = async (from: number, to: number) => {
+      for (let seq = from; seq < to; seq++) {
+        if (!pub.sendToQueue('qq.mem', body(seq), { persistent: true })) await new Promise((r) => pub.once('drain', r));
+        if (seq % 50 === 49) await timed(pub.waitForConfirms(), 30_000, `confirms up to ${seq}`);
+      }
+      await timed(pub.waitForConfirms(), 30_000, 'confirms');
+    };
+    try {
+      await publish(0, COUNT / 2).catch((err: unknown) => {
+        console.log(cluster.logs(20000));
+        throw err;
+      });
+      // Node 2 (a follower) misses the second half: it comes back to a compacted log.
+      cluster.setLink(2, false);
+      await publish(COUNT / 2, COUNT).catch((err: unknown) => {
+        console.log(cluster.logs(20000));
+        throw err;
+      });
+      cluster.setLink(2, true);
+      const rows = () => {
+        const r = cluster.ctl(0, ['quorum_status', 'qq.mem', '--no-table-headers', '-q']);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      };
+      await waitFor('node 2 caught up (applied what the leader applied)', () => {
+        const rs = rows();
+        const leader = rs.find((r) => r[1] === 'leader')!;
+        const two = rs.find((r) => r[0] === cluster.nodes[2].name)!;
+        if (!leader || !two || Number(two[3]) < Number(leader[3])) throw new Error(JSON.stringify(rs));
+        return true;
+      }, 60_000, 250);
+    } finally {
+      clearInterval(sampler);
+    }
+    const backlog = (COUNT * BODY) / 1024 / 1024;
+    const growth = peak.map((p, i) => Math.round(p - base[i]));
+    console.log(`backlog ${backlog} MiB; RSS before ${base.map(Math.round).join('/')} MiB, peak ${peak.map(Math.round).join('/')} MiB, growth ${growth.join('/')} MiB`);
+    for (let i = 0; i < 3; i++) assert.ok(growth[i] < backlog / 2, `node ${i} grew ${growth[i]} MiB for a ${backlog} MiB backlog`);
+    assert.equal((await ch.checkQueue('qq.mem')).messageCount, COUNT);
+
+    // The leader (node 0, where the queue was declared) dies: nodes 1 and 2 hold every body.
+    await cluster.kill9(0);
+    const c = await channel(url(2));
+    await c.prefetch(200);
+    let next = 0;
+    let bad = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`consumed ${next} of ${COUNT}`)), 120_000);
+      void c.consume('qq.mem', (m) => {
+        if (!m) return;
+        const seq = m.content.readUInt32BE(0);
+        if (!bad && (seq !== next || !m.content.equals(body(seq)))) bad = `message ${next}: got seq ${seq}, ${m.content.length} bytes`;
+        next++;
+        c.ack(m);
+        if (next === COUNT) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    assert.equal(bad, '');
+    assert.equal(next, COUNT);
+  });
+});
