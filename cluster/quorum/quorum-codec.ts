@@ -6,12 +6,21 @@
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import { Message } from '../../src/broker/message';
+import type { DeathReason } from '../../src/broker/queue/dead-letter';
 
 export const CMD_ENQUEUE = 1;
 /** Messages left the queue for good (acked, rejected, expired, dropped, purged). */
 export const CMD_SETTLE = 2;
 /** Messages went back to the queue after a failed delivery: their delivery count grows. */
 export const CMD_RETURN = 3;
+/**
+ * Messages were dead-lettered at least once: they stay (out of the ready queue) until the
+ * dead-letter targets confirmed them, then a SETTLE removes them. Carries the reason.
+ */
+export const CMD_DEAD = 4;
+
+/** Death reasons as CMD_DEAD carries them (index + 1). */
+export const DEATH_REASONS: readonly DeathReason[] = ['rejected', 'expired', 'maxlen', 'delivery_limit'];
 
 const writer = new ByteWriter(64 * 1024);
 
@@ -54,9 +63,16 @@ export function encodeIds(cmd: number, ids: readonly number[]): Buffer {
   return out;
 }
 
+/** CMD_DEAD of message ids, all for `reason`. */
+export function encodeDead(reason: DeathReason, ids: readonly number[]): Buffer {
+  const body = encodeIds(CMD_DEAD, ids);
+  return Buffer.concat([body.subarray(0, 1), Buffer.from([DEATH_REASONS.indexOf(reason) + 1]), body.subarray(1)]);
+}
+
 export type QuorumCommand =
   | { cmd: typeof CMD_ENQUEUE; batchId: number; messages: Message[] }
-  | { cmd: typeof CMD_SETTLE | typeof CMD_RETURN; ids: number[] };
+  | { cmd: typeof CMD_SETTLE | typeof CMD_RETURN; ids: number[] }
+  | { cmd: typeof CMD_DEAD; reason: number; ids: number[] };
 
 export function decodeCommand(data: Buffer): QuorumCommand {
   const cmd = data[0];
@@ -73,6 +89,12 @@ export function decodeCommand(data: Buffer): QuorumCommand {
     const ids: number[] = [];
     for (let i = 0; i < n; i++) ids.push(data.readDoubleBE(5 + i * 8));
     return { cmd, ids };
+  }
+  if (cmd === CMD_DEAD) {
+    const n = data.readUInt32BE(2);
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) ids.push(data.readDoubleBE(6 + i * 8));
+    return { cmd, reason: data[1], ids };
   }
   throw new Error(`unknown quorum queue command ${cmd}`);
 }

@@ -19,7 +19,7 @@ import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
-import { CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, writeMessage } from './quorum-codec';
+import { CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, writeMessage } from './quorum-codec';
 import type { BodyPlace, BodyStore } from './body-store';
 import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
 
@@ -32,6 +32,8 @@ export interface StoredMessage {
   place: BodyPlace | undefined;
   /** The message's own TTL (expiration property) in ms, kept for a body not in memory. */
   expirationMs: number | undefined;
+  /** Dead-lettered at least once and waiting for its targets' confirms: the reason (DEATH_REASONS index + 1); 0 otherwise. */
+  dead: number;
 }
 
 /** Told of each message the log adds (the leader mirrors them into its live queue). */
@@ -98,7 +100,8 @@ export class QuorumFsm implements FSM<void> {
     for (const id of c.ids) {
       const m = this.messages.get(id);
       if (!m) continue;
-      if (c.cmd === CMD_RETURN) m.deliveryCount++;
+      if (c.cmd === CMD_DEAD) m.dead = c.reason;
+      else if (c.cmd === CMD_RETURN) m.deliveryCount++;
       else if (c.cmd === CMD_SETTLE) this.remove(id, m);
     }
   }
@@ -151,6 +154,7 @@ export class QuorumFsm implements FSM<void> {
       const id = r.u64();
       const deliveryCount = r.u32();
       const size = r.u32();
+      const dead = r.u8();
       const kind = r.u8();
       let message: Message | undefined;
       let place: BodyPlace | undefined;
@@ -168,8 +172,9 @@ export class QuorumFsm implements FSM<void> {
       if (message) this.keep(id, message, deliveryCount);
       else {
         if (place) bodies?.retain(place);
-        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs });
+        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs, dead: 0 });
       }
+      this.messages.get(id)!.dead = dead;
     }
     if (trusted) bodies!.collect();
     if (missing.length === 0 || !bodies) return;
@@ -200,11 +205,22 @@ export class QuorumFsm implements FSM<void> {
   private keep(id: number, message: Message, deliveryCount: number): void {
     const size = message.body.length;
     if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
-      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs });
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, dead: 0 });
       return;
     }
     this.memoryBytes += size;
-    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined });
+    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, dead: 0 });
+  }
+
+  /** Gives a message restored without its body the body fetched (in place: the map's order is the queue's). */
+  private fill(m: StoredMessage, message: Message): void {
+    if (this.bodies && this.memoryBytes + m.size > this.memoryLimit) {
+      m.place = this.bodies.write(message);
+      m.expirationMs = message.expirationMs;
+      return;
+    }
+    this.memoryBytes += m.size;
+    m.message = message;
   }
 
   private remove(id: number, m: StoredMessage): void {
@@ -232,6 +248,7 @@ export class QuorumFsm implements FSM<void> {
       w.u64(id);
       w.u32(m.deliveryCount);
       w.u32(m.size);
+      w.u8(m.dead);
       if (m.place) {
         w.u8(KIND_PLACE);
         w.u32(m.place.seg);
@@ -290,10 +307,8 @@ export class QuorumFsm implements FSM<void> {
         decodeServed(answer, chunk, (id, status, message) => {
           const m = this.messages.get(id);
           if (!m) return;
-          if (status === SERVED_BODY && message) {
-            this.messages.delete(id);
-            this.keep(id, message, m.deliveryCount);
-          } else if (status !== SERVED_GONE) later.push(id);
+          if (status === SERVED_BODY && message) this.fill(m, message);
+          else if (status !== SERVED_GONE) later.push(id);
         });
         if (later.length > 0) await sleep(Math.min(1000, 50 * ++failures));
         pending = later.concat(pending.slice(n));

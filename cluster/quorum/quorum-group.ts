@@ -12,7 +12,8 @@ import { DiskSnapshotStore, NotLeaderError, Raft, type LeaderChange, type Shared
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
 import type { Message } from '../../src/broker/message';
 import type { Logger } from '../../src/log/logger';
-import { CMD_RETURN, CMD_SETTLE, encodeEnqueue, encodeIds } from './quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeDead, encodeEnqueue, encodeIds } from './quorum-codec';
+import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
 import { BodyStore } from './body-store';
@@ -73,6 +74,7 @@ export class QuorumGroup implements FlowGate {
   /** Proposed batches not yet known to be applied, by id. */
   private readonly proposed = new Map<number, Batch>();
   private settles: number[] = [];
+  private readonly deaths = new Map<DeathReason, number[]>();
   private returns: number[] = [];
   private scheduled = false;
   private inflight = 0;
@@ -182,6 +184,14 @@ export class QuorumGroup implements FlowGate {
     this.schedule();
   }
 
+  /** Message `id` was dead-lettered at least once: it stays until its targets confirmed it. */
+  deadLettered(id: number, reason: DeathReason): void {
+    let ids = this.deaths.get(reason);
+    if (!ids) this.deaths.set(reason, (ids = []));
+    ids.push(id);
+    this.schedule();
+  }
+
   returned(id: number): void {
     this.returns.push(id);
     this.schedule();
@@ -209,6 +219,10 @@ export class QuorumGroup implements FlowGate {
       this.propose(encodeIds(CMD_RETURN, this.returns));
       this.returns = [];
     }
+    if (this.deaths.size > 0) {
+      for (const [reason, ids] of this.deaths) this.propose(encodeDead(reason, ids));
+      this.deaths.clear();
+    }
     if (this.settles.length > 0) {
       this.propose(encodeIds(CMD_SETTLE, this.settles));
       this.settles = [];
@@ -229,7 +243,6 @@ export class QuorumGroup implements FlowGate {
     raft.apply(encodeEnqueue(b.id, b.messages)).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
-        this.o.log.warn({ err, group: this.o.groupId, n: b.messages.length }, 'DEBUG enqueue batch failed');
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
         // partition): the entry may still commit under the next leader, and this member
         // then applies it (batchApplied), so the confirm waits a while before a nack.

@@ -20,6 +20,10 @@ import type { QuorumGroup } from './quorum-group';
 import { deliveryLimitOf } from '../../src/broker/queue/quorum-arguments';
 import type { PagingStore } from '../../src/broker/queue/paged-messages';
 import { routingBlob } from '../../src/broker/routing-blob';
+import type { Queue } from '../../src/broker/queue/queue';
+import type { DeathReason } from '../../src/broker/queue/dead-letter';
+import { DeadLetterWorker } from './dead-letter-worker';
+import { DEATH_REASONS } from './quorum-codec';
 
 /** How long declare-ok, get, consume and counts wait for a leader to be elected. */
 const LEADER_WAIT_MS = 5000;
@@ -40,6 +44,8 @@ export interface QuorumQueueHost {
   readonly log: Logger;
   /** The live queue's hooks (dead lettering through the vhost, expiry); released is the queue's own. */
   hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'>;
+  /** At-least-once dead lettering: routes through `queue`'s DLX, `done(true)` once every target confirmed. */
+  deadLetterConfirmed(vhost: string, queue: Queue, message: Message, reason: DeathReason, done: (ok: boolean) => void): void;
   policyFor(vhost: string, name: string): Record<string, unknown> | undefined;
   /** This node just became leader: tell the nodes that are not members. */
   announceLeader(queue: QuorumQueue): void;
@@ -53,6 +59,9 @@ export class QuorumQueue extends RemoteQueue {
   private live: LiveQueue | undefined;
   private readonly liveConsumers = new Set<Consumer>();
   private readonly liveCounts = new Map<number, number>();
+  /** At-least-once dead lettering on the leader, and the ids it holds. */
+  private dlx: DeadLetterWorker | undefined;
+  private readonly dlxIds = new Set<number>();
   private leaderWaiters: (() => void)[] = [];
   private held: HeldPublish[] = [];
   private heldTimer: NodeJS.Timeout | undefined;
@@ -183,7 +192,7 @@ export class QuorumQueue extends RemoteQueue {
       this.def,
       {
         messageStore: pages,
-        deadLetter: (q, m, r) => hooks.deadLetter(q, m, r),
+        deadLetter: (q, m, r) => (m.storeId !== undefined && this.atLeastOnce() ? this.deadLetterAtLeastOnce(m.storeId, m.body.length, r) : hooks.deadLetter(q, m, r)),
         expired: (q) => hooks.expired(q),
         released: (_q, m) => this.released(m),
       },
@@ -192,10 +201,24 @@ export class QuorumQueue extends RemoteQueue {
       this.qhost.nodeName,
     );
     this.liveCounts.clear();
+    this.dlx = new DeadLetterWorker({
+      read: (id) => group.fsm.read(id),
+      publish: (m, reason, done) => this.qhost.deadLetterConfirmed(this.vhost, live, m, reason, done),
+      settle: (id) => {
+        this.dlxIds.delete(id);
+        if (this.live === live) group.settle(id);
+      },
+    });
     // Inherited messages may have been delivered by an earlier leader: marked redelivered.
     // Bodies not held in memory stay on disk: the live queue reads them when their turn comes.
+    // Those dead-lettered at least once go on to their dead-letter targets.
     let paged = false;
     for (const [id, m] of group.fsm.messages) {
+      if (m.dead > 0) {
+        this.dlxIds.add(id);
+        this.dlx.add(id, DEATH_REASONS[m.dead - 1], m.size);
+        continue;
+      }
       if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
       if (!m.message && m.place) paged = true;
       if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs)) continue;
@@ -261,9 +284,16 @@ export class QuorumQueue extends RemoteQueue {
     };
   }
 
+  private stopDeadLettering(): void {
+    this.dlx?.stop();
+    this.dlx = undefined;
+    this.dlxIds.clear();
+  }
+
   private stepDown(): void {
     const live = this.live!;
     this.live = undefined;
+    this.stopDeadLettering();
     this.member!.fsm.listener = undefined;
     const consumers = [...this.liveConsumers];
     this.liveConsumers.clear();
@@ -288,9 +318,22 @@ export class QuorumQueue extends RemoteQueue {
     }
   }
 
+  /** x-dead-letter-strategy at-least-once, effective only with a DLX and overflow reject-publish (else at-most-once, as RabbitMQ). */
+  private atLeastOnce(): boolean {
+    const live = this.live;
+    if (!live || live.config.deadLetterExchange === undefined || live.config.overflow !== 'reject-publish') return false;
+    return (this.def.arguments['x-dead-letter-strategy'] ?? this.policy?.['dead-letter-strategy']) === 'at-least-once';
+  }
+
+  private deadLetterAtLeastOnce(id: number, bytes: number, reason: DeathReason): void {
+    this.dlxIds.add(id);
+    this.member!.deadLettered(id, reason);
+    this.dlx!.add(id, reason, bytes);
+  }
+
   private released(message: Message): void {
     const id = message.storeId;
-    if (id === undefined) return;
+    if (id === undefined || this.dlxIds.has(id)) return;
     this.liveCounts.delete(id);
     if (this.live) this.member!.settle(id);
   }
@@ -357,13 +400,13 @@ export class QuorumQueue extends RemoteQueue {
 
   override takeHere(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
     const live = this.live;
-    if (!live || this.deleted) {
-      this.qhost.log.warn({ queue: this.name, live: !!live }, 'DEBUG takeHere refused');
-      return false;
-    }
-    // overflow reject-publish: refused at the limit (in-flight publishes may overshoot, as in RabbitMQ).
-    if (live.config.overflow !== 'drop-head' && live.config.maxLength !== undefined && live.messageCount >= live.config.maxLength) return false;
-    if (live.config.overflow !== 'drop-head' && live.config.maxLengthBytes !== undefined && live.messageBytes + message.body.length > live.config.maxLengthBytes) return false;
+    if (!live || this.deleted) return false;
+    // overflow reject-publish: refused at the limit (in-flight publishes may overshoot, as in
+    // RabbitMQ); messages waiting for at-least-once dead lettering count.
+    const dlxCount = this.dlx?.count ?? 0;
+    const dlxBytes = this.dlx?.bytes ?? 0;
+    if (live.config.overflow !== 'drop-head' && live.config.maxLength !== undefined && live.messageCount + dlxCount >= live.config.maxLength) return false;
+    if (live.config.overflow !== 'drop-head' && live.config.maxLengthBytes !== undefined && live.messageBytes + dlxBytes + message.body.length > live.config.maxLengthBytes) return false;
     this.member!.enqueue(message, confirm, seq);
     return true;
   }
@@ -447,6 +490,7 @@ export class QuorumQueue extends RemoteQueue {
   override markDeleted(): number {
     const live = this.live;
     this.live = undefined;
+    this.stopDeadLettering();
     this.liveConsumers.clear();
     const dropped = live ? live.markDeleted() : 0;
     super.markDeleted();

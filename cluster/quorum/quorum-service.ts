@@ -9,7 +9,9 @@ import type { Mesh } from '../mesh';
 import type { Broker } from '../../src/broker/broker';
 import type { QueueHandle } from '../../src/broker/ports';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
-import type { QueueHooks } from '../../src/broker/queue/queue';
+import type { Queue, QueueHooks } from '../../src/broker/queue/queue';
+import type { Message } from '../../src/broker/message';
+import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { matchingPolicy } from '../../src/broker/policy';
 import type { Logger } from '../../src/log/logger';
 import type { RemoteQueueHost } from '../forward/remote-queue';
@@ -165,6 +167,12 @@ export class QuorumService implements QuorumQueueHost {
 
   hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'> {
     return this.o.broker.vhost(vhost) ?? { deadLetter: () => undefined, expired: () => undefined };
+  }
+
+  deadLetterConfirmed(vhost: string, queue: Queue, message: Message, reason: DeathReason, done: (ok: boolean) => void): void {
+    const v = this.o.broker.vhost(vhost);
+    if (v) v.deadLetterConfirmed(queue, message, reason, done);
+    else done(false);
   }
 
   policyFor(vhost: string, name: string): Record<string, unknown> | undefined {

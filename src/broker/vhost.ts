@@ -12,6 +12,7 @@ import { matchingPolicy, type Policy } from './policy';
 import type { MessageStore } from '../store/message-store';
 import { routingBlob } from './routing-blob';
 import { MessageCounters } from './message-stats';
+import { ConfirmCollector } from './confirm-collector';
 
 /** Something waiting for the message store's durable watermark (a channel's publisher confirms). */
 export interface DurabilityWaiter {
@@ -242,6 +243,24 @@ export class VirtualHost implements QueueHooks {
       targets.filter((t) => !isDeadLetterCycle(dead, t.name)),
       dead,
     );
+  }
+
+  /**
+   * At-least-once dead lettering (quorum queues): routes `message`, which died in `queue`,
+   * through the queue's dead-letter exchange as deadLetter() does, and tells `done` whether
+   * every target queue took it (remote and quorum targets once they confirmed). A missing
+   * exchange, a message routed nowhere or a refusing target is false: the caller retries.
+   */
+  deadLetterConfirmed(queue: QueueHandle & { readonly config: Queue['config'] }, message: Message, reason: DeathReason, done: (ok: boolean) => void): void {
+    const collector = new ConfirmCollector(done);
+    const dlxName = queue.config.deadLetterExchange;
+    const dlx = dlxName === undefined ? undefined : this.exchanges.get(dlxName);
+    if (dlxName === undefined || !dlx) return collector.seal(false);
+    const dead = deadLetteredMessage(message, queue.name, reason, dlxName, queue.config.deadLetterRoutingKey, Date.now());
+    const targets: QueueHandle[] = [];
+    this.route(dlx, dead, targets);
+    const to = targets.filter((t) => !isDeadLetterCycle(dead, t.name));
+    collector.seal(to.length > 0 && this.enqueueAll(to, dead, collector, 0));
   }
 
   /** QueueHooks: the queue's x-expires lease ran out. */
