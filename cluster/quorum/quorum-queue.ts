@@ -18,8 +18,7 @@ import type { Logger } from '../../src/log/logger';
 import { LiveQueue, withDeliveryCount } from './live-queue';
 import type { QuorumGroup } from './quorum-group';
 import { deliveryLimitOf } from '../../src/broker/queue/quorum-arguments';
-import type { PagingStore } from '../../src/broker/queue/paged-messages';
-import { routingBlob } from '../../src/broker/routing-blob';
+import { livePagingStore } from './live-paging';
 import type { Queue } from '../../src/broker/queue/queue';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { DeadLetterWorker } from './dead-letter-worker';
@@ -186,7 +185,10 @@ export class QuorumQueue extends RemoteQueue {
     }
     if (epoch !== this.epoch || this.deleted || !group.isLeader()) return;
     const hooks = this.qhost.hooksFor(this.vhost);
-    const pages = this.pagingStore(group);
+    const pages = livePagingStore(group, this.liveCounts, (id) => {
+      this.liveCounts.delete(id);
+      if (this.live) group.settle(id);
+    });
     const live = new LiveQueue(
       this.vhost,
       this.def,
@@ -253,35 +255,6 @@ export class QuorumQueue extends RemoteQueue {
     if (group.fsm.nextId === 1 && preferred && preferred !== this.qhost.nodeName && this.host.isUp(preferred)) {
       group.raft?.leadershipTransfer(preferred).catch(() => undefined);
     }
-  }
-
-  /**
-   * The live queue's paging store: bodies come from the member's replicated state (memory
-   * or its body store), with x-delivery-count for a message returned before; what a purge
-   * drops unread is settled in the log.
-   */
-  private pagingStore(group: QuorumGroup): PagingStore {
-    const settle = (id: number) => {
-      this.liveCounts.delete(id);
-      if (this.live) group.settle(id);
-    };
-    return {
-      read: (id) => {
-        const stored = group.fsm.read(id);
-        if (!stored) return undefined;
-        const count = this.liveCounts.get(id) ?? 0;
-        const m = count > 0 ? withDeliveryCount(stored, count) : stored;
-        return { routing: routingBlob(m), properties: m.rawProperties, body: m.body };
-      },
-      ack: (_queue, id) => {
-        settle(id);
-        return 0;
-      },
-      ackMany: (_queue, ids) => {
-        for (const id of ids) settle(id);
-        return 0;
-      },
-    };
   }
 
   private stopDeadLettering(): void {
