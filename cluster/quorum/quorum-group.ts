@@ -146,6 +146,8 @@ export class QuorumGroup implements FlowGate {
     } finally {
       this.fsm.startingUp = false;
     }
+    // Segments of an earlier run that the restored snapshot does not refer to (or all, without one).
+    this.bodies.collect();
     // The preferred leader of a new queue campaigns at once instead of after a timeout, and
     // again on each tick while no leader is known (the other members' servers may not have
     // been up for its first vote requests), so that it, not a random member, leads.

@@ -203,22 +203,14 @@ export class QuorumQueue extends RemoteQueue {
       this.qhost.nodeName,
     );
     this.liveCounts.clear();
-    this.dlx = new DeadLetterWorker({
-      read: (id) => group.fsm.read(id),
-      publish: (m, reason, done) => this.qhost.deadLetterConfirmed(this.vhost, live, m, reason, done),
-      settle: (id) => {
-        this.dlxIds.delete(id);
-        if (this.live === live) group.settle(id);
-      },
-    });
+    const dead: number[] = [];
     // Inherited messages may have been delivered by an earlier leader: marked redelivered.
     // Bodies not held in memory stay on disk: the live queue reads them when their turn comes.
     // Those dead-lettered at least once go on to their dead-letter targets.
     let paged = false;
     for (const [id, m] of group.fsm.messages) {
       if (m.dead > 0) {
-        this.dlxIds.add(id);
-        this.dlx.add(id, DEATH_REASONS[m.dead - 1], m.size);
+        dead.push(id);
         continue;
       }
       if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
@@ -239,6 +231,19 @@ export class QuorumQueue extends RemoteQueue {
       if (!live.enqueue(message)) this.member!.settle(id);
     };
     this.live = live;
+    this.dlx = new DeadLetterWorker({
+      read: (id) => group.fsm.read(id),
+      publish: (m, reason, done) => this.qhost.deadLetterConfirmed(this.vhost, live, m, reason, done),
+      settle: (id) => {
+        this.dlxIds.delete(id);
+        if (this.live === live) group.settle(id);
+      },
+    });
+    for (const id of dead) {
+      const m = group.fsm.messages.get(id)!;
+      this.dlxIds.add(id);
+      this.dlx.add(id, DEATH_REASONS[m.dead - 1], m.size);
+    }
     this.home = this.qhost.nodeName;
     // Consumers of this node attached to the old leader now consume here.
     for (const [consumer, rc] of [...this.consumers]) {
