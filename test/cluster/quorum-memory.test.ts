@@ -164,7 +164,18 @@ describe('quorum queue at-least-once dead lettering', { skip: unavailable ?? fal
     });
   }
 
-  test('at-least-once (DLX, reject-publish): rejected messages stay in the source, counted against x-max-length, until a target confirms them; unroutable ones are retried', async () => {
+  test('at-least-once falls back to at-most-once with drop-head (as RabbitMQ): rejected messages routed nowhere are gone', async () => {
+    const ch = await channel(url(0));
+    await ch.assertExchange('dlx.amo', 'direct', { durable: true });
+    await ch.assertQueue('qq.amo', { durable: true, arguments: { ...QQ, 'x-dead-letter-exchange': 'dlx.amo', 'x-dead-letter-strategy': 'at-least-once' } });
+    await rejectAll('qq.amo', 10, 2);
+    await ch.assertQueue('qq.amo.target', { durable: true, arguments: QQ });
+    await ch.bindQueue('qq.amo.target', 'dlx.amo', 'qq.amo');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal((await ch.checkQueue('qq.amo.target')).messageCount, 0);
+    assert.equal((await ch.checkQueue('qq.amo')).messageCount, 0);
+  });
+  test('at-least-once (DLX, reject-publish): rejected messages stay in the source, counted against x-max-length, until a target confirms them; unroutable ones are retried, by the next leader after a kill -9', async () => {
     const ch = await channel(url(0));
     await ch.assertExchange('dlx.alo', 'direct', { durable: true });
     const args = { ...QQ, 'x-dead-letter-exchange': 'dlx.alo', 'x-max-length': 20, 'x-overflow': 'reject-publish' };
@@ -174,11 +185,15 @@ describe('quorum queue at-least-once dead lettering', { skip: unavailable ?? fal
     const pub = await confirmChannel(url(1));
     pub.sendToQueue('qq.alo', Buffer.from('over'), { persistent: true });
     await assert.rejects(timed(pub.waitForConfirms(), 10_000, 'confirm'), /nack/i, 'the source still holds the 20 dead-lettered messages');
+    // The leader (node 1, where it was declared) dies once the marks are committed: the next one resumes dead lettering.
+    await new Promise((r) => setTimeout(r, 1000));
+    await cluster.kill9(0);
     // A target appears: every message reaches it (retried), with x-death, and the source has room again.
-    await ch.assertQueue('qq.alo.target', { durable: true, arguments: QQ });
-    await ch.bindQueue('qq.alo.target', 'dlx.alo', 'qq.alo');
+    const ch1 = await channel(url(1));
+    await ch1.assertQueue('qq.alo.target', { durable: true, arguments: QQ });
+    await ch1.bindQueue('qq.alo.target', 'dlx.alo', 'qq.alo');
     const got: string[] = [];
-    const c = await channel(url(1));
+    const c = await channel(url(2));
     await c.consume('qq.alo.target', (m) => {
       if (!m) return;
       const death = (m.properties.headers?.['x-death'] as { reason: string; queue: string }[] | undefined)?.[0];
@@ -195,15 +210,4 @@ describe('quorum queue at-least-once dead lettering', { skip: unavailable ?? fal
     }, 15_000, 500);
   });
 
-  test('at-least-once falls back to at-most-once with drop-head (as RabbitMQ): rejected messages routed nowhere are gone', async () => {
-    const ch = await channel(url(0));
-    await ch.assertExchange('dlx.amo', 'direct', { durable: true });
-    await ch.assertQueue('qq.amo', { durable: true, arguments: { ...QQ, 'x-dead-letter-exchange': 'dlx.amo', 'x-dead-letter-strategy': 'at-least-once' } });
-    await rejectAll('qq.amo', 10, 2);
-    await ch.assertQueue('qq.amo.target', { durable: true, arguments: QQ });
-    await ch.bindQueue('qq.amo.target', 'dlx.amo', 'qq.amo');
-    await new Promise((r) => setTimeout(r, 2500));
-    assert.equal((await ch.checkQueue('qq.amo.target')).messageCount, 0);
-    assert.equal((await ch.checkQueue('qq.amo')).messageCount, 0);
-  });
 });
