@@ -52,7 +52,11 @@ export class BodyStore {
   private syncing = 0;
   private closeLater: number[] = [];
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    /** A segment is closed and a new one started past this size. */
+    private readonly segmentMaxBytes = SEGMENT_MAX_BYTES,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     let last = 0;
     for (const name of fs.readdirSync(dir)) {
@@ -205,7 +209,7 @@ export class BodyStore {
     this.flushedSize = at;
     this.pendingAt.clear();
     this.dirty.add(this.current);
-    if (this.size >= SEGMENT_MAX_BYTES) {
+    if (this.size >= this.segmentMaxBytes) {
       // Stays dirty (the next sync() covers it) unless released before.
       const old = this.current;
       this.openSegment(this.current + 1);

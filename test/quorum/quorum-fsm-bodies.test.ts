@@ -43,7 +43,8 @@ test(`quorum queue state machine with bodies on disk: ${SEEDS} seeded streams, s
       const rand = seededRandom(seed);
       let dirs = 0;
       const make = (node: string, dir = join(root, `s${seed}-${dirs++}`)): Replica => {
-        const store = new BodyStore(dir);
+        // Small segments: many are written, and each must go once nothing in it is live.
+        const store = new BodyStore(dir, 2048);
         return { fsm: new QuorumFsm({ bodies: store, memoryBytes: 600, node }), store, dir, node, snap: undefined, log: [] };
       };
       let replicas = [make('a'), make('b'), make('c')];
