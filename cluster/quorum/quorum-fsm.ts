@@ -55,6 +55,8 @@ const KIND_INLINE = 1;
 const KIND_PLACE = 2;
 /** Body bytes asked of another member at once when installing a snapshot. */
 const FETCH_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Requests for bodies in flight at once. */
+const FETCH_PARALLEL = 4;
 
 export class QuorumFsm implements FSM<void> {
   nextId = 1;
@@ -290,34 +292,58 @@ export class QuorumFsm implements FSM<void> {
       let pending = ids;
       let failures = 0;
       while (pending.length > 0) {
-        const fetch = this.fetch;
-        if (!fetch) throw new Error('quorum queue member closed while fetching bodies');
-        let bytes = 0;
-        let n = 0;
-        while (n < pending.length && (n === 0 || bytes + this.messages.get(pending[n])!.size <= FETCH_CHUNK_BYTES)) bytes += this.messages.get(pending[n++])!.size;
-        const chunk = pending.slice(0, n);
-        let answer: Buffer;
-        try {
-          answer = await fetch(chunk);
-        } catch {
-          await sleep(Math.min(1000, 50 * ++failures));
-          continue;
-        }
+        const chunks = this.chunks(pending);
         const later: number[] = [];
-        decodeServed(answer, chunk, (id, status, message) => {
-          const m = this.messages.get(id);
-          if (!m) return;
-          if (status === SERVED_BODY && message) this.fill(m, message);
-          else if (status !== SERVED_GONE) later.push(id);
-        });
+        let next = 0;
+        // A few requests at once (spread over the members by `fetch`): one at a time leaves the link idle.
+        const worker = async (): Promise<void> => {
+          while (next < chunks.length) {
+            const chunk = chunks[next++];
+            const fetch = this.fetch;
+            if (!fetch) throw new Error('quorum queue member closed while fetching bodies');
+            let answer: Buffer;
+            try {
+              answer = await fetch(chunk);
+            } catch {
+              later.push(...chunk);
+              continue;
+            }
+            decodeServed(answer, chunk, (id, status, message) => {
+              const m = this.messages.get(id);
+              if (!m) return;
+              if (status === SERVED_BODY && message) this.fill(m, message);
+              else if (status !== SERVED_GONE) later.push(id);
+            });
+          }
+        };
+        await Promise.all(Array.from({ length: FETCH_PARALLEL }, worker));
         if (later.length > 0) await sleep(Math.min(1000, 50 * ++failures));
-        pending = later.concat(pending.slice(n));
+        pending = later;
       }
       await this.prepareSnapshot();
       this.bodies!.saveInstalled(crc32(data), this.snapshotOwn());
     } finally {
       this.restoring = false;
     }
+  }
+
+  /** `ids` cut into requests of about FETCH_CHUNK_BYTES of bodies. */
+  private chunks(ids: number[]): number[][] {
+    const out: number[][] = [];
+    let chunk: number[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      const size = this.messages.get(id)?.size ?? 0;
+      if (chunk.length > 0 && bytes + size > FETCH_CHUNK_BYTES) {
+        out.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(id);
+      bytes += size;
+    }
+    if (chunk.length > 0) out.push(chunk);
+    return out;
   }
 
   /** This member's image of the state with its own places (bodies in memory written out first). */
