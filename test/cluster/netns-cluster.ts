@@ -6,14 +6,14 @@
 // every node directly; client scripts (pika, kombu, amqplib) can also run inside a node's
 // namespace. A partition is a bridge port taken down (tc and iptables do not work here).
 //
-// Names: every namespace, bridge and veth is `w9<owner>` + role + digit, where <owner> is
-// the creating process's pid in base 36; a run whose owner is gone left stale ones behind,
-// and the next run deletes them (with the processes still inside) before it starts.
-// WARREN_NETNS_PREFIX replaces `w9` (two letters, so names stay under 15 characters), so two
+// The network itself (namespaces, veths, bridge, stale clean-up) is NetnsNetwork's
+// (netns-network.ts): every name is `w9<owner>` + role + digit, <owner> the creating
+// process's pid in base 36. WARREN_NETNS_PREFIX replaces `w9` (two letters, so names stay under 15 characters), so two
 // people running the harness on one machine never clean up each other's networks.
 import { spawn, spawnSync } from 'node:child_process';
 import { execPath } from 'node:process';
 import { resolve } from 'node:path';
+import { NetnsNetwork, netnsUnavailableReason as networkUnavailableReason } from './netns-network';
 import { ClusterProcess, SECRET, clusterStatus, clusterStatusAsync, sleep, waitFor, type CtlResult, type StatusJson } from './cluster-support';
 
 const PREFIX = netnsPrefix(process.env.WARREN_NETNS_PREFIX ?? 'w9');
@@ -46,82 +46,9 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-function sh(cmd: string, args: string[]): { ok: boolean; out: string; err: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
-  return { ok: r.status === 0, out: r.stdout ?? '', err: r.stderr ?? (r.error ? String(r.error) : '') };
-}
-
-function must(cmd: string, args: string[]): string {
-  const r = sh(cmd, args);
-  if (!r.ok) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.err.trim()}`);
-  return r.out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Undefined when namespaces can be made here; otherwise why not (the suite skips with that text). */
 export function netnsUnavailableReason(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add)';
-  const probe = `${PREFIX}${process.pid.toString(36)}x0`;
-  const r = sh('ip', ['netns', 'add', probe]);
-  if (!r.ok) return `ip netns add is not permitted here: ${r.err.trim() || 'ip not found'}`;
-  sh('ip', ['netns', 'del', probe]);
-  return undefined;
-}
-
-/** Deletes namespaces, bridges and veths of this prefix whose owning process is gone, killing what still runs inside. */
-export function cleanupStale(): void {
-  const owners = new Set<string>();
-  const nsRe = new RegExp(`^${PREFIX}([0-9a-z]+)[nx]\\d$`);
-  const linkRe = new RegExp(`^${PREFIX}([0-9a-z]+)[bv]\\d$`);
-  for (const line of sh('ip', ['netns', 'list']).out.split('\n')) {
-    const m = nsRe.exec(line.split(' ')[0] ?? '');
-    if (m) owners.add(m[1]);
-  }
-  for (const line of sh('ip', ['-o', 'link', 'show']).out.split('\n')) {
-    const m = linkRe.exec(line.split(':')[1]?.trim().split('@')[0] ?? '');
-    if (m) owners.add(m[1]);
-  }
-  for (const owner of owners) {
-    const pid = parseInt(owner, 36);
-    if (pid === process.pid || alive(pid)) continue;
-    removeNetwork(owner);
-  }
-}
-
-function removeNetwork(owner: string): void {
-  for (const line of sh('ip', ['netns', 'list']).out.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    if (!name.startsWith(`${PREFIX}${owner}`) || !/[nx]\d$/.test(name)) continue;
-    for (const pid of sh('ip', ['netns', 'pids', name]).out.split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    sh('ip', ['netns', 'del', name]);
-  }
-  for (let i = 0; i < 10; i++) sh('ip', ['link', 'del', `${PREFIX}${owner}v${i}`]);
-  sh('ip', ['link', 'del', `${PREFIX}${owner}b0`]);
-}
-
-/** A /24 under 10.239/16 that no interface here uses yet. */
-function freeSubnet(): string {
-  const used = new Set([...sh('ip', ['-4', '-o', 'addr', 'show']).out.matchAll(/inet 10\.239\.(\d+)\./g)].map((m) => Number(m[1])));
-  for (let k = 0; k < 250; k++) {
-    const third = (process.pid + k) % 250;
-    if (!used.has(third)) return `10.239.${third}`;
-  }
-  throw new Error('no free 10.239.x.0/24 subnet');
+  return networkUnavailableReason(PREFIX);
 }
 
 export interface NetnsClusterOptions {
@@ -131,22 +58,15 @@ export interface NetnsClusterOptions {
 }
 
 export class NetnsCluster {
-  readonly owner = process.pid.toString(36);
   readonly nodes: NetnsNode[] = [];
   readonly subnet: string;
-  private readonly bridge: string;
-  private readonly onExit = () => removeNetwork(this.owner);
+  private readonly network: NetnsNetwork;
 
   constructor(private readonly opts: NetnsClusterOptions = {}) {
-    cleanupStale();
-    removeNetwork(this.owner); // a previous cluster of this same process
-    this.subnet = freeSubnet();
-    this.bridge = `${PREFIX}${this.owner}b0`;
-    const size = opts.size ?? 3;
-    const names = Array.from({ length: size }, (_, i) => `warren@${this.subnet}.${i + 1}`);
-    for (let i = 0; i < size; i++) {
-      const addr = `${this.subnet}.${i + 1}`;
-      const ns = `${PREFIX}${this.owner}n${i + 1}`;
+    this.network = new NetnsNetwork(opts.size ?? 3, PREFIX);
+    this.subnet = this.network.subnet;
+    const names = this.network.hosts.map((h) => `warren@${h.addr}`);
+    for (const { index: i, ns, addr } of this.network.hosts) {
       const proc = new ClusterProcess(
         {
           name: names[i],
@@ -174,23 +94,7 @@ export class NetnsCluster {
 
   /** The bridge, the namespaces and their veths, without starting any node (another broker may run there). */
   buildNetwork(): void {
-    process.once('exit', this.onExit);
-    must('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-    must('ip', ['addr', 'add', `${this.subnet}.254/24`, 'dev', this.bridge]);
-    must('ip', ['link', 'set', this.bridge, 'up']);
-    for (const n of this.nodes) {
-      const outside = `${PREFIX}${this.owner}v${n.index + 1}`;
-      const inside = `${PREFIX}${this.owner}p${n.index + 1}`;
-      must('ip', ['netns', 'add', n.ns]);
-      must('ip', ['-n', n.ns, 'link', 'set', 'lo', 'up']);
-      must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', inside]);
-      must('ip', ['link', 'set', inside, 'netns', n.ns]);
-      must('ip', ['-n', n.ns, 'link', 'set', inside, 'name', 'eth0']);
-      must('ip', ['-n', n.ns, 'addr', 'add', `${n.addr}/24`, 'dev', 'eth0']);
-      must('ip', ['-n', n.ns, 'link', 'set', 'eth0', 'up']);
-      must('ip', ['link', 'set', outside, 'master', this.bridge]);
-      must('ip', ['link', 'set', outside, 'up']);
-    }
+    this.network.up();
   }
 
   /** Waits until every running node reports all members up and the same leader. */
@@ -240,7 +144,7 @@ export class NetnsCluster {
 
   /** Takes node i's bridge port down (a partition: it loses the others and the test process) or brings it back. */
   setLink(i: number, up: boolean): void {
-    must('ip', ['link', 'set', `${PREFIX}${this.owner}v${i + 1}`, up ? 'up' : 'down']);
+    this.network.setLink(i, up);
   }
 
   /** warrenctl against node i's own control socket (its data dir), inside its namespace. */
@@ -319,8 +223,7 @@ export class NetnsCluster {
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.proc.destroy()));
     await sleep(10);
-    removeNetwork(this.owner);
-    process.off('exit', this.onExit);
+    this.network.down();
   }
 }
 
