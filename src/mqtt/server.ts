@@ -1,51 +1,23 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { StreamServer } from '../adapter/stream-server';
 import type { MqttContext } from './context';
 import { MqttConnection } from './connection';
 
 /** The MQTT listener; handle() also serves MQTT streams from other transports (Web-MQTT). */
-export class MqttServer {
-  readonly connections = new Set<MqttConnection>();
-
-  constructor(private readonly ctx: MqttContext) {}
-
-  /** Serves one MQTT client over `stream`. */
-  handle(stream: Duplex, remoteAddress: string | undefined): MqttConnection {
-    // Counted with AMQP's in the management churn figures, as RabbitMQ counts its plugins' connections.
-    const churn = this.ctx.broker.churn;
-    const c = new MqttConnection(stream, remoteAddress, this.ctx, (closed) => {
-      if (this.connections.delete(closed)) churn.connectionClosed++;
-    });
-    this.connections.add(c);
-    churn.connectionCreated++;
-    return c;
+export class MqttServer extends StreamServer<MqttConnection> {
+  constructor(private readonly ctx: MqttContext) {
+    super(ctx.broker.churn);
   }
 
-  private readonly servers: Server[] = [];
-
-  /** Listens on `port`; with `tls`, connections are TLS first (the same settings as AMQPS). */
-  listen(host: string, port: number, tls?: { options: TlsOptions; handshakeTimeoutMs: number }): Promise<void> {
-    const accept = (socket: Socket) => {
-      socket.setNoDelay(true);
-      this.handle(socket, socket.remoteAddress);
-    };
-    const server = tls ? createTlsServer({ ...tls.options, handshakeTimeout: tls.handshakeTimeoutMs }, accept) : createServer(accept);
-    if (tls) server.on('tlsClientError', () => undefined);
-    this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+  protected open(stream: Duplex, remoteAddress: string | undefined, closed: (c: MqttConnection) => void): MqttConnection {
+    return new MqttConnection(stream, remoteAddress, this.ctx, closed);
   }
 
-  async close(): Promise<void> {
+  /** Shuts the connections down, forgets the client ids and closes the retained store. */
+  override async close(): Promise<void> {
     for (const c of this.connections) c.shutdown();
     this.ctx.clients.closeAll();
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await this.closeListeners();
     this.ctx.retained.close();
   }
 }
