@@ -11,6 +11,7 @@ import { toAmqpMessage, type MqttPublishProperties } from './message-mapping';
 import { PacketWriter } from './packet-writer';
 import { MqttSession, type PublishMarks } from './session';
 import { amqpToMqtt, mqttToAmqp } from './topic';
+import { SerialInbox } from '../adapter/serial-inbox';
 
 /** Largest CONNECT before login, and largest packet after (mqtt.max_packet_size_*). */
 const MAX_UNAUTHENTICATED_BYTES = 65_536;
@@ -56,10 +57,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler, ListedCon
   private user = '';
   private will: Will | undefined;
   private normalDisconnect = false;
-  private readonly queued: Packet[] = [];
-  private busy = false;
-  /** Reading stopped while too many frames wait behind an asynchronous one. */
-  private pausedForBacklog = false;
+  private readonly inbox: SerialInbox<Packet>;
   private bytesRead = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
@@ -79,7 +77,12 @@ export class MqttConnection implements TakeoverTarget, DurableSettler, ListedCon
     this.log = ctx.log.child({ connection: this.id });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.writer = new PacketWriter(socket, () => this.session?.resumeDeliveries());
-    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.inbox = new SerialInbox<Packet>(socket, MAX_QUEUED_PACKETS, {
+      handle: (p) => this.handle(p),
+      failed: (_p, err) => this.failed(err),
+      isClosed: () => this.state === 'closed',
+    });
+    this.parser.on('packet', (p: Packet) => this.inbox.push(p));
     this.parser.on('error', (err: Error) => this.protocolError(`malformed packet: ${err.message}`));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => socket.destroy());
@@ -102,45 +105,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler, ListedCon
     if (announced > limit) this.disconnect(0x95, `packet of ${announced} bytes over the limit`);
   }
 
-  private onPacket(packet: Packet): void {
-    if (this.state === 'closed') return;
-    if (this.busy) {
-      this.queued.push(packet);
-      if (this.queued.length > MAX_QUEUED_PACKETS && !this.pausedForBacklog) {
-        this.pausedForBacklog = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    this.run(packet);
-  }
-
-  private run(packet: Packet): void {
-    let pending: Promise<void> | void;
-    try {
-      pending = this.handle(packet);
-    } catch (err) {
-      return this.failed(err);
-    }
-    if (!pending) return;
-    this.busy = true;
-    pending.then(
-      () => this.next(),
-      (err) => this.failed(err),
-    );
-  }
-
-  private next(): void {
-    this.busy = false;
-    while (!this.busy && this.queued.length > 0 && this.state !== 'closed') this.run(this.queued.shift()!);
-    if (this.queued.length === 0 && this.pausedForBacklog) {
-      this.pausedForBacklog = false;
-      this.socket.resume();
-    }
-  }
-
   private failed(err: unknown): void {
-    this.busy = false;
     if (err instanceof AmqpError && err.replyCode === 403) return this.disconnect(0x87, err.message);
     this.log.warn({ err }, 'MQTT packet failed; closing');
     this.disconnect(0x83, 'implementation specific error');
@@ -431,7 +396,7 @@ export class MqttConnection implements TakeoverTarget, DurableSettler, ListedCon
     clearTimeout(this.loginTimer);
     clearInterval(this.keepaliveTimer);
     this.writer.close();
-    this.queued.length = 0;
+    this.inbox.clear();
     try {
       if (this.session && this.will && !this.normalDisconnect) this.publishWill(this.will);
       if (this.session) await this.session.end();

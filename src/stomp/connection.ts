@@ -10,6 +10,7 @@ import { StompError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type StompFrame } from './frame';
 import { StompSession, type SendOutcome } from './session';
 import { FrameWriter } from './writer';
+import { SerialInbox } from '../adapter/serial-inbox';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 /** RabbitMQ's parser limits: frames are at most 64 KiB before login and 4 MiB after. */
@@ -37,10 +38,7 @@ export class StompConnection implements DurableSettler, ListedConnection {
   private broker: BrokerSession | undefined;
   private state: 'awaiting-connect' | 'open' | 'closed' = 'awaiting-connect';
   private escape = true;
-  private readonly queued: StompFrame[] = [];
-  private busy = false;
-  /** Reading stopped while too many frames wait behind an asynchronous one. */
-  private pausedForBacklog = false;
+  private readonly inbox: SerialInbox<StompFrame>;
   private bytesRead = 0;
   private loginTimer: NodeJS.Timeout | undefined;
   private heartbeatTimers: NodeJS.Timeout[] = [];
@@ -58,6 +56,11 @@ export class StompConnection implements DurableSettler, ListedConnection {
     this.id = `${ctx.nodeName}/stomp-${++connectionCounter}`;
     this.log = ctx.log.child({ connection: this.id });
     this.writer = new FrameWriter(socket, () => this.session?.resumeDeliveries());
+    this.inbox = new SerialInbox<StompFrame>(socket, MAX_QUEUED_FRAMES, {
+      handle: (f) => this.handle(f),
+      failed: (f, err) => this.failed(f, err),
+      isClosed: () => this.state === 'closed',
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => void this.teardown());
@@ -73,50 +76,10 @@ export class StompConnection implements DurableSettler, ListedConnection {
     } catch (err) {
       // Whatever the reader could not take ends this connection only, never the broker.
       if (!(err instanceof FrameError)) this.log.warn({ err }, 'STOMP frame reader failed');
-      for (const f of frames) this.onFrame(f);
+      for (const f of frames) this.inbox.push(f);
       return this.fatal('Malformed frame', (err as Error).message);
     }
-    for (const f of frames) this.onFrame(f);
-  }
-
-  private onFrame(frame: StompFrame): void {
-    if (this.state === 'closed') return;
-    if (this.busy) {
-      this.queued.push(frame);
-      if (this.queued.length > MAX_QUEUED_FRAMES && !this.pausedForBacklog) {
-        this.pausedForBacklog = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    this.run(frame);
-  }
-
-  private run(frame: StompFrame): void {
-    let pending: Promise<void> | void;
-    try {
-      pending = this.handle(frame);
-    } catch (err) {
-      return this.failed(frame, err);
-    }
-    if (!pending) return;
-    this.busy = true;
-    pending.then(
-      () => this.next(),
-      (err) => {
-        this.failed(frame, err);
-        this.next();
-      },
-    );
-  }
-
-  private next(): void {
-    this.busy = false;
-    while (!this.busy && this.queued.length > 0 && this.state !== 'closed') this.run(this.queued.shift()!);
-    if (this.queued.length === 0 && this.pausedForBacklog) {
-      this.pausedForBacklog = false;
-      this.socket.resume();
-    }
+    for (const f of frames) this.inbox.push(f);
   }
 
   /** Turns an error into an ERROR frame: STOMP-level ones leave the connection open, broker (AMQP) ones close it. */
@@ -356,7 +319,7 @@ export class StompConnection implements DurableSettler, ListedConnection {
     clearTimeout(this.loginTimer);
     for (const t of this.heartbeatTimers) clearInterval(t);
     this.writer.close();
-    this.queued.length = 0;
+    this.inbox.clear();
     try {
       await this.session?.end();
     } catch (err) {
