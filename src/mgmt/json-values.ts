@@ -1,22 +1,11 @@
 /** Field tables and message properties to and from the JSON the management API speaks. */
 import { Decimal, type FieldTable, type FieldValue } from '../protocol/field-table';
+import { fieldTableToJson } from '../protocol/field-table-json';
 import type { BasicProperties } from '../protocol/methods.generated';
 
 /** A field table as plain JSON (bigints as numbers or strings, byte strings as text, timestamps as seconds). */
 export function tableToJson(table: FieldTable): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(table)) out[k] = valueToJson(v);
-  return out;
-}
-
-function valueToJson(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : Math.floor(v.getTime() / 1000);
-  if (v instanceof Decimal) return v.value / 10 ** v.scale;
-  if (Array.isArray(v)) return v.map(valueToJson);
-  if (v !== null && typeof v === 'object') return tableToJson(v as FieldTable);
-  return v;
+  return fieldTableToJson(table, (d) => Math.floor(d.getTime() / 1000));
 }
 
 /** JSON arguments as a field table: integers become signed 32/64-bit, other numbers doubles. */

@@ -8,7 +8,8 @@ import type { Broker } from '../../broker/broker';
 import { matchingPolicy } from '../../broker/policy';
 import type { VirtualHost } from '../../broker/vhost';
 import type { Connection } from '../../amqp/connection';
-import { Decimal, type FieldTable } from '../../protocol/field-table';
+import type { FieldTable } from '../../protocol/field-table';
+import { fieldTableToJson } from '../../protocol/field-table-json';
 import type { CtlTable, ListKind } from './control-protocol';
 import { Queue } from '../../broker/queue/queue';
 import { vhostMessages, vhostQueueFigures } from './queue-figures';
@@ -225,19 +226,5 @@ export async function listTable(s: ListSource, kind: ListKind, vhostName: string
 
 /** A field table as plain JSON (bigints as numbers or strings, byte strings as text, dates as ISO strings). */
 export function tableToJson(table: FieldTable): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(table)) out[k] = valueToJson(v);
-  return out;
-}
-
-function valueToJson(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-  if (v instanceof Decimal) return v.value / 10 ** v.scale;
-  if (Array.isArray(v)) return v.map(valueToJson);
-  if (v !== null && typeof v === 'object') {
-    return tableToJson(v as FieldTable);
-  }
-  return v;
+  return fieldTableToJson(table, (d) => d.toISOString());
 }
