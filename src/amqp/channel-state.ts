@@ -10,6 +10,7 @@ import type { ReplyConsumer } from './direct-reply-to';
 import { UnackedDeliveries } from './unacked';
 import { MessageCounters } from '../broker/message-stats';
 import type { FrameOutput } from './writer';
+import type { DeliveryClock } from './consumer-timeout';
 
 /** Why a connection's socket is not being read. */
 export type PauseReason = 'alarm' | 'flow' | 'held' | 'output';
@@ -75,6 +76,8 @@ export class ChannelState {
   /** Message counters (management statistics), and the vhost's, fetched once. */
   readonly stats = new MessageCounters();
   readonly vhostStats: MessageCounters;
+  /** When deliveries went out, to the consumer timeout sweep's precision (consumer-timeout.ts). */
+  deliveryClock: DeliveryClock | undefined;
   private deliveryTag = 0;
 
   constructor(
@@ -95,6 +98,14 @@ export class ChannelState {
 
   nextDeliveryTag(): number {
     return ++this.deliveryTag;
+  }
+
+  get lastDeliveryTag(): number {
+    return this.deliveryTag;
+  }
+
+  oldestUnacked(): { deliveryTag: number; queue: QueueHandle } | undefined {
+    return this.unacked.oldest();
   }
 
   canDeliver(): boolean {

@@ -42,6 +42,8 @@ export interface ConnectionContext {
   auth?: AuthSettings;
   /** The listener's connections, counted for the vhost and user connection and channel limits. */
   peers?: ReadonlySet<Connection>;
+  /** The node's consumer timeout, ms (0 = off); see consumer-timeout.ts. */
+  consumerTimeoutMs?: number;
 }
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger';
 import { Connection, type ConnectionLimits } from './connection';
 import { setReplyNode } from './direct-reply-to';
 import type { ResourceAlarms } from '../broker/alarms';
+import { DEFAULT_CONSUMER_TIMEOUT_MS, sweepChannel, sweepIntervalMs } from './consumer-timeout';
 
 export interface AmqpServerOptions {
   host: string;
@@ -20,6 +21,8 @@ export interface AmqpServerOptions {
   auth?: AuthSettings;
   /** The AMQPS listener (same host), when configured. */
   tls?: { port: number; options: TlsOptions; handshakeTimeoutMs: number };
+  /** RabbitMQ's consumer_timeout: a delivery unacknowledged this long closes its channel; 0 = off (a queue's own timeout still applies). */
+  consumerTimeoutMs?: number;
 }
 
 /** Accept errors are logged at most this often (a descriptor shortage repeats them per connection attempt). */
@@ -33,6 +36,7 @@ export class AmqpServer {
   droppedSockets = 0;
   private readonly servers: Server[] = [];
   private lastAcceptErrorLogMs = 0;
+  private timeoutSweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -65,6 +69,7 @@ export class AmqpServer {
         alarms: this.options.alarms,
         peers: this.connections,
         auth: this.options.auth,
+        consumerTimeoutMs: this.options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS,
       });
       this.connections.add(connection);
       this.broker.churn.connectionCreated++;
@@ -86,6 +91,23 @@ export class AmqpServer {
       listening.push(this.startListener(server, tls.port, log));
     }
     await Promise.all(listening);
+    this.startTimeoutSweep(log);
+  }
+
+  /** Closes channels whose oldest unacked delivery is older than its consumer timeout (consumer-timeout.ts). */
+  private startTimeoutSweep(log: Logger): void {
+    const defaultMs = this.options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
+    this.timeoutSweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) {
+        if (c.state !== 'open') continue;
+        for (const ch of c.channels.values()) {
+          const timeoutMs = sweepChannel(ch, c.vhost, defaultMs, now);
+          if (timeoutMs !== undefined) log.warn({ connection: c.id, channel: ch.id, timeoutMs }, 'consumer timed out waiting for delivery acknowledgement: channel closed');
+        }
+      }
+    }, sweepIntervalMs(defaultMs || DEFAULT_CONSUMER_TIMEOUT_MS));
+    this.timeoutSweep.unref();
   }
 
   private startListener(server: Server, port: number, log: Logger): Promise<void> {
@@ -136,6 +158,7 @@ export class AmqpServer {
 
   /** Stops accepting and closes every connection with 320 CONNECTION_FORCED. */
   async close(): Promise<void> {
+    clearInterval(this.timeoutSweep);
     for (const c of this.connections) c.forceClose('broker shutdown');
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }

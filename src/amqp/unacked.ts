@@ -21,6 +21,12 @@ export class UnackedDeliveries {
     this.byTag.set(u.deliveryTag, u);
   }
 
+  /** The delivery with the lowest tag still unacknowledged. */
+  oldest(): Unacked | undefined {
+    for (const u of this.byTag.values()) return u;
+    return undefined;
+  }
+
   has(tag: number): boolean {
     return this.byTag.has(tag);
   }

@@ -27,7 +27,7 @@ export function validatePolicy(p: Policy): void {
   if (!Number.isInteger(p.priority)) throw new PreconditionFailed(`invalid priority '${p.priority}'`);
   for (const [key, value] of Object.entries(p.definition)) {
     if (!QUEUE_KEYS.has(key) && !EXCHANGE_KEYS.has(key)) throw new PreconditionFailed(`unrecognised policy key '${key}'`);
-    const wantsInteger = ['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'delivery-limit'].includes(key);
+    const wantsInteger = ['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'delivery-limit', 'consumer-timeout'].includes(key);
     if (wantsInteger && (!Number.isInteger(value) || (value as number) < 0)) {
       throw new PreconditionFailed(`policy key '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
     }

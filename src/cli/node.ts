@@ -86,6 +86,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       maxSockets: socketLimit(config.socketLimit, fdLimit),
       auth: authSettings(config),
       tls: tlsListener(config),
+      consumerTimeoutMs: config.consumerTimeoutMs,
       limits: { channelMax: config.channelMax, frameMaxBytes: config.frameMaxBytes, heartbeatSeconds: config.heartbeatSeconds, handshakeTimeoutMs: 10_000, maxConnections: nodeConnectionLimit(config.maxConnections) },
     },
     logger,

@@ -17,6 +17,7 @@ export interface Config {
   channelMax: number;
   frameMaxBytes: number;
   heartbeatSeconds: number;
+  consumerTimeoutMs: number;
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
@@ -126,6 +127,7 @@ export const OPTIONS: Option[] = [
   { key: 'channelMax', env: 'WARREN_CHANNEL_MAX', conf: ['channel_max', 'max_channels_per_connection'], type: 'int', default: () => 2047, doc: 'channel_max proposed in connection.tune' },
   { key: 'frameMaxBytes', env: 'WARREN_FRAME_MAX', conf: ['frame_max'], type: 'int', default: () => 131072, doc: 'frame_max proposed in connection.tune' },
   { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', conf: ['heartbeat'], type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
+  { key: 'consumerTimeoutMs', env: 'WARREN_CONSUMER_TIMEOUT', conf: ['consumer_timeout'], type: 'int', default: () => 1_800_000, doc: "a delivery not acknowledged within this many ms closes its channel (406 PRECONDITION_FAILED) and its unacked messages return to their queues; 0 = off; a queue's x-consumer-timeout argument or consumer-timeout policy key overrides it; checked every 5 s (every quarter of the timeout when shorter)" },
   { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', conf: ['default_user'], type: 'string', default: () => 'guest', doc: 'user created on first start' },
   { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', conf: ['default_pass'], type: 'string', default: () => 'guest', doc: 'password of the default user' },
   { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', conf: ['vm_memory_high_watermark.relative', 'vm_memory_high_watermark.absolute'], type: 'string', default: () => '0.4', doc: 'memory alarm threshold on the process RSS: fraction of RAM (0.4) or absolute size (512MB)' },

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { ListedConnection } from '../adapter/listed-connection';
 import type { Connection } from '../amqp/connection';
+import { DEFAULT_CONSUMER_TIMEOUT_MS, queueConsumerTimeoutMs } from '../amqp/consumer-timeout';
 import type { ResourceAlarms } from '../broker/alarms';
 import type { Broker } from '../broker/broker';
 import { NotFound } from '../broker/errors';
@@ -361,7 +362,8 @@ export class LocalNodeSource implements NodeSource {
             active,
             activity_status: single ? (active ? 'single_active' : 'waiting') : 'up',
             arguments: tableToJson(consumer.args),
-            consumer_timeout: null,
+            // The timeout its deliveries are held to (RabbitMQ 4.x shows it; none without acks).
+            consumer_timeout: consumer.noAck ? null : queueConsumerTimeoutMs(q, c.vhost, c.ctx.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS) || null,
           });
         }
       }

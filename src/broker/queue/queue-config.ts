@@ -25,6 +25,7 @@ const CLASSIC_ARGS = new Set([
   'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
   'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-queue-version',
   'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator', 'x-queue-leader-locator',
+  'x-consumer-timeout',
 ]);
 const OTHER_TYPES_ARGS = new Set([
   'x-dead-letter-strategy', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-quorum-initial-group-size',
@@ -70,6 +71,7 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   integer('x-max-length', 0);
   integer('x-max-length-bytes', 0);
   integer('x-max-priority', 0, 255);
+  integer('x-consumer-timeout', 0);
   for (const key of ['x-dead-letter-exchange', 'x-dead-letter-routing-key']) {
     if (key in args && typeof args[key] !== 'string') fail(key, `{unacceptable_type,${describe(args, key)}} (expected a string)`);
   }
