@@ -11,6 +11,9 @@ import type { QueuedMessage } from '../../src/broker/ports';
 import { Message } from '../../src/broker/message';
 import { encodeProperties } from '../../src/broker/queue/dead-letter';
 import { FIELD_TYPES, type FieldTable } from '../../src/protocol/field-table';
+import type { ReadyMessages } from '../../src/broker/queue/ready-messages';
+import { PagedMessages } from '../../src/broker/queue/paged-messages';
+import { TwoLevelMessages } from '../../src/broker/queue/two-level-messages';
 
 export interface LiveOwner {
   /** Records a failed delivery of message `id`; returns its delivery count now. */
@@ -33,6 +36,15 @@ export class LiveQueue extends Queue {
     // Its owner is the leader, the node that proposes the deletion when x-expires runs out.
     super(vhost, { ...def, durable: true, autoDelete: false, ownerNode: leaderNode }, liveHooks, policy);
     this.quorumOverflow();
+  }
+
+  /**
+   * Message priorities as RabbitMQ 4.0–4.2's quorum queues have them (no opt-in; above 4 is
+   * high, two high for each normal one); each level pages as a durable queue does. Built
+   * from the messages' properties, so a new leader rebuilds the levels from its state.
+   */
+  protected override newReadyMessages(): ReadyMessages {
+    return new TwoLevelMessages(() => new PagedMessages(this.def.name, this.hooks));
   }
 
   /** RabbitMQ's quorum queues ignore the exclusive flag of basic.consume. */

@@ -32,6 +32,8 @@ export interface StoredMessage {
   place: BodyPlace | undefined;
   /** The message's own TTL (expiration property) in ms, kept for a body not in memory. */
   expirationMs: number | undefined;
+  /** The message's priority property (0 when absent), kept for a body not in memory. */
+  priority: number;
   /** Dead-lettered at least once and waiting for its targets' confirms: the reason (DEATH_REASONS index + 1); 0 otherwise. */
   dead: number;
 }
@@ -53,6 +55,8 @@ const MAGIC = 0xfe;
 const KIND_NONE = 0;
 const KIND_INLINE = 1;
 const KIND_PLACE = 2;
+const PLACE_TTL = 1;
+const PLACE_PRIORITY = 2;
 /** Body bytes asked of another member at once when installing a snapshot. */
 const FETCH_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Requests for bodies in flight at once. */
@@ -161,10 +165,13 @@ export class QuorumFsm implements FSM<void> {
       let message: Message | undefined;
       let place: BodyPlace | undefined;
       let expirationMs: number | undefined;
+      let priority = 0;
       if (kind === KIND_INLINE) message = readMessage(r);
       else if (kind === KIND_PLACE) {
         place = { seg: r.u32(), off: r.u32(), len: r.u32() };
-        expirationMs = r.u8() === 1 ? r.u64() : undefined;
+        const flags = r.u8();
+        expirationMs = flags & PLACE_TTL ? r.u64() : undefined;
+        priority = flags & PLACE_PRIORITY ? r.u8() : 0;
         if (!trusted) {
           place = undefined;
           missing.push(id);
@@ -174,7 +181,7 @@ export class QuorumFsm implements FSM<void> {
       if (message) this.keep(id, message, deliveryCount);
       else {
         if (place) bodies?.retain(place);
-        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs, dead: 0 });
+        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs, priority, dead: 0 });
       }
       this.messages.get(id)!.dead = dead;
     }
@@ -207,11 +214,11 @@ export class QuorumFsm implements FSM<void> {
   private keep(id: number, message: Message, deliveryCount: number): void {
     const size = message.body.length;
     if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
-      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, dead: 0 });
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, priority: message.priority, dead: 0 });
       return;
     }
     this.memoryBytes += size;
-    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, dead: 0 });
+    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, priority: 0, dead: 0 });
   }
 
   /** Gives a message restored without its body the body fetched (in place: the map's order is the queue's). */
@@ -219,6 +226,7 @@ export class QuorumFsm implements FSM<void> {
     if (this.bodies && this.memoryBytes + m.size > this.memoryLimit) {
       m.place = this.bodies.write(message);
       m.expirationMs = message.expirationMs;
+      m.priority = message.priority;
       return;
     }
     this.memoryBytes += m.size;
@@ -257,8 +265,11 @@ export class QuorumFsm implements FSM<void> {
         w.u32(m.place.off);
         w.u32(m.place.len);
         const exp = m.message ? m.message.expirationMs : m.expirationMs;
-        w.u8(exp === undefined ? 0 : 1);
+        const priority = m.message ? m.message.priority : m.priority;
+        // Flags: 1 = TTL follows, 2 = priority follows (older snapshots have only 0 or 1).
+        w.u8((exp === undefined ? 0 : PLACE_TTL) | (priority === 0 ? 0 : PLACE_PRIORITY));
         if (exp !== undefined) w.u64(exp);
+        if (priority !== 0) w.u8(priority);
       } else if (m.message) {
         w.u8(KIND_INLINE);
         writeMessage(w, m.message);

@@ -215,7 +215,7 @@ export class QuorumQueue extends RemoteQueue {
       }
       if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
       if (!m.message && m.place) paged = true;
-      if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs)) continue;
+      if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs, m.message ? m.message.priority : m.priority)) continue;
       const stored = group.fsm.read(id);
       if (!stored) {
         this.qhost.log.error({ queue: this.name, id }, 'quorum queue message body missing on the new leader; dropped');

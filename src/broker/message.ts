@@ -55,6 +55,12 @@ export class Message {
     return ms ?? undefined;
   }
 
+  /** The priority property, 0 when absent (read without decoding the properties then). */
+  get priority(): number {
+    if (!hasProperty(this.rawProperties, PropertyFlag.priority)) return 0;
+    return this.properties.priority ?? 0;
+  }
+
   get bodySize(): number {
     return this.body.length;
   }

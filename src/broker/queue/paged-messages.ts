@@ -138,8 +138,8 @@ export class PagedMessages implements ReadyMessages {
     }
   }
 
-  /** Appends a redelivered message by id only: read back from the store when its turn comes. */
-  pushPaged(storeId: number, size: number, expiresAtMs: number): void {
+  /** Appends a redelivered message by id only: read back from the store when its turn comes (`_priority`: see TwoLevelMessages). */
+  pushPaged(storeId: number, size: number, expiresAtMs: number, _priority = 0): void {
     this.bytes += size;
     this.ringPush(storeId, size, REDELIVERED, expiresAtMs);
   }

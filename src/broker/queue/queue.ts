@@ -8,6 +8,7 @@ import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { safeTimeout } from '../../util/timers';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 import { PagedMessages, type MessageStoreSource } from './paged-messages';
+import { isPaging } from './two-level-messages';
 import { MessageCounters } from '../message-stats';
 
 /** Ready messages above which a queue whose consumers are backed up slows its publishers. */
@@ -29,7 +30,7 @@ export interface QueueHooks extends MessageStoreSource {
  * and dead lettering. Every method runs to completion synchronously.
  */
 export class Queue implements QueueHandle {
-  private ready: ReadyMessages;
+  private readonly ready: ReadyMessages;
   private consumers: Consumer[] = [];
   private nextConsumer = 0;
   private draining = false;
@@ -52,12 +53,18 @@ export class Queue implements QueueHandle {
   constructor(
     readonly vhost: string,
     readonly def: QueueDefinition,
-    private readonly hooks: QueueHooks,
+    protected readonly hooks: QueueHooks,
     policy?: Record<string, unknown>,
   ) {
     this.config = effectiveQueueConfig(def.arguments, policy);
-    this.ready = this.config.maxPriority ? new PriorityMessages(this.config.maxPriority) : def.durable ? new PagedMessages(def.name, hooks) : new FifoMessages();
+    this.ready = this.newReadyMessages();
     this.touch();
+  }
+
+  /** The ready list this queue keeps (called once, from the constructor: only def, config and hooks are set). */
+  protected newReadyMessages(): ReadyMessages {
+    if (this.config.maxPriority) return new PriorityMessages(this.config.maxPriority);
+    return this.def.durable ? new PagedMessages(this.def.name, this.hooks) : new FifoMessages();
   }
 
   get name(): string {
@@ -207,9 +214,9 @@ export class Queue implements QueueHandle {
    * its id, size and expiry); false when this queue does not page (the caller passes the
    * message itself then). `expirationMs` is the message's own TTL property.
    */
-  restorePaged(storeId: number, size: number, expirationMs: number | undefined): boolean {
-    if (!(this.ready instanceof PagedMessages)) return false;
-    this.ready.pushPaged(storeId, size, this.expiryAt(expirationMs));
+  restorePaged(storeId: number, size: number, expirationMs: number | undefined, priority = 0): boolean {
+    if (!isPaging(this.ready)) return false;
+    this.ready.pushPaged(storeId, size, this.expiryAt(expirationMs), priority);
     return true;
   }
 

@@ -1,0 +1,74 @@
+// Quorum queue features of RabbitMQ 4.x on three real nodes in network namespaces: message
+// priorities (4.0–4.2: above 4 is high, two high for each normal one, rebuilt by a new
+// leader from the messages' properties) and x-quorum-target-group-size (continuous
+// membership reconciliation grows a queue to its target, one member per round).
+// Needs root and `ip netns`; skipped with the reason otherwise.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
+import { channel, closeAll, confirmChannel, consume, timed } from './clustered-support';
+import { waitFor } from './cluster-support';
+
+const unavailable = netnsUnavailableReason();
+const QQ = { 'x-queue-type': 'quorum' };
+/** Bodies of 200 bytes with a member memory budget of 1 KiB: most bodies live only on disk. */
+const pad = (s: string) => Buffer.from(s.padEnd(200, '.'));
+const name = (m: { content: Buffer }) => m.content.toString().replace(/\.+$/, '');
+
+describe('quorum queue priorities and target group size across three network namespaces', { skip: unavailable ?? false, timeout: 180_000 }, () => {
+  let cluster: NetnsCluster;
+  const url = (i: number) => cluster.nodes[i].url;
+  const membersOf = (queue: string, via = 0): { leader: string; members: string[] } => {
+    const r = cluster.ctl(via, ['list_queues', 'name', 'leader', 'members', '--no-table-headers', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${queue}\t`));
+    if (!line) throw new Error(`${queue} not listed: ${r.stdout}`);
+    const [, leader, members] = line.split('\t');
+    return { leader, members: members.split(',').filter((m) => m !== '').sort() };
+  };
+
+  before(async () => {
+    cluster = new NetnsCluster({
+      env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_MEMORY_BYTES: '1024', WARREN_QUORUM_CMR_TRIGGER_INTERVAL_MS: '300' },
+    });
+    await cluster.start();
+  });
+
+  after(async () => {
+    await closeAll();
+    await cluster?.destroy();
+  });
+
+  test('priorities: above 4 high, two high for each normal one; a new leader rebuilds the levels from bodies on disk', async () => {
+    const ch0 = await channel(url(0));
+    await ch0.assertQueue('qq.prio', { durable: true, arguments: QQ });
+    await waitFor('leader on node 0', () => membersOf('qq.prio').leader === cluster.nodes[0].name);
+    const pub = await confirmChannel(url(1));
+    // Six normal ones (no priority, 0, 4) published before six high ones (5, 9).
+    const normal = [undefined, 0, 4, undefined, 1, 2];
+    normal.forEach((p, i) => pub.sendToQueue('qq.prio', pad(`n${i}`), { persistent: true, ...(p === undefined ? {} : { priority: p }) }));
+    for (let i = 0; i < 6; i++) pub.sendToQueue('qq.prio', pad(`h${i}`), { persistent: true, priority: i % 2 ? 5 : 9 });
+    await timed(pub.waitForConfirms(), 10_000, 'confirms');
+    const c = await consume(await channel(url(2)), 'qq.prio');
+    const got = await c.until(12, 10_000);
+    assert.deepEqual(got.map(name), ['h0', 'h1', 'n0', 'h2', 'h3', 'n1', 'h4', 'h5', 'n2', 'n3', 'n4', 'n5']);
+    await c.cancel();
+
+    // A new leader (the old one leaves the group) builds its live queue from the replicated
+    // state: bodies past the 1 KiB budget are on disk, their priorities in the state.
+    for (let i = 0; i < 3; i++) pub.sendToQueue('qq.prio', pad(`N${i}`), { persistent: true });
+    for (let i = 0; i < 3; i++) pub.sendToQueue('qq.prio', pad(`H${i}`), { persistent: true, priority: 7 });
+    await timed(pub.waitForConfirms(), 10_000, 'confirms');
+    const r = cluster.ctl(1, ['delete_member', 'qq.prio', cluster.nodes[0].name]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor('a new leader', () => {
+      const m = membersOf('qq.prio', 1);
+      return m.leader !== '' && m.leader !== cluster.nodes[0].name && m.members.length === 2;
+    });
+    const c2 = await consume(await channel(url(1)), 'qq.prio');
+    const again = await c2.until(6, 10_000);
+    assert.deepEqual(again.map(name), ['H0', 'H1', 'N0', 'H2', 'N1', 'N2']);
+    assert.ok(again.every((m) => m.fields.redelivered), 'inherited messages are marked redelivered');
+    await c2.cancel();
+  });
+});
