@@ -17,7 +17,7 @@ import { QueueService, placeQueue } from '../forward';
 import { RemoteNodeSource, serveNodeSource } from '../mgmt/remote-node-source';
 import type { LocalNodeSource } from '../../src/mgmt/local-node-source';
 import type { NodeSource } from '../../src/mgmt/broker-view';
-import { QuorumControl, QuorumService, placeQuorum } from '../quorum';
+import { MembershipReconciler, QuorumControl, QuorumService, placeQuorum } from '../quorum';
 import { isQuorum } from '../../src/broker/queue/quorum-arguments';
 import { reconcile } from '../metadata/reconcile';
 import type { Broker } from '../../src/broker/broker';
@@ -48,6 +48,8 @@ export interface ClusterNodeOptions {
   quorumSnapshotEntries: number;
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
+  /** Continuous membership reconciliation of quorum queues; off when undefined. */
+  quorumReconcile?: { targetGroupSize: number; intervalMs: number; triggerMs: number };
   metadataTimeoutMs: number;
   broker: Broker;
   /** Creates the default vhost and user; called once, on the node that bootstraps the cluster. */
@@ -64,6 +66,7 @@ export class ClusterNode {
   readonly queues: QueueService;
   readonly quorum: QuorumService;
   readonly quorumControl: QuorumControl;
+  private readonly reconciler: MembershipReconciler | undefined;
   private raft: Raft<ApplyOutcome> | undefined;
   private stores: RaftStores | undefined;
   private formation: Formation | undefined;
@@ -122,6 +125,16 @@ export class ClusterNode {
       nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, service: this.quorum,
       clusterMembers: () => this.allMembers(),
     });
+    if (o.quorumReconcile) {
+      const reconciler = new MembershipReconciler({
+        nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, log: this.log, ...o.quorumReconcile,
+        queues: () => this.quorum.all(),
+        clusterMembers: () => this.allMembers(),
+        addMember: (vhost, name, node) => this.quorumControl.addMember(vhost, name, node),
+      });
+      this.quorum.onReconcileSoon = () => reconciler.trigger();
+      this.reconciler = reconciler;
+    }
     this.mesh.on('nodedown', (name) => void this.dropQueuesOfDownNode(name));
     this.membership = registerMembershipRpc({ nodeName: o.nodeName, mesh: this.mesh, raft: () => this.raft });
     this.offs.push(
@@ -183,6 +196,7 @@ export class ClusterNode {
     clearInterval(this.keepConnected);
     this.offs.forEach((off) => off());
     this.membership.unregister();
+    this.reconciler?.stop();
     await this.quorum.handOff(2000);
     await this.queues.settled(1000);
     this.queues.close();

@@ -36,6 +36,9 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     quorumSnapshotEntries: config.quorumSnapshotEntries,
     quorumMemoryBytes: config.quorumMemoryBytes,
     quorumSnapshotBytes: config.quorumSnapshotBytes,
+    quorumReconcile: config.quorumCmrEnabled
+      ? { targetGroupSize: config.quorumTargetGroupSize, intervalMs: Math.max(100, config.quorumCmrIntervalMs), triggerMs: Math.max(10, config.quorumCmrTriggerIntervalMs) }
+      : undefined,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };
 }

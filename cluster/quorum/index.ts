@@ -3,3 +3,4 @@ export { QuorumService, type QuorumServiceOptions, type QuorumMemberStatus } fro
 export { QuorumQueue } from './quorum-queue';
 export { placeQuorum } from './quorum-placement';
 export { QuorumControl, type Table as QuorumTable } from './quorum-control';
+export { MembershipReconciler } from './membership-reconciler';

@@ -23,14 +23,20 @@ export function placeQuorum(view: QuorumPlacementView, def: QueueDefinition, lea
   let members: string[];
   if (all.length <= size) members = all;
   else {
-    const replicas = new Map<string, number>(all.map((n) => [n, 0]));
-    for (const v of view.broker.vhosts.values()) {
-      for (const q of v.queues.values()) for (const m of q.def.members ?? []) if (replicas.has(m)) replicas.set(m, replicas.get(m)! + 1);
-    }
+    const replicas = replicaCounts(view.broker, all);
     const others = all
       .filter((n) => n !== leader)
       .sort((a, b) => Number(view.isRunning(b)) - Number(view.isRunning(a)) || replicas.get(a)! - replicas.get(b)! || (a < b ? -1 : 1));
     members = [leader, ...others.slice(0, size - 1)];
   }
   return { ownerNode: leader, members, quorumGroup: randomBytes(8).toString('hex') };
+}
+
+/** How many quorum queue members each of `nodes` holds (from the queues' definitions). */
+export function replicaCounts(broker: Broker, nodes: string[]): Map<string, number> {
+  const replicas = new Map<string, number>(nodes.map((n) => [n, 0]));
+  for (const v of broker.vhosts.values()) {
+    for (const q of v.queues.values()) for (const m of q.def.members ?? []) if (replicas.has(m)) replicas.set(m, replicas.get(m)! + 1);
+  }
+  return replicas;
 }

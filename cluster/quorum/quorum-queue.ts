@@ -48,6 +48,8 @@ export interface QuorumQueueHost {
   policyFor(vhost: string, name: string): Record<string, unknown> | undefined;
   /** This node just became leader: tell the nodes that are not members. */
   announceLeader(queue: QuorumQueue): void;
+  /** Something membership reconciliation looks at changed (a leader elected here, a policy): reconcile soon. */
+  reconcileSoon(): void;
   /** This node is not a member and knows no leader: ask the members (the leader announces itself). */
   askLeader(queue: QuorumQueue): void;
   /** The queue is gone here: forget it. */
@@ -253,6 +255,7 @@ export class QuorumQueue extends RemoteQueue {
     }
     this.wakeLeaderWaiters();
     this.qhost.announceLeader(this);
+    this.qhost.reconcileSoon();
     live.drain();
     // A new queue whose first election another member won hands leadership to the preferred
     // leader (the queue leader locator's choice), if it is up.
@@ -460,9 +463,15 @@ export class QuorumQueue extends RemoteQueue {
     this.live?.touch();
   }
 
+  /** The policy applying to the queue (its definition), if any. */
+  get policyDefinition(): Record<string, unknown> | undefined {
+    return this.policy;
+  }
+
   override applyPolicy(policy: Record<string, unknown> | undefined): void {
     this.policy = policy;
     this.live?.applyPolicy(policy);
+    if (this.live) this.qhost.reconcileSoon();
   }
 
   override markDeleted(): number {

@@ -61,6 +61,8 @@ export class QuorumService implements QuorumQueueHost {
   private readonly offs: (() => void)[] = [];
   private readonly wal: Promise<SharedWal>;
   private readonly ticker: SharedTicker;
+  /** Set by the node when membership reconciliation runs (membership-reconciler.ts). */
+  onReconcileSoon: (() => void) | undefined;
 
   constructor(private readonly o: QuorumServiceOptions) {
     this.log = o.log.child({ module: 'quorum' });
@@ -192,6 +194,10 @@ export class QuorumService implements QuorumQueueHost {
     for (const m of queue.members) if (m !== this.o.nodeName && this.o.mesh.isUp(m)) this.o.mesh.send(m, WHO_CHANNEL, payload);
   }
 
+  reconcileSoon(): void {
+    this.onReconcileSoon?.();
+  }
+
   forget(queue: QuorumQueue): void {
     if (this.queues.get(queue.def.quorumGroup!) === queue) this.queues.delete(queue.def.quorumGroup!);
   }
@@ -223,6 +229,7 @@ export class QuorumService implements QuorumQueueHost {
   }
 
   private nodeUp(node: string): void {
+    this.reconcileSoon();
     const payload = (q: QuorumQueue) => Buffer.from(q.def.quorumGroup!, 'utf8');
     for (const q of this.queues.values()) if (q.leading && !q.members.includes(node)) this.o.mesh.send(node, LEADER_CHANNEL, payload(q));
     // Leaders go back to their preferred node when it returns (RabbitMQ leaves them piled on
@@ -240,6 +247,7 @@ export class QuorumService implements QuorumQueueHost {
   }
 
   private nodeDown(node: string): void {
+    this.reconcileSoon();
     for (const q of this.queues.values()) {
       const raft = q.group?.raft;
       if (!raft || raft.leader()?.id !== node) continue;

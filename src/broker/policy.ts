@@ -11,7 +11,7 @@ export interface Policy {
   definition: Record<string, unknown>;
 }
 
-const QUEUE_KEYS = new Set(['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'overflow', 'dead-letter-exchange', 'dead-letter-routing-key', 'delivery-limit', 'queue-mode', 'queue-version', 'ha-mode', 'ha-params', 'ha-sync-mode', 'consumer-timeout', 'queue-leader-locator', 'queue-master-locator']);
+const QUEUE_KEYS = new Set(['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'overflow', 'dead-letter-exchange', 'dead-letter-routing-key', 'delivery-limit', 'queue-mode', 'queue-version', 'ha-mode', 'ha-params', 'ha-sync-mode', 'consumer-timeout', 'target-group-size', 'queue-leader-locator', 'queue-master-locator']);
 const EXCHANGE_KEYS = new Set(['alternate-exchange', 'federation-upstream', 'federation-upstream-set']);
 
 /** Checks a policy as RabbitMQ does before accepting it: a valid regex, known target and keys of the right types. */
@@ -27,7 +27,7 @@ export function validatePolicy(p: Policy): void {
   if (!Number.isInteger(p.priority)) throw new PreconditionFailed(`invalid priority '${p.priority}'`);
   for (const [key, value] of Object.entries(p.definition)) {
     if (!QUEUE_KEYS.has(key) && !EXCHANGE_KEYS.has(key)) throw new PreconditionFailed(`unrecognised policy key '${key}'`);
-    const wantsInteger = ['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'delivery-limit', 'consumer-timeout'].includes(key);
+    const wantsInteger = ['message-ttl', 'expires', 'max-length', 'max-length-bytes', 'delivery-limit', 'consumer-timeout', 'target-group-size'].includes(key);
     if (wantsInteger && (!Number.isInteger(value) || (value as number) < 0)) {
       throw new PreconditionFailed(`policy key '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
     }

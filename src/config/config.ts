@@ -35,6 +35,10 @@ export interface Config {
   quorumSnapshotEntries: number;
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
+  quorumCmrEnabled: boolean;
+  quorumTargetGroupSize: number;
+  quorumCmrIntervalMs: number;
+  quorumCmrTriggerIntervalMs: number;
   metadataTimeoutMs: number;
   maxConnections: string;
   socketLimit: string;
@@ -164,6 +168,10 @@ export const OPTIONS: Option[] = [
   { key: 'quorumSnapshotEntries', env: 'WARREN_QUORUM_SNAPSHOT_ENTRIES', type: 'int', default: () => 4096, doc: 'a quorum queue member snapshots its state (and its log prefix is deleted) after this many entries' },
   { key: 'quorumMemoryBytes', env: 'WARREN_QUORUM_MEMORY_BYTES', type: 'int', default: () => 8 * 1024 * 1024, doc: 'message body bytes a quorum queue member holds in memory; later bodies are kept only on its disk (read back when delivered)' },
   { key: 'quorumSnapshotBytes', env: 'WARREN_QUORUM_SNAPSHOT_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'a quorum queue member also snapshots after this many body bytes were enqueued, so its log (held in memory) stays small' },
+  { key: 'quorumCmrEnabled', env: 'WARREN_QUORUM_CMR_ENABLED', conf: ['quorum_queue.continuous_membership_reconciliation.enabled'], type: 'bool', default: () => true, doc: 'continuous membership reconciliation: leaders grow quorum queues below their target group size (x-quorum-target-group-size, policy target-group-size, or the next option), one member per round; queues without a target are left alone (RabbitMQ defaults to false)' },
+  { key: 'quorumTargetGroupSize', env: 'WARREN_QUORUM_TARGET_GROUP_SIZE', conf: ['quorum_queue.continuous_membership_reconciliation.target_group_size'], type: 'int', default: () => 0, doc: 'target group size of every quorum queue for membership reconciliation (a queue argument or policy asking for more wins); 0 = none' },
+  { key: 'quorumCmrIntervalMs', env: 'WARREN_QUORUM_CMR_INTERVAL_MS', conf: ['quorum_queue.continuous_membership_reconciliation.interval'], type: 'int', default: () => 3_600_000, doc: 'membership reconciliation runs this often (ms) when nothing triggers it' },
+  { key: 'quorumCmrTriggerIntervalMs', env: 'WARREN_QUORUM_CMR_TRIGGER_INTERVAL_MS', conf: ['quorum_queue.continuous_membership_reconciliation.trigger_interval'], type: 'int', default: () => 10_000, doc: 'membership reconciliation runs this long (ms) after a node comes up or goes down, a queue gets a leader or a policy changes, and after a round that added members' },
   { key: 'metadataTimeoutMs', env: 'WARREN_METADATA_TIMEOUT_MS', type: 'int', default: () => 5000, doc: 'a metadata change without a Raft quorum fails after this long' },
   { key: 'maxConnections', env: 'WARREN_MAX_CONNECTIONS', conf: ['max_connections', 'connection_max'], type: 'string', default: () => 'infinity', doc: "open AMQP connections past which connection.open is refused (530, RabbitMQ's node connection limit): a number or infinity" },
   { key: 'socketLimit', env: 'WARREN_SOCKET_LIMIT', type: 'string', default: () => 'auto', doc: 'open AMQP sockets beyond which new ones are closed as soon as accepted: auto (the file descriptor limit less a 10 % reserve), infinity, or a number' },

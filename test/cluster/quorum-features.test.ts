@@ -71,4 +71,37 @@ describe('quorum queue priorities and target group size across three network nam
     assert.ok(again.every((m) => m.fields.redelivered), 'inherited messages are marked redelivered');
     await c2.cancel();
   });
+
+  test('x-quorum-target-group-size: a queue declared with one member grows to three, its message intact, its leader in place; a target-group-size policy does the same', async () => {
+    const ch = await channel(url(1));
+    await ch.assertQueue('qq.grow', { durable: true, arguments: { ...QQ, 'x-quorum-initial-group-size': 1, 'x-quorum-target-group-size': 3 } });
+    const pub = await confirmChannel(url(1));
+    pub.sendToQueue('qq.grow', Buffer.from('before'), { persistent: true });
+    await timed(pub.waitForConfirms(), 10_000, 'confirm');
+    const all = cluster.nodes.map((n) => n.name).sort();
+    const grown = await waitFor('three members', () => {
+      const m = membersOf('qq.grow');
+      return m.members.length === 3 ? m : undefined;
+    }, 20_000);
+    assert.deepEqual(grown!.members, all);
+    assert.equal(grown!.leader, cluster.nodes[1].name, 'reconciliation never moves the leader');
+    // Every member caught up: quorum_status shows the same applied index on all three.
+    await waitFor('members caught up', () => {
+      const r = cluster.ctl(0, ['quorum_status', 'qq.grow', '--no-table-headers', '-q']);
+      const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      return rows.length === 3 && rows.every((row) => row[4] !== '' && row[4] === rows[0][4]);
+    });
+    const c = await consume(await channel(url(2)), 'qq.grow');
+    assert.deepEqual((await c.until(1, 10_000)).map((m) => m.content.toString()), ['before']);
+    await c.cancel();
+
+    // A policy: the queue has no target of its own.
+    await (await channel(url(2))).assertQueue('qq.grow.p', { durable: true, arguments: { ...QQ, 'x-quorum-initial-group-size': 1 } });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(membersOf('qq.grow.p').members.length, 1, 'no target: left alone');
+    const r = cluster.ctl(0, ['set_policy', 'grow', '^qq\\.grow\\.p$', '{"target-group-size":3}']);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor('three members by policy', () => membersOf('qq.grow.p').members.length === 3, 20_000);
+    assert.equal(cluster.ctl(0, ['clear_policy', 'grow']).code, 0);
+  });
 });

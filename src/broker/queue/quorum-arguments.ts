@@ -72,3 +72,14 @@ export function deliveryLimitOf(args: FieldTable, policy: Record<string, unknown
 export function initialGroupSize(args: FieldTable): number {
   return int(args['x-quorum-initial-group-size']) ?? DEFAULT_QUORUM_GROUP_SIZE;
 }
+
+/**
+ * The size membership reconciliation grows a queue to: the largest of x-quorum-target-group-size,
+ * the target-group-size policy key and the node's setting (`configured`); 0 when none is set.
+ * RabbitMQ does not validate the argument: a value that is not a positive integer counts as unset.
+ */
+export function targetGroupSize(args: FieldTable, policy: Record<string, unknown> | undefined, configured: number): number {
+  const a = int(args['x-quorum-target-group-size']) ?? 0;
+  const p = int(policy?.['target-group-size']) ?? 0;
+  return Math.max(a, p, configured, 0);
+}
