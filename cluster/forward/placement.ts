@@ -7,7 +7,7 @@
  * `x-queue-master-locator: min-masters` counts as balanced.
  */
 import type { Broker } from '../../src/broker/broker';
-import { matchingPolicy } from '../../src/broker/policy';
+import { matchingPolicy, queuePolicyKind } from '../../src/broker/policy';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
 
 export interface PlacementView {
@@ -41,14 +41,14 @@ export function placeQueue(view: PlacementView, vhost: string, def: QueueDefinit
 
 function locatorOf(broker: Broker, vhost: string, def: QueueDefinition): string {
   const arg = def.arguments['x-queue-leader-locator'] ?? def.arguments['x-queue-master-locator'];
-  const value = arg !== undefined ? String(arg) : policyLocator(broker, vhost, def.name);
+  const value = arg !== undefined ? String(arg) : policyLocator(broker, vhost, def);
   return value === 'balanced' || value === 'min-masters' ? 'balanced' : 'client-local';
 }
 
-function policyLocator(broker: Broker, vhost: string, name: string): string | undefined {
+function policyLocator(broker: Broker, vhost: string, def: QueueDefinition): string | undefined {
   const v = broker.vhost(vhost);
   if (!v) return undefined;
-  const policy = matchingPolicy(v.policies.values(), 'queue', name);
+  const policy = matchingPolicy(v.policies.values(), queuePolicyKind(def.arguments), def.name);
   const value = policy?.definition['queue-leader-locator'] ?? policy?.definition['queue-master-locator'];
   return value === undefined ? undefined : String(value);
 }

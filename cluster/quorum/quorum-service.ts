@@ -179,7 +179,7 @@ export class QuorumService implements QuorumQueueHost {
 
   policyFor(vhost: string, name: string): Record<string, unknown> | undefined {
     const v = this.o.broker.vhost(vhost);
-    return v ? matchingPolicy(v.policies.values(), 'queue', name)?.definition : undefined;
+    return v ? matchingPolicy(v.policies.values(), 'quorum_queue', name)?.definition : undefined;
   }
 
   announceLeader(queue: QuorumQueue): void {

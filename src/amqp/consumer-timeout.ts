@@ -13,7 +13,7 @@
  * `consumer-timeout` policy key (the smaller when both are set), else the node's setting.
  */
 import { PreconditionFailed, type AmqpError } from '../broker/errors';
-import { matchingPolicy } from '../broker/policy';
+import { matchingPolicy, queuePolicyKind } from '../broker/policy';
 import type { QueueHandle } from '../broker/ports';
 import type { VirtualHost } from '../broker/vhost';
 
@@ -64,7 +64,7 @@ const INTEGER = (v: unknown): number | undefined => (typeof v === 'number' && Nu
 /** The consumer timeout of deliveries from `queue`: its argument or policy key (smaller wins), else `fallbackMs`; 0 = none. */
 export function queueConsumerTimeoutMs(queue: QueueHandle, vhost: VirtualHost | undefined, fallbackMs: number): number {
   const arg = INTEGER(queue.def.arguments['x-consumer-timeout']);
-  const policy = vhost ? INTEGER(matchingPolicy(vhost.policies.values(), 'queue', queue.name)?.definition['consumer-timeout']) : undefined;
+  const policy = vhost ? INTEGER(matchingPolicy(vhost.policies.values(), queuePolicyKind(queue.def.arguments), queue.name)?.definition['consumer-timeout']) : undefined;
   if (arg === undefined && policy === undefined) return fallbackMs;
   return Math.min(arg ?? Infinity, policy ?? Infinity);
 }

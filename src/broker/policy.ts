@@ -1,4 +1,13 @@
 import { PreconditionFailed } from './errors';
+import type { FieldTable } from '../protocol/field-table';
+
+/** What a policy is matched against: an exchange, a classic queue or a quorum queue (apply-to classic_queues / quorum_queues). */
+export type PolicyKind = 'queue' | 'quorum_queue' | 'exchange';
+
+/** The policy kind of a queue with these arguments. */
+export function queuePolicyKind(args: FieldTable): PolicyKind {
+  return args['x-queue-type'] === 'quorum' ? 'quorum_queue' : 'queue';
+}
 
 export type PolicyTarget = 'all' | 'queues' | 'classic_queues' | 'quorum_queues' | 'streams' | 'exchanges';
 
@@ -41,10 +50,11 @@ export function validatePolicy(p: Policy): void {
 }
 
 /** The definition of the highest-priority policy matching an object, or undefined. */
-export function matchingPolicy(policies: Iterable<Policy>, kind: 'queue' | 'exchange', name: string): Policy | undefined {
+export function matchingPolicy(policies: Iterable<Policy>, kind: PolicyKind, name: string): Policy | undefined {
   let best: Policy | undefined;
+  const queueTarget = kind === 'quorum_queue' ? 'quorum_queues' : 'classic_queues';
   for (const p of policies) {
-    const applies = kind === 'exchange' ? p.applyTo === 'all' || p.applyTo === 'exchanges' : p.applyTo === 'all' || p.applyTo === 'queues' || p.applyTo === 'classic_queues';
+    const applies = kind === 'exchange' ? p.applyTo === 'all' || p.applyTo === 'exchanges' : p.applyTo === 'all' || p.applyTo === 'queues' || p.applyTo === queueTarget;
     if (!applies || !new RegExp(p.pattern).test(name)) continue;
     if (!best || p.priority > best.priority) best = p;
   }

@@ -8,7 +8,7 @@ import { Queue, type QueueHooks } from './queue/queue';
 import type { QueueDefinition } from './queue/queue-definition';
 import type { ConfirmParts, QueueHandle, RemoteQueues } from './ports';
 import { deadLetteredMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter';
-import { matchingPolicy, type Policy } from './policy';
+import { matchingPolicy, queuePolicyKind, type Policy } from './policy';
 import type { MessageStore } from '../store/message-store';
 import { routingBlob } from './routing-blob';
 import { MessageCounters } from './message-stats';
@@ -279,7 +279,7 @@ export class VirtualHost implements QueueHooks {
   }
 
   private reapplyPolicies(): void {
-    for (const q of this.queues.values()) q.applyPolicy(matchingPolicy(this.policies.values(), 'queue', q.name)?.definition);
+    for (const q of this.queues.values()) q.applyPolicy(matchingPolicy(this.policies.values(), queuePolicyKind(q.def.arguments), q.name)?.definition);
     for (const e of this.exchanges.values()) if (e.name !== '') e.policy = matchingPolicy(this.policies.values(), 'exchange', e.name);
   }
 
@@ -316,7 +316,7 @@ export class VirtualHost implements QueueHooks {
       existing.touch();
       return { queue: existing, created: false };
     }
-    const queue = this.remote?.handleFor(this.name, def) ?? new Queue(this.name, def, this, matchingPolicy(this.policies.values(), 'queue', def.name)?.definition);
+    const queue = this.remote?.handleFor(this.name, def) ?? new Queue(this.name, def, this, matchingPolicy(this.policies.values(), queuePolicyKind(def.arguments), def.name)?.definition);
     this.queues.set(def.name, queue);
     return { queue, created: true };
   }

@@ -12,7 +12,7 @@ import type { Broker } from '../broker/broker';
 import { NotFound } from '../broker/errors';
 import { Message } from '../broker/message';
 import { COUNTER_FIELDS, MessageCounters } from '../broker/message-stats';
-import { matchingPolicy, type Policy } from '../broker/policy';
+import { matchingPolicy, queuePolicyKind, type Policy } from '../broker/policy';
 import { encodeProperties } from '../broker/queue/dead-letter';
 import { Queue } from '../broker/queue/queue';
 import type { QueueCounts, QueueHandle, QueuedMessage } from '../broker/ports';
@@ -264,7 +264,7 @@ export class LocalNodeSource implements NodeSource {
   }
 
   private queueRow(q: QueueHandle, policies: Iterable<Policy>, counts: QueueCounts, state: string): Row {
-    const policy = matchingPolicy(policies, 'queue', q.name);
+    const policy = matchingPolicy(policies, queuePolicyKind(q.def.arguments), q.name);
     const ready = counts.messageCount;
     const unacked = counts.unackedCount;
     const row: Row = {

@@ -1,7 +1,8 @@
 // Quorum queue features of RabbitMQ 4.x on three real nodes in network namespaces: message
 // priorities (4.0–4.2: above 4 is high, two high for each normal one, rebuilt by a new
 // leader from the messages' properties) and x-quorum-target-group-size (continuous
-// membership reconciliation grows a queue to its target, one member per round).
+// membership reconciliation grows a queue to its target, one member per round), and the
+// consumer timeout for a quorum queue's consumer on a node that does not lead it.
 // Needs root and `ip netns`; skipped with the reason otherwise.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ const QQ = { 'x-queue-type': 'quorum' };
 const pad = (s: string) => Buffer.from(s.padEnd(200, '.'));
 const name = (m: { content: Buffer }) => m.content.toString().replace(/\.+$/, '');
 
-describe('quorum queue priorities and target group size across three network namespaces', { skip: unavailable ?? false, timeout: 180_000 }, () => {
+describe('quorum queue priorities, target group size and consumer timeout across three network namespaces', { skip: unavailable ?? false, timeout: 180_000 }, () => {
   let cluster: NetnsCluster;
   const url = (i: number) => cluster.nodes[i].url;
   const membersOf = (queue: string, via = 0): { leader: string; members: string[] } => {
@@ -99,9 +100,40 @@ describe('quorum queue priorities and target group size across three network nam
     await (await channel(url(2))).assertQueue('qq.grow.p', { durable: true, arguments: { ...QQ, 'x-quorum-initial-group-size': 1 } });
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(membersOf('qq.grow.p').members.length, 1, 'no target: left alone');
-    const r = cluster.ctl(0, ['set_policy', 'grow', '^qq\\.grow\\.p$', '{"target-group-size":3}']);
+    // A classic_queues policy does not apply to a quorum queue; a quorum_queues one does.
+    assert.equal(cluster.ctl(0, ['set_policy', '--apply-to', 'classic_queues', 'nogrow', '^qq\\.grow\\.p$', '{"target-group-size":3}']).code, 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(membersOf('qq.grow.p').members.length, 1, 'a classic_queues policy: left alone');
+    const r = cluster.ctl(0, ['set_policy', '--apply-to', 'quorum_queues', '--priority', '1', 'grow', '^qq\\.grow\\.p$', '{"target-group-size":3}']);
     assert.equal(r.code, 0, r.stderr);
     await waitFor('three members by policy', () => membersOf('qq.grow.p').members.length === 3, 20_000);
     assert.equal(cluster.ctl(0, ['clear_policy', 'grow']).code, 0);
+    assert.equal(cluster.ctl(0, ['clear_policy', 'nogrow']).code, 0);
+  });
+
+  test('consumer timeout on a quorum queue consumed through a node that does not lead it: the channel is closed, the message returns with x-delivery-count', async () => {
+    const ch0 = await channel(url(0));
+    await ch0.assertQueue('qq.slow', { durable: true, arguments: { ...QQ, 'x-consumer-timeout': 1000 } });
+    const pub = await confirmChannel(url(0));
+    pub.sendToQueue('qq.slow', Buffer.from('slow'), { persistent: true });
+    await timed(pub.waitForConfirms(), 10_000, 'confirm');
+    await waitFor('leader on node 0', () => membersOf('qq.slow').leader === cluster.nodes[0].name);
+    const ch2 = await channel(url(2));
+    const errors: Error[] = [];
+    ch2.on('error', (e: Error) => errors.push(e));
+    const closed = new Promise<void>((ok) => ch2.once('close', () => ok()));
+    const c = await consume(ch2, 'qq.slow', { manual: true });
+    await c.until(1, 10_000);
+    const t0 = Date.now();
+    // Swept every 5 s (the node's own timeout is the default 30 min): closed 1 to 6 s after the delivery.
+    await timed(closed, 10_000, 'the channel closed by the consumer timeout');
+    assert.ok(Date.now() - t0 >= 900, `closed after ${Date.now() - t0} ms`);
+    assert.match(errors[0]?.message ?? '', /406 \(PRECONDITION-FAILED\) with message "PRECONDITION_FAILED - delivery acknowledgement on channel \d+ timed out\. Timeout value used: 1000 ms\./);
+    const again = await consume(await channel(url(1)), 'qq.slow');
+    const [m] = await again.until(1, 10_000);
+    assert.equal(m.content.toString(), 'slow');
+    assert.equal(m.fields.redelivered, true);
+    assert.equal(m.properties.headers?.['x-delivery-count'], 1);
+    await again.cancel();
   });
 });

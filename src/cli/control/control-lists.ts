@@ -5,7 +5,7 @@
  */
 import { displayAddress } from '../../amqp/socket-address';
 import type { Broker } from '../../broker/broker';
-import { matchingPolicy } from '../../broker/policy';
+import { matchingPolicy, queuePolicyKind } from '../../broker/policy';
 import type { VirtualHost } from '../../broker/vhost';
 import type { Connection } from '../../amqp/connection';
 import type { FieldTable } from '../../protocol/field-table';
@@ -64,7 +64,7 @@ const SPECS: Record<ListKind, ListSpec> = {
     perVhost: true,
     rows: async (s, v) =>
       [...(await vhostQueueFigures(v!))].map(([q, f]) => {
-        const policy = matchingPolicy(v!.policies.values(), 'queue', q.name);
+        const policy = matchingPolicy(v!.policies.values(), queuePolicyKind(q.def.arguments), q.name);
         return {
           name: q.name,
           vhost: v!.name,
