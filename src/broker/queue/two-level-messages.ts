@@ -61,6 +61,8 @@ export class TwoLevelMessages implements PagingReadyMessages {
   }
 
   shift(): QueuedMessage | undefined {
+    // Queues that never saw a high message: the normal level alone (the counter only matters with both).
+    if (this.high === undefined && this.returns.length === 0) return this.normal.shift();
     if (this.returns.length > 0) return this.returns.shift();
     const level = this.next();
     if (level === undefined) return undefined;
