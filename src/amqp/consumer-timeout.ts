@@ -92,10 +92,14 @@ export interface TimedChannel {
  */
 export function sweepChannel(ch: TimedChannel, vhost: VirtualHost | undefined, defaultMs: number, nowMs: number): number | undefined {
   if (ch.state !== 'open' || ch.lastDeliveryTag === 0) return undefined;
+  const oldest = ch.oldestUnacked();
+  if (!oldest) {
+    // Every later delivery has a higher tag than any mark so far: none is needed any more.
+    ch.deliveryClock = undefined;
+    return undefined;
+  }
   const clock = (ch.deliveryClock ??= new DeliveryClock());
   clock.mark(ch.lastDeliveryTag, nowMs);
-  const oldest = ch.oldestUnacked();
-  if (!oldest) return undefined;
   const timeoutMs = queueConsumerTimeoutMs(oldest.queue, vhost, defaultMs);
   if (timeoutMs === 0) return undefined;
   const sentBy = clock.deliveredBy(oldest.deliveryTag);
