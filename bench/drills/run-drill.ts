@@ -138,6 +138,13 @@ async function main(): Promise<void> {
       if (name === 'partition-one') r.report.healed = await healed(cluster, String(r.report.queue));
       output(i, r);
     } finally {
+      // DRILL_NODE_LOGS=dir keeps each node's output (every start of it) for a look at what happened.
+      const logs = process.env.DRILL_NODE_LOGS;
+      if (logs) {
+        mkdirSync(logs, { recursive: true });
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        cluster.nodes.forEach((n, k) => writeFileSync(join(logs, `${name}-${stamp}-run${i}-n${k + 1}.log`), n.proc.output));
+      }
       await cluster.destroy();
     }
   }

@@ -243,7 +243,8 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     setImmediate(() => {
       this.creditScheduled = false;
       for (const c of this.creditDue) {
-        if (c.creditOwed > 0 && this.isUp(c.queue.home)) this.o.mesh.send(c.queue.home, 'q.stl', encodeCredit(c.id, c.creditOwed));
+        const home = c.queue.consumerHome;
+        if (c.creditOwed > 0 && this.isUp(home)) this.o.mesh.send(home, 'q.stl', encodeCredit(c.id, c.creditOwed));
         c.creditOwed = 0;
       }
       this.creditDue.clear();
@@ -260,7 +261,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       return;
     }
     const d = f.delivery!;
-    if (!rc || rc.queue.home !== from) {
+    if (!rc || rc.queue.consumerHome !== from) {
       // The consumer is gone here (cancelled meanwhile), or its queue moved to another
       // leader: give the message back.
       if (d.deliveryId !== 0) this.o.mesh.send(from, 'q.stl', encodeSettle(SETTLE_REQUEUE, [d.deliveryId]));
@@ -306,7 +307,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     this.inboxes.delete(node);
     this.deliveries.nodeDown(node);
     for (const vhost of this.o.broker.vhosts.values()) {
-      for (const q of vhost.queues.values()) if (q instanceof RemoteQueue && q.home === node) q.homeDown();
+      for (const q of vhost.queues.values()) if (q instanceof RemoteQueue && (q.home === node || q.consumerHome === node)) q.homeDown();
     }
   }
 

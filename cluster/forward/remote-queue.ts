@@ -100,6 +100,15 @@ export class RemoteQueue implements QueueHandle {
     this.outbox = node === '' ? undefined : this.host.outbox(node);
   }
 
+  /**
+   * The node this node's consumers of the queue are attached to, where their deliveries come
+   * from and their credit, acks and cancels go: the home, except that a quorum queue's
+   * consumers stay with the last leader while no leader is known.
+   */
+  get consumerHome(): string {
+    return this.homeNode;
+  }
+
   get name(): string {
     return this.def.name;
   }
@@ -176,9 +185,10 @@ export class RemoteQueue implements QueueHandle {
     // Deliveries still buffered here were never seen by the client: back to the queue.
     const unseen = rc.buffer.clear().filter((e) => e.deliveryId !== 0);
     if (unseen.length > 0) this.requeue(unseen);
-    if (!this.host.isUp(this.home) || this.deleted) return false;
+    const home = this.consumerHome;
+    if (!this.host.isUp(home) || this.deleted) return false;
     // The home deletes an auto-delete queue itself when its last consumer goes.
-    await this.host.request(this.home, REQ_CANCEL, this.vhost, this.name, (w) => w.u32(rc.id), () => undefined).catch(() => undefined);
+    await this.host.request(home, REQ_CANCEL, this.vhost, this.name, (w) => w.u32(rc.id), () => undefined).catch(() => undefined);
     return false;
   }
 
@@ -191,14 +201,15 @@ export class RemoteQueue implements QueueHandle {
   }
 
   private sendSettle(action: number, entries: QueuedMessage[]): void {
-    if (this.deleted || !this.host.isUp(this.home)) return;
+    const home = this.consumerHome;
+    if (this.deleted || !this.host.isUp(home)) return;
     const ids: number[] = [];
     for (const e of entries) {
       const r = e as RemoteEntry;
       // A delivery from a former home (a quorum queue's old leader) is redelivered by the new one.
-      if (r.deliveryId && r.from === this.home) ids.push(r.deliveryId);
+      if (r.deliveryId && r.from === home) ids.push(r.deliveryId);
     }
-    if (ids.length > 0) this.host.settle(this.home, action, ids);
+    if (ids.length > 0) this.host.settle(home, action, ids);
   }
 
   purge(): Promise<number> {

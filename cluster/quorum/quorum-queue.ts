@@ -69,6 +69,15 @@ export class QuorumQueue extends RemoteQueue {
   private policy: Record<string, unknown> | undefined;
   /** Bumped on each leadership change, so a slow live-queue build does not outlive its term. */
   private epoch = 0;
+  /**
+   * The leader (and its Raft term; 0 when learnt from an announcement) this node's consumers
+   * are attached to. It stays while no leader is known: a member that missed a few heartbeats
+   * (a loaded machine) starts a pre-vote and knows no leader until the next heartbeat of the
+   * same leader, whose live queue, with this node's consumers and their deliveries, never
+   * went away. Only a leader of another node or term means attaching them anew.
+   */
+  private attachedTo = '';
+  private attachedTerm = 0;
 
   constructor(
     host: RemoteQueueHost,
@@ -81,6 +90,7 @@ export class QuorumQueue extends RemoteQueue {
     super(host, vhost, def);
     // Until a leader is known, the preferred leader is the best guess (for non-members).
     this.home = member ? '' : (def.ownerNode ?? '');
+    this.attachedTo = this.home;
     this.policy = qhost.policyFor(vhost, def.name);
   }
 
@@ -97,11 +107,12 @@ export class QuorumQueue extends RemoteQueue {
     if (old === group) return;
     if (!group && old) {
       const leader = old.raft?.leader()?.id ?? '';
+      const term = old.raft?.stats().term ?? 0;
       this.epoch++;
       if (this.live) this.stepDown();
       this.member = undefined;
       void old.close(true);
-      this.followLeader(leader === this.qhost.nodeName ? '' : leader);
+      this.followLeader(leader === this.qhost.nodeName ? '' : leader, term);
       if (this.home === '' || !this.host.isUp(this.home)) this.qhost.askLeader(this);
       return;
     }
@@ -141,8 +152,12 @@ export class QuorumQueue extends RemoteQueue {
 
   // ---- leadership ----
 
-  /** The group's leader is now `leader` ('' while there is none). */
-  leaderChanged(leader: string): void {
+  override get consumerHome(): string {
+    return this.attachedTo;
+  }
+
+  /** The group's leader is now `leader` ('' while there is none), in Raft term `term`. */
+  leaderChanged(leader: string, term = 0): void {
     if (this.deleted) return;
     const epoch = ++this.epoch;
     if (leader === this.qhost.nodeName) {
@@ -151,7 +166,7 @@ export class QuorumQueue extends RemoteQueue {
       return;
     }
     if (this.live) this.stepDown();
-    this.followLeader(leader);
+    this.followLeader(leader, term);
   }
 
   /** A node that is not a member learns the leader from its announcement. */
@@ -160,11 +175,20 @@ export class QuorumQueue extends RemoteQueue {
     this.followLeader(leader);
   }
 
-  private followLeader(leader: string): void {
+  private followLeader(leader: string, term = 0): void {
     const moved = leader !== this.home;
     this.home = leader;
-    if (leader === '' || !moved) return;
-    this.wakeLeaderWaiters();
+    if (leader === '') return;
+    if (moved) this.wakeLeaderWaiters();
+    // The same leader in the same term (this node only lost sight of it for a while): its
+    // consumers are still attached there, their deliveries buffered here still theirs. (An
+    // announcement to a node that is not a member carries no term: 0 matches any.)
+    if (leader === this.attachedTo && (term === this.attachedTerm || term === 0 || this.attachedTerm === 0)) {
+      if (term !== 0) this.attachedTerm = term;
+      return;
+    }
+    this.attachedTo = leader;
+    this.attachedTerm = term;
     // This node's consumers follow the leader: re-attached there with the same ids.
     for (const rc of this.consumers.values()) {
       rc.buffer.clear();
@@ -247,6 +271,8 @@ export class QuorumQueue extends RemoteQueue {
       this.dlx.add(id, DEATH_REASONS[m.dead - 1], m.size);
     }
     this.home = this.qhost.nodeName;
+    this.attachedTo = '';
+    this.attachedTerm = 0;
     // Consumers of this node attached to the old leader now consume here.
     for (const [consumer, rc] of [...this.consumers]) {
       this.consumers.delete(consumer);

@@ -134,7 +134,7 @@ export class QuorumService implements QuorumQueueHost {
       },
       // A member being replaced (deleted and added again) must not steer the queue.
       (change) => {
-        if (queue.group === group) queue.leaderChanged(change.leaderId);
+        if (queue.group === group) queue.leaderChanged(change.leaderId, change.term);
       },
     );
     return group;
