@@ -54,6 +54,27 @@ export class HomeDeliveries implements ProxyHost {
     await this.removeProxyOf(proxy);
   }
 
+  /**
+   * A consumer node attaches a consumer again under an id that has a proxy here (it followed
+   * a quorum queue's leader back to this node, or asked again after getting no answer): the
+   * old proxy goes, and what was delivered through it and not settled is requeued (the
+   * consumer node dropped it when it re-attached), not left held by a proxy nobody settles.
+   */
+  async replaceProxy(node: string, consumerId: number): Promise<void> {
+    const old = this.proxies.get(node)?.get(consumerId);
+    if (!old) return;
+    await this.removeProxy(node, consumerId);
+    const m = this.unsettled.get(node);
+    if (!m) return;
+    const taken: Delivered[] = [];
+    for (const [id, d] of m) {
+      if (d.consumer !== old) continue;
+      m.delete(id);
+      taken.push(d);
+    }
+    this.apply(taken, SETTLE_REQUEUE);
+  }
+
   /** Records a message handed to a node with manual ack; returns its delivery id. */
   track(node: string, queue: QueueHandle, entry: QueuedMessage, consumer: ProxyConsumer | undefined): number {
     const id = this.nextDeliveryId;

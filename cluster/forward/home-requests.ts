@@ -36,6 +36,7 @@ export class HomeRequests {
     switch (op) {
       case REQ_CONSUME: {
         const req = readConsume(r);
+        await this.deliveries.replaceProxy(from, req.consumerId);
         const proxy = new ProxyConsumer(from, req.consumerId, queue, req, this.deliveries);
         await queue.addConsumer(proxy);
         this.deliveries.addProxy(proxy);

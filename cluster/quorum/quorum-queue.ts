@@ -31,6 +31,9 @@ const MAX_HELD_MESSAGES = 20_000;
 const HOLD_MS = 5000;
 /** How soon a publish refused during a leadership transfer is offered again. */
 const REROUTE_RETRY_MS = 10;
+/** How long a consumer following a new leader is offered to it again before it is cancelled, and how often. */
+const REATTACH_MS = 15_000;
+const REATTACH_RETRY_MS = 250;
 
 interface HeldPublish {
   message: Message;
@@ -190,15 +193,30 @@ export class QuorumQueue extends RemoteQueue {
     this.attachedTo = leader;
     this.attachedTerm = term;
     // This node's consumers follow the leader: re-attached there with the same ids.
+    const giveUpAt = Date.now() + REATTACH_MS;
     for (const rc of this.consumers.values()) {
       rc.buffer.clear();
       rc.creditOwed = 0;
-      this.requestConsume(rc).catch((err: unknown) => {
-        if (this.home !== leader || this.consumers.get(rc.consumer) !== rc) return;
-        this.qhost.log.warn({ err, queue: this.name, leader }, 'consumer could not follow the quorum queue leader');
-        this.cancelledByHome(rc);
-      });
+      this.reattach(rc, leader, term, giveUpAt);
     }
+  }
+
+  /**
+   * Asks `leader` to take consumer `rc`. A leader that is stopping, or was elected a moment
+   * ago on a loaded machine, may not answer yet: asked again while it is up (a leader that
+   * went down is followed by the next one), cancelled only when it keeps refusing.
+   */
+  private reattach(rc: RemoteConsumer, leader: string, term: number, giveUpAt: number): void {
+    this.requestConsume(rc).catch((err: unknown) => {
+      if (this.deleted || this.attachedTo !== leader || this.attachedTerm !== term || this.consumers.get(rc.consumer) !== rc) return;
+      if (!this.host.isUp(leader)) return;
+      if (Date.now() < giveUpAt) {
+        setTimeout(() => this.reattach(rc, leader, term, giveUpAt), REATTACH_RETRY_MS).unref();
+        return;
+      }
+      this.qhost.log.warn({ err, queue: this.name, leader }, 'consumer could not follow the quorum queue leader');
+      this.cancelledByHome(rc);
+    });
   }
 
   private async becomeLeader(epoch: number): Promise<void> {
