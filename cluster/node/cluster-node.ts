@@ -198,7 +198,9 @@ export class ClusterNode {
     this.membership.unregister();
     this.reconciler?.stop();
     await this.quorum.handOff(2000);
-    await this.queues.settled(1000);
+    // Forwards taken here are passed on to the new leaders: their outcomes may take a few
+    // seconds on a loaded machine, and a forward still open when the node leaves is a nack.
+    await this.queues.settled(4000);
     this.queues.close();
     this.quorumControl.close();
     await this.quorum.close();

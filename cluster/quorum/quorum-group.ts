@@ -53,8 +53,11 @@ export interface QuorumGroupOptions {
   members?: () => readonly string[];
 }
 
-/** How long a batch whose proposal lost leadership may still turn out committed. */
-const UNKNOWN_OUTCOME_WAIT_MS = 5000;
+/**
+ * How long a batch whose proposal lost leadership waits at most for the log to tell whether
+ * it was committed (a cluster without a leader that long: nacked).
+ */
+const UNKNOWN_OUTCOME_MAX_MS = 30_000;
 
 interface Batch {
   id: number;
@@ -62,6 +65,9 @@ interface Batch {
   bytes: number;
   confirms: (ConfirmParts | undefined)[];
   seqs: number[];
+  /** Outcome unknown: decided once this member has applied up to here, at the latest at giveUpAt. */
+  decidedAt?: number;
+  giveUpAt?: number;
 }
 
 export class QuorumGroup implements FlowGate {
@@ -91,6 +97,9 @@ export class QuorumGroup implements FlowGate {
   onRefused: ((messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[]) => void) | undefined;
   /** Called when no proposed batch is left (a graceful stop waits for that). */
   private onSettled: (() => void) | undefined;
+  /** Batches appended by this member as leader whose fate the log has not told yet. */
+  private readonly undecided = new Set<Batch>();
+  private offUndecided: (() => void) | undefined;
 
   constructor(
     private readonly o: QuorumGroupOptions,
@@ -247,12 +256,41 @@ export class QuorumGroup implements FlowGate {
       (err: unknown) => {
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
         // partition): the entry may still commit under the next leader, and this member
-        // then applies it (batchApplied), so the confirm waits a while before a nack.
+        // then applies it (batchApplied), so the confirm waits for the log's answer.
         if (err instanceof NotLeaderError && !this.closed && this.onRefused) return this.handBack(b);
         if (err instanceof NotLeaderError || this.closed) return this.settleBatch(b, false);
-        setTimeout(() => this.settleBatch(b, false), UNKNOWN_OUTCOME_WAIT_MS).unref();
+        this.awaitOutcome(b);
       },
     );
+  }
+
+  /**
+   * The entry of batch `b` is in this member's log at an index no higher than its last one
+   * now (or was cut off, if the log is shorter by then). Once this member has applied up to
+   * that index, the entry was applied (confirmed, batchApplied) if it was committed; if not
+   * applied by then, another entry took its place: nacked. Under load the next leader may
+   * take seconds to commit it; a fixed wait nacked publishes that were committed (a
+   * rolling-restart run under load nacked 1,937 just after leadership returned to n1).
+   */
+  private awaitOutcome(b: Batch): void {
+    if (b.messages.length === 0) return;
+    b.decidedAt = this.raft?.stats().lastIndex ?? 0;
+    b.giveUpAt = Date.now() + UNKNOWN_OUTCOME_MAX_MS;
+    this.undecided.add(b);
+    this.offUndecided ??= this.o.ticker.add(() => this.checkUndecided());
+  }
+
+  private checkUndecided(): void {
+    const applied = this.raft?.stats().appliedIndex ?? 0;
+    const now = Date.now();
+    for (const b of this.undecided) {
+      if (b.messages.length > 0 && applied < b.decidedAt! && now < b.giveUpAt!) continue;
+      this.undecided.delete(b);
+      this.settleBatch(b, false);
+    }
+    if (this.undecided.size > 0) return;
+    this.offUndecided?.();
+    this.offUndecided = undefined;
   }
 
   /** A refused batch goes back to the queue (its confirms still held) instead of a nack. */
@@ -355,6 +393,9 @@ export class QuorumGroup implements FlowGate {
     this.bodies.close();
     for (const b of [...this.proposed.values()]) this.settleBatch(b, false);
     this.settleBatch(this.batch, false);
+    this.undecided.clear();
+    this.offUndecided?.();
+    this.offUndecided = undefined;
     const w = this.waiters;
     this.waiters = [];
     for (const x of w) x.resumeFlow();

@@ -44,6 +44,8 @@ interface HeldPublish {
 export interface QuorumQueueHost {
   readonly nodeName: string;
   readonly log: Logger;
+  /** The node is stopping gracefully: it has handed its leaders over and must not lead again. */
+  readonly stopping: boolean;
   /** The live queue's hooks (dead lettering through the vhost, expiry); released is the queue's own. */
   hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'>;
   /** At-least-once dead lettering: routes through `queue`'s DLX, `done(true)` once every target confirmed. */
@@ -228,6 +230,13 @@ export class QuorumQueue extends RemoteQueue {
       return;
     }
     if (epoch !== this.epoch || this.deleted || !group.isLeader()) return;
+    if (this.qhost.stopping) {
+      // Elected again while the node stops (the member it handed over to was slow to take
+      // over): handed on at once, rather than take publishes and leave with them unconfirmed.
+      const to = this.members.find((m) => m !== this.qhost.nodeName && this.host.isUp(m));
+      if (to) group.raft?.leadershipTransfer(to).catch(() => undefined);
+      return;
+    }
     const hooks = this.qhost.hooksFor(this.vhost);
     const pages = livePagingStore(group, this.liveCounts, (id) => {
       this.liveCounts.delete(id);

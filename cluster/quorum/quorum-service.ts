@@ -27,7 +27,7 @@ const WHO_CHANNEL = 'qq.who';
 /** How long after a node returns the leaders it prefers are handed back to it. */
 const RETURN_LEADERS_AFTER_MS = 3000;
 /** How long a graceful stop waits for the outcome of publishes its leaders had appended. */
-const SETTLE_ON_STOP_MS = 1000;
+const SETTLE_ON_STOP_MS = 4000;
 
 export interface QuorumServiceOptions {
   nodeName: string;
@@ -63,6 +63,7 @@ export class QuorumService implements QuorumQueueHost {
   private readonly ticker: SharedTicker;
   /** Set by the node when membership reconciliation runs (membership-reconciler.ts). */
   onReconcileSoon: (() => void) | undefined;
+  stopping = false;
 
   constructor(private readonly o: QuorumServiceOptions) {
     this.log = o.log.child({ module: 'quorum' });
@@ -207,6 +208,7 @@ export class QuorumService implements QuorumQueueHost {
    * so its clients elsewhere wait a round trip instead of an election timeout.
    */
   async handOff(timeoutMs: number): Promise<void> {
+    this.stopping = true;
     const transfers: Promise<unknown>[] = [];
     for (const q of this.queues.values()) {
       const raft = q.group?.raft;
