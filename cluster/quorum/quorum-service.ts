@@ -212,6 +212,7 @@ export class QuorumService implements QuorumQueueHost {
     const transfers: Promise<unknown>[] = [];
     for (const q of this.queues.values()) {
       const raft = q.group?.raft;
+      raft?.stopCampaigns();
       if (!q.leading || !raft) continue;
       const to = q.members.find((m) => m !== this.o.nodeName && this.o.mesh.isUp(m));
       if (to) transfers.push(raft.leadershipTransfer(to, timeoutMs).catch(() => undefined));
@@ -258,7 +259,7 @@ export class QuorumService implements QuorumQueueHost {
       // seen the node go down).
       raft.leaderDown();
       const survivors = q.members.filter((m) => m !== node && (m === this.o.nodeName || this.o.mesh.isUp(m))).sort();
-      if (survivors[0] !== this.o.nodeName) continue;
+      if (survivors[0] !== this.o.nodeName || this.stopping) continue;
       raft.campaign();
       setTimeout(() => {
         if (raft.leader() === undefined) raft.campaign();

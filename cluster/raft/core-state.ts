@@ -89,6 +89,8 @@ export class CoreState {
   readonly progress = new Map<ServerId, Progress>();
   readonly votes = new Map<ServerId, boolean>();
   electionElapsed = 0;
+  /** This server starts no more elections of its own (its node is stopping); it still votes and follows. */
+  noCampaigns = false;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
   leadTransferee: ServerId = '';

@@ -63,7 +63,7 @@ export function inLease(s: CoreState): boolean {
 
 export function tickElection(s: CoreState): void {
   s.electionElapsed++;
-  if (s.electionElapsed >= s.electionTimeout() && isVoter(s.configuration, s.id)) {
+  if (s.electionElapsed >= s.electionTimeout() && isVoter(s.configuration, s.id) && !s.noCampaigns) {
     s.electionElapsed = 0;
     s.idle = false;
     startCampaign(s, s.opts.preVote, false);

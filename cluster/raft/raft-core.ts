@@ -224,6 +224,11 @@ export class RaftCore {
     if (s.role === 'leader' && maybeCommit(s) && s.role === 'leader') broadcastAppend(s, true);
   }
 
+  /** Starts no more elections on timeouts (the node is stopping); votes and follows as before. */
+  stopCampaigns(): void {
+    this.s.noCampaigns = true;
+  }
+
   /** Starts an election now (pre-vote first if enabled). For tests and bootstrap. */
   campaign(): void {
     if (this.s.role === 'leader') return;

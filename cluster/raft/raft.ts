@@ -232,6 +232,15 @@ export class Raft<R = unknown> extends EventEmitter {
     this.schedule();
   }
 
+  /**
+   * Starts no more elections after timeouts: the node is stopping gracefully and has handed
+   * its leadership over; elected again, it would take publishes only to leave with them.
+   * It still votes, follows and takes a leadership transfer.
+   */
+  stopCampaigns(): void {
+    this.core?.stopCampaigns();
+  }
+
   /** Starts an election now instead of after a timeout (e.g. the preferred leader of a new group). */
   campaign(): void {
     if (this.closed || !this.core || this.role === 'leader') return;
