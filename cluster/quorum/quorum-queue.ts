@@ -190,6 +190,7 @@ export class QuorumQueue extends RemoteQueue {
     // announcement to a node that is not a member carries no term: 0 matches any.)
     if (leader === this.attachedTo && (term === this.attachedTerm || term === 0 || this.attachedTerm === 0)) {
       if (term !== 0) this.attachedTerm = term;
+      if (moved && this.consumers.size > 0) this.qhost.log.info({ queue: this.name, leader, term }, 'quorum queue leader known again, same term: consumers stay attached');
       return;
     }
     this.attachedTo = leader;
