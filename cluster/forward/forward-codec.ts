@@ -141,21 +141,24 @@ export interface Delivery {
   consumerId: number;
   /** The home's id of the delivery, 0 for no-ack consumers. */
   deliveryId: number;
+  /** The message's id in a quorum queue's log (0 otherwise): settled by it on a later leader. */
+  logId: number;
   redelivered: boolean;
   message: Message;
 }
 
 export function deliveryBytes(message: Message): number {
-  return 10 + messageBytes(message);
+  return 18 + messageBytes(message);
 }
 
 /** Writes a delivery of deliveryBytes() bytes at `at`. */
-export function writeDeliveryAt(out: Buffer, at: number, consumerId: number, deliveryId: number, redelivered: boolean, message: Message): void {
+export function writeDeliveryAt(out: Buffer, at: number, consumerId: number, deliveryId: number, redelivered: boolean, logId: number, message: Message): void {
   out[at] = DELIVER;
   out.writeUInt32BE(consumerId, at + 1);
   out.writeUInt32BE(deliveryId, at + 5);
   out[at + 9] = redelivered ? 1 : 0;
-  writeMessageAt(out, at + 10, message);
+  out.writeDoubleBE(logId, at + 10);
+  writeMessageAt(out, at + 18, message);
 }
 
 export const CANCEL_BYTES = 5;
@@ -173,7 +176,9 @@ export function decodeDeliveryFrame(payload: Buffer): { kind: number; consumerId
   if (kind !== DELIVER) return { kind, consumerId };
   const deliveryId = r.u32();
   const redelivered = r.u8() === 1;
-  return { kind, consumerId, delivery: { consumerId, deliveryId, redelivered, message: readMessage(r, deliveryDecoder) } };
+  const logId = payload.readDoubleBE(r.pos);
+  r.pos += 8;
+  return { kind, consumerId, delivery: { consumerId, deliveryId, logId, redelivered, message: readMessage(r, deliveryDecoder) } };
 }
 
 // ---- settlements and credit (consumer's node → home) ----
@@ -182,6 +187,39 @@ export const SETTLE_ACK = 1;
 export const SETTLE_REJECT = 2;
 export const SETTLE_REQUEUE = 3;
 export const CREDIT = 4;
+/**
+ * Settles of a quorum queue's messages by log id (deliveries from a former leader): the
+ * action (SETTLE_ACK, _REJECT or _REQUEUE), the queue, the ids.
+ */
+export const SETTLE_BY_LOG_ID = 5;
+/**
+ * The action of a SETTLE_BY_LOG_ID frame that lists every message of the queue the sending
+ * node's consumers still hold (sent when they follow a new leader): messages the new leader
+ * holds for them that are not listed never reached them (lost with the old leader) and go back.
+ */
+export const SETTLE_KEEP_ONLY = 6;
+
+export function encodeSettleByLogId(action: number, vhost: string, queue: string, ids: readonly number[]): Buffer {
+  const w = new ByteWriter(64 + ids.length * 8);
+  w.u8(SETTLE_BY_LOG_ID);
+  w.u8(action);
+  w.shortstr(vhost);
+  w.shortstr(queue);
+  w.u32(ids.length);
+  for (const id of ids) w.u64(id);
+  return w.take();
+}
+
+export function decodeSettleByLogId(payload: Buffer): { action: number; vhost: string; queue: string; ids: number[] } {
+  const r = reader(payload);
+  r.u8();
+  const action = r.u8();
+  const vhost = r.shortstr();
+  const queue = r.shortstr();
+  const ids: number[] = [];
+  for (let n = r.u32(); n > 0; n--) ids.push(r.u64());
+  return { action, vhost, queue, ids };
+}
 
 export function encodeSettle(action: number, ids: number[]): Buffer {
   const w = writer;

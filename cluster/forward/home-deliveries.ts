@@ -93,7 +93,9 @@ export class HomeDeliveries implements ProxyHost {
     }
     const batch = this.host.deliveries(proxy.node);
     const at = batch.reserve(deliveryBytes(entry.message));
-    writeDeliveryAt(batch.buffer, at, proxy.consumerId, id, entry.redelivered, entry.message);
+    // A quorum queue's message carries its log id (a later leader settles it by that).
+    const logId = queue.def.quorumGroup !== undefined ? (entry.message.storeId ?? 0) : 0;
+    writeDeliveryAt(batch.buffer, at, proxy.consumerId, id, entry.redelivered, logId, entry.message);
   }
 
   /** The queue cancelled a proxy (deleted): its node is told, and the proxy forgotten. */

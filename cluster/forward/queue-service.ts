@@ -38,6 +38,9 @@ import {
   encodeSettle,
   reader,
   SETTLE_REQUEUE,
+  SETTLE_BY_LOG_ID,
+  decodeSettleByLogId,
+  encodeSettleByLogId,
   REQ_VHOST_COUNTS,
   encodeTarget,
 } from './forward-codec';
@@ -220,6 +223,10 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     this.o.mesh.send(home, 'q.stl', encodeSettle(action, ids));
   }
 
+  settleByLogId(home: string, action: number, vhost: string, queue: string, ids: readonly number[]): void {
+    this.o.mesh.send(home, 'q.stl', encodeSettleByLogId(action, vhost, queue, ids));
+  }
+
   newConsumerId(): number {
     const id = this.nextConsumerId;
     this.nextConsumerId = id >= 0xffffffff ? 1 : id + 1;
@@ -267,10 +274,17 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       if (d.deliveryId !== 0) this.o.mesh.send(from, 'q.stl', encodeSettle(SETTLE_REQUEUE, [d.deliveryId]));
       return;
     }
-    rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId, from }, this);
+    if (d.logId > 0 && d.deliveryId !== 0) rc.queue.received(d.logId);
+    rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId, from, logId: d.logId }, this);
   }
 
   private onSettle(from: string, payload: Buffer): void {
+    if (payload[0] === SETTLE_BY_LOG_ID) {
+      const b = decodeSettleByLogId(payload);
+      const q = this.o.broker.vhost(b.vhost)?.queues.get(b.queue);
+      if (q instanceof RemoteQueue) q.settleByLogId(from, b.action, b.ids);
+      return;
+    }
     const s = decodeSettle(payload);
     if (s.action === CREDIT) {
       const proxy = this.deliveries.proxy(from, s.consumerId);

@@ -20,6 +20,8 @@ export interface RemoteEntry extends QueuedMessage {
   readonly deliveryId: number;
   /** The node that delivered it (a quorum queue's home moves with its leader). */
   readonly from: string;
+  /** A quorum queue's log id of the message (0 otherwise): a later leader settles it by that. */
+  readonly logId: number;
 }
 
 /** What a remote queue asks of the node's queue service. */
@@ -28,6 +30,8 @@ export interface RemoteQueueHost {
   outbox(home: string): Outbox;
   request<T>(home: string, op: number, vhost: string, queue: string, write: ((w: ByteWriter) => void) | undefined, read: (r: ByteReader) => T): Promise<T>;
   settle(home: string, action: number, ids: number[]): void;
+  /** Settles a quorum queue's messages by log id at `home` (its leader now). */
+  settleByLogId(home: string, action: number, vhost: string, queue: string, ids: readonly number[]): void;
   newConsumerId(): number;
   registerConsumer(rc: RemoteConsumer): void;
   unregisterConsumer(rc: RemoteConsumer): void;
@@ -147,7 +151,7 @@ export class RemoteQueue implements QueueHandle {
     this.checkAvailable();
     const g = await this.host.request(this.home, REQ_GET, this.vhost, this.name, (w) => w.u8(noAck ? 1 : 0), readGetReply);
     if (!g) return undefined;
-    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId, from: this.home };
+    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId, from: this.home, logId: 0 };
     return { entry, messageCount: g.messageCount };
   }
 
@@ -211,6 +215,12 @@ export class RemoteQueue implements QueueHandle {
     }
     if (ids.length > 0) this.host.settle(home, action, ids);
   }
+
+  /** A delivery of a quorum queue's message `logId` with manual ack arrived for a consumer here. */
+  received(_logId: number): void {}
+
+  /** Node `from` settles messages by log id (a quorum queue led here; nothing for a classic queue). */
+  settleByLogId(_from: string, _action: number, _ids: number[]): void {}
 
   purge(): Promise<number> {
     this.checkAvailable();

@@ -3,11 +3,12 @@
  * prefetch, priorities, single active consumer, TTL, length limits, dead lettering) whose
  * messages come from the Raft log. Every message carries its log id as storeId, so the
  * hooks turn each removal into a replicated settle; a requeue becomes a replicated return,
- * counted against x-delivery-limit and marked with x-delivery-count.
+ * counted against x-delivery-limit and marked with x-delivery-count; a delivery with manual
+ * ack becomes a replicated checkout (which consumer holds the message).
  */
 import { Queue, type QueueHooks } from '../../src/broker/queue/queue';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
-import type { QueuedMessage } from '../../src/broker/ports';
+import type { Consumer, QueuedMessage } from '../../src/broker/ports';
 import { Message } from '../../src/broker/message';
 import { encodeProperties } from '../../src/broker/queue/dead-letter';
 import { FIELD_TYPES, type FieldTable } from '../../src/protocol/field-table';
@@ -20,6 +21,8 @@ export interface LiveOwner {
   returned(id: number): number;
   /** Deliveries after which a message is dropped or dead-lettered; Infinity for no limit. */
   deliveryLimit(): number;
+  /** Message `id` was handed to `consumer` with manual ack (logged as a checkout). */
+  checkedOut(consumer: Consumer, id: number): void;
 }
 
 export class LiveQueue extends Queue {
@@ -45,6 +48,30 @@ export class LiveQueue extends Queue {
    */
   protected override newReadyMessages(): ReadyMessages {
     return new TwoLevelMessages(() => new PagedMessages(this.def.name, this.hooks));
+  }
+
+  /**
+   * Ready messages a consumer acked by log id after this leader's start (delivered by the
+   * old leader in its last moments: the checkout and the ack both died with it): released
+   * when their turn comes instead of being delivered again. Bounded.
+   */
+  private readonly ackedLate = new Set<number>();
+
+  /** Message `id`, held by no one, was acked by a consumer of an earlier leader. */
+  ackedByLogId(id: number): void {
+    if (this.ackedLate.size < 100_000) this.ackedLate.add(id);
+  }
+
+  protected override settledElsewhere(entry: QueuedMessage): boolean {
+    const id = entry.message.storeId;
+    if (this.ackedLate.size === 0 || id === undefined || !this.ackedLate.delete(id)) return false;
+    this.liveHooks.released(this, entry.message);
+    return true;
+  }
+
+  protected override delivered(consumer: Consumer, entry: QueuedMessage): void {
+    const id = entry.message.storeId;
+    if (id !== undefined) this.owner.checkedOut(consumer, id);
   }
 
   /** RabbitMQ's quorum queues ignore the exclusive flag of basic.consume. */

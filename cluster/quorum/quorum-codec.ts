@@ -18,6 +18,14 @@ export const CMD_RETURN = 3;
  * dead-letter targets confirmed them, then a SETTLE removes them. Carries the reason.
  */
 export const CMD_DEAD = 4;
+/**
+ * Messages handed to consumers by the leader: for each consumer (its node and that node's
+ * consumer id, which survives the consumer's re-attachment to a new leader) the ids it now
+ * holds. A settle or return ends the holding.
+ */
+export const CMD_CHECKOUT = 5;
+/** CMD_ENQUEUE with the leader's clock (ms since the epoch) when it took the batch: TTL counts from there on any leader. */
+export const CMD_ENQUEUE_AT = 6;
 
 /** Death reasons as CMD_DEAD carries them (index + 1). */
 export const DEATH_REASONS: readonly DeathReason[] = ['rejected', 'expired', 'maxlen', 'delivery_limit'];
@@ -39,12 +47,16 @@ export function readMessage(r: ByteReader): Message {
   return new Message(exchange, routingKey, properties, body);
 }
 
-/** `batchId` tells the proposer, on whichever member it is then, that its batch was applied. */
-export function encodeEnqueue(batchId: number, messages: readonly Message[]): Buffer {
+/**
+ * `batchId` tells the proposer, on whichever member it is then, that its batch was applied;
+ * `atMs` is when the leader took it (CMD_ENQUEUE_AT; undefined writes the older CMD_ENQUEUE).
+ */
+export function encodeEnqueue(batchId: number, messages: readonly Message[], atMs?: number): Buffer {
   const w = writer;
   w.reset();
-  w.u8(CMD_ENQUEUE);
+  w.u8(atMs === undefined ? CMD_ENQUEUE : CMD_ENQUEUE_AT);
   w.u64(batchId);
+  if (atMs !== undefined) w.u64(atMs);
   w.u32(messages.length);
   for (const m of messages) writeMessage(w, m);
   return w.take();
@@ -69,20 +81,60 @@ export function encodeDead(reason: DeathReason, ids: readonly number[]): Buffer 
   return Buffer.concat([body.subarray(0, 1), Buffer.from([DEATH_REASONS.indexOf(reason) + 1]), body.subarray(1)]);
 }
 
+/** CMD_CHECKOUT: per consumer key ("node/consumerId", see ownerKey), the ids it took. */
+export function encodeCheckout(byOwner: ReadonlyMap<string, readonly number[]>): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(CMD_CHECKOUT);
+  w.u32(byOwner.size);
+  for (const [owner, ids] of byOwner) {
+    const slash = owner.lastIndexOf('/');
+    w.shortstr(owner.slice(0, slash));
+    w.u32(Number(owner.slice(slash + 1)));
+    w.u32(ids.length);
+    for (const id of ids) w.u64(id);
+  }
+  return w.take();
+}
+
+/** The key of a consumer in the log: its node and that node's id of it. */
+export function ownerKey(node: string, consumerId: number): string {
+  return `${node}/${consumerId}`;
+}
+
+/** The node of an owner key. */
+export function ownerNode(owner: string): string {
+  return owner.slice(0, owner.lastIndexOf('/'));
+}
+
 export type QuorumCommand =
-  | { cmd: typeof CMD_ENQUEUE; batchId: number; messages: Message[] }
+  | { cmd: typeof CMD_ENQUEUE; batchId: number; atMs: number; messages: Message[] }
+  | { cmd: typeof CMD_CHECKOUT; owners: { owner: string; ids: number[] }[] }
   | { cmd: typeof CMD_SETTLE | typeof CMD_RETURN; ids: number[] }
   | { cmd: typeof CMD_DEAD; reason: number; ids: number[] };
 
 export function decodeCommand(data: Buffer): QuorumCommand {
   const cmd = data[0];
-  if (cmd === CMD_ENQUEUE) {
+  if (cmd === CMD_ENQUEUE || cmd === CMD_ENQUEUE_AT) {
     const r = new ByteReader(data, 1, data.length);
     const batchId = r.u64();
+    // 0: an entry written before enqueue times were logged (its TTL counts from the new leader's start).
+    const atMs = cmd === CMD_ENQUEUE_AT ? r.u64() : 0;
     const n = r.u32();
     const messages: Message[] = [];
     for (let i = 0; i < n; i++) messages.push(readMessage(r));
-    return { cmd, batchId, messages };
+    return { cmd: CMD_ENQUEUE, batchId, atMs, messages };
+  }
+  if (cmd === CMD_CHECKOUT) {
+    const r = new ByteReader(data, 1, data.length);
+    const owners: { owner: string; ids: number[] }[] = [];
+    for (let k = r.u32(); k > 0; k--) {
+      const owner = ownerKey(r.shortstr(), r.u32());
+      const ids: number[] = [];
+      for (let n = r.u32(); n > 0; n--) ids.push(r.u64());
+      owners.push({ owner, ids });
+    }
+    return { cmd, owners };
   }
   if (cmd === CMD_SETTLE || cmd === CMD_RETURN) {
     const n = data.readUInt32BE(1);

@@ -1,9 +1,10 @@
 /**
  * A quorum queue's replicated state, applied from its Raft log on every member: the
  * messages not yet settled, by id (ids are assigned in log order, so every member agrees),
- * each with its size and delivery count (failed deliveries so far). Which consumer holds
- * which message is not replicated: the leader's live queue knows it, and a new leader
- * treats every message it inherits as ready (redelivered).
+ * each with its size, delivery count (failed deliveries so far), the leader's clock when it
+ * was enqueued (TTL counts from there on any leader) and the consumer holding it, if any
+ * (checkouts: its node and that node's consumer id), so that a new leader holds it for that
+ * consumer instead of redelivering it to another.
  *
  * Bodies: with a body store (every real member), a member holds bodies in memory up to
  * `memoryBytes`; later messages are written to the body store and only their place is
@@ -19,7 +20,7 @@ import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
-import { CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, writeMessage } from './quorum-codec';
+import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, ownerKey, readMessage, writeMessage } from './quorum-codec';
 import type { BodyPlace, BodyStore } from './body-store';
 import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
 
@@ -36,6 +37,10 @@ export interface StoredMessage {
   priority: number;
   /** Dead-lettered at least once and waiting for its targets' confirms: the reason (DEATH_REASONS index + 1); 0 otherwise. */
   dead: number;
+  /** The leader's clock when the message was enqueued (ms since the epoch); 0 when not logged (older entries). */
+  enqueuedAt: number;
+  /** The consumer holding it ("node/consumerId", see ownerKey); undefined while ready. */
+  owner: string | undefined;
 }
 
 /** Told of each message the log adds (the leader mirrors them into its live queue). */
@@ -57,6 +62,8 @@ const KIND_INLINE = 1;
 const KIND_PLACE = 2;
 const PLACE_TTL = 1;
 const PLACE_PRIORITY = 2;
+/** Optional sections after a snapshot's messages (u8 tag, u32 length, bytes); an older snapshot has none. */
+const SECTION_OWNERSHIP = 1;
 /** Body bytes asked of another member at once when installing a snapshot. */
 const FETCH_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Requests for bodies in flight at once. */
@@ -97,18 +104,32 @@ export class QuorumFsm implements FSM<void> {
       for (const message of c.messages) {
         const id = this.nextId++;
         this.add(id, message, 0);
+        this.messages.get(id)!.enqueuedAt = c.atMs;
         this.sinceSnapshot += message.body.length;
         this.listener?.(id, message);
       }
       this.batchApplied?.(c.batchId);
       return;
     }
+    if (c.cmd === CMD_CHECKOUT) {
+      for (const { owner, ids } of c.owners) {
+        for (const id of ids) {
+          const m = this.messages.get(id);
+          if (m && m.dead === 0) m.owner = owner;
+        }
+      }
+      return;
+    }
     for (const id of c.ids) {
       const m = this.messages.get(id);
       if (!m) continue;
-      if (c.cmd === CMD_DEAD) m.dead = c.reason;
-      else if (c.cmd === CMD_RETURN) m.deliveryCount++;
-      else if (c.cmd === CMD_SETTLE) this.remove(id, m);
+      if (c.cmd === CMD_DEAD) {
+        m.dead = c.reason;
+        m.owner = undefined;
+      } else if (c.cmd === CMD_RETURN) {
+        m.deliveryCount++;
+        m.owner = undefined;
+      } else if (c.cmd === CMD_SETTLE) this.remove(id, m);
     }
   }
 
@@ -181,10 +202,11 @@ export class QuorumFsm implements FSM<void> {
       if (message) this.keep(id, message, deliveryCount);
       else {
         if (place) bodies?.retain(place);
-        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs, priority, dead: 0 });
+        this.messages.set(id, { message: undefined, size, deliveryCount, place, expirationMs, priority, dead: 0, enqueuedAt: 0, owner: undefined });
       }
       this.messages.get(id)!.dead = dead;
     }
+    this.readSections(r);
     if (trusted) bodies!.collect();
     if (missing.length === 0 || !bodies) return;
     return this.fetchMissing(missing, data);
@@ -214,11 +236,11 @@ export class QuorumFsm implements FSM<void> {
   private keep(id: number, message: Message, deliveryCount: number): void {
     const size = message.body.length;
     if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
-      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, priority: message.priority, dead: 0 });
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, priority: message.priority, dead: 0, enqueuedAt: 0, owner: undefined });
       return;
     }
     this.memoryBytes += size;
-    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, priority: 0, dead: 0 });
+    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, priority: 0, dead: 0, enqueuedAt: 0, owner: undefined });
   }
 
   /** Gives a message restored without its body the body fetched (in place: the map's order is the queue's). */
@@ -275,7 +297,86 @@ export class QuorumFsm implements FSM<void> {
         writeMessage(w, m.message);
       } else w.u8(KIND_NONE);
     }
+    this.writeOwnership(w);
     return w.take();
+  }
+
+  /**
+   * Section 1: who holds which message (per owner: node, consumer id, ids) and the enqueue
+   * times, as runs over the messages in order (a batch shares one time).
+   */
+  private writeOwnership(w: ByteWriter): void {
+    const byOwner = new Map<string, number[]>();
+    for (const [id, m] of this.messages) {
+      if (m.owner === undefined) continue;
+      const ids = byOwner.get(m.owner);
+      if (ids) ids.push(id);
+      else byOwner.set(m.owner, [id]);
+    }
+    w.u8(SECTION_OWNERSHIP);
+    const lengthAt = w.pos;
+    w.u32(0);
+    w.u32(byOwner.size);
+    for (const [owner, ids] of byOwner) {
+      const slash = owner.lastIndexOf('/');
+      w.shortstr(owner.slice(0, slash));
+      w.u32(Number(owner.slice(slash + 1)));
+      w.u32(ids.length);
+      for (const id of ids) w.u64(id);
+    }
+    const runsAt = w.pos;
+    w.u32(0);
+    let runs = 0;
+    let run = 0;
+    let at = -1;
+    for (const m of this.messages.values()) {
+      if (m.enqueuedAt === at) {
+        run++;
+        continue;
+      }
+      if (run > 0) {
+        w.u32(run);
+        w.u64(at);
+        runs++;
+      }
+      at = m.enqueuedAt;
+      run = 1;
+    }
+    if (run > 0) {
+      w.u32(run);
+      w.u64(at);
+      runs++;
+    }
+    w.buf.writeUInt32BE(runs, runsAt);
+    w.buf.writeUInt32BE(w.pos - lengthAt - 4, lengthAt);
+  }
+
+  /** The optional sections after a snapshot's messages; unknown tags are skipped. */
+  private readSections(r: ByteReader): void {
+    while (r.pos < r.end) {
+      const tag = r.u8();
+      const length = r.u32();
+      const end = r.pos + length;
+      if (tag === SECTION_OWNERSHIP) {
+        for (let k = r.u32(); k > 0; k--) {
+          const owner = ownerKey(r.shortstr(), r.u32());
+          for (let n = r.u32(); n > 0; n--) {
+            const m = this.messages.get(r.u64());
+            if (m) m.owner = owner;
+          }
+        }
+        const iter = this.messages.values();
+        for (let runs = r.u32(); runs > 0; runs--) {
+          const count = r.u32();
+          const at = r.u64();
+          for (let i = 0; i < count; i++) {
+            const m = iter.next().value;
+            if (m) m.enqueuedAt = at;
+          }
+        }
+      }
+      r.pos = end;
+    }
   }
 
   /** The first format: every body inline. */

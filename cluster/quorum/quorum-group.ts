@@ -12,7 +12,7 @@ import { DiskSnapshotStore, NotLeaderError, Raft, type LeaderChange, type Shared
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
 import type { Message } from '../../src/broker/message';
 import type { Logger } from '../../src/log/logger';
-import { CMD_RETURN, CMD_SETTLE, encodeDead, encodeEnqueue, encodeIds } from './quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeDead, encodeEnqueue, encodeIds } from './quorum-codec';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
@@ -82,6 +82,9 @@ export class QuorumGroup implements FlowGate {
   private settles: number[] = [];
   private readonly deaths = new Map<DeathReason, number[]>();
   private returns: number[] = [];
+  /** Deliveries of this turn by consumer key (proposed as one checkout entry). */
+  private checkouts = new Map<string, number[]>();
+  private checkoutCount = 0;
   private scheduled = false;
   private inflight = 0;
   private inflightBytes = 0;
@@ -204,7 +207,20 @@ export class QuorumGroup implements FlowGate {
   }
 
   returned(id: number): void {
+    // Log order must follow the live queue's: a checkout of this turn goes before a later return.
+    if (this.checkoutCount > 0) this.flushCheckouts();
     this.returns.push(id);
+    this.schedule();
+  }
+
+  /** Message `id` was handed to consumer `owner` (see ownerKey) with manual ack. */
+  checkout(owner: string, id: number): void {
+    // ...and a return of this turn before a later checkout (a requeued message delivered again).
+    if (this.returns.length > 0) this.flushReturns();
+    const ids = this.checkouts.get(owner);
+    if (ids) ids.push(id);
+    else this.checkouts.set(owner, [id]);
+    this.checkoutCount++;
     this.schedule();
   }
 
@@ -226,10 +242,8 @@ export class QuorumGroup implements FlowGate {
   private flush(): void {
     this.scheduled = false;
     this.flushEnqueues();
-    if (this.returns.length > 0) {
-      this.propose(encodeIds(CMD_RETURN, this.returns));
-      this.returns = [];
-    }
+    this.flushCheckouts();
+    this.flushReturns();
     if (this.deaths.size > 0) {
       for (const [reason, ids] of this.deaths) this.propose(encodeDead(reason, ids));
       this.deaths.clear();
@@ -238,6 +252,19 @@ export class QuorumGroup implements FlowGate {
       this.propose(encodeIds(CMD_SETTLE, this.settles));
       this.settles = [];
     }
+  }
+
+  private flushReturns(): void {
+    if (this.returns.length === 0) return;
+    this.propose(encodeIds(CMD_RETURN, this.returns));
+    this.returns = [];
+  }
+
+  private flushCheckouts(): void {
+    if (this.checkoutCount === 0) return;
+    this.propose(encodeCheckout(this.checkouts));
+    this.checkouts = new Map();
+    this.checkoutCount = 0;
   }
 
   private newBatch(): Batch {
@@ -251,7 +278,7 @@ export class QuorumGroup implements FlowGate {
     const raft = this.raft;
     if (!raft || this.closed) return this.settleBatch(b, false);
     this.proposed.set(b.id, b);
-    raft.apply(encodeEnqueue(b.id, b.messages)).then(
+    raft.apply(encodeEnqueue(b.id, b.messages, Date.now())).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
         // Never appended: refused now. Appended but leadership was lost (a transfer, a

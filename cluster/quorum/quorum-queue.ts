@@ -4,8 +4,9 @@
  * the live queue (live-queue.ts) that consumers attach to and serves the other nodes as a
  * classic queue's home does; otherwise it is a RemoteQueue whose home is the current
  * leader. When the leader changes, consumers move with it without re-subscribing: this
- * node's consumers are attached to the new leader (or to the live queue built here), and
- * their unsettled deliveries from the old leader are redelivered by the new one.
+ * node's consumers are attached to the new leader (or to the live queue built here) with
+ * the same consumer ids, and the messages the log says they hold stay theirs (owned-messages.ts):
+ * they settle them by log id on the new leader.
  */
 import { NotFound, ResourceLocked } from '../../src/broker/errors';
 import type { Message } from '../../src/broker/message';
@@ -22,7 +23,11 @@ import { livePagingStore } from './live-paging';
 import type { Queue } from '../../src/broker/queue/queue';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { DeadLetterWorker } from './dead-letter-worker';
-import { DEATH_REASONS } from './quorum-codec';
+import { DEATH_REASONS, ownerKey } from './quorum-codec';
+import { heldEntry, OwnedMessages, PendingLogSettles } from './owned-messages';
+import { ConsumerKeys } from './consumer-keys';
+import { restoreLive } from './live-restore';
+import { SETTLE_ACK, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
 
 /** How long declare-ok, get, consume and counts wait for a leader to be elected. */
 const LEADER_WAIT_MS = 5000;
@@ -34,6 +39,15 @@ const REROUTE_RETRY_MS = 10;
 /** How long a consumer following a new leader is offered to it again before it is cancelled, and how often. */
 const REATTACH_MS = 15_000;
 const REATTACH_RETRY_MS = 250;
+/** How long a new leader holds messages for a consumer (of a node still up) that has not re-attached. */
+const OWNED_HOLD_MS = 5000;
+/**
+ * Settles sent by delivery id to the leader that a consumer node remembers (by log id), to
+ * send again to the next leader: the old one may have died before committing them.
+ */
+const RECENT_SETTLES = 8192;
+/** Settles by log id kept while no leader is reachable (consumer side) or while the live queue is built. */
+const MAX_PENDING_LOG_SETTLES = 100_000;
 
 interface HeldPublish {
   message: Message;
@@ -83,6 +97,19 @@ export class QuorumQueue extends RemoteQueue {
    */
   private attachedTo = '';
   private attachedTerm = 0;
+  /** The log's key of each consumer (which consumer holds which message). */
+  private readonly keys: ConsumerKeys;
+  /** On the leader: messages held for consumers of earlier leaders. */
+  private owned: OwnedMessages | undefined;
+  /** Settles by log id waiting for a leader: this node's own (consumer side), or other nodes' while the live queue is built. */
+  private readonly pendingLogSettles = new PendingLogSettles(MAX_PENDING_LOG_SETTLES);
+  /** On a consumer's node: log ids delivered to this node's consumers (with manual ack) and not settled yet. */
+  private readonly outstanding = new Set<number>();
+  /** On a consumer's node: the last RECENT_SETTLES settles sent by delivery id (log id and action, a ring). */
+  private readonly recentIds = new Float64Array(RECENT_SETTLES);
+  private readonly recentActions = new Uint8Array(RECENT_SETTLES);
+  private recentNext = 0;
+  private recentCount = 0;
 
   constructor(
     host: RemoteQueueHost,
@@ -93,6 +120,7 @@ export class QuorumQueue extends RemoteQueue {
     private member: QuorumGroup | undefined,
   ) {
     super(host, vhost, def);
+    this.keys = new ConsumerKeys(qhost.nodeName, () => host.newConsumerId());
     // Until a leader is known, the preferred leader is the best guess (for non-members).
     this.home = member ? '' : (def.ownerNode ?? '');
     this.attachedTo = this.home;
@@ -195,10 +223,15 @@ export class QuorumQueue extends RemoteQueue {
     }
     this.attachedTo = leader;
     this.attachedTerm = term;
-    // This node's consumers follow the leader: re-attached there with the same ids.
+    // This node's consumers follow the leader: re-attached there with the same ids. What
+    // their clients have not seen yet goes back, the settles sent to the old leader are sent
+    // again by log id, and the leader learns what they still hold (what it holds for them
+    // beyond that was lost on the way), before the consumes, on the same link.
+    for (const rc of this.consumers.values()) this.unseen(rc);
+    this.resendRecent();
+    if (this.consumers.size > 0) this.settleByLog(SETTLE_KEEP_ONLY, [...this.outstanding]);
     const giveUpAt = Date.now() + REATTACH_MS;
     for (const rc of this.consumers.values()) {
-      rc.buffer.clear();
       rc.creditOwed = 0;
       this.reattach(rc, leader, term, giveUpAt);
     }
@@ -238,6 +271,10 @@ export class QuorumQueue extends RemoteQueue {
       if (to) group.raft?.leadershipTransfer(to).catch(() => undefined);
       return;
     }
+    this.buildLive(group);
+  }
+
+  private buildLive(group: QuorumGroup): void {
     const hooks = this.qhost.hooksFor(this.vhost);
     const pages = livePagingStore(group, this.liveCounts, (id) => {
       this.liveCounts.delete(id);
@@ -253,38 +290,50 @@ export class QuorumQueue extends RemoteQueue {
         released: (_q, m) => this.released(m),
       },
       this.policy,
-      { returned: (id) => this.returned(id), deliveryLimit: () => deliveryLimitOf(this.def.arguments, this.policy) },
+      {
+        returned: (id) => this.returned(id),
+        deliveryLimit: () => deliveryLimitOf(this.def.arguments, this.policy),
+        checkedOut: (consumer, id) => this.member!.checkout(this.keys.keyOf(consumer), id),
+      },
       this.qhost.nodeName,
     );
     this.liveCounts.clear();
-    const dead: number[] = [];
-    // Inherited messages may have been delivered by an earlier leader: marked redelivered.
-    // Bodies not held in memory stay on disk: the live queue reads them when their turn comes.
-    // Those dead-lettered at least once go on to their dead-letter targets.
-    let paged = false;
-    for (const [id, m] of group.fsm.messages) {
-      if (m.dead > 0) {
-        dead.push(id);
-        continue;
-      }
-      if (m.deliveryCount > 0) this.liveCounts.set(id, m.deliveryCount);
-      if (!m.message && m.place) paged = true;
-      if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs, m.message ? m.message.priority : m.priority)) continue;
-      const stored = group.fsm.read(id);
-      if (!stored) {
+    const owned = new OwnedMessages(live, group.fsm);
+    const self = this.qhost.nodeName;
+    // Settles by log id that waited for this leader (this node's own, those it sent the old
+    // leader by delivery id, and other nodes' sent during the build).
+    this.resendRecent();
+    const early = this.pendingLogSettles.take();
+    const acked = new Set<number>();
+    const settledEarly = new Set<number>();
+    for (const p of early) if (p.action === SETTLE_ACK) for (const id of p.ids) acked.add(id);
+    const { dead, returnNow } = restoreLive(group.fsm, live, this.liveCounts, owned, {
+      self,
+      acked,
+      settle: (id) => {
+        acked.delete(id);
+        settledEarly.add(id);
+        group.settle(id);
+      },
+      isUp: (node) => this.host.isUp(node),
+      missing: (id) => {
         this.qhost.log.error({ queue: this.name, id }, 'quorum queue message body missing on the new leader; dropped');
         group.settle(id);
-        continue;
-      }
-      stored.storeId = id;
-      const message = m.deliveryCount > 0 ? withDeliveryCount(stored, m.deliveryCount) : stored;
-      live.restore(message);
-    }
+      },
+    });
     group.fsm.listener = (id, message) => {
       message.storeId = id;
       if (!live.enqueue(message)) this.member!.settle(id);
     };
     this.live = live;
+    this.owned = owned;
+    owned.start(OWNED_HOLD_MS);
+    // Held by consumers of a node that is down (the old leader's): back to the queue, counted.
+    if (returnNow.length > 0) {
+      const entries = returnNow.map((id) => heldEntry(group.fsm, live, id)).filter((e) => e !== undefined);
+      live.unackedCount += entries.length;
+      live.requeue(entries);
+    }
     this.dlx = new DeadLetterWorker({
       read: (id) => group.fsm.read(id),
       publish: (m, reason, done) => this.qhost.deadLetterConfirmed(this.vhost, live, m, reason, done),
@@ -301,15 +350,21 @@ export class QuorumQueue extends RemoteQueue {
     this.home = this.qhost.nodeName;
     this.attachedTo = '';
     this.attachedTerm = 0;
-    // Consumers of this node attached to the old leader now consume here.
+    // Consumers of this node attached to the old leader now consume here, keeping what they hold.
     for (const [consumer, rc] of [...this.consumers]) {
       this.consumers.delete(consumer);
       this.host.unregisterConsumer(rc);
+      this.unseen(rc);
+      this.keys.setId(consumer, rc.id);
       this.attachLive(consumer);
+      owned.attach(ownerKey(self, rc.id), consumer);
     }
+    for (const p of early) owned.settle(p.from, p.action, p.ids.filter((id) => !settledEarly.has(id)));
     this.wakeLeaderWaiters();
     this.qhost.announceLeader(this);
     this.qhost.reconcileSoon();
+    // TTL counts from the enqueue time in the log: what expired meanwhile goes now.
+    live.checkExpiry();
     live.drain();
     // A new queue whose first election another member won hands leadership to the preferred
     // leader (the queue leader locator's choice), if it is up.
@@ -328,6 +383,9 @@ export class QuorumQueue extends RemoteQueue {
   private stepDown(): void {
     const live = this.live!;
     this.live = undefined;
+    this.owned?.stop();
+    this.owned = undefined;
+    this.keys.clearKeys();
     this.stopDeadLettering();
     this.member!.fsm.listener = undefined;
     const consumers = [...this.liveConsumers];
@@ -337,11 +395,79 @@ export class QuorumQueue extends RemoteQueue {
     // Local channels' consumers move to the new leader; proxies are re-attached by their nodes.
     for (const c of consumers) {
       if (c instanceof ProxyConsumer) continue;
-      // Registered now, asked of the new leader by followLeader() once it is known.
-      const rc = new RemoteConsumer(this.host.newConsumerId(), c, this);
+      // Registered now (with its id: the log's owner key), asked of the new leader by followLeader() once it is known.
+      const rc = new RemoteConsumer(this.keys.idOf(c), c, this);
       this.consumers.set(c, rc);
       this.host.registerConsumer(rc);
     }
+  }
+
+  /** Deliveries a consumer of this node had buffered, unseen by its client, go back (by log id) when its leader changes. */
+  private unseen(rc: RemoteConsumer): void {
+    const ids: number[] = [];
+    for (const e of rc.buffer.clear()) {
+      if (e.deliveryId === 0 || e.logId === 0) continue;
+      ids.push(e.logId);
+      this.outstanding.delete(e.logId);
+    }
+    if (ids.length > 0) this.settleByLog(SETTLE_REQUEUE, ids);
+  }
+
+  /**
+   * The settles this node sent the old leader by delivery id may have died with it: sent
+   * again by log id (the new leader applies only those of messages it holds for this node's
+   * consumers; a requeued message delivered here again since is not requeued twice).
+   */
+  private resendRecent(): void {
+    const n = this.recentCount;
+    if (n === 0) return;
+    const byAction = new Map<number, number[]>();
+    for (let k = 0; k < n; k++) {
+      const at = (this.recentNext - n + k + RECENT_SETTLES) % RECENT_SETTLES;
+      const id = this.recentIds[at];
+      if (this.outstanding.has(id)) continue;
+      const action = this.recentActions[at];
+      const ids = byAction.get(action);
+      if (ids) ids.push(id);
+      else byAction.set(action, [id]);
+    }
+    this.recentCount = 0;
+    for (const [action, ids] of byAction) this.settleByLog(action, ids);
+  }
+
+  /** A delivery with manual ack reached a consumer of this node (its log id, see outstanding). */
+  override received(logId: number): void {
+    this.outstanding.add(logId);
+  }
+
+  /**
+   * This node settles messages by log id (deliveries of an earlier leader): on the live
+   * queue here, sent to the leader, or kept until one is reachable.
+   */
+  private settleByLog(action: number, ids: number[]): void {
+    // Deliveries to this node's consumers here are not lost on the way: nothing to reconcile.
+    if (this.owned && action === SETTLE_KEEP_ONLY) return;
+    if (this.owned) return this.owned.settle(this.qhost.nodeName, action, ids);
+    const home = this.home;
+    if (home !== '' && home !== this.qhost.nodeName && this.host.isUp(home)) return this.host.settleByLogId(home, action, this.vhost, this.name, ids);
+    this.pendingLogSettles.keep(this.qhost.nodeName, action, ids);
+  }
+
+  /** This node's settles kept while no leader was reachable go to the leader now reachable (others' are dropped). */
+  private sendPendingLogSettles(): void {
+    const home = this.home;
+    if (this.live || home === '' || home === this.qhost.nodeName || !this.host.isUp(home)) return;
+    for (const p of this.pendingLogSettles.take()) if (p.from === this.qhost.nodeName) this.host.settleByLogId(home, p.action, this.vhost, this.name, p.ids);
+  }
+
+  /** Node `from` settles messages by log id (delivered by an earlier leader). */
+  override settleByLogId(from: string, action: number, ids: number[]): void {
+    if (this.owned) {
+      this.owned.settle(from, action, ids);
+      return;
+    }
+    // Elected, building the live queue: applied once it is built.
+    if (this.member && this.home === '') this.pendingLogSettles.keep(from, action, ids);
   }
 
   private attachLive(consumer: Consumer): void {
@@ -404,6 +530,7 @@ export class QuorumQueue extends RemoteQueue {
 
   private wakeLeaderWaiters(): void {
     if (this.held.length > 0 && (this.live || this.host.isUp(this.home))) this.releaseHeld(true);
+    if (this.pendingLogSettles.size > 0) this.sendPendingLogSettles();
     const w = this.leaderWaiters;
     this.leaderWaiters = [];
     for (const f of w) f();
@@ -471,6 +598,9 @@ export class QuorumQueue extends RemoteQueue {
   override async addConsumer(consumer: Consumer): Promise<void> {
     await this.waitForLeader();
     if (this.live) {
+      // A consumer of an earlier leader coming back (same node, same id) holds its messages
+      // again: they count against its prefetch before anything is delivered to it.
+      this.owned?.attach(this.keys.keyOf(consumer), consumer);
       this.live.addConsumer(consumer);
       this.liveConsumers.add(consumer);
       return;
@@ -479,22 +609,61 @@ export class QuorumQueue extends RemoteQueue {
   }
 
   override async removeConsumer(consumer: Consumer): Promise<boolean> {
+    const key = this.keys.forget(consumer);
     if (this.liveConsumers.delete(consumer)) {
       this.live?.removeConsumer(consumer);
+      this.owned?.consumerGone(key);
       return false;
     }
     return super.removeConsumer(consumer);
   }
 
   override settle(entries: QueuedMessage[], rejected: boolean): void {
-    if (entries.length > 0 && (entries[0] as RemoteEntry).deliveryId !== undefined) return super.settle(entries, rejected);
-    this.live?.settle(entries, rejected);
-    this.live?.drain();
+    this.settleEntries(entries, rejected ? SETTLE_REJECT : SETTLE_ACK);
   }
 
   override requeue(entries: QueuedMessage[]): void {
-    if (entries.length > 0 && (entries[0] as RemoteEntry).deliveryId !== undefined) return super.requeue(entries);
-    this.live?.requeue(entries);
+    this.settleEntries(entries, SETTLE_REQUEUE);
+  }
+
+  /**
+   * Settles deliveries: those of the live queue here on it; those of the leader now (by
+   * delivery id) through the forwarding path; those of an earlier leader (or an earlier
+   * live queue here) by log id.
+   */
+  private settleEntries(entries: QueuedMessage[], action: number): void {
+    const live = this.live;
+    let here: QueuedMessage[] | undefined;
+    let remote: QueuedMessage[] | undefined;
+    let byLog: number[] | undefined;
+    for (const e of entries) {
+      const r = e as RemoteEntry;
+      if (r.logId > 0) this.outstanding.delete(r.logId);
+      if (r.deliveryId === undefined) {
+        const id = e.message.storeId;
+        if (live && !(id !== undefined && this.owned?.has(id))) (here ??= []).push(e);
+        else if (id !== undefined) (byLog ??= []).push(id);
+      } else if (!live && r.from === this.consumerHome && this.host.isUp(r.from)) (remote ??= []).push(e);
+      else if (r.deliveryId !== 0 && r.logId > 0) (byLog ??= []).push(r.logId);
+    }
+    if (here && live) {
+      if (action === SETTLE_REQUEUE) live.requeue(here);
+      else {
+        live.settle(here, action === SETTLE_REJECT);
+        live.drain();
+      }
+    }
+    if (remote) {
+      for (const e of remote) {
+        this.recentIds[this.recentNext] = (e as RemoteEntry).logId;
+        this.recentActions[this.recentNext] = action;
+        this.recentNext = (this.recentNext + 1) % RECENT_SETTLES;
+      }
+      this.recentCount = Math.min(RECENT_SETTLES, this.recentCount + remote.length);
+      if (action === SETTLE_REQUEUE) super.requeue(remote);
+      else super.settle(remote, action === SETTLE_REJECT);
+    }
+    if (byLog) this.settleByLog(action, byLog);
   }
 
   override async purge(): Promise<number> {
@@ -531,6 +700,8 @@ export class QuorumQueue extends RemoteQueue {
   override markDeleted(): number {
     const live = this.live;
     this.live = undefined;
+    this.owned?.stop();
+    this.owned = undefined;
     this.stopDeadLettering();
     this.liveConsumers.clear();
     const dropped = live ? live.markDeleted() : 0;
@@ -542,8 +713,13 @@ export class QuorumQueue extends RemoteQueue {
     return dropped;
   }
 
-  /** The leader's node went down: consumers stay, waiting for the next leader. */
+  /** The leader's node went down: consumers stay, waiting for the next leader (what they had not seen goes back to it). */
   override homeDown(): void {
-    for (const rc of this.consumers.values()) rc.buffer.clear();
+    for (const rc of this.consumers.values()) this.unseen(rc);
+  }
+
+  /** A node went down: what its consumers held here goes back to the queue. */
+  nodeDown(node: string): void {
+    this.owned?.nodeDown(node);
   }
 }

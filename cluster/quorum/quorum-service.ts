@@ -252,6 +252,8 @@ export class QuorumService implements QuorumQueueHost {
   private nodeDown(node: string): void {
     this.reconcileSoon();
     for (const q of this.queues.values()) {
+      // What consumers of that node held (from an earlier leader) goes back to the queue.
+      if (q.leading) q.nodeDown(node);
       const raft = q.group?.raft;
       if (!raft || raft.leader()?.id !== node) continue;
       // Every survivor stops honouring the dead leader's lease; the first by name campaigns

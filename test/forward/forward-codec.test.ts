@@ -78,7 +78,7 @@ describe('forwarding frames', () => {
     for (let i = 0; i < 3; i++) {
       const m = msg('k', `m${i}`);
       const at = batch.reserve(deliveryBytes(m));
-      writeDeliveryAt(batch.buffer, at, 11, i + 1, i === 2, m);
+      writeDeliveryAt(batch.buffer, at, 11, i + 1, i === 2, i * 2 ** 40, m);
     }
     const cancelAt = batch.reserve(CANCEL_BYTES);
     writeCancelAt(batch.buffer, cancelAt, 11);
@@ -89,6 +89,7 @@ describe('forwarding frames', () => {
     assert.deepEqual(frames.map((f) => f.kind), [DELIVER, DELIVER, DELIVER, CANCEL]);
     assert.deepEqual(frames.slice(0, 3).map((f) => f.delivery!.message.body.toString()), ['m0', 'm1', 'm2']);
     assert.deepEqual(frames.slice(0, 3).map((f) => f.delivery!.deliveryId), [1, 2, 3]);
+    assert.deepEqual(frames.slice(0, 3).map((f) => f.delivery!.logId), [0, 2 ** 40, 2 * 2 ** 40]);
     assert.equal(frames[2].delivery!.redelivered, true);
   });
 
@@ -99,11 +100,11 @@ describe('forwarding frames', () => {
     // reserve() first: it may flush or grow, and so replace `buffer`.
     for (let i = 0; i < 2; i++) {
       const at = batch.reserve(deliveryBytes(big));
-      writeDeliveryAt(batch.buffer, at, 1, i, false, big);
+      writeDeliveryAt(batch.buffer, at, 1, i, false, 0, big);
     }
     const huge = new Message('', 'q', props, Buffer.alloc(1024 * 1024, 2));
     const at = batch.reserve(deliveryBytes(huge));
-    writeDeliveryAt(batch.buffer, at, 1, 9, false, huge);
+    writeDeliveryAt(batch.buffer, at, 1, 9, false, 0, huge);
     batch.flush();
     const sizes: number[] = [];
     for (const p of sent) forEachFrame(p, (f) => sizes.push(decodeDeliveryFrame(f).delivery!.message.body.length));

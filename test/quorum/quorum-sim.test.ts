@@ -2,7 +2,8 @@
 // (cluster/raft) with the real queue state machine (cluster/quorum's QuorumFsm) on simulated
 // disks (writes durable only once synced; a crash keeps a prefix of the rest) and a
 // simulated network (loss, duplication, reordering, symmetric and one-way cuts), with a
-// client publishing with confirms, consuming, acking, requeueing and purging, and crashes,
+// client publishing with confirms, consuming (two consumers, each on a server; the log records
+// which holds what), acking (by log id on a later leader), requeueing and purging, and crashes,
 // restarts, leadership transfers and snapshots (installed on lagging servers) at random.
 // See queue-checker.ts for what is checked at every step and at the end.
 //
@@ -53,7 +54,7 @@ async function runSeed(seed: number, steps: number): Promise<QueueSim> {
 
 test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × ${steps} steps`}`, async () => {
   const list = replay ? [Number(replay)] : [...Array.from({ length: seeds }, (_, i) => firstSeed + i), ...REGRESSION_SEEDS];
-  const total = { confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, installs: 0, stale: 0, commands: 0, liveSteps: 0 };
+  const total = { confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, installs: 0, stale: 0, commands: 0, liveSteps: 0, heldAcked: 0, released: 0 };
   for (const seed of list) {
     const sim = await runSeed(seed, steps);
     const c = sim.checker;
@@ -69,11 +70,15 @@ test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × 
     total.stale += c.staleDeliveries;
     total.commands += c.lastIndex;
     total.liveSteps += sim.liveSteps;
+    total.heldAcked += c.settlesByLogId;
+    total.released += c.releases;
   }
   console.log(`quorum sim: ${list.length} seeds × ${steps} steps: ${JSON.stringify(total)}`);
   // The schedules must do real work under faults, or the checks prove nothing.
   if (replay) return;
   assert.ok(total.confirmed > list.length * 5, `too few confirmed enqueues: ${total.confirmed}`);
   assert.ok(total.requeued > 0 && total.delivered > list.length, `too few deliveries: ${total.delivered}`);
+  // Consumers held messages across leader changes: acked there by log id, or given back.
+  assert.ok(total.heldAcked > list.length / 4 && total.released > list.length / 4, `too few messages held across leader changes: ${JSON.stringify(total)}`);
   assert.ok(total.crashes > list.length && total.restores > list.length && total.installs > list.length / 4, `too few crashes or snapshot restores and installs: ${JSON.stringify(total)}`);
 });

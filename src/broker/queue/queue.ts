@@ -119,10 +119,11 @@ export class Queue implements QueueHandle {
     return this.expiryAt(message.expirationMs);
   }
 
-  private expiryAt(perMessage: number | undefined): number {
+  /** When a message with TTL property `perMessage` enqueued at `sinceMs` (default now) expires here. */
+  expiryAt(perMessage: number | undefined, sinceMs?: number): number {
     const ttl = this.config.messageTtlMs;
     if (perMessage === undefined && ttl === undefined) return Infinity;
-    return Date.now() + Math.min(perMessage ?? Infinity, ttl ?? Infinity);
+    return (sinceMs || Date.now()) + Math.min(perMessage ?? Infinity, ttl ?? Infinity);
   }
 
   private isFull(extraMessages: number, extraBytes: number): boolean {
@@ -147,6 +148,11 @@ export class Queue implements QueueHandle {
   private drop(message: Message, reason: DeathReason): void {
     this.deadLetter(message, reason);
     if (message.storeId !== undefined) this.hooks.released(this, message);
+  }
+
+  /** Expires the head now if due and arms the timer (after messages were restored with their expiry). */
+  checkExpiry(): void {
+    this.expireHead();
   }
 
   /** Removes expired messages from the head (RabbitMQ expires at the head only) and arms the timer for the next. */
@@ -204,9 +210,12 @@ export class Queue implements QueueHandle {
     if (entry.message.storeId !== undefined) this.hooks.released(this, entry.message);
   }
 
-  /** Puts back a message recovered from the store after a restart (redelivered, as RabbitMQ marks it). */
-  restore(message: Message): void {
-    this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryFor(message), seq: 0 });
+  /**
+   * Puts back a message recovered from the store after a restart (redelivered, as RabbitMQ
+   * marks it); its TTL counts from `sinceMs` when known (a quorum queue's enqueue time).
+   */
+  restore(message: Message, sinceMs?: number): void {
+    this.ready.push({ message, redelivered: true, expiresAtMs: this.expiryAt(message.expirationMs, sinceMs), seq: 0 });
   }
 
   /**
@@ -214,9 +223,9 @@ export class Queue implements QueueHandle {
    * its id, size and expiry); false when this queue does not page (the caller passes the
    * message itself then). `expirationMs` is the message's own TTL property.
    */
-  restorePaged(storeId: number, size: number, expirationMs: number | undefined, priority = 0): boolean {
+  restorePaged(storeId: number, size: number, expirationMs: number | undefined, priority = 0, sinceMs?: number): boolean {
     if (!isPaging(this.ready)) return false;
-    this.ready.pushPaged(storeId, size, this.expiryAt(expirationMs), priority);
+    this.ready.pushPaged(storeId, size, this.expiryAt(expirationMs, sinceMs), priority);
     return true;
   }
 
@@ -332,9 +341,13 @@ export class Queue implements QueueHandle {
           this.drop(entry.message, 'expired');
           continue;
         }
-        if (!consumer.noAck) this.unackedCount++;
+        if (this.settledElsewhere(entry)) continue;
         if (consumer.noAck) this.stats.deliverNoAck++;
-        else this.stats.deliver++;
+        else {
+          this.unackedCount++;
+          this.stats.deliver++;
+          this.delivered(consumer, entry);
+        }
         if (entry.redelivered) this.stats.redeliver++;
         consumer.deliver(this, entry);
       }
@@ -342,6 +355,17 @@ export class Queue implements QueueHandle {
       this.draining = false;
     }
   }
+
+  /**
+   * A ready message turns out settled already (a quorum queue's consumer acked it after a
+   * leader change): true when the queue released it instead of delivering it.
+   */
+  protected settledElsewhere(_entry: QueuedMessage): boolean {
+    return false;
+  }
+
+  /** A message is handed to `consumer` with manual ack (a quorum queue's leader logs who holds it). */
+  protected delivered(_consumer: Consumer, _entry: QueuedMessage): void {}
 
   /** The highest-priority consumer with credit; round-robin among equals. */
   private pickConsumer(): Consumer | undefined {

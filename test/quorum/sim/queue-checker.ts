@@ -1,6 +1,6 @@
 import type { LogEntry } from '../../../cluster/raft/types';
 import type { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
-import { CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand } from '../../../cluster/quorum/quorum-codec';
+import { CMD_CHECKOUT, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand } from '../../../cluster/quorum/quorum-codec';
 
 /** A message as the committed log says: its tag (routing key), delivery count, settle. */
 export interface RefMessage {
@@ -10,6 +10,10 @@ export interface RefMessage {
   /** Terms of the log entries whose return counted (one per delivery failure). */
   returnTerms: number[];
   settled: { index: number; term: number } | undefined;
+  /** The consumer the log says holds it, and the term of the checkout entry. */
+  owner: { key: string; term: number } | undefined;
+  /** The term in which a leader gave it back from a consumer that did not come back (its return may not be committed yet). */
+  releasedTerm: number;
 }
 
 /** Thrown when a property fails; the simulation adds the seed and step. */
@@ -24,10 +28,17 @@ function mix(h: number, n: number): number {
   return Math.imul(h ^ Math.floor(n / 2 ** 32), 16777619) >>> 0;
 }
 
-/** A digest of a queue state: next id, and every message's id and delivery count, in id order. */
-function digestOf(nextId: number, messages: Iterable<[number, { deliveryCount?: number; count?: number }]>): number {
+function hashString(s: string | undefined): number {
+  if (s === undefined) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** A digest of a queue state: next id, and every message's id, delivery count and owner, in id order. */
+function digestOf(nextId: number, messages: Iterable<[number, { deliveryCount?: number; count?: number; owner?: string }]>): number {
   let h = mix(0x811c9dc5, nextId);
-  for (const [id, m] of messages) h = mix(mix(h, id), m.deliveryCount ?? m.count ?? 0);
+  for (const [id, m] of messages) h = mix(mix(mix(h, id), m.deliveryCount ?? m.count ?? 0), hashString(m.owner));
   return h;
 }
 
@@ -56,6 +67,10 @@ export class QueueChecker {
   confirmedEnqueues = new Set<string>();
   settlesConfirmed = 0;
   staleDeliveries = 0;
+  /** Deliveries of messages some consumer held in an earlier term (released first, or to the same consumer). */
+  ownedDeliveries = 0;
+  releases = 0;
+  settlesByLogId = 0;
   restores = 0;
   /** Restores of a snapshot sent by the leader (the others are restarts). */
   installs = 0;
@@ -114,10 +129,19 @@ export class QueueChecker {
       for (const m of c.messages) {
         const tag = m.routingKey;
         if (this.byTag.has(tag)) fail('no duplicates', `message ${tag} enqueued twice in the log (again at ${e.index})`);
-        const r: RefMessage = { id: this.nextId++, tag, count: 0, returnTerms: [], settled: undefined };
+        const r: RefMessage = { id: this.nextId++, tag, count: 0, returnTerms: [], settled: undefined, owner: undefined, releasedTerm: 0 };
         this.present.set(r.id, r);
         this.byId.set(r.id, r);
         this.byTag.set(tag, r);
+      }
+    } else if (c.cmd === CMD_CHECKOUT) {
+      for (const { owner, ids } of c.owners) {
+        for (const id of ids) {
+          const r = this.present.get(id);
+          // A leader hands out only messages it has not seen settled: a checkout after the settle is out of order.
+          if (!r) fail('checkout of a present message', `checkout of message ${id} to ${owner} at ${e.index} (term ${e.term}) but it is not in the queue`);
+          r.owner = { key: owner, term: e.term };
+        }
       }
     } else {
       for (const id of c.ids) {
@@ -133,14 +157,16 @@ export class QueueChecker {
         if (c.cmd === CMD_RETURN) {
           r.count++;
           r.returnTerms.push(e.term);
+          r.owner = undefined;
         } else if (c.cmd === CMD_SETTLE) {
           r.settled = { index: e.index, term: e.term };
+          r.owner = undefined;
           this.present.delete(id);
         }
       }
     }
     this.indexes.push(e.index);
-    this.digests.push(digestOf(this.nextId, [...this.present].map(([id, r]) => [id, { count: r.count }])));
+    this.digests.push(digestOf(this.nextId, [...this.present].map(([id, r]) => [id, { count: r.count, owner: r.owner?.key }])));
   }
 
   /** A client's enqueue was confirmed (committed): each tag must be in the log now. */
@@ -161,9 +187,16 @@ export class QueueChecker {
    * A leader whose live queue was built in `term` (after applying everything committed in
    * earlier terms) delivers message `id` with delivery count `count`.
    */
-  onDelivery(node: string, term: number, id: number, count: number): void {
+  onDelivery(node: string, term: number, id: number, count: number, consumer: string): void {
     const r = this.byId.get(id);
     if (!r) fail('delivery', `${node} delivered message ${id}, which the log never enqueued`);
+    // A message the log says another consumer holds (a checkout committed before this
+    // leader's term) goes to no one else unless this leader gave it back first.
+    const o = r.owner;
+    if (!r.settled && o && o.key !== consumer && o.term < term && r.releasedTerm !== term) {
+      fail('owned stays with its consumer', `${node} (leader in term ${term}) delivered ${r.tag} (id ${id}) to ${consumer}, held by ${o.key} since term ${o.term}`);
+    }
+    this.ownedDeliveries += o && o.term < term ? 1 : 0;
     if (r.settled) {
       if (r.settled.term < term) fail('settled stays settled', `${node} (leader in term ${term}) delivered ${r.tag} (id ${id}), settled at ${r.settled.index} in term ${r.settled.term}`);
       // Settled by a newer leader while this one does not know yet (it will step down).
@@ -171,6 +204,18 @@ export class QueueChecker {
     }
     const committedBefore = r.returnTerms.filter((t) => t < term).length;
     if (count < committedBefore) fail('delivery count monotonic', `${node} (term ${term}) delivered ${r.tag} with count ${count}, but ${committedBefore} returns were committed before its term`);
+  }
+
+  /** A leader in `term` gave message `id` back from its holder (who did not come back, or whose node is down). */
+  onRelease(term: number, id: number): void {
+    const r = this.byId.get(id);
+    if (r) r.releasedTerm = term;
+    this.releases++;
+  }
+
+  /** A held message was settled by log id on a later leader (its holder acked it there). */
+  onSettleByLogId(): void {
+    this.settlesByLogId++;
   }
 
   /** Election safety, checked after every step. */
@@ -190,8 +235,8 @@ export class QueueChecker {
   }
 
   private describe(fsm: QuorumFsm): string {
-    const mine = [...fsm.messages].slice(0, 8).map(([id, m]) => `${id}:${m.deliveryCount}`).join(' ');
-    const ref = [...this.present].slice(0, 8).map(([id, m]) => `${id}:${m.count}`).join(' ');
+    const mine = [...fsm.messages].slice(0, 8).map(([id, m]) => `${id}:${m.deliveryCount}:${m.owner ?? ''}`).join(' ');
+    const ref = [...this.present].slice(0, 8).map(([id, m]) => `${id}:${m.count}:${m.owner?.key ?? ''}`).join(' ');
     return `server nextId ${fsm.nextId} [${mine}…] vs log nextId ${this.nextId} [${ref}…] at the log's end`;
   }
 }

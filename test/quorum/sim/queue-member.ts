@@ -4,7 +4,7 @@ import type { FSM } from '../../../cluster/raft/fsm';
 import type { Ticker } from '../../../cluster/raft/raft-config';
 import type { LogEntry } from '../../../cluster/raft/types';
 import { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
-import { CMD_RETURN, CMD_SETTLE, encodeEnqueue, encodeIds } from '../../../cluster/quorum/quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeEnqueue, encodeIds, ownerNode } from '../../../cluster/quorum/quorum-codec';
 import { Message } from '../../../src/broker/message';
 import type { SimDisk } from './sim-disk';
 import type { SimNetwork, SimTransport } from './sim-network';
@@ -34,14 +34,24 @@ export interface MemberSettings {
 export interface LiveQueue {
   readonly term: number;
   ready: number[];
-  readonly out: Set<number>;
+  /** Delivered by this live queue, with the consumer holding each. */
+  readonly out: Map<number, string>;
   readonly counts: Map<number, number>;
+  /** Held for consumers of earlier leaders (the log's checkouts), with their holder. */
+  readonly held: Map<number, string>;
+  /** Ticks this live queue has run (held messages are given back after HOLD_TICKS). */
+  ticks: number;
 }
+
+/** Ticks a new leader holds messages for their consumers (OwnedMessages' hold time). */
+export const HOLD_TICKS = 25;
 
 /** What the client learns about its proposals. */
 export interface MemberEvents {
   enqueueConfirmed(member: QueueMember, tags: string[]): void;
   settleConfirmed(ids: number[]): void;
+  /** Whether a node is up (as the mesh tells a leader). */
+  isUp(node: string): boolean;
   /** The facade stopped on an error (a store failed): the run fails. */
   raftError(member: QueueMember, err: Error): void;
 }
@@ -181,6 +191,38 @@ export class QueueMember {
 
   tick(): void {
     this.ticker.fire();
+    const live = this.live;
+    if (live && live.held.size > 0 && ++live.ticks === HOLD_TICKS) {
+      // Holders that did not come back in time lose their messages (the real leader waits OWNED_HOLD_MS).
+      this.release(live, [...live.held.keys()]);
+    }
+  }
+
+  /** Node `node` went down: what its consumers held (from earlier leaders, or out from this one) goes back to the queue. */
+  nodeDown(node: string): void {
+    const live = this.live;
+    if (!live) return;
+    this.release(live, [...live.held].filter(([, owner]) => ownerNode(owner) === node).map(([id]) => id));
+    const out = [...live.out].filter(([, owner]) => ownerNode(owner) === node).map(([id]) => id);
+    for (const id of out) {
+      live.out.delete(id);
+      live.counts.set(id, (live.counts.get(id) ?? 0) + 1);
+    }
+    if (out.length === 0) return;
+    live.ready.unshift(...out);
+    this.proposeIds(CMD_RETURN, out);
+  }
+
+  /** Held messages go back to the queue: a counted return each, ready again (at the front). */
+  private release(live: LiveQueue, ids: number[]): void {
+    if (ids.length === 0) return;
+    for (const id of ids) {
+      live.held.delete(id);
+      live.counts.set(id, (live.counts.get(id) ?? 0) + 1);
+      this.checker.onRelease(live.term, id);
+    }
+    live.ready.unshift(...ids);
+    this.proposeIds(CMD_RETURN, ids);
   }
 
   stats() {
@@ -199,15 +241,23 @@ export class QueueMember {
       () => {
         if (epoch !== this.epoch || this.raft !== raft || raft.state() !== 'leader') return;
         const term = raft.stats().term ?? 0;
-        const live: LiveQueue = { term, ready: [], out: new Set(), counts: new Map() };
+        const live: LiveQueue = { term, ready: [], out: new Map(), counts: new Map(), held: new Map(), ticks: 0 };
+        const gone: number[] = [];
         for (const [id, m] of this.fsm.messages) {
-          live.ready.push(id);
           if (m.deliveryCount > 0) live.counts.set(id, m.deliveryCount);
+          // Held by a consumer: kept for it while its node is up, given back at once otherwise.
+          if (m.owner !== undefined) {
+            live.held.set(id, m.owner);
+            if (!this.events.isUp(ownerNode(m.owner))) gone.push(id);
+            continue;
+          }
+          live.ready.push(id);
         }
         this.fsm.listener = (id) => {
           if (this.live === live) live.ready.push(id);
         };
         this.live = live;
+        this.release(live, gone);
       },
       () => undefined,
     );
@@ -242,30 +292,45 @@ export class QueueMember {
     this.events.enqueueConfirmed(this, tags);
   }
 
-  /** The consumer takes the next ready message from the live queue, if any. */
-  takeDelivery(): { id: number; count: number; live: LiveQueue } | undefined {
+  /** Consumer `consumer` ("node/id") takes the next ready message from the live queue, if any (a checkout). */
+  takeDelivery(consumer: string): { id: number; count: number; live: LiveQueue } | undefined {
     const live = this.live;
     if (!live) return undefined;
     const id = live.ready.shift();
     if (id === undefined) return undefined;
-    live.out.add(id);
+    live.out.set(id, consumer);
+    this.propose(encodeCheckout(new Map([[consumer, [id]]])));
     return { id, count: live.counts.get(id) ?? 0, live };
   }
 
-  /** The consumer acked `id` (delivered by `live`); false if that live queue is gone. */
-  ack(live: LiveQueue, id: number): boolean {
-    if (this.live !== live || !live.out.delete(id)) return false;
-    live.counts.delete(id);
+  /**
+   * The consumer acked `id`, delivered by `live` (or, that live queue gone, by log id: only
+   * a message this leader holds for that consumer); false when neither applies.
+   */
+  ack(live: LiveQueue, id: number, consumer: string): boolean {
+    if (!this.takeBack(live, id, consumer)) return false;
+    this.live!.counts.delete(id);
     this.proposeIds(CMD_SETTLE, [id]);
     return true;
   }
 
   /** The consumer rejected `id` with requeue: its delivery count grows and it is ready again. */
-  requeue(live: LiveQueue, id: number): boolean {
-    if (this.live !== live || !live.out.delete(id)) return false;
-    live.counts.set(id, (live.counts.get(id) ?? 0) + 1);
-    live.ready.push(id);
+  requeue(live: LiveQueue, id: number, consumer: string): boolean {
+    if (!this.takeBack(live, id, consumer)) return false;
+    const now = this.live!;
+    now.counts.set(id, (now.counts.get(id) ?? 0) + 1);
+    now.ready.push(id);
     this.proposeIds(CMD_RETURN, [id]);
+    return true;
+  }
+
+  private takeBack(live: LiveQueue, id: number, consumer: string): boolean {
+    const now = this.live;
+    if (!now) return false;
+    if (now === live) return now.out.delete(id);
+    if (now.held.get(id) !== consumer) return false;
+    now.held.delete(id);
+    this.checker.onSettleByLogId();
     return true;
   }
 
@@ -278,6 +343,10 @@ export class QueueMember {
     for (const id of ids) live.counts.delete(id);
     this.proposeIds(CMD_SETTLE, ids);
     return ids.length;
+  }
+
+  private propose(data: Buffer): void {
+    this.raft?.apply(data).catch(() => undefined);
   }
 
   private proposeIds(cmd: number, ids: number[]): void {

@@ -47,6 +47,8 @@ interface Delivery {
   member: QueueMember;
   live: LiveQueue;
   id: number;
+  /** The consumer holding it ("node/id"): it acks on whichever server leads once its live queue is gone. */
+  consumer: string;
 }
 
 /**
@@ -68,6 +70,9 @@ export class QueueSim {
   private nextTag = 1;
   private nextBatch = 1;
   private deliveries: Delivery[] = [];
+  /** Acks the client made lately (their settle may die with the leader): sent again by log id to each new leader. */
+  private recentAcks: Delivery[] = [];
+  private lastLive: LiveQueue | undefined;
   private raftErrors: string[] = [];
   /** Commit index of each server on the minority side of the partition in force, when it began. */
   private minorityCommit = new Map<string, number>();
@@ -95,6 +100,7 @@ export class QueueSim {
       enqueueConfirmed: (m: QueueMember, tags: string[]) => this.checker.onEnqueueConfirmed(m.id, tags),
       settleConfirmed: (ids: number[]) => this.checker.onSettleConfirmed(ids),
       raftError: (m: QueueMember, err: Error) => this.raftErrors.push(`${m.id}: ${err.message}`),
+      isUp: (node: string) => this.members.some((m) => m.id === node && m.alive),
     };
     for (let i = 1; i <= opts.nodes; i++) {
       const seed = Math.floor(this.rand() * 2 ** 32);
@@ -141,8 +147,18 @@ export class QueueSim {
     this.trace?.(`step ${this.steps} ${action}${note ? ` ${note}` : ''}`);
     for (const m of this.members) if (m.disk.pendingWrites > 0 && this.rand() < this.opts.syncRate) m.disk.sync();
     await settle();
+    this.resendAcks();
     this.checkStep();
     if (this.members.some((m) => m.live)) this.liveSteps++;
+  }
+
+  /** A new live queue: the client's recent acks go to it again (as a consumer node does when it follows a new leader). */
+  private resendAcks(): void {
+    const l = this.leader();
+    const live = l?.live;
+    if (!l || !live || live === this.lastLive) return;
+    this.lastLive = live;
+    for (const d of this.recentAcks) if (d.live !== live && l.ack(d.live, d.id, d.consumer)) this.trace?.(`  ack of ${d.id} by ${d.consumer} sent again to ${l.id}`);
   }
 
   private tickAll(): void {
@@ -212,17 +228,23 @@ export class QueueSim {
     return `${tags.join(',')} at ${target.id}`;
   }
 
-  /** The consumer receives up to three messages from whichever server runs a live queue. */
+  /**
+   * A consumer receives up to three messages from whichever server runs a live queue: one
+   * of two consumers, each on a server (whose crash takes its deliveries with it).
+   */
   private consume(): string | void {
     const sources = this.members.filter((m) => m.live);
     const m = this.pick(sources);
     if (!m) return;
+    const on = this.pick(this.members.filter((x) => x.alive));
+    if (!on) return;
+    const consumer = `${on.id}/${1 + Math.floor(this.rand() * 2)}`;
     for (let k = 1 + Math.floor(this.rand() * 3); k > 0; k--) {
-      const d = m.takeDelivery();
+      const d = m.takeDelivery(consumer);
       if (!d) return m.id;
-      this.trace?.(`  delivered ${d.id} (count ${d.count}) from ${m.id}`);
-      this.checker.onDelivery(m.id, d.live.term, d.id, d.count);
-      this.deliveries.push({ member: m, live: d.live, id: d.id });
+      this.trace?.(`  delivered ${d.id} (count ${d.count}) from ${m.id} to ${consumer}`);
+      this.checker.onDelivery(m.id, d.live.term, d.id, d.count, consumer);
+      this.deliveries.push({ member: m, live: d.live, id: d.id, consumer });
       this.stats.delivered++;
     }
   }
@@ -231,9 +253,14 @@ export class QueueSim {
     if (this.deliveries.length === 0) return;
     const i = Math.floor(this.rand() * this.deliveries.length);
     const [d] = this.deliveries.splice(i, 1);
-    // A delivery from a live queue that is gone cannot be acked: the next leader redelivers.
-    if (!(ack ? d.member.ack(d.live, d.id) : d.member.requeue(d.live, d.id))) return `${d.id} at ${d.member.id} (gone)`;
-    if (ack) this.stats.acked++;
+    // From a live queue that is gone: by log id on the leader now, which may hold it for this consumer.
+    const at = d.member.live === d.live ? d.member : this.leader();
+    if (!at || !(ack ? at.ack(d.live, d.id, d.consumer) : at.requeue(d.live, d.id, d.consumer))) return `${d.id} at ${d.member.id} (gone)`;
+    if (ack) {
+      this.stats.acked++;
+      this.recentAcks.push(d);
+      if (this.recentAcks.length > 20) this.recentAcks.shift();
+    }
     else this.stats.requeued++;
     return `${d.id} at ${d.member.id}`;
   }
@@ -244,8 +271,12 @@ export class QueueSim {
     if (!victim) return;
     victim.crash(this.rand);
     this.crashes++;
-    // Usually the mesh notices and tells the survivors that the leader's node is down.
+    // Its consumers' connections went with it: what they held is never acked.
+    this.deliveries = this.deliveries.filter((d) => !d.consumer.startsWith(`${victim.id}/`));
+    // Usually the mesh notices and tells the survivors that the node is down.
     if (victim === leader && this.rand() < 0.5) for (const m of this.members) m.raft?.leaderDown();
+    // The mesh tells a leader that the node is down: its consumers' deliveries go back to the queue.
+    for (const m of this.members) m.nodeDown(victim.id);
     return victim.id;
   }
 
@@ -386,11 +417,11 @@ export class QueueSim {
     while (this.checker.present.size > 0 || !caughtUp()) {
       if (++rounds > maxRounds) this.stuck(`queue not drained: ${this.checker.present.size} left`);
       // Outstanding deliveries are acked (those of live queues gone are void: redelivered).
-      for (const d of this.deliveries.splice(0)) d.member.ack(d.live, d.id);
       const l = this.leader();
-      for (let d = l?.takeDelivery(); l && d; d = l.takeDelivery()) {
-        this.checker.onDelivery(l.id, d.live.term, d.id, d.count);
-        l.ack(d.live, d.id);
+      for (const d of this.deliveries.splice(0)) (d.member.live === d.live ? d.member : l)?.ack(d.live, d.id, d.consumer);
+      for (let d = l?.takeDelivery('n1/9'); l && d; d = l.takeDelivery('n1/9')) {
+        this.checker.onDelivery(l.id, d.live.term, d.id, d.count, 'n1/9');
+        l.ack(d.live, d.id, 'n1/9');
       }
       await this.round();
     }
@@ -417,7 +448,7 @@ export class QueueSim {
   private stuck(what: string): never {
     const states = this.members.map((m) => `${m.id} ${JSON.stringify({ ...m.stats(), configuration: undefined, live: !!m.live, pending: m.disk.pendingWrites })}`);
     const live = this.leader()?.live;
-    const left = [...this.checker.present.values()].slice(0, 6).map((r) => `${r.tag}=${r.id}${live?.ready.includes(r.id) ? ' ready' : ''}${live?.out.has(r.id) ? ' out' : ''}`);
+    const left = [...this.checker.present.values()].slice(0, 6).map((r) => `${r.tag}=${r.id}${live?.ready.includes(r.id) ? ' ready' : ''}${live?.out.has(r.id) ? ' out' : ''}${live?.held.has(r.id) ? ' held' : ''}`);
     fail('liveness', `${what} (${left.join(', ')})\n${states.join('\n')}`);
   }
 
