@@ -368,12 +368,20 @@ export class Raft<R = unknown> extends EventEmitter {
       w.track(this.logStore.storeEntries(rd.entries), last.index, last.term);
       this.storeLastIndex = last.index;
     }
-    const h = rd.hardState;
-    if (h) {
-      const prev = this.savedHard;
+    if (rd.hardState) this.hard = { ...rd.hardState };
+    const h = this.hard;
+    const prev = this.savedHard;
+    if (h && (!prev || prev.term !== h.term || prev.vote !== h.vote)) {
       this.savedHard = { ...h };
       w.track(this.stableStore.save(h));
-      if (!prev || prev.term !== h.term || prev.vote !== h.vote) await w.whenDurable();
+      await w.whenDurable();
+    } else if (h && prev && prev.commit !== h.commit && rd.entries.length > 0) {
+      // A new commit index alone is not written (nothing needs it durable: a restarted
+      // server learns it again from the leader, and a snapshot writes it first); it goes
+      // with the next entries, in the same write. A write of its own would hold up the next
+      // batch's entries, which queue behind it in the WAL.
+      this.savedHard = { ...h };
+      w.track(this.stableStore.save(h));
     }
     if (this.closed) return;
     for (const m of rd.messages) {
@@ -416,8 +424,12 @@ export class Raft<R = unknown> extends EventEmitter {
     }
   }
 
-  /** The hard state last written (ordered stores: a change of term or vote is waited for). */
+  /**
+   * Ordered stores: the hard state last written (a change of term or vote is waited for),
+   * and the latest one (its commit index may be ahead of the one written).
+   */
   private savedHard: HardState | undefined;
+  private hard: HardState | undefined;
 
   private onSoftState(role: Role, leaderId: ServerId): void {
     const wasLeader = this.role === 'leader';
@@ -456,7 +468,14 @@ export class Raft<R = unknown> extends EventEmitter {
     if (core.termAt(index) === undefined) return;
     const meta = core.snapshotMetaAt(index);
     // The commit index on disk must cover the snapshot before the snapshot exists.
-    if (this.writes) await this.writes.whenDurable();
+    if (this.writes) {
+      const h = this.hard;
+      if (h && this.savedHard && this.savedHard.commit < h.commit) {
+        this.savedHard = { ...h };
+        this.writes.track(this.stableStore.save(h));
+      }
+      await this.writes.whenDurable();
+    }
     await this.fsm.prepareSnapshot?.();
     const data = await this.fsm.snapshot();
     const snapshot = { meta, data };
