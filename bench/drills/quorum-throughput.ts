@@ -18,6 +18,8 @@
 //   npx tsc -p . && node dist/bench/drills/quorum-throughput.js [seconds=10] [rounds=1]
 //   node dist/bench/drills/quorum-throughput.js --table FILE.json ...   (one table from the rows of several runs)
 // Environment: QT_BROKERS=warren,rabbitmq (default both when rabbitmq-server is installed);
+// QT_WARREN_BASE=DIR (another checkout, built: its Warren runs as a third cluster, broker
+// `warren-base`, interleaved with the others, e.g. main's build against a branch's);
 // QT_ONLY=substring of a case id (e.g. 1024.q1.followers); QT_NO_WRITE=1 (no results file),
 // QT_RESULTS=path (another results file);
 // QT_RABBIT_ERL_ARGS (extra emulator flags for RabbitMQ, e.g. '+sbwt none'); QT_PROFILE_DIR
@@ -36,7 +38,7 @@ const WARMUP_SEC = 3;
 const PERF_JS = resolve(__dirname, '../../src/cli/warren-perf.js');
 const RESULTS = process.env.QT_RESULTS ?? resolve(__dirname, '../../../bench/results/quorum-throughput.json');
 
-type Broker = 'warren' | 'rabbitmq';
+type Broker = 'warren' | 'warren-base' | 'rabbitmq';
 
 interface Case {
   id: string;
@@ -200,11 +202,11 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
   };
 }
 
-async function warrenTarget(cluster: NetnsCluster, sets: number[]): Promise<Target> {
+async function warrenTarget(cluster: NetnsCluster, sets: number[], broker: Broker = 'warren'): Promise<Target> {
   const urls = cluster.nodes.map((n) => n.url);
   for (const q of sets) await declare(urls[0], queueNames(q));
   const leaderOf = (queue: string) => String(cluster.listQueues(0, ['name', 'leader']).find((r) => r.name === queue)?.leader ?? '');
-  return { broker: 'warren', urls, leaderOf, leaderName: cluster.nodes[0].name, namespaces: cluster.nodes.map((n) => n.ns) };
+  return { broker, urls, leaderOf, leaderName: cluster.nodes[0].name, namespaces: cluster.nodes.map((n) => n.ns) };
 }
 
 async function rabbitTarget(cluster: RabbitNetnsCluster, sets: number[]): Promise<Target> {
@@ -234,6 +236,11 @@ function table(rows: Row[]): string {
     '| body | queues | publisher / consumer | Warren msg/s | RabbitMQ 3.10 msg/s | Warren ÷ RabbitMQ | latency p50 (ms) Warren / RabbitMQ | nodes\' CPU per message (µs) Warren / RabbitMQ |',
     '|---|---|---|--:|--:|--:|---|---|',
   ];
+  const withBase = rows.some((r) => r.broker === 'warren-base');
+  if (withBase) {
+    lines[0] += ' Warren base msg/s | Warren ÷ base | latency p50 (ms) base | CPU per message (µs) base |';
+    lines[1] += '--:|--:|---|---|';
+  }
   for (const [, rs] of byCase) {
     const c = rs[0];
     const w = rs.filter((r) => r.broker === 'warren');
@@ -247,7 +254,13 @@ function table(rows: Row[]): string {
     const cpu = (xs: Row[]) => median(xs.flatMap((r) => (r.cpuUsPerMsg > 0 ? [r.cpuUsPerMsg] : []))) ?? '–';
     const layout = c.layout === 'followers' ? 'node 2 / node 3 (not the leader)' : 'node 1 / node 1 (the leader)';
     const ratio = rb.length > 0 && rr > 0 ? `${(wr / rr).toFixed(2)} ×` : '–';
-    lines.push(`| ${c.bodyBytes === 1024 ? '1 KiB' : `${c.bodyBytes} B`} | ${c.queues} | ${layout} | ${w.length ? wr.toLocaleString('en-US') : '–'} | ${rb.length ? rr.toLocaleString('en-US') : '–'} | ${ratio} | ${lat(w)} / ${lat(rb)} | ${cpu(w)} / ${cpu(rb)} |`);
+    let line = `| ${c.bodyBytes === 1024 ? '1 KiB' : `${c.bodyBytes} B`} | ${c.queues} | ${layout} | ${w.length ? wr.toLocaleString('en-US') : '–'} | ${rb.length ? rr.toLocaleString('en-US') : '–'} | ${ratio} | ${lat(w)} / ${lat(rb)} | ${cpu(w)} / ${cpu(rb)} |`;
+    if (withBase) {
+      const bs = rs.filter((r) => r.broker === 'warren-base');
+      const br = Math.round(mean(bs.map((r) => r.receivedPerSec)));
+      line += ` ${bs.length ? br.toLocaleString('en-US') : '–'} | ${bs.length && br > 0 ? `${(wr / br).toFixed(2)} ×` : '–'} | ${lat(bs)} | ${cpu(bs)} |`;
+    }
+    lines.push(line);
   }
   return lines.join('\n');
 }
@@ -265,13 +278,16 @@ async function main(): Promise<void> {
     if (process.env.QT_BROKERS) throw new Error(rabbitMissing);
     console.error(`RabbitMQ left out: ${rabbitMissing}`);
   }
-  const brokers = wanted.filter((b): b is Broker => b === 'warren' || (b === 'rabbitmq' && !rabbitMissing));
+  const baseDir = process.env.QT_WARREN_BASE;
+  if (baseDir) wanted.push('warren-base');
+  const brokers = wanted.filter((b): b is Broker => b === 'warren' || b === 'warren-base' || (b === 'rabbitmq' && !rabbitMissing));
   const todo = cases();
   const sets = [...new Set(todo.map((c) => c.queues))];
   const profileDir = process.env.QT_PROFILE_DIR;
   const warren = brokers.includes('warren')
     ? new NetnsCluster({ env: { WARREN_LOG_LEVEL: 'warn', ...(profileDir ? { NODE_OPTIONS: `--require ${profileDir}` } : {}) } })
     : undefined;
+  let base: NetnsCluster | undefined;
   let rabbit: RabbitNetnsCluster | undefined;
   const rows: Row[] = [];
   try {
@@ -279,6 +295,16 @@ async function main(): Promise<void> {
     if (warren) {
       await warren.start();
       targets.push(await warrenTarget(warren, sets));
+    }
+    if (baseDir) {
+      // Built after the first cluster is up, so that it takes another subnet.
+      base = new NetnsCluster({
+        prefix: 'wb',
+        serverJs: resolve(baseDir, 'dist/src/cli/warren-server.js'),
+        env: { WARREN_LOG_LEVEL: 'warn', ...(profileDir ? { NODE_OPTIONS: `--require ${profileDir}` } : {}) },
+      });
+      await base.start();
+      targets.push(await warrenTarget(base, sets, 'warren-base'));
     }
     if (brokers.includes('rabbitmq')) {
       rabbit = new RabbitNetnsCluster(3, 'wr', process.env.QT_RABBIT_ERL_ARGS ?? '');
@@ -289,7 +315,9 @@ async function main(): Promise<void> {
     let flip = 0;
     for (let round = 1; round <= rounds; round++) {
       for (const c of todo) {
-        const order = flip++ % 2 === 0 ? targets : [...targets].reverse();
+        // Each broker in turn, who goes first rotating from case to case.
+        const k = flip++ % targets.length;
+        const order = [...targets.slice(k), ...targets.slice(0, k)];
         for (const t of order) {
           const row = await measure(t, c, round);
           rows.push(row);
@@ -301,6 +329,7 @@ async function main(): Promise<void> {
     if (profileDir && warren) for (const n of warren.nodes) await n.proc.kill('SIGTERM');
   } finally {
     await rabbit?.destroy();
+    await base?.destroy();
     await warren?.destroy();
   }
   const command = `node dist/bench/drills/quorum-throughput.js ${seconds} ${rounds}`;

@@ -23,6 +23,8 @@ export interface NodeSpec {
   env?: Record<string, string>;
   /** user:password for AMQP; default guest:guest (guest may only connect from localhost). */
   credentials?: string;
+  /** Another build's dist/src/cli/warren-server.js (a benchmark comparing builds); default this build's. */
+  serverJs?: string;
 }
 
 export class ClusterProcess {
@@ -61,7 +63,8 @@ export class ClusterProcess {
       WARREN_WEB_MQTT_PORT: '0',
       ...s.env,
     };
-    const [cmd, args] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, SERVER_JS]] : [process.execPath, [SERVER_JS]];
+    const server = s.serverJs ?? SERVER_JS;
+    const [cmd, args] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, server]] : [process.execPath, [server]];
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (d) => (this.output += d));

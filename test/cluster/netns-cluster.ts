@@ -55,6 +55,10 @@ export interface NetnsClusterOptions {
   size?: number;
   /** Extra environment for every node (e.g. WARREN_CLUSTER_TICK_MS). */
   env?: Record<string, string>;
+  /** Names' prefix (two characters) instead of WARREN_NETNS_PREFIX's: for a second cluster in one process. */
+  prefix?: string;
+  /** Another build's warren-server.js (NodeSpec.serverJs). */
+  serverJs?: string;
 }
 
 export class NetnsCluster {
@@ -63,7 +67,7 @@ export class NetnsCluster {
   private readonly network: NetnsNetwork;
 
   constructor(private readonly opts: NetnsClusterOptions = {}) {
-    this.network = new NetnsNetwork(opts.size ?? 3, PREFIX);
+    this.network = new NetnsNetwork(opts.size ?? 3, opts.prefix === undefined ? PREFIX : netnsPrefix(opts.prefix));
     this.subnet = this.network.subnet;
     const names = this.network.hosts.map((h) => `warren@${h.addr}`);
     for (const { index: i, ns, addr } of this.network.hosts) {
@@ -76,6 +80,7 @@ export class NetnsCluster {
           epmdPort: 4369,
           netns: ns,
           env: { WARREN_LOOPBACK_USERS: 'none', ...opts.env },
+          serverJs: opts.serverJs,
         },
         names,
       );
