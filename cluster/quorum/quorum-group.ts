@@ -143,6 +143,9 @@ export class QuorumGroup implements FlowGate {
         trailingEntries: Math.min(64, Math.max(1, Math.floor(this.o.snapshotEntries / 16))),
         ticker: this.o.ticker,
         orderedStores: true,
+        // Confirms need the commit on the leader only; followers learn it with the next
+        // append or heartbeat (a tick at most), not from a message of its own per batch.
+        lazyCommitNotice: true,
       },
       this.fsm,
       log,

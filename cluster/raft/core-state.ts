@@ -45,6 +45,12 @@ export interface CoreOptions {
    * thesis). Off: entries are durable once the Ready is handled, as the contract says.
    */
   asyncStorage?: boolean;
+  /**
+   * A new commit index reaches followers with the next append or heartbeat instead of an
+   * empty append sent at once: half the messages (and the followers' turns) per batch where
+   * only the leader's applying is urgent (it confirms); followers apply up to a tick later.
+   */
+  lazyCommitNotice?: boolean;
 }
 
 /** What a server recovered from its stores: the core never reads storage itself. */

@@ -35,6 +35,8 @@ export interface RaftConfig {
    * committed entries are applied without waiting for unrelated writes (durable-writes.ts).
    */
   orderedStores?: boolean;
+  /** CoreOptions.lazyCommitNotice: followers learn a new commit index with the next append or heartbeat. */
+  lazyCommitNotice?: boolean;
 }
 
 /** A shared timer: add() registers a function called on every tick and returns its removal. */
@@ -61,6 +63,7 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     seed: c.seed ?? Math.floor(Math.random() * 2 ** 32),
     ticker: c.ticker,
     orderedStores: c.orderedStores ?? false,
+    lazyCommitNotice: c.lazyCommitNotice ?? false,
   };
   if (!out.localId) throw new Error('raft config: localId is required');
   if (out.heartbeatTicks >= out.electionTimeoutTicks) throw new Error('raft config: heartbeatTicks must be below electionTimeoutTicks');

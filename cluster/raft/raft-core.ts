@@ -221,7 +221,7 @@ export class RaftCore {
     if (index <= s.stableIndex) return;
     if (s.log.term(index) !== term && index > s.log.snapshotIndex()) return;
     s.stableIndex = index;
-    if (s.role === 'leader' && maybeCommit(s) && s.role === 'leader') broadcastAppend(s, true);
+    if (s.role === 'leader' && maybeCommit(s) && s.role === 'leader') broadcastAppend(s, !s.opts.lazyCommitNotice);
   }
 
   /** Starts no more elections on timeouts (the node is stopping); votes and follows as before. */

@@ -127,7 +127,7 @@ export class Raft<R = unknown> extends EventEmitter {
         id: c.localId, electionTimeoutTicks: c.electionTimeoutTicks, heartbeatTicks: c.heartbeatTicks,
         preVote: c.preVote, checkQuorum: c.checkQuorum, maxEntriesPerAppend: c.maxEntriesPerAppend,
         maxInflightAppends: c.maxInflightAppends, random: seededRandom(c.seed), idleHeartbeatTicks: c.idleHeartbeatTicks,
-        asyncStorage: c.orderedStores,
+        asyncStorage: c.orderedStores, lazyCommitNotice: c.lazyCommitNotice,
       },
       { hardState, snapshot, entries, applied: this.snapshotIndex },
     );

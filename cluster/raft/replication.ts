@@ -134,7 +134,7 @@ function handleAppendResponse(s: CoreState, m: AppendResponse, pr: Progress): vo
   if (pr.state === 'probe' || (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot)) pr.becomeReplicate();
   if (maybeCommit(s)) {
     if (s.role !== 'leader') return;
-    broadcastAppend(s, true);
+    broadcastAppend(s, !s.opts.lazyCommitNotice);
   } else {
     sendAppends(s, m.from);
   }

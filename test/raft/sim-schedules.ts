@@ -13,6 +13,8 @@ export const VARIANTS: Omit<SimOptions, 'seed'>[] = [
   { nodes: 4, spareNodes: 2, dropRate: 0.03, duplicateRate: 0.03, preVote: false, maxEntriesPerAppend: 2 },
   { nodes: 3, dropRate: 0.05, duplicateRate: 0.03, snapshotEvery: 6, idleHeartbeatTicks: 4 },
   { nodes: 5, spareNodes: 1, dropRate: 0.05, duplicateRate: 0.02, checkQuorum: true, codecRate: 0.2, idleHeartbeatTicks: 6 },
+  { nodes: 3, dropRate: 0.05, duplicateRate: 0.03, snapshotEvery: 6, idleHeartbeatTicks: 4, lazyCommitNotice: true },
+  { nodes: 5, spareNodes: 1, dropRate: 0.05, duplicateRate: 0.02, maxInflightAppends: 2, lazyCommitNotice: true },
 ];
 
 /**

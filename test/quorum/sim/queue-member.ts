@@ -148,6 +148,7 @@ export class QueueMember {
         operationTimeoutMs: 1e9,
         seed: this.seed + this.epoch * 7919,
         ticker: this.ticker,
+        lazyCommitNotice: true, // as quorum-group.ts
         orderedStores: s.orderedStores,
       },
       new ObservedFsm(this, this.fsm, this.checker),

@@ -22,6 +22,8 @@ export interface SimOptions {
   electionTimeoutTicks?: number;
   /** The leader's idle heartbeat pace (0: off), as quorum queues use it. */
   idleHeartbeatTicks?: number;
+  /** Followers learn a new commit index with the next append or heartbeat (as quorum queues). */
+  lazyCommitNotice?: boolean;
   /** Probability that a delivered message goes through encodeMessage/decodeMessage. */
   codecRate?: number;
 }
@@ -58,6 +60,7 @@ export class SimCluster {
         maxInflightAppends: opts.maxInflightAppends ?? 4,
         random: coreRand,
         idleHeartbeatTicks: opts.idleHeartbeatTicks ?? 0,
+        lazyCommitNotice: opts.lazyCommitNotice ?? false,
       };
       const bootstrap = config.servers.some((s) => s.id === id);
       const initial = bootstrap
