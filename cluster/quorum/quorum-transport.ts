@@ -81,7 +81,7 @@ export class GroupTransport implements Transport {
   send(to: string, msg: RaftMessage): void {
     if (this.closed || !this.mesh.isUp(to)) return;
     try {
-      this.mesh.send(to, QUORUM_CHANNEL, Buffer.concat([this.prefix, encodeMessage(msg)]));
+      this.mesh.send(to, QUORUM_CHANNEL, encodeMessage(msg, this.prefix));
     } catch {
       // Best effort: Raft resends.
     }

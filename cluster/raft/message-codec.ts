@@ -24,8 +24,13 @@ export class MessageDecodeError extends Error {
 }
 
 class Writer {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private pos = 0;
+
+  /** `capacity`: the expected size (a batch of entries is written without growing). */
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -60,6 +65,12 @@ class Writer {
 
   str(s: string): void {
     this.bytes(Buffer.from(s, 'utf8'));
+  }
+
+  raw(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
   }
 
   done(): Buffer {
@@ -154,16 +165,47 @@ function readSnapshot(r: Reader): Snapshot {
 
 /** Encodes one entry (also used by the on-disk log store). */
 export function encodeEntry(e: LogEntry): Buffer {
-  const w = new Writer();
+  const w = new Writer(entryBytes(e));
   writeEntry(w, e);
   return w.done();
 }
+
+/** The size of encodeEntry(e). */
+export function entryBytes(e: LogEntry): number {
+  return ENTRY_HEAD_BYTES + e.data.length;
+}
+
+/** Writes encodeEntry(e) into `buf` at `pos` (entryBytes(e) bytes); returns the position after it. */
+export function writeEntryAt(buf: Buffer, pos: number, e: LogEntry): number {
+  if (!Number.isSafeInteger(e.index) || e.index < 0 || !Number.isSafeInteger(e.term) || e.term < 0) {
+    throw new RangeError(`raft codec: bad integer ${e.index}/${e.term}`);
+  }
+  buf.writeUInt32BE(Math.floor(e.index / 2 ** 32), pos);
+  buf.writeUInt32BE(e.index % 2 ** 32, pos + 4);
+  buf.writeUInt32BE(Math.floor(e.term / 2 ** 32), pos + 8);
+  buf.writeUInt32BE(e.term % 2 ** 32, pos + 12);
+  buf[pos + 16] = e.type;
+  buf.writeUInt32BE(e.data.length, pos + 17);
+  e.data.copy(buf, pos + ENTRY_HEAD_BYTES);
+  return pos + ENTRY_HEAD_BYTES + e.data.length;
+}
+
+/** index u64, term u64, type u8, data length u32. */
+const ENTRY_HEAD_BYTES = 21;
 
 export function decodeEntry(buf: Buffer): LogEntry {
   const r = new Reader(buf);
   const e = readEntry(r);
   r.end();
   return e;
+}
+
+/** About the encoded size of `m` (exact but for the names), so that the writer never grows for a batch. */
+function sizeHint(m: RaftMessage): number {
+  let n = 64 + 3 * (m.from.length + m.to.length);
+  if (m.type === 'append') for (const e of m.entries) n += entryBytes(e);
+  else if (m.type === 'installSnapshot') n += m.snapshot.data.length + 256;
+  return n;
 }
 
 function writeEntry(w: Writer, e: LogEntry): void {
@@ -181,8 +223,13 @@ function readEntry(r: Reader): LogEntry {
   return { index, term, type: type as EntryType, data: r.bytes() };
 }
 
-export function encodeMessage(m: RaftMessage): Buffer {
-  const w = new Writer();
+/**
+ * The message's bytes; with `head`, preceded by those bytes (a transport's own header, so
+ * that the message is not copied again behind it).
+ */
+export function encodeMessage(m: RaftMessage, head?: Buffer): Buffer {
+  const w = new Writer(sizeHint(m) + (head?.length ?? 0));
+  if (head) w.raw(head);
   w.u8(VERSION);
   w.u8(TYPES.indexOf(m.type));
   w.str(m.from);

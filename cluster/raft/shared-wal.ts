@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import type { LogStore } from './log-store';
 import type { StableStore } from './stable-store';
 import type { HardState, LogEntry } from './types';
-import { decodeEntry, encodeEntry } from './message-codec';
+import { decodeEntry, entryBytes, writeEntryAt } from './message-codec';
 import { crc32 } from './crc32';
 import { fsyncDir } from './fs-util';
 import { LogCorruptionError } from './disk-log-store';
@@ -160,7 +160,28 @@ export class SharedWal {
   append(kind: number, id: string, body: Buffer, maxIndex = 0): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('shared wal closed'));
-    const buf = this.frame(kind, id, body);
+    return this.queue(this.frame(kind, id, body), id, maxIndex);
+  }
+
+  /** @internal Appends a record of `entries` (one copy of their data, into the record itself). */
+  appendEntries(id: string, entries: LogEntry[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('shared wal closed'));
+    let bodyBytes = 4;
+    for (const e of entries) bodyBytes += 4 + entryBytes(e);
+    const { buf, at } = this.frameHead(KIND_ENTRIES, id, bodyBytes);
+    let pos = at;
+    buf.writeUInt32BE(entries.length, pos);
+    pos += 4;
+    for (const e of entries) {
+      buf.writeUInt32BE(entryBytes(e), pos);
+      pos = writeEntryAt(buf, pos + 4, e);
+    }
+    this.sealFrame(buf);
+    return this.queue(buf, id, entries[entries.length - 1].index);
+  }
+
+  private queue(buf: Buffer, id: string, maxIndex: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ buf, id, maxIndex, resolve, reject });
       if (!this.writing) {
@@ -258,12 +279,26 @@ export class SharedWal {
   }
 
   private frame(kind: number, id: string, body: Buffer): Buffer {
-    const idBytes = Buffer.from(id, 'utf8');
-    const payload = Buffer.concat([Buffer.from([kind, idBytes.length]), idBytes, body]);
-    const head = Buffer.allocUnsafe(HEADER_BYTES);
-    head.writeUInt32BE(payload.length, 0);
-    head.writeUInt32BE(crc32(payload), 4);
-    return Buffer.concat([head, payload]);
+    const { buf, at } = this.frameHead(kind, id, body.length);
+    body.copy(buf, at);
+    this.sealFrame(buf);
+    return buf;
+  }
+
+  /** A record of `bodyBytes` bytes of body, its kind and group id written; the body goes at `at`, then sealFrame(). */
+  private frameHead(kind: number, id: string, bodyBytes: number): { buf: Buffer; at: number } {
+    const idLen = Buffer.byteLength(id, 'utf8');
+    const buf = Buffer.allocUnsafe(HEADER_BYTES + 2 + idLen + bodyBytes);
+    buf.writeUInt32BE(2 + idLen + bodyBytes, 0);
+    buf[HEADER_BYTES] = kind;
+    buf[HEADER_BYTES + 1] = idLen;
+    buf.write(id, HEADER_BYTES + 2, 'utf8');
+    return { buf, at: HEADER_BYTES + 2 + idLen };
+  }
+
+  /** Writes the CRC of a record's payload (all but the header) into its header. */
+  private sealFrame(buf: Buffer): void {
+    buf.writeUInt32BE(crc32(buf.subarray(HEADER_BYTES)), 4);
   }
 
   private async openSegment(seq: number): Promise<void> {
@@ -381,18 +416,6 @@ export class SharedWal {
   }
 }
 
-function encodeEntries(entries: LogEntry[]): Buffer {
-  const parts: Buffer[] = [Buffer.alloc(4)];
-  parts[0].writeUInt32BE(entries.length, 0);
-  for (const e of entries) {
-    const b = encodeEntry(e);
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32BE(b.length, 0);
-    parts.push(len, b);
-  }
-  return Buffer.concat(parts);
-}
-
 function decodeEntries(body: Buffer): LogEntry[] {
   const n = body.readUInt32BE(0);
   const out: LogEntry[] = [];
@@ -452,7 +475,7 @@ class GroupLog implements LogStore {
   async storeEntries(entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     this.g.append(entries);
-    await this.wal.append(KIND_ENTRIES, this.id, encodeEntries(entries), entries[entries.length - 1].index);
+    await this.wal.appendEntries(this.id, entries);
   }
 
   async truncateSuffix(fromIndex: number): Promise<void> {
