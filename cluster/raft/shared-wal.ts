@@ -1,9 +1,11 @@
 /**
  * One write-ahead log for many Raft groups on a node (Ra's shared WAL): every group's log
  * entries, truncations, prefix deletions and hard states go to the same append-only segment
- * files, and every change made during one event-loop turn (and while the previous write was
- * syncing) is written with one write and one fdatasync, whatever the number of groups. Each
- * group sees its own LogStore and StableStore (group(id)); a resolved promise means durable.
+ * files, and every change made during one event-loop turn (and while two earlier writes were
+ * syncing) is written with one write, whatever the number of groups. Writes are pipelined:
+ * the next one starts while the previous one is being made durable (two in flight at most),
+ * and they resolve in order. Each group sees its own LogStore and StableStore (group(id)); a
+ * resolved promise means durable, and so is everything appended before it.
  *
  * Writes are positional, through a descriptor opened with O_DSYNC: a batch is one write call
  * that returns once durable (one trip to the thread pool, not a write and then an
@@ -12,10 +14,11 @@
  * no journal commit for metadata.
  *
  * Record: u32 payload length, u32 CRC-32 of the payload, payload = u8 kind, u8 id length,
- * group id, body. On open every segment is replayed into per-group memory; it ends at a zero
- * length (allocated space not yet written), a torn last record (a crash mid-write: cut short,
- * or with a bad CRC and only allocated zeros after it) is cut off, any other record with a
- * bad CRC is corruption (LogCorruptionError). Entries stay in memory until a snapshot deletes their prefix. A
+ * group id, body. Each write starts with a marker record (its offset and size). On open every
+ * segment is replayed into per-group memory; it ends at a zero length (allocated space not
+ * yet written); torn writes at the end (a crash mid-write: a record cut short, or with a bad
+ * CRC followed by at most one more write, per its marker, then allocated zeros) are cut off;
+ * any other record with a bad CRC is corruption (LogCorruptionError). Entries stay in memory until a snapshot deletes their prefix. A
  * segment is deleted once no group still needs anything in it; at each roll-over the hard
  * state of every group is written again into the new segment, so only entries pin old ones.
  */
@@ -40,6 +43,17 @@ const KIND_TRUNCATE = 2;
 const KIND_PREFIX = 3;
 const KIND_HARD = 4;
 const KIND_DROP = 5;
+/** Starts every write: where it starts and how many bytes it has (recovery tells interrupted writes from damage by them). */
+const KIND_BATCH = 6;
+const MARKER_PAYLOAD_BYTES = 2 + 12;
+const MARKER_BYTES = HEADER_BYTES + MARKER_PAYLOAD_BYTES;
+/**
+ * Writes in flight at most: the next batch's write starts while the previous one is being
+ * made durable (each is one O_DSYNC write call), so a batch never waits for an unrelated
+ * one's sync. They complete in order for the callers (a batch resolves once every earlier
+ * one did). A crash can therefore tear the last two writes, not only the last.
+ */
+const MAX_WRITES_IN_FLIGHT = 2;
 
 export interface SharedWalOptions {
   /** A segment is closed and a new one started past this size. */
@@ -110,7 +124,10 @@ export class SharedWal {
   private filling: Promise<void> | undefined;
   private fillFrom = 0;
   private pending: Pending[] = [];
-  private writing = false;
+  /** Writes issued, oldest first; they resolve in this order. */
+  private inFlight: { batch: Pending[]; done: boolean }[] = [];
+  private scheduled = false;
+  private rolling = false;
   private closed = false;
   private failure: Error | undefined;
   /** fdatasync calls so far (group commit shows as far fewer syncs than appends). */
@@ -150,7 +167,7 @@ export class SharedWal {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.writing) await new Promise((r) => setImmediate(r));
+    while (this.pending.length > 0 || this.inFlight.length > 0 || this.rolling || this.scheduled) await new Promise((r) => setImmediate(r));
     await this.closeSegment();
   }
 
@@ -184,35 +201,76 @@ export class SharedWal {
   private queue(buf: Buffer, id: string, maxIndex: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ buf, id, maxIndex, resolve, reject });
-      if (!this.writing) {
-        this.writing = true;
-        setImmediate(() => void this.flush());
+      if (!this.scheduled) {
+        // Everything appended during this event-loop turn goes into one write.
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.issue();
+        });
       }
     });
   }
 
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0 && !this.failure) {
+  /** Starts a write of everything pending, unless MAX_WRITES_IN_FLIGHT are under way (it starts when one ends). */
+  private issue(): void {
+    while (this.pending.length > 0 && !this.failure && !this.rolling && this.inFlight.length < MAX_WRITES_IN_FLIGHT) {
+      if (this.size >= this.segmentMaxBytes) {
+        // A new segment once the writes to this one are done.
+        if (this.inFlight.length === 0) void this.rollThenIssue();
+        return;
+      }
       const batch = this.pending;
       this.pending = [];
-      try {
-        // What each group wrote is recorded against the segment that receives it.
-        const seg = this.segments[this.segments.length - 1];
-        for (const p of batch) if (p.maxIndex > 0) seg.maxIndex.set(p.id, Math.max(seg.maxIndex.get(p.id) ?? 0, p.maxIndex));
-        const bufs = batch.map((p) => p.buf);
-        const total = bufs.reduce((n, b) => n + b.length, 0);
-        await this.write(bufs, total);
-        this.syncCount++;
-        for (const p of batch) p.resolve();
-        if (this.size >= this.segmentMaxBytes) await this.roll();
-      } catch (err) {
-        this.failure = err as Error;
-        for (const p of batch) p.reject(this.failure);
-        for (const p of this.pending) p.reject(this.failure);
-        this.pending = [];
-      }
+      // What each group wrote is recorded against the segment that receives it.
+      const seg = this.segments[this.segments.length - 1];
+      for (const p of batch) if (p.maxIndex > 0) seg.maxIndex.set(p.id, Math.max(seg.maxIndex.get(p.id) ?? 0, p.maxIndex));
+      const w = { batch, done: false };
+      this.inFlight.push(w);
+      this.write(batch.map((p) => p.buf)).then(
+        () => {
+          w.done = true;
+          this.completed();
+        },
+        (err: unknown) => this.fail(err as Error),
+      );
     }
-    this.writing = false;
+  }
+
+  /** Resolves the writes done in order (a later one that finished first waits for the earlier). */
+  private completed(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0].done && !this.failure) {
+      const w = this.inFlight.shift()!;
+      this.syncCount++;
+      for (const p of w.batch) p.resolve();
+    }
+    this.issue();
+    if (this.inFlight.length === 0 && this.size >= this.segmentMaxBytes && this.pending.length === 0 && !this.rolling && !this.failure) {
+      void this.rollThenIssue();
+    }
+  }
+
+  private async rollThenIssue(): Promise<void> {
+    this.rolling = true;
+    try {
+      await this.roll();
+    } catch (err) {
+      this.fail(err as Error);
+    } finally {
+      this.rolling = false;
+    }
+    this.issue();
+  }
+
+  /** A write failed: it, every write after it and everything pending are rejected, and so is every later append. */
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    const writes = this.inFlight;
+    this.inFlight = [];
+    for (const w of writes) for (const p of w.batch) p.reject(err);
+    for (const p of this.pending) p.reject(err);
+    this.pending = [];
   }
 
   /** Starts a new segment holding every group's hard state, then deletes segments nobody needs. */
@@ -221,20 +279,31 @@ export class SharedWal {
     await this.openSegment(seq);
     const bufs: Buffer[] = [];
     for (const [id, g] of this.groups) bufs.push(this.frame(KIND_HARD, id, encodeHard(g.hard)));
-    if (bufs.length > 0) await this.write(bufs, bufs.reduce((n, b) => n + b.length, 0));
+    if (bufs.length > 0) await this.write(bufs);
     await this.collect();
   }
 
   /**
-   * Writes `bufs` (`total` bytes) at the end of the log, durably (O_DSYNC). Past the allocated
-   * space the write still is durable (the file grows), only slower; it never overlaps a fill.
+   * Writes `bufs` at the end of the log, durably (O_DSYNC), behind a marker giving the write's
+   * place and size. The space is taken at once (a write issued next goes after it). Past the
+   * allocated space the write still is durable (the file grows), only slower; it never
+   * overlaps a fill.
    */
-  private async write(bufs: Buffer[], total: number): Promise<void> {
-    const end = this.size + total;
-    if (this.filling && end > this.fillFrom) await this.filling;
-    await this.fh!.writev(bufs, this.size);
+  private async write(bufs: Buffer[]): Promise<void> {
+    let total = MARKER_BYTES;
+    for (const b of bufs) total += b.length;
+    const at = this.size;
+    const end = at + total;
+    const marker = Buffer.allocUnsafe(12);
+    marker.writeDoubleBE(at, 0);
+    marker.writeUInt32BE(total, 8);
+    const all = [this.frame(KIND_BATCH, '', marker), ...bufs];
+    const fill = this.filling && end > this.fillFrom ? this.filling : undefined;
+    const fh = this.fh!;
     this.size = end;
     this.allocateAhead();
+    if (fill) await fill;
+    await fh.writev(all, at);
   }
 
   /**
@@ -355,11 +424,9 @@ export class SharedWal {
         if (len === 0 || len > MAX_RECORD_BYTES || pos + HEADER_BYTES + len > buf.length) break;
         const payload = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
         if (crc32(payload) !== buf.readUInt32BE(pos + 4)) {
-          // A write torn by a crash into allocated space: only zeros follow it in the last
-          // segment. Anything else is damage to a record that was durable.
-          const end = pos + HEADER_BYTES + len;
-          const tornIntoZeros = s === names.length - 1 && end < buf.length && !buf.subarray(end).some((b) => b !== 0);
-          if (!tornIntoZeros) throw new LogCorruptionError(file, pos, 0);
+          // Writes torn by a crash (the last segment's last two: MAX_WRITES_IN_FLIGHT) before
+          // allocated space. Anything else is damage to a record that was durable.
+          if (s !== names.length - 1 || !tornWrites(buf, pos, pos + HEADER_BYTES + len)) throw new LogCorruptionError(file, pos, 0);
           break;
         }
         this.replay(payload, seg);
@@ -386,6 +453,7 @@ export class SharedWal {
     const idLen = payload[1];
     const id = payload.subarray(2, 2 + idLen).toString('utf8');
     const body = payload.subarray(2 + idLen);
+    if (kind === KIND_BATCH) return;
     if (kind === KIND_DROP) {
       this.groups.delete(id);
       return;
@@ -426,6 +494,34 @@ function decodeEntries(body: Buffer): LogEntry[] {
     pos += 4 + len;
   }
   return out;
+}
+
+/**
+ * Whether the bytes from `pos` on (a record that fails its CRC, ending at `end`) can be
+ * writes a crash interrupted: at most two writes were in flight, so at most one more write
+ * (its marker is intact) starts after the record, and only allocated zeros follow that
+ * write's announced end; without such a marker, the segment must end in allocated zeros.
+ * Damage followed by two writes, or by anything after the next write, is corruption.
+ */
+function tornWrites(buf: Buffer, pos: number, end: number): boolean {
+  let later: { at: number; bytes: number } | undefined;
+  for (let at = pos + 1; at + MARKER_BYTES <= buf.length; at++) {
+    const m = markerAt(buf, at);
+    if (!m) continue;
+    if (later) return false;
+    later = { at, bytes: m };
+  }
+  if (!later) return end < buf.length && buf[buf.length - 1] === 0;
+  const from = Math.max(end, later.at + later.bytes);
+  return !buf.subarray(Math.min(from, buf.length)).some((b) => b !== 0);
+}
+
+/** The size a valid write marker at `at` announces (it must name `at` as its place), or 0. */
+function markerAt(buf: Buffer, at: number): number {
+  if (buf.readUInt32BE(at) !== MARKER_PAYLOAD_BYTES || buf[at + HEADER_BYTES] !== KIND_BATCH || buf[at + HEADER_BYTES + 1] !== 0) return 0;
+  if (buf.readDoubleBE(at + HEADER_BYTES + 2) !== at) return 0;
+  if (crc32(buf.subarray(at + HEADER_BYTES, at + MARKER_BYTES)) !== buf.readUInt32BE(at + 4)) return 0;
+  return buf.readUInt32BE(at + HEADER_BYTES + 10);
 }
 
 function encodeHard(h: HardState): Buffer {

@@ -180,3 +180,77 @@ test('segments are deleted once every group snapshotted (deleted the prefix of) 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Offsets of the records of `kind` in a segment's bytes (up to the allocated zeros). */
+function recordsOf(bytes: Buffer, kind: number): number[] {
+  const out: number[] = [];
+  for (let pos = 0; pos + 8 <= bytes.length; ) {
+    const len = bytes.readUInt32BE(pos);
+    if (len === 0) break;
+    if (bytes[pos + 8] === kind) out.push(pos);
+    pos += 8 + len;
+  }
+  return out;
+}
+
+test('writes are pipelined (the next starts while one syncs) and still resolve in order', async () => {
+  const dir = tempDir();
+  const wal = await SharedWal.open(dir);
+  try {
+    const log = wal.group('a').log;
+    const order: number[] = [];
+    const writes: Promise<void>[] = [];
+    for (let i = 1; i <= 40; i++) {
+      writes.push(log.storeEntries(entries(i, i)).then(() => void order.push(i)));
+      // A new event-loop turn: a new write, issued while the previous ones are under way.
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    assert.deepEqual(order, Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.ok(wal.syncCount >= 2, `${wal.syncCount} writes`);
+  } finally {
+    await wal.close();
+  }
+  const again = await SharedWal.open(dir);
+  assert.deepEqual((await again.group('a').log.getRange(1, 100)).map((e) => e.index), Array.from({ length: 40 }, (_, i) => i + 1));
+  await again.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a crash tearing the last two writes is cut off; damage followed by two more writes is corruption', async () => {
+  const dir = tempDir();
+  const crashed = tempDir();
+  const wal = await SharedWal.open(dir);
+  try {
+    const log = wal.group('a').log;
+    await log.storeEntries(entries(1, 3, 1, 64));
+    await log.storeEntries(entries(4, 5, 1, 64));
+    await log.storeEntries(entries(6, 7, 1, 64));
+    cpSync(dir, crashed, { recursive: true });
+  } finally {
+    await wal.close();
+  }
+  const file = path.join(crashed, segments(crashed)[0]);
+  const image = readFileSync(file);
+  const [a, b] = recordsOf(image, 1);
+  assert.equal(recordsOf(image, 6).length, 3, 'one marker per write');
+  // The second write torn (a byte of it never reached the disk), the third complete after it.
+  const torn = Buffer.from(image);
+  torn[b + 40] ^= 0xff;
+  writeFileSync(file, torn);
+  let again = await SharedWal.open(crashed);
+  try {
+    assert.equal(await again.group('a').log.lastIndex(), 3);
+    assert.ok(again.tornTailBytes > 0);
+    assert.ok(cutAt(file, b), 'the torn writes are gone');
+  } finally {
+    await again.close();
+  }
+  // Damage in the first write, followed by two complete ones: not a crash.
+  const damaged = Buffer.from(image);
+  damaged[a + 40] ^= 0xff;
+  writeFileSync(file, damaged);
+  await assert.rejects(SharedWal.open(crashed), LogCorruptionError);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(crashed, { recursive: true, force: true });
+});
