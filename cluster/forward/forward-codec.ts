@@ -8,7 +8,7 @@ import { ByteReader } from '../../src/protocol/byte-reader';
 import { ProtocolSyntaxError } from '../../src/protocol/errors';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { FieldTable } from '../../src/protocol/field-table';
-import type { Message } from '../../src/broker/message';
+import { floorAt, floorDistance, type EnqueueOrigin, type Message } from '../../src/broker/message';
 import { MessageDecoder, messageBytes, writeMessageAt } from './message-codec';
 
 const writer = new ByteWriter(64 * 1024);
@@ -62,15 +62,32 @@ export function encodeTarget(vhost: string, queues: string[]): Buffer {
   return Buffer.concat([shortstrBytes(vhost), Buffer.from([queues.length]), ...queues.map(shortstrBytes)]);
 }
 
-export function forwardBytes(target: Buffer, message: Message): number {
-  return 5 + target.length + messageBytes(message);
+/** Flag bits of a forward: the publisher waits for its outcome; it carries its origin (quorum queues). */
+const FLAG_CONFIRM = 1;
+const FLAG_ORIGIN = 2;
+const ORIGIN_BYTES = 20;
+
+export function forwardBytes(target: Buffer, message: Message, origin?: EnqueueOrigin): number {
+  return 5 + (origin ? ORIGIN_BYTES : 0) + target.length + messageBytes(message);
 }
 
-/** Writes a forward of forwardBytes() bytes at `at`. */
-export function writeForwardAt(out: Buffer, at: number, seq: number, confirm: boolean, target: Buffer, message: Message): void {
+/**
+ * Writes a forward of forwardBytes() bytes at `at`. With `origin` (enqueuer, number, and
+ * the distance down to its floor, see floorDistance) after the flags.
+ */
+export function writeForwardAt(out: Buffer, at: number, seq: number, confirm: boolean, target: Buffer, message: Message, origin?: EnqueueOrigin): void {
   out.writeUInt32BE(seq, at);
-  out[at + 4] = confirm ? 1 : 0;
-  writeMessageAt(out, at + 5 + target.copy(out, at + 5), message);
+  out[at + 4] = (confirm ? FLAG_CONFIRM : 0) | (origin ? FLAG_ORIGIN : 0);
+  let pos = at + 5;
+  if (origin) {
+    out.writeUInt32BE(Math.floor(origin.enqueuer / 2 ** 32), pos);
+    out.writeUInt32BE(origin.enqueuer >>> 0, pos + 4);
+    out.writeUInt32BE(Math.floor(origin.seq / 2 ** 32), pos + 8);
+    out.writeUInt32BE(origin.seq >>> 0, pos + 12);
+    out.writeUInt32BE(floorDistance(origin), pos + 16);
+    pos += ORIGIN_BYTES;
+  }
+  writeMessageAt(out, pos + target.copy(out, pos), message);
 }
 
 /** The vhost and queue names of the last forward decoded, with their bytes (they repeat). */
@@ -79,7 +96,14 @@ let lastTarget: { bytes: Buffer; vhost: string; queues: string[] } | undefined;
 export function decodeForward(payload: Buffer): Forward {
   const r = reader(payload);
   const seq = r.u32();
-  const confirm = r.u8() === 1;
+  const flags = r.u8();
+  const confirm = (flags & FLAG_CONFIRM) !== 0;
+  let origin: EnqueueOrigin | undefined;
+  if (flags & FLAG_ORIGIN) {
+    const enqueuer = r.u64();
+    const oseq = r.u64();
+    origin = { enqueuer, seq: oseq, floor: floorAt(oseq, r.u32()) };
+  }
   const start = r.pos;
   let end = start + 1 + payload[start];
   const n = payload[end] ?? 0;
@@ -95,26 +119,34 @@ export function decodeForward(payload: Buffer): Forward {
     target = lastTarget = { bytes: Buffer.from(payload.subarray(start, end)), vhost, queues };
   }
   r.pos = end;
-  return { seq, confirm, vhost: target.vhost, queues: target.queues, message: readMessage(r, forwardDecoder) };
+  const message = readMessage(r, forwardDecoder);
+  message.origin = origin;
+  return { seq, confirm, vhost: target.vhost, queues: target.queues, message };
 }
 
 // ---- outcomes (home → publishing node): plain forwards taken, and confirm outcomes ----
+
+/** A forward's outcome: nacked, taken (confirmed), or to be sent again (a quorum queue's leader refused it; see resend-parts.ts). */
+export const OUTCOME_NACK = 0;
+export const OUTCOME_OK = 1;
+export const OUTCOME_RESEND = 2;
 
 export interface Outcomes {
   /** Forwards without confirm that were taken (they return credit). */
   plainTaken: number;
   seqs: number[];
-  oks: boolean[];
+  /** OUTCOME_* of each. */
+  codes: number[];
 }
 
-export function encodeOutcomes(plainTaken: number, seqs: number[], oks: boolean[]): Buffer {
+export function encodeOutcomes(plainTaken: number, seqs: number[], codes: number[]): Buffer {
   const w = writer;
   w.reset();
   w.u32(plainTaken);
   w.u32(seqs.length);
   for (let i = 0; i < seqs.length; i++) {
     w.u32(seqs[i]);
-    w.u8(oks[i] ? 1 : 0);
+    w.u8(codes[i]);
   }
   return w.take();
 }
@@ -124,12 +156,12 @@ export function decodeOutcomes(payload: Buffer): Outcomes {
   const plainTaken = r.u32();
   const n = r.u32();
   const seqs: number[] = [];
-  const oks: boolean[] = [];
+  const codes: number[] = [];
   for (let i = 0; i < n; i++) {
     seqs.push(r.u32());
-    oks.push(r.u8() === 1);
+    codes.push(r.u8());
   }
-  return { plainTaken, seqs, oks };
+  return { plainTaken, seqs, codes };
 }
 
 // ---- deliveries (home → consumer's node) ----

@@ -9,7 +9,8 @@ import type { Broker } from '../../src/broker/broker';
 import type { ConfirmParts, FlowWaiter, QueueHandle } from '../../src/broker/ports';
 import type { DurabilityWaiter, VirtualHost } from '../../src/broker/vhost';
 import { Deque } from '../../src/util/deque';
-import { encodeOutcomes, type Forward } from './forward-codec';
+import { encodeOutcomes, OUTCOME_NACK, OUTCOME_OK, OUTCOME_RESEND, type Forward } from './forward-codec';
+import type { ResendParts } from './resend-parts';
 
 interface AwaitingDisk {
   seq: number;
@@ -50,13 +51,15 @@ interface Held {
   parts: number;
   ok: boolean;
   localDone: boolean;
+  /** A part asked for the forward to be sent again (a quorum queue's leader refused it). */
+  resend: boolean;
 }
 
-export class HomeInbox implements FlowWaiter, ConfirmParts {
+export class HomeInbox implements FlowWaiter, ConfirmParts, ResendParts {
   private readonly held = new Map<number, Held>();
   private plainTaken = 0;
   private seqs: number[] = [];
-  private oks: boolean[] = [];
+  private codes: number[] = [];
   private flushScheduled = false;
   private heldBack = false;
   private closed = false;
@@ -109,7 +112,14 @@ export class HomeInbox implements FlowWaiter, ConfirmParts {
   hold(seq: number): void {
     const h = this.held.get(seq);
     if (h) h.parts++;
-    else this.held.set(seq, { parts: 1, ok: true, localDone: false });
+    else this.held.set(seq, { parts: 1, ok: true, localDone: false, resend: false });
+  }
+
+  /** ResendParts: the forwarding node is to send forward `seq` again (to the queue's leader as it knows it). */
+  partResend(seq: number): void {
+    const h = this.held.get(seq);
+    if (h) h.resend = true;
+    this.partDone(seq, false);
   }
 
   partDone(seq: number, ok: boolean): void {
@@ -118,7 +128,7 @@ export class HomeInbox implements FlowWaiter, ConfirmParts {
     if (!ok) h.ok = false;
     if (--h.parts > 0 || !h.localDone) return;
     this.held.delete(seq);
-    this.outcome(seq, h.ok);
+    this.outcome(seq, h.ok, h.resend);
   }
 
   /** This node's own part of forward `seq` is done (enqueued, fsynced). */
@@ -129,12 +139,12 @@ export class HomeInbox implements FlowWaiter, ConfirmParts {
     h.localDone = true;
     if (h.parts > 0) return;
     this.held.delete(seq);
-    this.outcome(seq, h.ok);
+    this.outcome(seq, h.ok, h.resend);
   }
 
-  outcome(seq: number, ok: boolean): void {
+  outcome(seq: number, ok: boolean, resend = false): void {
     this.seqs.push(seq);
-    this.oks.push(ok);
+    this.codes.push(ok ? OUTCOME_OK : resend ? OUTCOME_RESEND : OUTCOME_NACK);
     this.scheduleFlush();
   }
 
@@ -166,10 +176,10 @@ export class HomeInbox implements FlowWaiter, ConfirmParts {
     this.flushScheduled = false;
     if (this.heldBack || this.closed) return;
     if (this.plainTaken === 0 && this.seqs.length === 0) return;
-    const payload = encodeOutcomes(this.plainTaken, this.seqs, this.oks);
+    const payload = encodeOutcomes(this.plainTaken, this.seqs, this.codes);
     this.plainTaken = 0;
     this.seqs = [];
-    this.oks = [];
+    this.codes = [];
     this.send(payload);
   }
 }

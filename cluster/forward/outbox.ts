@@ -6,8 +6,9 @@
  * home slows its publishers instead of growing buffers.
  */
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
-import type { Message } from '../../src/broker/message';
-import { forwardBytes, writeForwardAt } from './forward-codec';
+import type { EnqueueOrigin, Message } from '../../src/broker/message';
+import { forwardBytes, OUTCOME_OK, OUTCOME_RESEND, writeForwardAt } from './forward-codec';
+import { partResend } from './resend-parts';
 import { FrameBatch } from './frame-batch';
 
 /** Forwards in flight to one home before its publishers wait. */
@@ -54,8 +55,12 @@ export class Outbox implements FlowGate {
     return this.inFlight >= CREDIT_MESSAGES || this.plainBytes + this.confirmBytes >= CREDIT_BYTES;
   }
 
-  /** Sends one forward to the queues `target` names (encodeTarget); with `confirm`, holds a part of `confirmSeq` until the home's outcome. */
-  forward(target: Buffer, message: Message, confirm: ConfirmParts | undefined, confirmSeq: number): void {
+  /**
+   * Sends one forward to the queues `target` names (encodeTarget); with `confirm`, holds a
+   * part of `confirmSeq` until the home's outcome. `origin`: a quorum queue publish's (one
+   * queue), which its leader may ask to be sent again (partResend), as when the home goes down.
+   */
+  forward(target: Buffer, message: Message, confirm: ConfirmParts | undefined, confirmSeq: number, origin?: EnqueueOrigin): void {
     const seq = this.nextSeq;
     this.nextSeq = seq >= 0xffffffff ? 1 : seq + 1;
     const bytes = message.body.length + 64;
@@ -67,12 +72,12 @@ export class Outbox implements FlowGate {
       this.plainInFlight++;
       this.plainBytes += bytes;
     }
-    const at = this.batch.reserve(forwardBytes(target, message));
-    writeForwardAt(this.batch.buffer, at, seq, confirm !== undefined, target, message);
+    const at = this.batch.reserve(forwardBytes(target, message, origin));
+    writeForwardAt(this.batch.buffer, at, seq, confirm !== undefined, target, message, origin);
   }
 
   /** The home's outcomes arrived. */
-  outcomes(plainTaken: number, seqs: number[], oks: boolean[]): void {
+  outcomes(plainTaken: number, seqs: number[], codes: number[]): void {
     if (plainTaken > 0 && this.plainInFlight > 0) {
       const share = this.plainBytes / this.plainInFlight;
       const n = Math.min(plainTaken, this.plainInFlight);
@@ -84,12 +89,16 @@ export class Outbox implements FlowGate {
       if (!w) continue;
       this.confirms.delete(seqs[i]);
       this.confirmBytes -= w.bytes;
-      w.confirm.partDone(w.confirmSeq, oks[i]);
+      if (codes[i] === OUTCOME_RESEND) partResend(w.confirm, w.confirmSeq);
+      else w.confirm.partDone(w.confirmSeq, codes[i] === OUTCOME_OK);
     }
     this.maybeRelease();
   }
 
-  /** The home went down: every confirm waiting on it is a nack, and publishers go on. */
+  /**
+   * The home went down: every confirm waiting on it is a nack (or sent again elsewhere, for
+   * parts that can: quorum queue publishes), and publishers go on.
+   */
   failAll(): void {
     this.batch.discard();
     const waiting = [...this.confirms.values()];
@@ -97,7 +106,7 @@ export class Outbox implements FlowGate {
     this.confirmBytes = 0;
     this.plainInFlight = 0;
     this.plainBytes = 0;
-    for (const w of waiting) w.confirm.partDone(w.confirmSeq, false);
+    for (const w of waiting) partResend(w.confirm, w.confirmSeq);
     this.maybeRelease();
   }
 

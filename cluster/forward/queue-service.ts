@@ -93,7 +93,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       }),
       mesh.handle('q.out', (from, payload) => {
         const o = decodeOutcomes(payload);
-        this.outboxes.get(from)?.outcomes(o.plainTaken, o.seqs, o.oks);
+        this.outboxes.get(from)?.outcomes(o.plainTaken, o.seqs, o.codes);
       }),
       mesh.handle('q.dlv', (from, payload) => forEachFrame(payload, (frame) => this.onDelivery(from, frame))),
       mesh.handle('q.stl', (from, payload) => this.onSettle(from, payload)),
@@ -136,6 +136,10 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     let accepted = true;
     const byHome = new Map<string, RemoteQueue[]>();
     for (const q of queues as RemoteQueue[]) {
+      if (q.forwardsAlone) {
+        if (!q.forward(message, confirm, seq)) accepted = false;
+        continue;
+      }
       const list = byHome.get(q.home);
       if (list) list.push(q);
       else byHome.set(q.home, [q]);

@@ -6,7 +6,7 @@
  * it (or buffered, within the credit the home was granted).
  */
 import { NotFound } from '../../src/broker/errors';
-import type { Message } from '../../src/broker/message';
+import type { EnqueueOrigin, Message } from '../../src/broker/message';
 import type { ConfirmParts, Consumer, FlowGate, GetResult, QueueCounts, QueueHandle, QueuedMessage } from '../../src/broker/ports';
 import type { Outbox } from './outbox';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
@@ -130,11 +130,16 @@ export class RemoteQueue implements QueueHandle {
    * Forwards a message routed to this queue alone; false when the home is down (a nack),
    * unless the queue holds it until its home is back (holdWhileAway).
    */
-  forward(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+  forward(message: Message, confirm: ConfirmParts | undefined, seq: number, origin?: EnqueueOrigin): boolean {
     const box = this.outbox;
     if (box === undefined || !this.host.isUp(this.homeNode)) return this.holdWhileAway(message, confirm, seq);
-    box.forward(this.target, message, confirm, seq);
+    box.forward(this.target, message, confirm, seq, origin);
     return true;
+  }
+
+  /** True when publishes to it are forwarded one queue at a time, never in a frame naming several (a quorum queue's carry their origin). */
+  get forwardsAlone(): boolean {
+    return false;
   }
 
   counts(): Promise<QueueCounts> {

@@ -5,7 +5,7 @@
  */
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
-import { Message } from '../../src/broker/message';
+import { floorAt, floorDistance, Message, type EnqueueOrigin } from '../../src/broker/message';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 
 export const CMD_ENQUEUE = 1;
@@ -26,6 +26,13 @@ export const CMD_DEAD = 4;
 export const CMD_CHECKOUT = 5;
 /** CMD_ENQUEUE with the leader's clock (ms since the epoch) when it took the batch: TTL counts from there on any leader. */
 export const CMD_ENQUEUE_AT = 6;
+
+/**
+ * An enqueue batch whose messages carry their origin (EnqueueOrigin; publishes forwarded
+ * from another node): the state machine adds a message sent again after a leader change
+ * only once. Written only when some message has an origin; CMD_ENQUEUE otherwise.
+ */
+export const CMD_ENQUEUE_FROM = 8;
 
 /** Death reasons as CMD_DEAD carries them (index + 1). */
 export const DEATH_REASONS: readonly DeathReason[] = ['rejected', 'expired', 'maxlen', 'delivery_limit'];
@@ -59,6 +66,31 @@ export function encodeEnqueue(batchId: number, messages: readonly Message[], atM
   if (atMs !== undefined) w.u64(atMs);
   w.u32(messages.length);
   for (const m of messages) writeMessage(w, m);
+  return w.take();
+}
+
+/**
+ * CMD_ENQUEUE_FROM: as CMD_ENQUEUE_AT (batch id, the leader's clock), then per message a
+ * flag, then with an origin its enqueuer (u64), number (u64) and the distance down to its
+ * floor (u32, see floorDistance). Decoded as CMD_ENQUEUE with `origins`.
+ */
+export function encodeEnqueueFrom(batchId: number, messages: readonly Message[], origins: readonly (EnqueueOrigin | undefined)[], atMs: number): Buffer {
+  const w = writer;
+  w.reset();
+  w.u8(CMD_ENQUEUE_FROM);
+  w.u64(batchId);
+  w.u64(atMs);
+  w.u32(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const o = origins[i];
+    if (o) {
+      w.u8(1);
+      w.u64(o.enqueuer);
+      w.u64(o.seq);
+      w.u32(floorDistance(o));
+    } else w.u8(0);
+    writeMessage(w, messages[i]);
+  }
   return w.take();
 }
 
@@ -108,7 +140,7 @@ export function ownerNode(owner: string): string {
 }
 
 export type QuorumCommand =
-  | { cmd: typeof CMD_ENQUEUE; batchId: number; atMs: number; messages: Message[] }
+  | { cmd: typeof CMD_ENQUEUE; batchId: number; atMs: number; messages: Message[]; origins?: (EnqueueOrigin | undefined)[] }
   | { cmd: typeof CMD_CHECKOUT; owners: { owner: string; ids: number[] }[] }
   | { cmd: typeof CMD_SETTLE | typeof CMD_RETURN; ids: number[] }
   | { cmd: typeof CMD_DEAD; reason: number; ids: number[] };
@@ -135,6 +167,23 @@ export function decodeCommand(data: Buffer): QuorumCommand {
       owners.push({ owner, ids });
     }
     return { cmd, owners };
+  }
+  if (cmd === CMD_ENQUEUE_FROM) {
+    const r = new ByteReader(data, 1, data.length);
+    const batchId = r.u64();
+    const atMs = r.u64();
+    const n = r.u32();
+    const messages: Message[] = [];
+    const origins: (EnqueueOrigin | undefined)[] = [];
+    for (let i = 0; i < n; i++) {
+      if (r.u8() === 1) {
+        const enqueuer = r.u64();
+        const seq = r.u64();
+        origins.push({ enqueuer, seq, floor: floorAt(seq, r.u32()) });
+      } else origins.push(undefined);
+      messages.push(readMessage(r));
+    }
+    return { cmd: CMD_ENQUEUE, batchId, atMs, messages, origins };
   }
   if (cmd === CMD_SETTLE || cmd === CMD_RETURN) {
     const n = data.readUInt32BE(1);

@@ -21,6 +21,7 @@ import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
 import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, ownerKey, readMessage, writeMessage } from './quorum-codec';
+import { EnqueuerTable, ORIGIN_GAP, ORIGIN_NEW, SECTION_ENQUEUERS } from './enqueuer-table';
 import type { BodyPlace, BodyStore } from './body-store';
 import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
 
@@ -77,8 +78,13 @@ export class QuorumFsm implements FSM<void> {
   /** Body bytes of the unsettled messages held in memory. */
   memoryBytes = 0;
   listener: EnqueueListener | undefined;
-  /** Told of each enqueue batch applied (its proposer settles the confirms waiting on it). */
-  batchApplied: ((batchId: number) => void) | undefined;
+  /**
+   * Told of each enqueue batch applied (its proposer settles the confirms waiting on it),
+   * with the positions in the batch of the messages refused as out of order (enqueuer-table.ts).
+   */
+  batchApplied: ((batchId: number, refused: number[] | undefined) => void) | undefined;
+  /** Per-enqueuer numbers, to add a publish sent again after a leader change only once. */
+  readonly enqueuers = new EnqueuerTable();
   /** Asks another member for bodies (an encoded id list); set by the group. */
   fetch: ((ids: number[]) => Promise<Buffer>) | undefined;
   /** True while Raft restores the member's own latest snapshot at start (its places are good here). */
@@ -100,15 +106,24 @@ export class QuorumFsm implements FSM<void> {
 
   apply(entry: LogEntry): void {
     const c = decodeCommand(entry.data);
+    this.enqueuers.prune(entry.index);
     if (c.cmd === CMD_ENQUEUE) {
-      for (const message of c.messages) {
+      let refused: number[] | undefined;
+      for (let i = 0; i < c.messages.length; i++) {
+        const message = c.messages[i];
+        const origin = c.origins?.[i];
+        if (origin) {
+          const verdict = this.enqueuers.admit(origin, entry.index);
+          if (verdict === ORIGIN_GAP) (refused ??= []).push(i);
+          if (verdict !== ORIGIN_NEW) continue;
+        }
         const id = this.nextId++;
         this.add(id, message, 0);
         this.messages.get(id)!.enqueuedAt = c.atMs;
         this.sinceSnapshot += message.body.length;
         this.listener?.(id, message);
       }
-      this.batchApplied?.(c.batchId);
+      this.batchApplied?.(c.batchId, refused);
       return;
     }
     if (c.cmd === CMD_CHECKOUT) {
@@ -174,6 +189,7 @@ export class QuorumFsm implements FSM<void> {
     }
     const trusted = bodies !== undefined && maker === this.node && this.startingUp;
     this.clear(!trusted);
+    this.enqueuers.clear();
     this.nextId = r.u64();
     const n = r.u32();
     const missing: number[] = [];
@@ -298,6 +314,7 @@ export class QuorumFsm implements FSM<void> {
       } else w.u8(KIND_NONE);
     }
     this.writeOwnership(w);
+    this.enqueuers.write(w);
     return w.take();
   }
 
@@ -375,6 +392,7 @@ export class QuorumFsm implements FSM<void> {
           }
         }
       }
+      if (tag === SECTION_ENQUEUERS) this.enqueuers.read(new ByteReader(r.buf, r.pos, end));
       r.pos = end;
     }
   }
@@ -383,6 +401,7 @@ export class QuorumFsm implements FSM<void> {
   private restoreInline(data: Buffer): void {
     const r = new ByteReader(data, 0, data.length);
     this.clear(true);
+    this.enqueuers.clear();
     this.nextId = r.u64();
     const n = r.u32();
     for (let i = 0; i < n; i++) {

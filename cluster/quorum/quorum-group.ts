@@ -10,9 +10,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskSnapshotStore, NotLeaderError, Raft, type LeaderChange, type SharedWal, type Ticker } from '../raft';
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
-import type { Message } from '../../src/broker/message';
+import type { EnqueueOrigin, Message } from '../../src/broker/message';
 import type { Logger } from '../../src/log/logger';
-import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeDead, encodeEnqueue, encodeIds } from './quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeDead, encodeEnqueue, encodeEnqueueFrom, encodeIds } from './quorum-codec';
+import { partResend } from '../forward/resend-parts';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
@@ -68,6 +69,8 @@ interface Batch {
   /** Outcome unknown: decided once this member has applied up to here, at the latest at giveUpAt. */
   decidedAt?: number;
   giveUpAt?: number;
+  /** Each message's origin (a publish forwarded with one); empty while none has. */
+  origins: (EnqueueOrigin | undefined)[];
 }
 
 export class QuorumGroup implements FlowGate {
@@ -97,7 +100,7 @@ export class QuorumGroup implements FlowGate {
    * over, or just was): the queue passes them to the next leader instead of nacking them.
    * Each item's confirm part is still held; the callee releases it.
    */
-  onRefused: ((messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[]) => void) | undefined;
+  onRefused: ((messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[], origins: (EnqueueOrigin | undefined)[]) => void) | undefined;
   /** Called when no proposed batch is left (a graceful stop waits for that). */
   private onSettled: (() => void) | undefined;
   /** Batches appended by this member as leader whose fate the log has not told yet. */
@@ -113,7 +116,7 @@ export class QuorumGroup implements FlowGate {
     this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName });
     this.fsm.fetch = (ids) => this.fetchBodies(ids);
     o.transport.bodies = (request) => this.fsm.serve(decodeIdList(request));
-    this.fsm.batchApplied = (id) => this.batchApplied(id);
+    this.fsm.batchApplied = (id, refused) => this.batchApplied(id, refused);
     this.started = this.start();
     this.started.catch((err: unknown) => o.log.error({ err, group: o.groupId }, 'quorum queue member failed to start'));
   }
@@ -182,10 +185,18 @@ export class QuorumGroup implements FlowGate {
 
   // ---- proposals (leader only) ----
 
-  /** Proposes a message; `confirm` holds part `seq` until it is committed (or fails). */
-  enqueue(message: Message, confirm: ConfirmParts | undefined, seq: number): void {
+  /**
+   * Proposes a message; `confirm` holds part `seq` until it is committed (or fails). With
+   * `origin` (a publish forwarded from another node), the state machine adds it only once
+   * however often it is sent.
+   */
+  enqueue(message: Message, confirm: ConfirmParts | undefined, seq: number, origin?: EnqueueOrigin): void {
     confirm?.hold(seq);
     const b = this.batch;
+    if (origin || b.origins.length > 0) {
+      while (b.origins.length < b.messages.length) b.origins.push(undefined);
+      b.origins.push(origin);
+    }
     b.messages.push(message);
     b.bytes += message.body.length;
     b.confirms.push(confirm);
@@ -271,7 +282,7 @@ export class QuorumGroup implements FlowGate {
   }
 
   private newBatch(): Batch {
-    return { id: this.nextBatchId++, messages: [], bytes: 0, confirms: [], seqs: [] };
+    return { id: this.nextBatchId++, messages: [], bytes: 0, confirms: [], seqs: [], origins: [] };
   }
 
   private flushEnqueues(): void {
@@ -281,7 +292,8 @@ export class QuorumGroup implements FlowGate {
     const raft = this.raft;
     if (!raft || this.closed) return this.settleBatch(b, false);
     this.proposed.set(b.id, b);
-    raft.apply(encodeEnqueue(b.id, b.messages, Date.now())).then(
+    const atMs = Date.now();
+    raft.apply(b.origins.length > 0 ? encodeEnqueueFrom(b.id, b.messages, b.origins, atMs) : encodeEnqueue(b.id, b.messages, atMs)).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
@@ -326,12 +338,13 @@ export class QuorumGroup implements FlowGate {
   /** A refused batch goes back to the queue (its confirms still held) instead of a nack. */
   private handBack(b: Batch): void {
     this.proposed.delete(b.id);
-    const { messages, confirms, seqs } = b;
+    const { messages, confirms, seqs, origins } = b;
     b.messages = [];
     b.confirms = [];
     b.seqs = [];
+    b.origins = [];
     this.inflight -= messages.length;
-    this.onRefused!(messages, confirms, seqs);
+    this.onRefused!(messages, confirms, seqs, origins);
     if (this.proposed.size === 0) this.onSettled?.();
     if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2) {
       const w = this.waiters;
@@ -340,25 +353,43 @@ export class QuorumGroup implements FlowGate {
     }
   }
 
-  private batchApplied(id: number): void {
+  private batchApplied(id: number, refused: number[] | undefined): void {
     const b = this.proposed.get(id);
-    if (b) this.settleBatch(b, true);
+    if (b) this.settleBatch(b, true, refused);
   }
 
-  /** Settles the confirms of batch `b` once (the first outcome known wins). */
-  private settleBatch(b: Batch, ok: boolean): void {
+  /**
+   * Settles the confirms of batch `b` once (the first outcome known wins); those at
+   * positions `refused` (out of order for their enqueuer) are to be sent again, and so are
+   * those with an origin when the outcome is a failure (this member closed, or the entry's
+   * fate unknown after leadership was lost): their enqueuer sends them to the next leader,
+   * which adds each once whether or not this entry was committed.
+   */
+  private settleBatch(b: Batch, ok: boolean, refused?: number[]): void {
     if (b.confirms.length === 0 && b.messages.length === 0) return;
     this.proposed.delete(b.id);
     const n = b.messages.length;
     const confirms = b.confirms;
     const seqs = b.seqs;
+    const origins = b.origins;
     b.messages = [];
     b.confirms = [];
     b.seqs = [];
+    b.origins = [];
     this.inflight -= n;
     this.inflightBytes -= b.bytes;
     b.bytes = 0;
-    for (let i = 0; i < confirms.length; i++) confirms[i]?.partDone(seqs[i], ok);
+    for (const i of refused ?? []) {
+      const c = confirms[i];
+      confirms[i] = undefined;
+      if (c) partResend(c, seqs[i]);
+    }
+    for (let i = 0; i < confirms.length; i++) {
+      const c = confirms[i];
+      if (!c) continue;
+      if (!ok && origins[i]) partResend(c, seqs[i]);
+      else c.partDone(seqs[i], ok);
+    }
     if (this.proposed.size === 0) this.onSettled?.();
     if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2 && this.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
       const w = this.waiters;

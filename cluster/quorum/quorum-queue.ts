@@ -9,7 +9,7 @@
  * they settle them by log id on the new leader.
  */
 import { NotFound, ResourceLocked } from '../../src/broker/errors';
-import type { Message } from '../../src/broker/message';
+import type { EnqueueOrigin, Message } from '../../src/broker/message';
 import type { ConfirmParts, Consumer, FlowGate, GetResult, QueueCounts, QueuedMessage } from '../../src/broker/ports';
 import type { QueueHooks } from '../../src/broker/queue/queue';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
@@ -28,6 +28,8 @@ import { heldEntry, OwnedMessages, PendingLogSettles } from './owned-messages';
 import { ConsumerKeys } from './consumer-keys';
 import { restoreLive } from './live-restore';
 import { SETTLE_ACK, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
+import { Enqueuer } from './enqueuer';
+import { partResend } from '../forward/resend-parts';
 
 /** How long declare-ok, get, consume and counts wait for a leader to be elected. */
 const LEADER_WAIT_MS = 5000;
@@ -110,6 +112,8 @@ export class QuorumQueue extends RemoteQueue {
   private readonly recentActions = new Uint8Array(RECENT_SETTLES);
   private recentNext = 0;
   private recentCount = 0;
+  /** This node's confirmed publishes to the leader, sent again to the next one when it goes. */
+  private readonly enqueuer: Enqueuer;
 
   constructor(
     host: RemoteQueueHost,
@@ -125,6 +129,16 @@ export class QuorumQueue extends RemoteQueue {
     this.home = member ? '' : (def.ownerNode ?? '');
     this.attachedTo = this.home;
     this.policy = qhost.policyFor(vhost, def.name);
+    this.enqueuer = new Enqueuer({
+      self: qhost.nodeName,
+      target: () => (this.live ? qhost.nodeName : this.home !== '' && this.host.isUp(this.home) ? this.home : undefined),
+      sendTo: (_node, message, parts, seq, origin) => super.forward(message, parts, seq, origin),
+      takeLocal: (message, parts, seq, origin) => this.takeHere(message, parts, seq, origin),
+    });
+  }
+
+  override get forwardsAlone(): boolean {
+    return true;
   }
 
   get group(): QuorumGroup | undefined {
@@ -150,7 +164,7 @@ export class QuorumQueue extends RemoteQueue {
       return;
     }
     this.member = group;
-    if (group) group.onRefused = (messages, confirms, seqs) => this.reroute(messages, confirms, seqs, Date.now() + HOLD_MS);
+    if (group) group.onRefused = (messages, confirms, seqs, origins) => this.reroute(messages, confirms, seqs, origins, Date.now() + HOLD_MS);
   }
 
   /**
@@ -158,10 +172,24 @@ export class QuorumQueue extends RemoteQueue {
    * this node just stopped leading) go to the next leader, or wait for it like publishes
    * without a leader, instead of being nacked; nacked only when no leader appears in time.
    */
-  private reroute(messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[], deadline: number): void {
+  private reroute(messages: Message[], confirms: (ConfirmParts | undefined)[], seqs: number[], origins: (EnqueueOrigin | undefined)[], deadline: number): void {
+    if (origins.length > 0) {
+      // Those with an origin are sent again by their enqueuer, in its order, to the leader it knows.
+      const rest: number[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const c = confirms[i];
+        if (!origins[i]) rest.push(i);
+        else if (c) partResend(c, seqs[i]);
+      }
+      messages = rest.map((i) => messages[i]);
+      confirms = rest.map((i) => confirms[i]);
+      seqs = rest.map((i) => seqs[i]);
+      origins = [];
+      if (messages.length === 0) return;
+    }
     if (this.live && !this.deleted && Date.now() < deadline) {
       // Still leading: the transfer has not finished (or was given up); try again shortly.
-      setTimeout(() => this.reroute(messages, confirms, seqs, deadline), REROUTE_RETRY_MS).unref();
+      setTimeout(() => this.reroute(messages, confirms, seqs, origins, deadline), REROUTE_RETRY_MS).unref();
       return;
     }
     for (let i = 0; i < messages.length; i++) {
@@ -524,11 +552,14 @@ export class QuorumQueue extends RemoteQueue {
     for (const h of held) {
       let ok = false;
       if (toLeader && !this.deleted) ok = this.forward(h.message, h.confirm, h.seq);
-      h.confirm?.partDone(h.seq, ok);
+      // One forwarded with its origin goes back to its enqueuer, which sends it to the leader it knows.
+      if (!ok && h.message.origin && h.confirm && !this.deleted) partResend(h.confirm, h.seq);
+      else h.confirm?.partDone(h.seq, ok);
     }
   }
 
   private wakeLeaderWaiters(): void {
+    if (!this.deleted) this.enqueuer.leaderMoved();
     if (this.held.length > 0 && (this.live || this.host.isUp(this.home))) this.releaseHeld(true);
     if (this.pendingLogSettles.size > 0) this.sendPendingLogSettles();
     const w = this.leaderWaiters;
@@ -554,13 +585,20 @@ export class QuorumQueue extends RemoteQueue {
 
   override checkAvailable(): void {}
 
-  /** Led here: proposed to the Raft group; otherwise forwarded to the leader (or held while there is none). */
+  /**
+   * A confirmed publish goes through this node's enqueuer (to the leader with its origin,
+   * proposed here while this node leads; sent again to the next leader if the outcome is
+   * lost with a leader, here or elsewhere). Otherwise: led here, proposed to the Raft
+   * group; else forwarded to the leader (or held while there is none), one forwarded from
+   * another node with its origin kept.
+   */
   override forward(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+    if (confirm && !message.origin && !this.deleted && this.enqueuer.send(message, confirm, seq)) return true;
     if (this.live) return this.takeHere(message, confirm, seq);
-    return super.forward(message, confirm, seq);
+    return super.forward(message, confirm, seq, message.origin);
   }
 
-  override takeHere(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
+  override takeHere(message: Message, confirm: ConfirmParts | undefined, seq: number, origin = message.origin): boolean {
     const live = this.live;
     if (!live || this.deleted) return false;
     // overflow reject-publish: refused at the limit (in-flight publishes may overshoot, as in
@@ -569,7 +607,7 @@ export class QuorumQueue extends RemoteQueue {
     const dlxBytes = this.dlx?.bytes ?? 0;
     if (live.config.overflow !== 'drop-head' && live.config.maxLength !== undefined && live.messageCount + dlxCount >= live.config.maxLength) return false;
     if (live.config.overflow !== 'drop-head' && live.config.maxLengthBytes !== undefined && live.messageBytes + dlxBytes + message.body.length > live.config.maxLengthBytes) return false;
-    this.member!.enqueue(message, confirm, seq);
+    this.member!.enqueue(message, confirm, seq, origin);
     return true;
   }
 
@@ -707,6 +745,7 @@ export class QuorumQueue extends RemoteQueue {
     const dropped = live ? live.markDeleted() : 0;
     super.markDeleted();
     this.releaseHeld(false);
+    this.enqueuer.close();
     this.wakeLeaderWaiters();
     this.qhost.forget(this);
     void this.member?.close(true);

@@ -2,6 +2,31 @@ import { decodeRawProperties, hasProperty, peekDeliveryMode } from '../protocol/
 import { PropertyFlag, type BasicProperties } from '../protocol/methods.generated';
 
 /**
+ * Where a publish forwarded to a quorum queue comes from, so that the queue recognises it
+ * when it is sent again after a leader change: its enqueuer (one node's stream of confirmed
+ * publishes into one queue, with an id unique across that node's restarts), its number in
+ * that stream, and the number up to which the enqueuer waits for nothing more (every
+ * publish at or below it confirmed or nacked).
+ */
+export interface EnqueueOrigin {
+  readonly enqueuer: number;
+  readonly seq: number;
+  readonly floor: number;
+}
+
+/**
+ * The floor as frames and log entries carry it: its distance below the number, in a u32.
+ * A floor 2^32 - 1 or more below is carried as none (0): a lower floor is only stricter.
+ */
+export function floorDistance(o: EnqueueOrigin): number {
+  return Math.min(o.seq - o.floor, 0xffffffff);
+}
+
+export function floorAt(seq: number, distance: number): number {
+  return distance === 0xffffffff ? 0 : seq - distance;
+}
+
+/**
  * A published message. Properties stay as the publisher's raw bytes and are decoded only
  * when someone asks; one Message is shared by every queue it is routed to.
  */
@@ -10,6 +35,8 @@ export class Message {
   readonly persistent: boolean;
   /** Its id in the vhost's message store, once written there (persistent, routed to a durable queue). */
   storeId: number | undefined;
+  /** Set on a publish another node forwarded to a quorum queue's leader with its origin (see EnqueueOrigin). */
+  origin: EnqueueOrigin | undefined = undefined;
 
   constructor(
     readonly exchange: string,

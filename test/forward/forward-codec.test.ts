@@ -65,7 +65,7 @@ describe('forwarding frames', () => {
   });
 
   it('outcomes, settlements and credit round-trip', () => {
-    assert.deepEqual(decodeOutcomes(encodeOutcomes(3, [5, 9], [true, false])), { plainTaken: 3, seqs: [5, 9], oks: [true, false] });
+    assert.deepEqual(decodeOutcomes(encodeOutcomes(3, [5, 9, 11], [1, 0, 2])), { plainTaken: 3, seqs: [5, 9, 11], codes: [1, 0, 2] });
     assert.deepEqual(decodeSettle(encodeSettle(SETTLE_REQUEUE, [1, 2, 0xffffffff])), { action: SETTLE_REQUEUE, ids: [1, 2, 0xffffffff], consumerId: 0, credit: 0 });
     const credit = decodeSettle(encodeCredit(42, 1000));
     assert.equal(credit.consumerId, 42);

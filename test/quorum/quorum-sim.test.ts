@@ -2,8 +2,10 @@
 // (cluster/raft) with the real queue state machine (cluster/quorum's QuorumFsm) on simulated
 // disks (writes durable only once synced; a crash keeps a prefix of the rest) and a
 // simulated network (loss, duplication, reordering, symmetric and one-way cuts), with a
-// client publishing with confirms, consuming (two consumers, each on a server; the log records
-// which holds what), acking (by log id on a later leader), requeueing and purging, and crashes,
+// client publishing with confirms (most with an origin, sent again until confirmed, as after
+// a leader change: each confirmed message must be in the queue once), consuming (two
+// consumers, each on a server; the log records which holds what), acking (by log id on a
+// later leader), requeueing and purging, and crashes,
 // restarts, leadership transfers and snapshots (installed on lagging servers) at random.
 // See queue-checker.ts for what is checked at every step and at the end.
 //
@@ -54,11 +56,14 @@ async function runSeed(seed: number, steps: number): Promise<QueueSim> {
 
 test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × ${steps} steps`}`, async () => {
   const list = replay ? [Number(replay)] : [...Array.from({ length: seeds }, (_, i) => firstSeed + i), ...REGRESSION_SEEDS];
-  const total = { confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, installs: 0, stale: 0, commands: 0, liveSteps: 0, heldAcked: 0, released: 0 };
+  const total = { resent: 0, duplicatesDropped: 0, outOfOrderRefused: 0, confirmed: 0, settles: 0, delivered: 0, requeued: 0, purged: 0, crashes: 0, partitions: 0, restores: 0, installs: 0, stale: 0, commands: 0, liveSteps: 0, heldAcked: 0, released: 0 };
   for (const seed of list) {
     const sim = await runSeed(seed, steps);
     const c = sim.checker;
     total.confirmed += c.confirmedEnqueues.size;
+    total.resent += sim.stats.resent;
+    total.duplicatesDropped += c.resentSkipped;
+    total.outOfOrderRefused += sim.stats.refused;
     total.settles += c.settlesConfirmed;
     total.delivered += sim.stats.delivered;
     total.requeued += sim.stats.requeued;
@@ -77,6 +82,8 @@ test(`quorum queue simulation: ${replay ? `seed ${replay}` : `${seeds} seeds × 
   // The schedules must do real work under faults, or the checks prove nothing.
   if (replay) return;
   assert.ok(total.confirmed > list.length * 5, `too few confirmed enqueues: ${total.confirmed}`);
+  // Publishes sent again must meet copies already in the log, or the de-duplication goes untested.
+  assert.ok(total.resent > list.length && total.duplicatesDropped > list.length / 2, `too few publishes sent again or recognised: ${JSON.stringify(total)}`);
   assert.ok(total.requeued > 0 && total.delivered > list.length, `too few deliveries: ${total.delivered}`);
   // Consumers held messages across leader changes: acked there by log id, or given back.
   assert.ok(total.heldAcked > list.length / 4 && total.released > list.length / 4, `too few messages held across leader changes: ${JSON.stringify(total)}`);

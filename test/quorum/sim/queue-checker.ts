@@ -1,6 +1,7 @@
 import type { LogEntry } from '../../../cluster/raft/types';
 import type { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
 import { CMD_CHECKOUT, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand } from '../../../cluster/quorum/quorum-codec';
+import { EnqueuerTable, ORIGIN_NEW } from '../../../cluster/quorum/enqueuer-table';
 
 /** A message as the committed log says: its tag (routing key), delivery count, settle. */
 export interface RefMessage {
@@ -63,6 +64,10 @@ export class QueueChecker {
   readonly byId = new Map<number, RefMessage>();
   readonly byTag = new Map<string, RefMessage>();
   private nextId = 1;
+  /** The log's enqueuer numbers (the state machine's rule; whether it keeps each message once is checked by tag). */
+  private readonly enqueuers = new EnqueuerTable();
+  /** Copies of a message that came again and were recognised (duplicates and out-of-order refusals). */
+  resentSkipped = 0;
   private readonly leaderByTerm = new Map<number, string>();
   confirmedEnqueues = new Set<string>();
   settlesConfirmed = 0;
@@ -125,8 +130,15 @@ export class QueueChecker {
   private record(e: LogEntry): void {
     this.log.set(e.index, { term: e.term, data: e.data });
     const c = decodeCommand(e.data);
+    this.enqueuers.prune(e.index);
     if (c.cmd === CMD_ENQUEUE) {
-      for (const m of c.messages) {
+      for (let i = 0; i < c.messages.length; i++) {
+        const m = c.messages[i];
+        const origin = c.origins?.[i];
+        if (origin && this.enqueuers.admit(origin, e.index) !== ORIGIN_NEW) {
+          this.resentSkipped++;
+          continue;
+        }
         const tag = m.routingKey;
         if (this.byTag.has(tag)) fail('no duplicates', `message ${tag} enqueued twice in the log (again at ${e.index})`);
         const r: RefMessage = { id: this.nextId++, tag, count: 0, returnTerms: [], settled: undefined, owner: undefined, releasedTerm: 0 };

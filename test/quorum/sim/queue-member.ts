@@ -4,8 +4,8 @@ import type { FSM } from '../../../cluster/raft/fsm';
 import type { Ticker } from '../../../cluster/raft/raft-config';
 import type { LogEntry } from '../../../cluster/raft/types';
 import { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
-import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeEnqueue, encodeIds, ownerNode } from '../../../cluster/quorum/quorum-codec';
-import { Message } from '../../../src/broker/message';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeEnqueue, encodeEnqueueFrom, encodeIds, ownerNode } from '../../../cluster/quorum/quorum-codec';
+import { Message, type EnqueueOrigin } from '../../../src/broker/message';
 import type { SimDisk } from './sim-disk';
 import type { SimNetwork, SimTransport } from './sim-network';
 import type { QueueChecker } from './queue-checker';
@@ -49,6 +49,8 @@ export const HOLD_TICKS = 25;
 /** What the client learns about its proposals. */
 export interface MemberEvents {
   enqueueConfirmed(member: QueueMember, tags: string[]): void;
+  /** Messages with an origin the state machine refused as out of order (to be sent again). */
+  enqueueRefused(tags: string[]): void;
   settleConfirmed(ids: number[]): void;
   /** Whether a node is up (as the mesh tells a leader). */
   isUp(node: string): boolean;
@@ -128,7 +130,7 @@ export class QueueMember {
   start(): void {
     const s = this.settings;
     this.fsm = new QuorumFsm();
-    this.fsm.batchApplied = (batchId) => this.batchApplied(batchId);
+    this.fsm.batchApplied = (batchId, refused) => this.batchApplied(batchId, refused);
     this.ticker = new ManualTicker();
     this.transport = this.network.transport(this.id);
     const { log, stable, snapshots } = this.disk.open();
@@ -267,13 +269,13 @@ export class QueueMember {
   // ---- proposals ----
 
   /** Proposes one enqueue batch if this server leads; false when it does not (the client is told no). */
-  enqueue(batchId: number, tags: string[], onNack: () => void): boolean {
+  enqueue(batchId: number, tags: string[], onNack: () => void, origins?: EnqueueOrigin[]): boolean {
     const raft = this.raft;
     if (!raft || !this.live) return false;
     const messages = tags.map((t) => new Message('', t, Buffer.from([0x10, 0x00, 0x02]), Buffer.from(t)));
     this.proposed.set(batchId, tags);
-    raft.apply(encodeEnqueue(batchId, messages)).then(
-      () => this.batchApplied(batchId),
+    raft.apply(origins ? encodeEnqueueFrom(batchId, messages, origins, 0) : encodeEnqueue(batchId, messages)).then(
+      () => this.batchApplied(batchId, undefined),
       (err: unknown) => {
         // Refused at once: a nack. Leadership lost: the outcome is unknown, the batch may
         // still be applied here under the next leader (batchApplied), as QuorumGroup waits.
@@ -286,11 +288,12 @@ export class QueueMember {
     return true;
   }
 
-  private batchApplied(batchId: number): void {
+  private batchApplied(batchId: number, refused: number[] | undefined): void {
     const tags = this.proposed.get(batchId);
     if (!tags) return;
     this.proposed.delete(batchId);
-    this.events.enqueueConfirmed(this, tags);
+    if (refused) this.events.enqueueRefused(refused.map((i) => tags[i]));
+    this.events.enqueueConfirmed(this, refused ? tags.filter((_, i) => !refused.includes(i)) : tags);
   }
 
   /** Consumer `consumer` ("node/id") takes the next ready message from the live queue, if any (a checkout). */

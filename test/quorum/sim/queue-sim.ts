@@ -1,6 +1,7 @@
 import { seededRandom } from '../../../cluster/raft/prng';
 import { Raft } from '../../../cluster/raft/raft';
 import type { Configuration } from '../../../cluster/raft/types';
+import type { EnqueueOrigin } from '../../../src/broker/message';
 import { SimDisk } from './sim-disk';
 import { SimNetwork } from './sim-network';
 import { QueueChecker, fail } from './queue-checker';
@@ -80,7 +81,14 @@ export class QueueSim {
   private commitChecked = new Map<string, number>();
   /** Told of every step (SIM_TRACE). */
   trace: ((line: string) => void) | undefined;
-  stats = { enqueued: 0, nacked: 0, delivered: 0, acked: 0, requeued: 0, purged: 0 };
+  stats = { enqueued: 0, nacked: 0, delivered: 0, acked: 0, requeued: 0, purged: 0, resent: 0, refused: 0 };
+  /**
+   * The client's enqueuer (as cluster/quorum/enqueuer.ts): publishes sent with an origin,
+   * tag → number, in number order, until confirmed; sent again (the oldest, in order) at random,
+   * as after a leader change; never nacked (a refusal or a lost leadership leaves them here).
+   */
+  private readonly unconfirmed = new Map<string, number>();
+  private nextSeq = 1;
 
   constructor(readonly opts: QueueSimOptions) {
     this.rand = seededRandom(opts.seed);
@@ -97,7 +105,11 @@ export class QueueSim {
       orderedStores: opts.orderedStores ?? true,
     };
     const events = {
-      enqueueConfirmed: (m: QueueMember, tags: string[]) => this.checker.onEnqueueConfirmed(m.id, tags),
+      enqueueConfirmed: (m: QueueMember, tags: string[]) => {
+        this.checker.onEnqueueConfirmed(m.id, tags);
+        for (const t of tags) this.unconfirmed.delete(t);
+      },
+      enqueueRefused: (tags: string[]) => void (this.stats.refused += tags.length),
       settleConfirmed: (ids: number[]) => this.checker.onSettleConfirmed(ids),
       raftError: (m: QueueMember, err: Error) => this.raftErrors.push(`${m.id}: ${err.message}`),
       isUp: (node: string) => this.members.some((m) => m.id === node && m.alive),
@@ -216,16 +228,43 @@ export class QueueSim {
 
   /** The client publishes a batch of 1–3 messages with confirms, usually to the leader. */
   private enqueue(): string | void {
+    if (this.unconfirmed.size > 0 && this.rand() < 0.15) return this.resend();
     const leader = this.leader();
     const target = leader && this.rand() < 0.85 ? leader : this.pick(this.members.filter((m) => m.alive));
     if (!target) return;
     const tags = Array.from({ length: 1 + Math.floor(this.rand() * 3) }, () => `m${this.nextTag++}`);
+    if (this.rand() < 0.7) {
+      // With an origin: kept until confirmed, and sent again.
+      for (const t of tags) this.unconfirmed.set(t, this.nextSeq++);
+      this.stats.enqueued += tags.length;
+      const sent = target.enqueue(this.nextBatch++, tags, () => undefined, this.origins(tags));
+      return `${tags.join(',')} with origin ${sent ? 'at' : 'refused by'} ${target.id}`;
+    }
     if (!target.enqueue(this.nextBatch++, tags, () => this.stats.nacked++)) {
       this.stats.nacked += tags.length;
       return `${tags.join(',')} refused by ${target.id}`;
     }
     this.stats.enqueued += tags.length;
     return `${tags.join(',')} at ${target.id}`;
+  }
+
+  /** The oldest unconfirmed publishes with an origin (up to nine), again, in order, to the leader (usually), three a batch. */
+  private resend(): string | void {
+    const leader = this.leader();
+    const target = leader && this.rand() < 0.85 ? leader : this.pick(this.members.filter((m) => m.alive));
+    if (!target) return;
+    const all = [...this.unconfirmed.keys()].slice(0, 9);
+    for (let i = 0; i < all.length; i += 3) {
+      const tags = all.slice(i, i + 3);
+      if (!target.enqueue(this.nextBatch++, tags, () => undefined, this.origins(tags))) return `resend refused by ${target.id}`;
+      this.stats.resent += tags.length;
+    }
+    return `resent ${all.length} to ${target.id}`;
+  }
+
+  private origins(tags: string[]): EnqueueOrigin[] {
+    const floor = (this.unconfirmed.values().next().value ?? this.nextSeq) - 1;
+    return tags.map((t) => ({ enqueuer: 1, seq: this.unconfirmed.get(t)!, floor }));
   }
 
   /**
@@ -412,6 +451,14 @@ export class QueueSim {
     while (!caughtUp()) {
       if (++rounds > maxRounds) this.stuck('no live leader with every server caught up after healing');
       await this.round();
+    }
+    // The client's unconfirmed publishes go to the leader until every one is confirmed.
+    while (this.unconfirmed.size > 0) {
+      if (++rounds > maxRounds) this.stuck(`${this.unconfirmed.size} publishes with an origin never confirmed`);
+      const l = this.leader();
+      const all = [...this.unconfirmed.keys()];
+      for (let i = 0; l && i < all.length; i += 3) l.enqueue(this.nextBatch++, all.slice(i, i + 3), () => undefined, this.origins(all.slice(i, i + 3)));
+      for (let k = 0; k < 20 && this.unconfirmed.size > 0; k++) await this.round();
     }
     // Drain: the consumer takes and acks everything; settles must commit everywhere.
     while (this.checker.present.size > 0 || !caughtUp()) {
