@@ -202,6 +202,7 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     for (let i = 0; i < 20; i++) pub.sendToQueue('prio.q', Buffer.from(`${i}`));
     await timed(pub.waitForConfirms(), 5000, 'confirms');
     await cl.until(15, 3000);
+    await ch.until(5, 3000).catch(() => undefined);
     assert.deepEqual([ch.messages.length, cl.messages.length], [5, 15], 'high priority (prefetch 5) gets 5, low gets the other 15');
     assert.deepEqual(ch.messages.map((m) => `${m.content}`), ['0', '1', '2', '3', '4']);
   });
