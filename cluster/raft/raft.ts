@@ -272,6 +272,15 @@ export class Raft<R = unknown> extends EventEmitter {
     };
   }
 
+  /**
+   * The term of entry `index` as this server's Raft holds it in memory (undefined when
+   * compacted away or beyond its log). Ahead of the stores while writes are under way: an
+   * InstallSnapshot replaces the log here at once, the stores only once the snapshot is saved.
+   */
+  termAt(index: number): number | undefined {
+    return this.core?.termAt(index);
+  }
+
   /** Subscribes to leader changes; returns an unsubscribe function. */
   onLeaderChange(listener: (change: LeaderChange) => void): () => void {
     this.on('leaderChange', listener);

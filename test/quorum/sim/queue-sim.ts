@@ -321,6 +321,7 @@ export class QueueSim {
 
   private restart(): string | void {
     const m = this.pick(this.members.filter((x) => !x.alive));
+    if (m) this.commitChecked.delete(m.id);
     m?.start();
     return m?.id;
   }
@@ -402,12 +403,16 @@ export class QueueSim {
       if (s?.role === 'leader') this.checker.onLeader(m.id, s.term ?? 0);
     }
     // Committed means durable on a majority: checked whenever a server's commit index moves.
+    // The entry is the one the server's Raft holds at that index (its memory), not what its
+    // stores show: those lag, e.g. while an installed snapshot is being saved they still hold
+    // the old, divergent log that the snapshot replaces (seeds 2214 and 1399 failed so).
     for (const m of this.members) {
       const c = m.stats()?.commitIndex ?? 0;
       if (c <= (this.commitChecked.get(m.id) ?? 0)) continue;
+      const term = m.raft?.termAt(c);
+      if (term === undefined) continue;
       this.commitChecked.set(m.id, c);
-      const term = m.disk.termAt(c);
-      if (term !== undefined && !this.onMajority(c, term)) fail('committed means on a majority', `${m.id} has commit index ${c} (term ${term}), which is durable on fewer than a majority`);
+      if (!this.onMajority(c, term)) fail('committed means on a majority', `${m.id} has commit index ${c} (term ${term}), which is durable on fewer than a majority`);
     }
     // The minority side of a symmetric cut commits nothing new.
     for (const [id, commit] of this.minorityCommit) {

@@ -85,13 +85,6 @@ export class SimDisk {
     return this.durable.entries.some((e) => e.index === index && e.term === term);
   }
 
-  /** The term of entry `index` as the node's own reads see it (undefined when compacted or absent). */
-  termAt(index: number): number | undefined {
-    const snap = this.visible.snapshots[0];
-    if (snap && snap.meta.index === index) return snap.meta.term;
-    return this.visible.entries.find((e) => e.index === index)?.term;
-  }
-
   /** The entries a node's reads see (its log). */
   entries(): readonly LogEntry[] {
     return this.visible.entries;
