@@ -108,7 +108,7 @@ export class Raft<R = unknown> extends EventEmitter {
   }
 
   private async start(): Promise<void> {
-    const hardState = await this.stableStore.load();
+    let hardState = await this.stableStore.load();
     const snapshot = await this.snapshotStore.latest();
     if (snapshot) await this.fsm.restore(snapshot.data);
     this.snapshotIndex = snapshot?.meta.index ?? 0;
@@ -122,6 +122,12 @@ export class Raft<R = unknown> extends EventEmitter {
     }
     const entries = await this.logStore.getRange(this.snapshotIndex + 1, this.storeLastIndex);
     const c = this.cfg;
+    if (!c.orderedStores) {
+      // Two files written at once: a crash can keep a hard state whose commit index covers
+      // entries of the same write that the log lost. What the log kept is committed all the
+      // same; the rest comes again from the leader.
+      hardState = { ...hardState, commit: Math.min(hardState.commit, Math.max(this.snapshotIndex, this.storeLastIndex)) };
+    }
     this.core = new RaftCore(
       {
         id: c.localId, electionTimeoutTicks: c.electionTimeoutTicks, heartbeatTicks: c.heartbeatTicks,

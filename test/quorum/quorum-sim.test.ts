@@ -27,9 +27,12 @@ const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
 
 /**
  * Seeds outside the CI range that once found a bug, run every time: 20511, a settle proposed
- * after a leadership transfer ended overtook a return held during it.
+ * after a leadership transfer ended overtook a return held during it; 1619 and 3953, a server
+ * on separate stores whose hard state kept a commit index past the entries its log lost in a
+ * crash could not start again; 1399, the commit check read a term from stores that lagged an
+ * installed snapshot (a checker defect).
  */
-const REGRESSION_SEEDS = [20511];
+const REGRESSION_SEEDS = [20511, 1399, 1619, 3953];
 
 const replay = process.env.SIM_SEED;
 const seeds = Number(process.env.SIM_SEEDS ?? 150);
