@@ -30,9 +30,10 @@ const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
  * after a leadership transfer ended overtook a return held during it; 1619 and 3953, a server
  * on separate stores whose hard state kept a commit index past the entries its log lost in a
  * crash could not start again; 1399, the commit check read a term from stores that lagged an
- * installed snapshot (a checker defect).
+ * installed snapshot (a checker defect); 1356, a held message requeued by log id on a new leader and
+ * delivered again before its return committed was taken for one delivered from under its holder.
  */
-const REGRESSION_SEEDS = [20511, 1399, 1619, 3953];
+const REGRESSION_SEEDS = [20511, 1399, 1619, 3953, 1356];
 
 const replay = process.env.SIM_SEED;
 const seeds = Number(process.env.SIM_SEEDS ?? 150);

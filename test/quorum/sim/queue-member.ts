@@ -320,8 +320,11 @@ export class QueueMember {
 
   /** The consumer rejected `id` with requeue: its delivery count grows and it is ready again. */
   requeue(live: LiveQueue, id: number, consumer: string): boolean {
+    const byLogId = this.live !== live;
     if (!this.takeBack(live, id, consumer)) return false;
     const now = this.live!;
+    // A held message its holder gave back: it may go to another consumer before the return commits.
+    if (byLogId) this.checker.onRelease(now.term, id);
     now.counts.set(id, (now.counts.get(id) ?? 0) + 1);
     now.ready.push(id);
     this.proposeIds(CMD_RETURN, [id]);
