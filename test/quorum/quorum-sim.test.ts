@@ -27,13 +27,14 @@ const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
 
 /**
  * Seeds outside the CI range that once found a bug, run every time: 20511, a settle proposed
- * after a leadership transfer ended overtook a return held during it; 1619 and 3953, a server
- * on separate stores whose hard state kept a commit index past the entries its log lost in a
- * crash could not start again; 1399, the commit check read a term from stores that lagged an
- * installed snapshot (a checker defect); 1356, a held message requeued by log id on a new leader and
- * delivered again before its return committed was taken for one delivered from under its holder.
+ * after a leadership transfer ended overtook a return held during it; 3647, a server on
+ * separate stores whose hard state kept a commit index past the entries its log lost in a
+ * crash could not start again (test/raft/restart-commit-ahead.test.ts); 1860, a held message
+ * requeued by log id on a new leader and delivered again before its return committed was
+ * taken for one delivered from under its holder (a harness defect). Schedules shift whenever
+ * the simulation or Raft changes: these reproduced on the main of the day.
  */
-const REGRESSION_SEEDS = [20511, 1399, 1619, 3953, 1356];
+const REGRESSION_SEEDS = [20511, 3647, 1860];
 
 const replay = process.env.SIM_SEED;
 const seeds = Number(process.env.SIM_SEEDS ?? 150);

@@ -2,7 +2,7 @@
 // the facade writes a Ready's entries and its hard state at once, each to its own file, so a
 // crash can keep the hard state, whose commit index covers entries the log lost. The server
 // must start again from what its log kept (committed all the same) and learn the rest from
-// the leader, not refuse to start ("commit beyond last index": quorum sim seeds 1619, 3953).
+// the leader, not refuse to start ("commit beyond last index": quorum sim seeds 1619 and 3953, then 3647).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Raft } from '../../cluster/raft/raft';
