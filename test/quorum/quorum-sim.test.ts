@@ -31,10 +31,12 @@ const VARIANTS: Omit<QueueSimOptions, 'seed'>[] = [
  * separate stores whose hard state kept a commit index past the entries its log lost in a
  * crash could not start again (test/raft/restart-commit-ahead.test.ts); 1860, a held message
  * requeued by log id on a new leader and delivered again before its return committed was
- * taken for one delivered from under its holder (a harness defect). Schedules shift whenever
- * the simulation or Raft changes: these reproduced on the main of the day.
+ * taken for one delivered from under its holder (a harness defect); 6801, the commit check read
+ * the term from stores that lagged an installed snapshot (their old log), not from the
+ * server's Raft (a checker defect). Schedules shift whenever the simulation or Raft changes:
+ * these reproduced on the main of the day.
  */
-const REGRESSION_SEEDS = [20511, 3647, 1860];
+const REGRESSION_SEEDS = [20511, 3647, 1860, 6801];
 
 const replay = process.env.SIM_SEED;
 const seeds = Number(process.env.SIM_SEEDS ?? 150);
