@@ -118,6 +118,12 @@ export function encodeCheckout(byOwner: ReadonlyMap<string, readonly number[]>):
   const w = writer;
   w.reset();
   w.u8(CMD_CHECKOUT);
+  writeOwnedIds(w, byOwner);
+  return w.take();
+}
+
+/** Ids by holder, as a checkout entry and a snapshot's ownership section both carry them. */
+export function writeOwnedIds(w: ByteWriter, byOwner: ReadonlyMap<string, readonly number[]>): void {
   w.u32(byOwner.size);
   for (const [owner, ids] of byOwner) {
     const slash = owner.lastIndexOf('/');
@@ -126,7 +132,18 @@ export function encodeCheckout(byOwner: ReadonlyMap<string, readonly number[]>):
     w.u32(ids.length);
     for (const id of ids) w.u64(id);
   }
-  return w.take();
+}
+
+/** Reads what writeOwnedIds wrote. */
+export function readOwnedIds(r: ByteReader): { owner: string; ids: number[] }[] {
+  const owners: { owner: string; ids: number[] }[] = [];
+  for (let k = r.u32(); k > 0; k--) {
+    const owner = ownerKey(r.shortstr(), r.u32());
+    const ids: number[] = [];
+    for (let n = r.u32(); n > 0; n--) ids.push(r.u64());
+    owners.push({ owner, ids });
+  }
+  return owners;
 }
 
 /** The key of a consumer in the log: its node and that node's id of it. */
@@ -158,15 +175,7 @@ export function decodeCommand(data: Buffer): QuorumCommand {
     return { cmd: CMD_ENQUEUE, batchId, atMs, messages };
   }
   if (cmd === CMD_CHECKOUT) {
-    const r = new ByteReader(data, 1, data.length);
-    const owners: { owner: string; ids: number[] }[] = [];
-    for (let k = r.u32(); k > 0; k--) {
-      const owner = ownerKey(r.shortstr(), r.u32());
-      const ids: number[] = [];
-      for (let n = r.u32(); n > 0; n--) ids.push(r.u64());
-      owners.push({ owner, ids });
-    }
-    return { cmd, owners };
+    return { cmd, owners: readOwnedIds(new ByteReader(data, 1, data.length)) };
   }
   if (cmd === CMD_ENQUEUE_FROM) {
     const r = new ByteReader(data, 1, data.length);

@@ -20,7 +20,7 @@ import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
-import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, ownerKey, readMessage, writeMessage } from './quorum-codec';
+import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, readOwnedIds, writeMessage, writeOwnedIds } from './quorum-codec';
 import { EnqueuerTable, ORIGIN_GAP, ORIGIN_NEW, SECTION_ENQUEUERS } from './enqueuer-table';
 import type { BodyPlace, BodyStore } from './body-store';
 import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
@@ -333,14 +333,7 @@ export class QuorumFsm implements FSM<void> {
     w.u8(SECTION_OWNERSHIP);
     const lengthAt = w.pos;
     w.u32(0);
-    w.u32(byOwner.size);
-    for (const [owner, ids] of byOwner) {
-      const slash = owner.lastIndexOf('/');
-      w.shortstr(owner.slice(0, slash));
-      w.u32(Number(owner.slice(slash + 1)));
-      w.u32(ids.length);
-      for (const id of ids) w.u64(id);
-    }
+    writeOwnedIds(w, byOwner);
     const runsAt = w.pos;
     w.u32(0);
     let runs = 0;
@@ -375,10 +368,9 @@ export class QuorumFsm implements FSM<void> {
       const length = r.u32();
       const end = r.pos + length;
       if (tag === SECTION_OWNERSHIP) {
-        for (let k = r.u32(); k > 0; k--) {
-          const owner = ownerKey(r.shortstr(), r.u32());
-          for (let n = r.u32(); n > 0; n--) {
-            const m = this.messages.get(r.u64());
+        for (const { owner, ids } of readOwnedIds(r)) {
+          for (const id of ids) {
+            const m = this.messages.get(id);
             if (m) m.owner = owner;
           }
         }
