@@ -5,13 +5,14 @@
 // catches up by installing a snapshot (fetching every body from the others); then the leader
 // is killed and everything is consumed back intact (first deliveries in order) from the two survivors.
 // At-least-once dead lettering (item 2) in a second cluster.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
-import { channel, closeAll, confirmChannel, timed } from './clustered-support';
+import { netnsUnavailableReason } from './netns-cluster';
+import { useQuorumTestCluster } from './quorum-test-cluster';
+import { channel, confirmChannel, timed } from './clustered-support';
 import { waitFor } from './cluster-support';
 
 const unavailable = netnsUnavailableReason();
@@ -35,37 +36,23 @@ function rssMiB(pid: number): number {
 }
 
 describe('quorum queue memory with a long backlog', { skip: unavailable ?? false, timeout: 300_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-
-  before(async () => {
-    cluster = new NetnsCluster({
-      env: {
-        WARREN_CLUSTER_TICK_MS: '2000',
-        WARREN_LOG_LEVEL: process.env.QUORUM_MEMORY_LOG_LEVEL ?? 'warn',
-        // 64 KiB bodies saturate both cores: elections after 1-2 s of silence, not 250-500 ms.
-        WARREN_QUORUM_TICK_MS: '200',
-        // Small fixed buffers, so that what grows with the backlog would show: 2 MiB of bodies
-        // per member and in the live queue, a snapshot every 4 MiB or 64 entries (the log in
-        // memory between snapshots; 4 entries kept after one).
-        WARREN_QUORUM_MEMORY_BYTES: String(2 * 1024 * 1024),
-        WARREN_QUORUM_SNAPSHOT_BYTES: String(4 * 1024 * 1024),
-        WARREN_QUORUM_SNAPSHOT_ENTRIES: '64',
-        WARREN_QUEUE_MEMORY_BYTES: String(2 * 1024 * 1024),
-      },
-    });
-    await cluster.start();
+  const qc = useQuorumTestCluster({
+    WARREN_LOG_LEVEL: process.env.QUORUM_MEMORY_LOG_LEVEL ?? 'warn',
+    // 64 KiB bodies saturate both cores: elections after 1-2 s of silence, not 250-500 ms.
+    WARREN_QUORUM_TICK_MS: '200',
+    // Small fixed buffers, so that what grows with the backlog would show: 2 MiB of bodies
+    // per member and in the live queue, a snapshot every 4 MiB or 64 entries (the log in
+    // memory between snapshots; 4 entries kept after one).
+    WARREN_QUORUM_MEMORY_BYTES: String(2 * 1024 * 1024),
+    WARREN_QUORUM_SNAPSHOT_BYTES: String(4 * 1024 * 1024),
+    WARREN_QUEUE_MEMORY_BYTES: String(2 * 1024 * 1024),
   });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  const url = qc.url;
 
   test('128 MiB without consumers: RSS stops growing with the backlog on every node; a cut-off member installs a snapshot; all consumed back intact after the leader dies', async () => {
     const ch = await channel(url(0));
     await ch.assertQueue('qq.mem', { durable: true, arguments: QQ });
-    const pids = [0, 1, 2].map((i) => cluster.pid(i));
+    const pids = [0, 1, 2].map((i) => qc.cluster.pid(i));
     const base = pids.map(rssMiB);
     const peak = [...base];
     const sampler = setInterval(() => pids.forEach((p, i) => (peak[i] = Math.max(peak[i], rssMiB(p)))), 100);
@@ -94,34 +81,34 @@ describe('quorum queue memory with a long backlog', { skip: unavailable ?? false
 
     // Node 2 (a follower) misses some more: it comes back to a compacted log and installs a
     // snapshot, fetching every body from the others.
-    cluster.setLink(2, false);
+    qc.cluster.setLink(2, false);
     // Once the others see it down, nothing more is queued for it (TCP would deliver that after the heal).
-    await waitFor('node 1 sees node 3 down', () => cluster.status(0).status.members.find((m) => m.node === cluster.nodes[2].name)?.up === false, 30_000, 250);
+    await waitFor('node 1 sees node 3 down', () => qc.cluster.status(0).status.members.find((m) => m.node === qc.cluster.nodes[2].name)?.up === false, 30_000, 250);
     await publish(COUNT, COUNT + EXTRA);
-    cluster.setLink(2, true);
+    qc.cluster.setLink(2, true);
     const tc = Date.now();
     const rows = () => {
-      const r = cluster.ctl(0, ['quorum_status', 'qq.mem', '--no-table-headers', '-q']);
+      const r = qc.cluster.ctl(0, ['quorum_status', 'qq.mem', '--no-table-headers', '-q']);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.trim().split('\n').map((l) => l.split('\t'));
     };
     await waitFor('node 2 caught up (applied what the leader applied)', () => {
       const rs = rows();
       const leader = rs.find((r) => r[1] === 'leader')!;
-      const two = rs.find((r) => r[0] === cluster.nodes[2].name)!;
+      const two = rs.find((r) => r[0] === qc.cluster.nodes[2].name)!;
       if (!leader || two?.[1] !== 'follower' || !(Number(two[4]) >= Number(leader[4]))) throw new Error(JSON.stringify(rs));
       return true;
     }, 90_000, 250);
     console.log(`node 2 caught up in ${Date.now() - tc} ms`);
     // It installed a snapshot made elsewhere and fetched the bodies: it keeps its own image of it.
-    const qdir = join(cluster.nodes[2].proc.dataDir, 'quorum');
+    const qdir = join(qc.cluster.nodes[2].proc.dataDir, 'quorum');
     assert.ok(readdirSync(qdir).some((g) => existsSync(join(qdir, g, 'bodies', 'installed.idx'))), 'node 2 installed a snapshot');
     const t0 = Date.now();
     const total = COUNT + EXTRA;
     assert.equal((await ch.checkQueue('qq.mem')).messageCount, total);
 
     // The leader (node 0, where the queue was declared) dies: nodes 1 and 2 hold every body.
-    await cluster.kill9(0);
+    await qc.cluster.kill9(0);
     const c = await channel(url(2));
     await c.prefetch(200);
     // Every message at least once, intact; first deliveries in publish order. A leader change
@@ -162,18 +149,8 @@ describe('quorum queue memory with a long backlog', { skip: unavailable ?? false
 });
 
 describe('quorum queue at-least-once dead lettering', { skip: unavailable ?? false, timeout: 120_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-
-  before(async () => {
-    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_SNAPSHOT_ENTRIES: '64' } });
-    await cluster.start();
-  });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  const qc = useQuorumTestCluster();
+  const url = qc.url;
 
   /** Publishes `n` messages to `queue` on node `at` and rejects them all (requeue false) from node `from`. */
   async function rejectAll(queue: string, n: number, from: number): Promise<void> {
@@ -227,7 +204,7 @@ describe('quorum queue at-least-once dead lettering', { skip: unavailable ?? fal
     assert.ok(taken < 10, `${taken} publishes taken: the dead-lettered messages did not count`);
     // The leader (node 1, where it was declared) dies once the marks are committed: the next one resumes dead lettering.
     await new Promise((r) => setTimeout(r, 1000));
-    await cluster.kill9(0);
+    await qc.cluster.kill9(0);
     // A target appears: every message reaches it (retried), with x-death, and the source has room again.
     const ch1 = await channel(url(1));
     await ch1.assertQueue('qq.alo.target', { durable: true, arguments: QQ });

@@ -3,29 +3,20 @@
 // keeps a surviving consumer's unacked messages for it (no duplicates), takes its acks by log
 // id, and gives them back only when it goes (here: its channel closes).
 // Needs root and `ip netns`; skipped with the reason otherwise.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as amqp from 'amqplib';
-import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
-import { channel, closeAll, confirmChannel, consume, timed } from './clustered-support';
+import { netnsUnavailableReason } from './netns-cluster';
+import { useQuorumTestCluster } from './quorum-test-cluster';
+import { channel, confirmChannel, consume, timed } from './clustered-support';
 import { sleep, waitFor } from './cluster-support';
 
 const unavailable = netnsUnavailableReason();
 const QQ = { 'x-queue-type': 'quorum' };
 
 describe('quorum queue ownership across a leader kill -9', { skip: unavailable ?? false, timeout: 120_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-
-  before(async () => {
-    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_SNAPSHOT_ENTRIES: '64' } });
-    await cluster.start();
-  });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  const qc = useQuorumTestCluster();
+  const url = qc.url;
 
   test('consumers on C hold unacked messages; L killed: A acks its own on the new leader with no duplicates, B closes its channel and its messages come back; nothing lost', async () => {
     const q = 'qq.own';
@@ -37,8 +28,8 @@ describe('quorum queue ownership across a leader kill -9', { skip: unavailable ?
     await chD.assertQueue('qq.own.dlq', { durable: true });
     await ch0.assertQueue('qq.own.ttl', { durable: true, arguments: { ...QQ, 'x-message-ttl': 3000, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'qq.own.dlq' } });
     await ch0.assertQueue(q, { durable: true, arguments: QQ });
-    const leaderOf = () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.split('\n').find((l) => l.startsWith(`${q}\t`))?.split('\t')[1];
-    await waitFor('leader on L', () => leaderOf() === cluster.nodes[0].name);
+    const leaderOf = () => qc.cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.split('\n').find((l) => l.startsWith(`${q}\t`))?.split('\t')[1];
+    await waitFor('leader on L', () => leaderOf() === qc.cluster.nodes[0].name);
     // A and B: two channels on C (node 3), prefetch 20 each, acking nothing yet.
     const chA = await channel(url(2));
     const chB = await channel(url(2));
@@ -61,11 +52,11 @@ describe('quorum queue ownership across a leader kill -9', { skip: unavailable ?
     await sleep(Math.max(500, ttlAt + 2500 - Date.now()));
 
     const killAfter = Date.now() - ttlAt;
-    await cluster.kill9(0);
+    await qc.cluster.kill9(0);
     const dead = waitFor('the TTL message dead-lettered', async () => (await chD.get('qq.own.dlq', { noAck: true })) || undefined, 15_000, 50).then((m) => ({ m, after: Date.now() - ttlAt }));
     await waitFor('a new leader', () => {
       const l = leaderOf();
-      return l !== undefined && l !== '' && l !== cluster.nodes[0].name;
+      return l !== undefined && l !== '' && l !== qc.cluster.nodes[0].name;
     }, 15_000, 50);
 
     // C2 on P (node 2) acks whatever it gets; A acks what it held, then everything it gets.

@@ -3,10 +3,11 @@
 // other node reaches it as it reaches a classic queue's home. Each test names the nodes it
 // uses: L (the leader, where the queue was declared), P (publisher's node), C (consumer's node).
 // Needs root and `ip netns`; skipped with the reason otherwise.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
-import { attempt, channel, closeAll, confirmChannel, consume, timed } from './clustered-support';
+import { netnsUnavailableReason } from './netns-cluster';
+import { useQuorumTestCluster } from './quorum-test-cluster';
+import { attempt, channel, confirmChannel, consume, timed } from './clustered-support';
 import { sleep, waitFor } from './cluster-support';
 import { ConfirmedWorkload } from '../../bench/drills/confirmed-workload';
 
@@ -14,20 +15,8 @@ const unavailable = netnsUnavailableReason();
 const QQ = { 'x-queue-type': 'quorum' };
 
 describe('quorum queues across three network namespaces', { skip: unavailable ?? false, timeout: 240_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-
-  before(async () => {
-    // Snapshots every 64 entries: the tests run through snapshots, log deletion and (for a
-    // member that was cut off) snapshot installs, not only through log replication.
-    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_SNAPSHOT_ENTRIES: '64' } });
-    await cluster.start();
-  });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  const qc = useQuorumTestCluster();
+  const url = qc.url;
 
   test('RabbitMQ refusals: exclusive, non-durable, auto-delete, server-named, x-max-priority, bad group size', async () => {
     const cases: [string, (ch: Awaited<ReturnType<typeof channel>>) => Promise<unknown>, string][] = [
@@ -59,15 +48,15 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.deepEqual(msgs.map((m) => m.content.toString()), Array.from({ length: 199 }, (_, i) => `m${i + 1}`));
     // The declaring node is the preferred leader (client-local): leadership moves there if another member won the first election.
     const line = await waitFor('leader on L in list_queues', () => {
-      const rows = cluster.ctl(1, ['list_queues', 'name', 'type', 'leader', 'members']);
+      const rows = qc.cluster.ctl(1, ['list_queues', 'name', 'type', 'leader', 'members']);
       assert.equal(rows.code, 0, rows.stderr);
       const l = rows.stdout.split('\n').find((x) => x.startsWith('qq.basic\t'));
-      if (!l || l.split('\t')[2] !== cluster.nodes[0].name) throw new Error(rows.stdout);
+      if (!l || l.split('\t')[2] !== qc.cluster.nodes[0].name) throw new Error(rows.stdout);
       return l;
     });
     const [, type, , members] = line.split('\t');
     assert.equal(type, 'quorum');
-    assert.deepEqual(members.split(',').sort(), cluster.nodes.map((n) => n.name).sort());
+    assert.deepEqual(members.split(',').sort(), qc.cluster.nodes.map((n) => n.name).sort());
   });
 
   test('a requeued message comes back with x-delivery-count; past x-delivery-limit it is dead-lettered', async () => {
@@ -135,11 +124,11 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
   test('x-quorum-initial-group-size 2: the node that is not a member publishes, consumes and gets through the leader', async () => {
     const ch = await channel(url(0));
     await ch.assertQueue('qq.two', { durable: true, arguments: { ...QQ, 'x-quorum-initial-group-size': 2 } });
-    const rows = cluster.ctl(0, ['list_queues', 'name', 'members', '--no-table-headers', '-q']).stdout;
+    const rows = qc.cluster.ctl(0, ['list_queues', 'name', 'members', '--no-table-headers', '-q']).stdout;
     const members = (rows.split('\n').find((l) => l.startsWith('qq.two\t')) ?? '').split('\t')[1].split(',');
     assert.equal(members.length, 2, rows);
-    assert.ok(members.includes(cluster.nodes[0].name), 'the declaring node is a member');
-    const outside = cluster.nodes.findIndex((n) => !members.includes(n.name));
+    assert.ok(members.includes(qc.cluster.nodes[0].name), 'the declaring node is a member');
+    const outside = qc.cluster.nodes.findIndex((n) => !members.includes(n.name));
     const pub = await confirmChannel(url(outside));
     for (let i = 0; i < 20; i++) pub.sendToQueue('qq.two', Buffer.from(`t${i}`), { persistent: true });
     await timed(pub.waitForConfirms(), 10_000, 'confirms through a non-member');
@@ -147,7 +136,7 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.ok(got && got.content.toString() === 't0');
     const c = await consume(await channel(url(outside)), 'qq.two');
     assert.deepEqual((await c.until(19, 10_000)).map((m) => m.content.toString()), Array.from({ length: 19 }, (_, i) => `t${i + 1}`));
-    const status = cluster.ctl(outside, ['quorum_status', 'qq.two', '--no-table-headers', '-q']);
+    const status = qc.cluster.ctl(outside, ['quorum_status', 'qq.two', '--no-table-headers', '-q']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(status.stdout.trim().split('\n').length, 2);
   });
@@ -184,9 +173,9 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     const pub = await confirmChannel(url(0));
     for (let i = 0; i < 10; i++) pub.sendToQueue('qq.ops', Buffer.from(`o${i}`), { persistent: true });
     await timed(pub.waitForConfirms(), 5000, 'confirms');
-    const names = cluster.nodes.map((n) => n.name);
+    const names = qc.cluster.nodes.map((n) => n.name);
     const statusRows = (i: number) => {
-      const r = cluster.ctl(i, ['quorum_status', 'qq.ops', '--no-table-headers', '-q']);
+      const r = qc.cluster.ctl(i, ['quorum_status', 'qq.ops', '--no-table-headers', '-q']);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.trim().split('\n').map((l) => l.split('\t'));
     };
@@ -198,14 +187,14 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
       return true;
     });
     const members = () => {
-      const r = cluster.ctl(0, ['list_queues', 'name', 'members', '--no-table-headers', '-q']);
+      const r = qc.cluster.ctl(0, ['list_queues', 'name', 'members', '--no-table-headers', '-q']);
       return (r.stdout.split('\n').find((l) => l.startsWith('qq.ops\t')) ?? '').split('\t')[1]?.split(',').sort() ?? [];
     };
-    let r = cluster.ctl(1, ['delete_member', 'qq.ops', names[2]]);
+    let r = qc.cluster.ctl(1, ['delete_member', 'qq.ops', names[2]]);
     assert.equal(r.code, 0, r.stderr);
     const sameAs = (want: string[]) => () => (assert.deepEqual(members(), [...want].sort()), true);
     await waitFor('two members', sameAs([names[0], names[1]]));
-    r = cluster.ctl(2, ['add_member', 'qq.ops', names[2]]);
+    r = qc.cluster.ctl(2, ['add_member', 'qq.ops', names[2]]);
     assert.equal(r.code, 0, r.stderr);
     await waitFor('three members again', sameAs(names));
     // The member added back receives the log: its applied index reaches the others'.
@@ -216,17 +205,17 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
       assert.equal(mine[4], rows.find((x) => x[1] === 'leader')![4]);
       return true;
     });
-    r = cluster.ctl(0, ['shrink', names[1], '--no-table-headers', '-q']);
+    r = qc.cluster.ctl(0, ['shrink', names[1], '--no-table-headers', '-q']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /qq\.ops\t2\tok/);
-    r = cluster.ctl(0, ['grow', names[1], 'all', '/', '^qq\\.ops$', '--no-table-headers', '-q']);
+    r = qc.cluster.ctl(0, ['grow', names[1], 'all', '/', '^qq\\.ops$', '--no-table-headers', '-q']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /qq\.ops\t3\tok/);
-    r = cluster.ctl(0, ['rebalance', 'quorum']);
+    r = qc.cluster.ctl(0, ['rebalance', 'quorum']);
     assert.equal(r.code, 0, r.stderr);
-    r = cluster.ctl(0, ['delete_member', 'qq.basic', names[0]]);
+    r = qc.cluster.ctl(0, ['delete_member', 'qq.basic', names[0]]);
     assert.equal(r.code, 0, r.stderr);
-    r = cluster.ctl(0, ['add_member', 'qq.none', names[0]]);
+    r = qc.cluster.ctl(0, ['add_member', 'qq.none', names[0]]);
     assert.notEqual(r.code, 0);
     // Every message is still there.
     const c = await consume(await channel(url(1)), 'qq.ops');
@@ -236,15 +225,15 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
   test('the leader cut off for 6 s under a confirmed workload: the majority elects a leader and goes on, nothing confirmed is lost, the cut member catches up', async () => {
     const ch = await channel(url(0));
     await ch.assertQueue('qq.cut', { durable: true, arguments: QQ });
-    await waitFor('leader on L', () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.cut\t${cluster.nodes[0].name}`));
+    await waitFor('leader on L', () => qc.cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.cut\t${qc.cluster.nodes[0].name}`));
     const w = new ConfirmedWorkload({ publishUrl: url(1), consumeUrl: url(2), queue: 'qq.cut', ratePerSec: 500, bodyBytes: 64 });
     await w.start();
     await sleep(1000);
     w.resetStalls();
     await sleep(1000);
-    cluster.setLink(0, false);
+    qc.cluster.setLink(0, false);
     await sleep(6000);
-    cluster.setLink(0, true);
+    qc.cluster.setLink(0, true);
     await sleep(3000);
     const report = await w.stop(15_000);
     console.log(JSON.stringify({ drill: 'partition-one', cutMs: 6000, ...report }));
@@ -254,7 +243,7 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.ok(report.longestConfirmStallMs < 3000, `confirms stalled ${report.longestConfirmStallMs} ms`);
     // After the heal every member has applied the same log.
     await waitFor('members converged', () => {
-      const r = cluster.ctl(1, ['quorum_status', 'qq.cut', '--no-table-headers', '-q']);
+      const r = qc.cluster.ctl(1, ['quorum_status', 'qq.cut', '--no-table-headers', '-q']);
       const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'));
       assert.equal(rows.length, 3, r.stdout + r.stderr);
       assert.equal(new Set(rows.map((x) => x[4])).size, 1, r.stdout);
@@ -268,14 +257,14 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
   test('kill -9 of the leader under a confirmed workload: a member takes over, the consumer on C keeps consuming, nothing confirmed is lost', async () => {
     const ch = await channel(url(0));
     await ch.assertQueue('qq.drill', { durable: true, arguments: QQ });
-    await waitFor('leader on L', () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.drill\t${cluster.nodes[0].name}`));
+    await waitFor('leader on L', () => qc.cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`qq.drill\t${qc.cluster.nodes[0].name}`));
     const w = new ConfirmedWorkload({ publishUrl: url(1), consumeUrl: url(2), queue: 'qq.drill', ratePerSec: 500, bodyBytes: 64 });
     await w.start();
     await sleep(2000);
     w.resetStalls();
     await sleep(1000);
     const killedAt = Date.now();
-    await cluster.kill9(0);
+    await qc.cluster.kill9(0);
     await sleep(4000);
     const report = await w.stop(15_000);
     console.log(JSON.stringify({ drill: 'kill-leader', killedAtMs: killedAt, ...report }));
@@ -284,16 +273,16 @@ describe('quorum queues across three network namespaces', { skip: unavailable ??
     assert.deepEqual(report.publisherErrors, []);
     assert.ok(report.confirmed > 1000, `confirmed ${report.confirmed}`);
     assert.ok(report.longestConfirmStallMs < 3000, `confirms stalled ${report.longestConfirmStallMs} ms`);
-    await cluster.restart(0);
+    await qc.cluster.restart(0);
     // The restarted member catches up with the others (its WAL replayed, the rest sent by the leader).
     const r = await attempt(url(0), (c) => c.checkQueue('qq.drill'));
     assert.equal(r.outcome, 'ok');
     await waitFor('the restarted member caught up', () => {
-      const s = cluster.ctl(0, ['quorum_status', 'qq.drill', '--no-table-headers', '-q']);
+      const s = qc.cluster.ctl(0, ['quorum_status', 'qq.drill', '--no-table-headers', '-q']);
       const rows = s.stdout.trim().split('\n').map((l) => l.split('\t'));
       assert.equal(rows.length, 3, s.stdout + s.stderr);
       // A follower, or the leader again: leadership returns to its preferred node 3 s after it is back.
-      assert.ok(['follower', 'leader'].includes(rows.find((x) => x[0] === cluster.nodes[0].name)?.[1] ?? ''), s.stdout);
+      assert.ok(['follower', 'leader'].includes(rows.find((x) => x[0] === qc.cluster.nodes[0].name)?.[1] ?? ''), s.stdout);
       assert.equal(new Set(rows.map((x) => x[4])).size, 1, s.stdout);
       return true;
     }, 20_000);

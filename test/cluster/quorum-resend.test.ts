@@ -9,10 +9,11 @@
 // RabbitMQ 3.10 shows 0 nacks here too: its channel resends pending commands to the new
 // leader and rabbit_fifo drops them by enqueuer sequence number.
 // Needs root and `ip netns`; skipped with the reason otherwise.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
-import { channel, closeAll, confirmChannel } from './clustered-support';
+import { netnsUnavailableReason } from './netns-cluster';
+import { useQuorumTestCluster } from './quorum-test-cluster';
+import { channel, confirmChannel } from './clustered-support';
 import { sleep, waitFor } from './cluster-support';
 
 const unavailable = netnsUnavailableReason();
@@ -20,28 +21,18 @@ const QQ = { 'x-queue-type': 'quorum' };
 const RATE = 1000;
 
 describe('quorum queue publishes sent again after the leader goes', { skip: unavailable ?? false, timeout: 180_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-
-  before(async () => {
-    cluster = new NetnsCluster({ env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_SNAPSHOT_ENTRIES: '64' } });
-    await cluster.start();
-  });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  const qc = useQuorumTestCluster();
+  const url = qc.url;
 
   /** Waits until node i (or, for -1, any node but n1) leads `queue`. */
   async function leaderOn(i: number, queue: string): Promise<void> {
     await waitFor(
-      `${queue} led by ${i < 0 ? 'n2 or n3' : cluster.nodes[i].name}`,
+      `${queue} led by ${i < 0 ? 'n2 or n3' : qc.cluster.nodes[i].name}`,
       () => {
-        const out = cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout;
+        const out = qc.cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout;
         const line = out.split('\n').find((l) => l.startsWith(`${queue}\t`));
         const leader = line?.split('\t')[1] ?? '';
-        return i < 0 ? leader !== '' && leader !== cluster.nodes[0].name : leader === cluster.nodes[i].name;
+        return i < 0 ? leader !== '' && leader !== qc.cluster.nodes[0].name : leader === qc.cluster.nodes[i].name;
       },
       30_000,
       250,
@@ -51,7 +42,7 @@ describe('quorum queue publishes sent again after the leader goes', { skip: unav
   async function declareOnL(queue: string): Promise<void> {
     const ch = await channel(url(0));
     await ch.assertQueue(queue, { durable: true, arguments: QQ });
-    await waitFor('leader on L', () => cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`${queue}\t${cluster.nodes[0].name}`));
+    await waitFor('leader on L', () => qc.cluster.ctl(1, ['list_queues', 'name', 'leader', '--no-table-headers', '-q']).stdout.includes(`${queue}\t${qc.cluster.nodes[0].name}`));
   }
 
   /**
@@ -124,9 +115,9 @@ describe('quorum queue publishes sent again after the leader goes', { skip: unav
     await check(
       'qq.resend.cut',
       async () => {
-        cluster.setLink(0, false);
+        qc.cluster.setLink(0, false);
         await sleep(3000);
-        cluster.setLink(0, true);
+        qc.cluster.setLink(0, true);
       },
       // The publisher goes on while n1 rejoins and, 3 s later, takes leadership back by a transfer.
       7000,
@@ -138,6 +129,6 @@ describe('quorum queue publishes sent again after the leader goes', { skip: unav
   });
 
   test('kill -9 of the leader: its in-flight publishes go to the new leader, none nacked, lost or duplicated', async () => {
-    await check('qq.resend.kill', () => cluster.kill9(0), 3000, 'kill-leader', () => leaderOn(-1, 'qq.resend.kill'));
+    await check('qq.resend.kill', () => qc.cluster.kill9(0), 3000, 'kill-leader', () => leaderOn(-1, 'qq.resend.kill'));
   });
 });

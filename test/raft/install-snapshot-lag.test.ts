@@ -12,25 +12,9 @@ import { Raft } from '../../cluster/raft/raft';
 import { MemoryLogStore } from '../../cluster/raft/memory-log-store';
 import { MemoryStableStore } from '../../cluster/raft/memory-stable-store';
 import { MemorySnapshotStore } from '../../cluster/raft/memory-snapshot-store';
-import type { FSM } from '../../cluster/raft/fsm';
-import type { Ticker } from '../../cluster/raft/raft-config';
-import type { Transport } from '../../cluster/raft/transport';
-import type { AppendResponse, RaftMessage } from '../../cluster/raft/messages';
+import type { AppendResponse } from '../../cluster/raft/messages';
+import { CapturingTransport, ListFsm, cmd, noTicks, range, settle, threeServers } from './one-server-support';
 import { EntryType, encodeConfiguration, type LogEntry, type Snapshot } from '../../cluster/raft/types';
-
-/** Keeps the applied commands (a snapshot is their list). */
-class ListFsm implements FSM<void> {
-  applied: string[] = [];
-  apply(e: LogEntry): void {
-    this.applied.push(e.data.toString());
-  }
-  snapshot(): Buffer {
-    return Buffer.from(JSON.stringify(this.applied));
-  }
-  restore(data: Buffer): void {
-    this.applied = JSON.parse(data.toString()) as string[];
-  }
-}
 
 /** A snapshot store whose saves complete only when the test says so (a slow disk). */
 class HeldSnapshotStore extends MemorySnapshotStore {
@@ -46,27 +30,7 @@ class HeldSnapshotStore extends MemorySnapshotStore {
   }
 }
 
-class CapturingTransport implements Transport {
-  sent: RaftMessage[] = [];
-  handler: ((m: RaftMessage) => void) | undefined;
-  send(_to: string, msg: RaftMessage): void {
-    this.sent.push(msg);
-  }
-  onMessage(handler: (m: RaftMessage) => void): void {
-    this.handler = handler;
-  }
-  async close(): Promise<void> {}
-}
-
-const noTicks: Ticker = { add: () => () => undefined };
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-const config = { servers: ['n1', 'n2', 'n3'].map((id) => ({ id, address: id, suffrage: 'voter' as const })) };
-const cmd = (index: number, term: number): LogEntry => ({ index, term, type: EntryType.Command, data: Buffer.from(`${index}@${term}`) });
-const range = (lo: number, hi: number, term: number): LogEntry[] => Array.from({ length: hi - lo + 1 }, (_, i) => cmd(lo + i, term));
+const config = threeServers;
 
 for (const orderedStores of [true, false]) {
   test(`install snapshot over a divergent log, the next append arriving during the save (orderedStores ${orderedStores})`, async () => {

@@ -9,46 +9,11 @@ import { Raft } from '../../cluster/raft/raft';
 import { MemoryLogStore } from '../../cluster/raft/memory-log-store';
 import { MemoryStableStore } from '../../cluster/raft/memory-stable-store';
 import { MemorySnapshotStore } from '../../cluster/raft/memory-snapshot-store';
-import type { FSM } from '../../cluster/raft/fsm';
-import type { Ticker } from '../../cluster/raft/raft-config';
-import type { Transport } from '../../cluster/raft/transport';
-import type { AppendResponse, RaftMessage } from '../../cluster/raft/messages';
+import type { AppendResponse } from '../../cluster/raft/messages';
+import { CapturingTransport, ListFsm, noTicks, range, settle, threeServers } from './one-server-support';
 import { EntryType, encodeConfiguration, type LogEntry } from '../../cluster/raft/types';
 
-class ListFsm implements FSM<void> {
-  applied: string[] = [];
-  apply(e: LogEntry): void {
-    this.applied.push(e.data.toString());
-  }
-  snapshot(): Buffer {
-    return Buffer.from(JSON.stringify(this.applied));
-  }
-  restore(data: Buffer): void {
-    this.applied = JSON.parse(data.toString()) as string[];
-  }
-}
-
-class CapturingTransport implements Transport {
-  sent: RaftMessage[] = [];
-  handler: ((m: RaftMessage) => void) | undefined;
-  send(_to: string, msg: RaftMessage): void {
-    this.sent.push(msg);
-  }
-  onMessage(handler: (m: RaftMessage) => void): void {
-    this.handler = handler;
-  }
-  async close(): Promise<void> {}
-}
-
-const noTicks: Ticker = { add: () => () => undefined };
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-const config = { servers: ['n1', 'n2', 'n3'].map((id) => ({ id, address: id, suffrage: 'voter' as const })) };
-const cmd = (index: number, term: number): LogEntry => ({ index, term, type: EntryType.Command, data: Buffer.from(`${index}@${term}`) });
-const range = (lo: number, hi: number, term: number): LogEntry[] => Array.from({ length: hi - lo + 1 }, (_, i) => cmd(lo + i, term));
+const config = threeServers;
 const names = (es: LogEntry[]): string[] => es.map((e) => e.data.toString());
 
 for (const withSnapshot of [false, true]) {
