@@ -3,65 +3,57 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startBroker, isExternalBroker, type BrokerProcess } from '../helpers/broker-process';
-import { Clients, rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
-import { ctl, ctlOk, ctlRows } from './ctl-support';
+import { describe, it } from 'node:test';
+import { startBroker } from '../helpers/broker-process';
+import { rejectsWithCode, uniqueName, waitFor } from '../helpers/amqp-test';
+import { ctl, ctlOk, ctlRows, ctlSkip, useCtlBroker } from './ctl-support';
 
-const skip = isExternalBroker() ? 'warrenctl talks to a Warren node only' : false;
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
-
-before(async () => {
-  if (!skip) broker = await startBroker();
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
-});
+const skip = ctlSkip;
+const node = useCtlBroker();
+const clients = node.clients;
 
 describe('warrenctl on a single node', { skip }, () => {
   it('finds the node through a 0600 socket in the data dir; status and cluster_status (one member)', async () => {
-    const sock = join(broker.dataDir, 'warren.sock');
+    const sock = join(node.broker.dataDir, 'warren.sock');
     // The control socket opens just after the AMQP listener the start helper waits for.
     await waitFor(() => existsSync(sock), 10_000, 'the control socket');
     const st = statSync(sock);
     assert.ok(st.isSocket());
     assert.equal(st.mode & 0o777, 0o600);
-    const status = JSON.parse(await ctlOk(broker.dataDir, ['status', '--formatter', 'json'])) as Record<string, any>;
-    assert.equal(status.os_pid, broker.child.pid);
+    const status = JSON.parse(await ctlOk(node.broker.dataDir, ['status', '--formatter', 'json'])) as Record<string, any>;
+    assert.equal(status.os_pid, node.broker.child.pid);
     assert.equal(status.clustered, false);
-    assert.deepEqual(status.listeners, [{ protocol: 'amqp', host: '127.0.0.1', port: broker.port }]);
-    assert.match(await ctlOk(broker.dataDir, ['status']), /^Status of node warren@/);
-    const text = await ctlOk(broker.dataDir, ['cluster_status']);
+    assert.deepEqual(status.listeners, [{ protocol: 'amqp', host: '127.0.0.1', port: node.broker.port }]);
+    assert.match(await ctlOk(node.broker.dataDir, ['status']), /^Status of node warren@/);
+    const text = await ctlOk(node.broker.dataDir, ['cluster_status']);
     assert.match(text, /Single node \(not clustered\)\n\nMembers\n {2}warren@\S+ {2}running/);
-    const json = JSON.parse(await ctlOk(broker.dataDir, ['--json', 'cluster_status'])) as { status: { members: unknown[] } };
+    const json = JSON.parse(await ctlOk(node.broker.dataDir, ['--json', 'cluster_status'])) as { status: { members: unknown[] } };
     assert.equal(json.status.members.length, 1);
     // A running single node is not registered with a port mapper; its socket still stops a reset.
-    const reset = await ctl(broker.dataDir, ['reset']);
+    const reset = await ctl(node.broker.dataDir, ['reset']);
     assert.equal(reset.code, 1);
     assert.match(reset.stderr, /the node of .* is running; stop it before reset/);
-    assert.ok(existsSync(join(broker.dataDir, 'metadata')));
+    assert.ok(existsSync(join(node.broker.dataDir, 'metadata')));
   });
 
   it('add_vhost / list_vhosts / delete_vhost, with errors for duplicates and unknown vhosts', async () => {
     const vhost = uniqueName('vh');
-    assert.equal(await ctlOk(broker.dataDir, ['add_vhost', vhost]), `Adding vhost "${vhost}" ...\n`);
-    assert.ok((await ctlRows(broker.dataDir, ['list_vhosts'])).some((r) => r.name === vhost));
-    const dup = await ctl(broker.dataDir, ['add_vhost', vhost]);
+    assert.equal(await ctlOk(node.broker.dataDir, ['add_vhost', vhost]), `Adding vhost "${vhost}" ...\n`);
+    assert.ok((await ctlRows(node.broker.dataDir, ['list_vhosts'])).some((r) => r.name === vhost));
+    const dup = await ctl(node.broker.dataDir, ['add_vhost', vhost]);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /Virtual host '.*' already exists/);
     // guest has no permissions there yet: the vhost exists but refuses guest.
     await assert.rejects(clients.connect({ vhost }));
-    await ctlOk(broker.dataDir, ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+    await ctlOk(node.broker.dataDir, ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
     const conn = await clients.connect({ vhost });
     await (await conn.createChannel()).assertQueue('in-vhost');
-    assert.deepEqual(await ctlRows(broker.dataDir, ['list_queues', '-p', vhost]), [{ name: 'in-vhost', messages: '0' }]);
+    assert.deepEqual(await ctlRows(node.broker.dataDir, ['list_queues', '-p', vhost]), [{ name: 'in-vhost', messages: '0' }]);
     await conn.close();
-    await ctlOk(broker.dataDir, ['delete_vhost', vhost]);
-    assert.ok(!(await ctlRows(broker.dataDir, ['list_vhosts'])).some((r) => r.name === vhost));
+    await ctlOk(node.broker.dataDir, ['delete_vhost', vhost]);
+    assert.ok(!(await ctlRows(node.broker.dataDir, ['list_vhosts'])).some((r) => r.name === vhost));
     for (const args of [['delete_vhost', vhost], ['list_queues', '-p', vhost]]) {
-      const r = await ctl(broker.dataDir, args);
+      const r = await ctl(node.broker.dataDir, args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /^Error:\nVirtual host '.*' does not exist/);
     }
@@ -83,7 +75,7 @@ describe('warrenctl on a single node', { skip }, () => {
     const { consumerTag } = await consumerCh.consume(q, () => got++, { noAck: false });
     await waitFor(() => got === 2);
     const cols = ['name', 'messages', 'messages_ready', 'messages_unacknowledged', 'consumers', 'durable', 'auto_delete', 'exclusive', 'arguments', 'message_bytes'];
-    const row = (await ctlRows(broker.dataDir, ['list_queues', ...cols])).find((r) => r.name === q);
+    const row = (await ctlRows(node.broker.dataDir, ['list_queues', ...cols])).find((r) => r.name === q);
     assert.deepEqual(row, {
       name: q,
       messages: '5',
@@ -96,23 +88,23 @@ describe('warrenctl on a single node', { skip }, () => {
       arguments: '{"x-max-length":100}',
       message_bytes: '15',
     });
-    const json = JSON.parse(await ctlOk(broker.dataDir, ['list_queues', 'name', 'messages', '--formatter', 'json'])) as { name: string; messages: number }[];
+    const json = JSON.parse(await ctlOk(node.broker.dataDir, ['list_queues', 'name', 'messages', '--formatter', 'json'])) as { name: string; messages: number }[];
     assert.deepEqual(json.find((r) => r.name === q), { name: q, messages: 5 });
 
-    const exchanges = await ctlRows(broker.dataDir, ['list_exchanges', 'name', 'type', 'durable']);
+    const exchanges = await ctlRows(node.broker.dataDir, ['list_exchanges', 'name', 'type', 'durable']);
     assert.deepEqual(exchanges.find((r) => r.name === x), { name: x, type: 'topic', durable: 'false' });
     assert.ok(exchanges.some((r) => r.name === 'amq.fanout' && r.type === 'fanout'));
 
-    const bindings = (await ctlRows(broker.dataDir, ['list_bindings'])).filter((b) => b.destination_name === q);
+    const bindings = (await ctlRows(node.broker.dataDir, ['list_bindings'])).filter((b) => b.destination_name === q);
     assert.deepEqual(bindings, [
       { source_name: '', source_kind: 'exchange', destination_name: q, destination_kind: 'queue', routing_key: q, arguments: '{}' },
       { source_name: x, source_kind: 'exchange', destination_name: q, destination_kind: 'queue', routing_key: 'a.#', arguments: '{}' },
     ]);
 
-    const connections = await ctlRows(broker.dataDir, ['list_connections', 'user', 'vhost', 'peer_host', 'state', 'channels']);
+    const connections = await ctlRows(node.broker.dataDir, ['list_connections', 'user', 'vhost', 'peer_host', 'state', 'channels']);
     assert.ok(connections.some((c) => c.user === 'guest' && c.vhost === '/' && c.peer_host === '127.0.0.1' && c.state === 'running' && c.channels === '2'), JSON.stringify(connections));
 
-    const consumers = (await ctlRows(broker.dataDir, ['list_consumers'])).filter((c) => c.queue_name === q);
+    const consumers = (await ctlRows(node.broker.dataDir, ['list_consumers'])).filter((c) => c.queue_name === q);
     assert.equal(consumers.length, 1);
     assert.equal(consumers[0].consumer_tag, consumerTag);
     assert.equal(consumers[0].ack_required, 'true');
@@ -120,8 +112,8 @@ describe('warrenctl on a single node', { skip }, () => {
     assert.equal(consumers[0].active, 'true');
 
     // purge_queue drops the ready messages only; the two unacked stay with the consumer.
-    assert.match(await ctlOk(broker.dataDir, ['purge_queue', q]), /purged 3 messages/);
-    const after = (await ctlRows(broker.dataDir, ['list_queues', 'name', 'messages_ready', 'messages_unacknowledged'])).find((r) => r.name === q);
+    assert.match(await ctlOk(node.broker.dataDir, ['purge_queue', q]), /purged 3 messages/);
+    const after = (await ctlRows(node.broker.dataDir, ['list_queues', 'name', 'messages_ready', 'messages_unacknowledged'])).find((r) => r.name === q);
     assert.deepEqual(after, { name: q, messages_ready: '0', messages_unacknowledged: '2' });
     await conn.close();
   });
@@ -133,13 +125,13 @@ describe('warrenctl on a single node', { skip }, () => {
     await ch.assertQueue(q);
     ch.sendToQueue(q, Buffer.from('x'));
     await ch.waitForConfirms();
-    const refused = await ctl(broker.dataDir, ['delete_queue', '--if-empty', q]);
+    const refused = await ctl(node.broker.dataDir, ['delete_queue', '--if-empty', q]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /not empty/);
-    assert.match(await ctlOk(broker.dataDir, ['delete_queue', q]), /deleted with 1 ready messages/);
+    assert.match(await ctlOk(node.broker.dataDir, ['delete_queue', q]), /deleted with 1 ready messages/);
     await rejectsWithCode((await clients.channel(conn)).checkQueue(q), 404);
     for (const cmd of ['delete_queue', 'purge_queue']) {
-      const r = await ctl(broker.dataDir, [cmd, 'no-such-queue']);
+      const r = await ctl(node.broker.dataDir, [cmd, 'no-such-queue']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /Queue 'no-such-queue' in vhost '\/' does not exist/);
     }
@@ -156,14 +148,14 @@ describe('warrenctl on a single node', { skip }, () => {
       [['-n', 'someone-else@nowhere', 'list_queues'], 1, /belongs to node .*, not someone-else@nowhere/],
     ];
     for (const [args, code, stderr] of cases) {
-      const r = await ctl(broker.dataDir, args);
+      const r = await ctl(node.broker.dataDir, args);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, stderr, args.join(' '));
     }
-    const none = await ctl(join(broker.dataDir, 'not-a-node'), ['list_queues']);
+    const none = await ctl(join(node.broker.dataDir, 'not-a-node'), ['list_queues']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no control socket at .*not-a-node\/warren\.sock/);
-    assert.equal((await ctl(broker.dataDir, ['status'])).code, 0);
+    assert.equal((await ctl(node.broker.dataDir, ['status'])).code, 0);
   });
 });
 

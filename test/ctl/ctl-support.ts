@@ -1,6 +1,9 @@
 // Runs the built warrenctl against a broker's data dir and parses its tab-separated output.
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { after, before } from 'node:test';
+import { startBroker, isExternalBroker, type BrokerProcess } from '../helpers/broker-process';
+import { Clients } from '../helpers/amqp-test';
 
 const WARRENCTL_JS = resolve(__dirname, '../../src/cli/warrenctl.js');
 
@@ -41,4 +44,37 @@ export async function ctlRows(dataDir: string, args: string[]): Promise<Record<s
     const cells = l.split('\t');
     return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
   });
+}
+
+/** Why warrenctl tests skip: they need a Warren node of their own, not an external broker. */
+export const ctlSkip = isExternalBroker() ? 'warrenctl talks to a Warren node only' : false;
+
+export interface CtlBroker {
+  /** The node (only inside tests and hooks: it starts in the before hook). */
+  readonly broker: BrokerProcess;
+  /** The amqplib clients the tests open, closed after them. */
+  readonly clients: Clients;
+}
+
+/** One Warren node started before the calling file's (or describe's) tests and stopped after them. */
+export function useCtlBroker(): CtlBroker {
+  let broker: BrokerProcess | undefined;
+  const started = (): BrokerProcess => {
+    if (!broker) throw new Error('the warrenctl test broker is used before it started');
+    return broker;
+  };
+  const clients = new Clients(started);
+  before(async () => {
+    if (!ctlSkip) broker = await startBroker();
+  });
+  after(async () => {
+    await clients.closeAll();
+    await broker?.stop();
+  });
+  return {
+    get broker() {
+      return started();
+    },
+    clients,
+  };
 }

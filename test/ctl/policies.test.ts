@@ -2,25 +2,20 @@
 // declared without arguments: message-ttl, max-length, dead-letter-exchange, alternate-exchange; arguments
 // winning over a policy, priorities, clear_policy reverting, validation, and policies surviving a restart.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import { startBroker } from '../helpers/broker-process';
 import type * as amqp from 'amqplib';
-import { startBroker, isExternalBroker, type BrokerProcess } from '../helpers/broker-process';
 import { Clients, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
-import { ctl, ctlOk, ctlRows } from './ctl-support';
+import { ctl, ctlOk, ctlRows, ctlSkip, useCtlBroker } from './ctl-support';
 
-const skip = isExternalBroker() ? 'warrenctl talks to a Warren node only' : false;
-let broker: BrokerProcess;
-const clients = new Clients(() => broker);
+const skip = ctlSkip;
+const node = useCtlBroker();
+const clients = node.clients;
 let ch: amqp.ConfirmChannel;
 
 before(async () => {
   if (skip) return;
-  broker = await startBroker();
   ch = await clients.confirmChannel(await clients.connect());
-});
-after(async () => {
-  await clients.closeAll();
-  await broker?.stop();
 });
 
 /** A regex matching exactly `name` (uniqueName has dots). */
@@ -49,26 +44,26 @@ describe('policies set with warrenctl', { skip }, () => {
     const other = uniqueName('nottl');
     await ch.assertQueue(q);
     await ch.assertQueue(other);
-    const out = await ctlOk(broker.dataDir, ['set_policy', '--apply-to', 'queues', 'ttl-pol', exactly(q), '{"message-ttl":50}']);
+    const out = await ctlOk(node.broker.dataDir, ['set_policy', '--apply-to', 'queues', 'ttl-pol', exactly(q), '{"message-ttl":50}']);
     assert.match(out, /^Setting policy "ttl-pol" for pattern .* with priority "0" for vhost "\/" \.\.\.\n$/);
     await publish(q, ['a', 'b']);
     await publish(other, ['a', 'b']);
     await waitFor(async () => (await ready(q)) === 0, 3000, 'messages to expire');
     assert.equal(await ready(other), 2);
-    const row = (await ctlRows(broker.dataDir, ['list_queues', 'name', 'policy', 'messages'])).find((r) => r.name === q);
+    const row = (await ctlRows(node.broker.dataDir, ['list_queues', 'name', 'policy', 'messages'])).find((r) => r.name === q);
     assert.deepEqual(row, { name: q, policy: 'ttl-pol', messages: '0' });
-    await ctlOk(broker.dataDir, ['clear_policy', 'ttl-pol']);
+    await ctlOk(node.broker.dataDir, ['clear_policy', 'ttl-pol']);
     await publish(q, ['kept']);
     await sleep(150);
     assert.equal(await ready(q), 1);
-    assert.equal((await ctlRows(broker.dataDir, ['list_queues', 'name', 'policy'])).find((r) => r.name === q)?.policy, '');
+    assert.equal((await ctlRows(node.broker.dataDir, ['list_queues', 'name', 'policy'])).find((r) => r.name === q)?.policy, '');
   });
 
   it('max-length + dead-letter-exchange: overflow is dead-lettered; clear_policy reverts to unbounded', async () => {
     const q = uniqueName('bounded');
     const dlx = await sink('dlx');
     await ch.assertQueue(q);
-    await ctlOk(broker.dataDir, ['set_policy', 'bounded-pol', exactly(q), JSON.stringify({ 'max-length': 2, 'dead-letter-exchange': dlx.exchange })]);
+    await ctlOk(node.broker.dataDir, ['set_policy', 'bounded-pol', exactly(q), JSON.stringify({ 'max-length': 2, 'dead-letter-exchange': dlx.exchange })]);
     await publish(q, ['m0', 'm1', 'm2', 'm3', 'm4']);
     assert.equal(await ready(q), 2);
     await waitFor(async () => (await ready(dlx.queue)) === 3, 2000, 'three dead-lettered');
@@ -79,10 +74,10 @@ describe('policies set with warrenctl', { skip }, () => {
     assert.ok(dead);
     assert.equal(dead.content.toString(), 'm0');
     assert.equal((dead.properties.headers?.['x-death'] as { reason: string }[])[0].reason, 'maxlen');
-    await ctlOk(broker.dataDir, ['clear_policy', 'bounded-pol']);
+    await ctlOk(node.broker.dataDir, ['clear_policy', 'bounded-pol']);
     await publish(q, ['n0', 'n1', 'n2', 'n3']);
     assert.equal(await ready(q), 5);
-    assert.equal((await ctlRows(broker.dataDir, ['list_queues', 'name', 'messages'])).find((r) => r.name === q)?.messages, '5');
+    assert.equal((await ctlRows(node.broker.dataDir, ['list_queues', 'name', 'messages'])).find((r) => r.name === q)?.messages, '5');
   });
 
   it('queue arguments win over the policy; the higher priority policy applies', async () => {
@@ -90,14 +85,14 @@ describe('policies set with warrenctl', { skip }, () => {
     const fromArg = await sink('arg');
     const fromPolicy = await sink('pol');
     await ch.assertQueue(q, { arguments: { 'x-dead-letter-exchange': fromArg.exchange } });
-    await ctlOk(broker.dataDir, ['set_policy', '--priority', '1', 'low', exactly(q), JSON.stringify({ 'max-length': 1, 'dead-letter-exchange': fromPolicy.exchange })]);
-    await ctlOk(broker.dataDir, ['set_policy', '--priority', '5', 'high', exactly(q), JSON.stringify({ 'max-length': 3, 'dead-letter-exchange': fromPolicy.exchange })]);
-    assert.equal((await ctlRows(broker.dataDir, ['list_queues', 'name', 'policy'])).find((r) => r.name === q)?.policy, 'high');
+    await ctlOk(node.broker.dataDir, ['set_policy', '--priority', '1', 'low', exactly(q), JSON.stringify({ 'max-length': 1, 'dead-letter-exchange': fromPolicy.exchange })]);
+    await ctlOk(node.broker.dataDir, ['set_policy', '--priority', '5', 'high', exactly(q), JSON.stringify({ 'max-length': 3, 'dead-letter-exchange': fromPolicy.exchange })]);
+    assert.equal((await ctlRows(node.broker.dataDir, ['list_queues', 'name', 'policy'])).find((r) => r.name === q)?.policy, 'high');
     await publish(q, ['1', '2', '3', '4', '5']);
     assert.equal(await ready(q), 3, 'max-length 3 of the priority-5 policy');
     await waitFor(async () => (await ready(fromArg.queue)) === 2, 2000, 'dead-lettered through the argument DLX');
     assert.equal(await ready(fromPolicy.queue), 0, "the policy's DLX is not used");
-    const policies = JSON.parse(await ctlOk(broker.dataDir, ['list_policies', '--formatter', 'json'])) as Record<string, unknown>[];
+    const policies = JSON.parse(await ctlOk(node.broker.dataDir, ['list_policies', '--formatter', 'json'])) as Record<string, unknown>[];
     assert.deepEqual(policies.find((p) => p.name === 'high'), {
       vhost: '/',
       name: 'high',
@@ -106,8 +101,8 @@ describe('policies set with warrenctl', { skip }, () => {
       definition: { 'max-length': 3, 'dead-letter-exchange': fromPolicy.exchange },
       priority: 5,
     });
-    await ctlOk(broker.dataDir, ['clear_policy', 'high']);
-    await ctlOk(broker.dataDir, ['clear_policy', 'low']);
+    await ctlOk(node.broker.dataDir, ['clear_policy', 'high']);
+    await ctlOk(node.broker.dataDir, ['clear_policy', 'low']);
   });
 
   it('alternate-exchange on exchanges (apply-to exchanges), not on apply-to queues', async () => {
@@ -118,14 +113,14 @@ describe('policies set with warrenctl', { skip }, () => {
       ch.publish(x, 'nowhere', Buffer.from('lost?'));
       await ch.waitForConfirms();
     };
-    await ctlOk(broker.dataDir, ['set_policy', '--apply-to', 'queues', 'ae-pol', exactly(x), JSON.stringify({ 'alternate-exchange': ae.exchange })]);
+    await ctlOk(node.broker.dataDir, ['set_policy', '--apply-to', 'queues', 'ae-pol', exactly(x), JSON.stringify({ 'alternate-exchange': ae.exchange })]);
     await send();
     assert.equal(await ready(ae.queue), 0, 'a queues-only policy does not reach the exchange');
-    await ctlOk(broker.dataDir, ['set_policy', '--apply-to', 'exchanges', 'ae-pol', exactly(x), JSON.stringify({ 'alternate-exchange': ae.exchange })]);
+    await ctlOk(node.broker.dataDir, ['set_policy', '--apply-to', 'exchanges', 'ae-pol', exactly(x), JSON.stringify({ 'alternate-exchange': ae.exchange })]);
     await send();
     assert.equal(await ready(ae.queue), 1);
-    assert.equal((await ctlRows(broker.dataDir, ['list_exchanges', 'name', 'policy'])).find((r) => r.name === x)?.policy, 'ae-pol');
-    await ctlOk(broker.dataDir, ['clear_policy', 'ae-pol']);
+    assert.equal((await ctlRows(node.broker.dataDir, ['list_exchanges', 'name', 'policy'])).find((r) => r.name === x)?.policy, 'ae-pol');
+    await ctlOk(node.broker.dataDir, ['clear_policy', 'ae-pol']);
     await send();
     assert.equal(await ready(ae.queue), 1);
   });
@@ -146,11 +141,11 @@ describe('policies set with warrenctl', { skip }, () => {
       [['set_policy', 'p', '.*'], 2, /not enough arguments/],
     ];
     for (const [args, code, stderr] of cases) {
-      const r = await ctl(broker.dataDir, args);
+      const r = await ctl(node.broker.dataDir, args);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, stderr, args.join(' '));
     }
-    assert.ok(!(await ctlRows(broker.dataDir, ['list_policies'])).some((p) => p.name === 'p'), 'nothing was set');
+    assert.ok(!(await ctlRows(node.broker.dataDir, ['list_policies'])).some((p) => p.name === 'p'), 'nothing was set');
   });
 });
 
