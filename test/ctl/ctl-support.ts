@@ -56,8 +56,12 @@ export interface CtlBroker {
   readonly clients: Clients;
 }
 
-/** One Warren node started before the calling file's (or describe's) tests and stopped after them. */
-export function useCtlBroker(): CtlBroker {
+/**
+ * One Warren node started before the calling file's (or describe's) tests and stopped after
+ * them; `then` runs once it has started, in the same hook (Node 20 runs a file's top-level
+ * before hooks concurrently, so a second hook could not count on the node).
+ */
+export function useCtlBroker(then?: () => Promise<void>): CtlBroker {
   let broker: BrokerProcess | undefined;
   const started = (): BrokerProcess => {
     if (!broker) throw new Error('the warrenctl test broker is used before it started');
@@ -65,7 +69,9 @@ export function useCtlBroker(): CtlBroker {
   };
   const clients = new Clients(started);
   before(async () => {
-    if (!ctlSkip) broker = await startBroker();
+    if (ctlSkip) return;
+    broker = await startBroker();
+    await then?.();
   });
   after(async () => {
     await clients.closeAll();

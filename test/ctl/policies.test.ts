@@ -2,21 +2,18 @@
 // declared without arguments: message-ttl, max-length, dead-letter-exchange, alternate-exchange; arguments
 // winning over a policy, priorities, clear_policy reverting, validation, and policies surviving a restart.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker-process';
 import type * as amqp from 'amqplib';
 import { Clients, sleep, uniqueName, waitFor } from '../helpers/amqp-test';
 import { ctl, ctlOk, ctlRows, ctlSkip, useCtlBroker } from './ctl-support';
 
 const skip = ctlSkip;
-const node = useCtlBroker();
-const clients = node.clients;
 let ch: amqp.ConfirmChannel;
-
-before(async () => {
-  if (skip) return;
+const node = useCtlBroker(async () => {
   ch = await clients.confirmChannel(await clients.connect());
 });
+const clients = node.clients;
 
 /** A regex matching exactly `name` (uniqueName has dots). */
 const exactly = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
