@@ -22,8 +22,10 @@ export interface ConsumerChannel {
 export class ChannelConsumer implements Consumer {
   /** Deliveries to this consumer not yet acknowledged. */
   unacked = 0;
-  /** False until basic.consume-ok is out: nothing is delivered before it. */
+  /** False until basic.consume-ok is out: nothing is delivered before it (and again once cancelled for a timeout). */
   active = false;
+  /** Set once cancelled by the server for a consumer timeout (consumer-timeout.ts). */
+  timedOut = false;
   /** The consumer tag as an encoded shortstr, written into every basic.deliver. */
   private readonly tagBytes: Buffer;
 
@@ -37,6 +39,8 @@ export class ChannelConsumer implements Consumer {
     /** basic.qos prefetch-count (global=false) in force when the consumer was created; 0 = unlimited. */
     readonly prefetchCount: number,
     readonly priority: number,
+    /** Its x-consumer-timeout argument, ms (0 = none); undefined without one. */
+    readonly timeoutMs: number | undefined = undefined,
   ) {
     const tagBytes = Buffer.from(tag, 'utf8').subarray(0, 255);
     this.tagBytes = Buffer.concat([Buffer.from([tagBytes.length]), tagBytes]);

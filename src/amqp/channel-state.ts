@@ -7,10 +7,10 @@ import { MethodKey, type AmqpMethod, type BasicPublish } from '../protocol/metho
 import type { ChannelConsumer } from './channel-consumer';
 import type { ConfirmTracker } from './confirms';
 import type { ReplyConsumer } from './direct-reply-to';
-import { UnackedDeliveries } from './unacked';
+import { ReclaimedTags, UnackedDeliveries } from './unacked';
 import { MessageCounters } from '../broker/message-stats';
 import type { FrameOutput } from './writer';
-import type { DeliveryClock } from './consumer-timeout';
+import type { DeliveryClock, TimedConsumer, TimedDelivery } from './consumer-timeout';
 
 /** Why a connection's socket is not being read. */
 export type PauseReason = 'alarm' | 'flow' | 'held' | 'output';
@@ -78,6 +78,8 @@ export class ChannelState {
   readonly vhostStats: MessageCounters;
   /** When deliveries went out, to the consumer timeout sweep's precision (consumer-timeout.ts). */
   deliveryClock: DeliveryClock | undefined;
+  /** Tags of timed-out deliveries returned to their queues: late acks of them are ignored. */
+  reclaimed: ReclaimedTags | undefined;
   private deliveryTag = 0;
 
   constructor(
@@ -106,6 +108,44 @@ export class ChannelState {
 
   oldestUnacked(): { deliveryTag: number; queue: QueueHandle } | undefined {
     return this.unacked.oldest();
+  }
+
+  get cancelNotify(): boolean {
+    return this.connection.capabilities.consumerCancelNotify;
+  }
+
+  unackedInOrder(): Iterable<TimedDelivery> {
+    return this.unacked.inOrder();
+  }
+
+  activeConsumers(): Iterable<ChannelConsumer> {
+    return this.consumers.values();
+  }
+
+  hasConsumer(consumer: TimedConsumer): boolean {
+    return this.consumers.get(consumer.tag) === consumer;
+  }
+
+  /** A consumer timed out (RabbitMQ 4.3's form): it takes nothing more, leaves its queue, and the client gets basic.cancel. */
+  cancelTimedOutConsumer(timed: TimedConsumer): void {
+    const consumer = this.consumers.get(timed.tag);
+    if (consumer !== timed) return;
+    consumer.active = false;
+    this.consumers.delete(consumer.tag);
+    void this.connection.removeConsumer(consumer);
+    this.sendCancel(consumer.tag);
+  }
+
+  /** Timed-out deliveries go back to their queues; their tags are remembered so late acks are ignored. */
+  reclaimTimedOut(deliveries: TimedDelivery[]): void {
+    const taken = this.unacked.remove(deliveries.map((d) => d.deliveryTag));
+    const reclaimed = (this.reclaimed ??= new ReclaimedTags());
+    for (const u of taken) {
+      if (u.consumer) u.consumer.unacked--;
+      reclaimed.add(u.deliveryTag);
+    }
+    requeueAll(taken);
+    if (this.globalPrefetch !== 0) this.connection.drainChannelQueues(this);
   }
 
   canDeliver(): boolean {

@@ -1,15 +1,26 @@
 /**
- * Consumer timeouts (RabbitMQ's `consumer_timeout`, 30 minutes by default): a channel whose
- * oldest unacknowledged delivery has waited longer than the timeout is closed with 406
- * PRECONDITION_FAILED, and its unacked messages go back to their queues.
+ * Consumer timeouts (RabbitMQ's `consumer_timeout`, 30 minutes by default): what happens to a
+ * delivery left unacknowledged past its timeout.
+ *
+ * - A quorum queue's delivery to a consumer whose connection announced the
+ *   `consumer_cancel_notify` capability (RabbitMQ 4.3's form): the consumer alone is cancelled
+ *   (a basic.cancel goes to the client, the channel stays open) and its timed-out deliveries go
+ *   back to the queue. Its other deliveries stay with the channel, acknowledgeable, until they
+ *   time out in turn (then returned without further notice). Late acks of returned deliveries
+ *   are ignored rather than answered with an unknown-tag 406.
+ * - Any other timed-out delivery (classic queues, basic.get, clients without the capability,
+ *   consumers the client itself cancelled) closes its channel with 406 PRECONDITION_FAILED, as
+ *   RabbitMQ 4.2 and earlier do, and its unacked messages go back to their queues. (RabbitMQ
+ *   4.3 no longer times out classic queue deliveries; Warren keeps 4.2's channel close there.)
  *
  * Nothing is done per delivery. One timer per listener sweeps every channel every few
  * seconds; each sweep writes down, per channel, the last delivery tag handed out so far and
  * the time (a DeliveryClock mark). A delivery's tag is then known to have gone out no later
- * than the first mark at or above it, so the oldest unacked delivery times out at most one
- * sweep late, never early. RabbitMQ checks once a minute; this is finer.
+ * than the first mark at or above it, so a delivery times out at most one sweep late, never
+ * early. RabbitMQ checks once a minute; this is finer.
  *
- * The timeout of a delivery is its queue's `x-consumer-timeout` argument or
+ * The timeout of a delivery is its consumer's `x-consumer-timeout` argument (RabbitMQ 4.3:
+ * it takes precedence over everything else), else its queue's `x-consumer-timeout` argument or
  * `consumer-timeout` policy key (the smaller when both are set), else the node's setting.
  */
 import { PreconditionFailed, type AmqpError } from '../broker/errors';
@@ -47,6 +58,18 @@ export class DeliveryClock {
     this.times.push(nowMs);
   }
 
+  /** The time by which delivery `tag` had gone out (undefined when not yet marked); forgets nothing. */
+  timeOf(tag: number): number | undefined {
+    let lo = this.head;
+    let hi = this.tags.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.tags[mid] < tag) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.tags.length ? this.times[lo] : undefined;
+  }
+
   /** The time by which delivery `tag` had gone out (undefined when not yet marked); forgets older marks. */
   deliveredBy(tag: number): number | undefined {
     while (this.head < this.tags.length && this.tags[this.head] < tag) this.head++;
@@ -74,36 +97,127 @@ export function consumerTimedOut(channel: number, timeoutMs: number): AmqpError 
   return new PreconditionFailed(`delivery acknowledgement on channel ${channel} timed out. Timeout value used: ${timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`);
 }
 
+/** What the sweeper needs of a consumer (ChannelConsumer). */
+export interface TimedConsumer {
+  readonly tag: string;
+  /** Its own x-consumer-timeout, ms (0 = none); undefined when it has none. */
+  readonly timeoutMs: number | undefined;
+  /** Set once the sweep has cancelled it for a timeout. */
+  timedOut: boolean;
+}
+
+/** One unacknowledged delivery of a channel, as the sweeper sees it. */
+export interface TimedDelivery {
+  readonly deliveryTag: number;
+  readonly queue: QueueHandle;
+  /** Undefined for basic.get deliveries. */
+  readonly consumer: TimedConsumer | undefined;
+}
+
 /** What the sweeper needs of a channel. */
 export interface TimedChannel {
   readonly id: number;
   readonly state: string;
   /** The last delivery tag handed out (0 before any). */
   readonly lastDeliveryTag: number;
-  /** The oldest unacknowledged delivery, if any. */
-  oldestUnacked(): { deliveryTag: number; queue: QueueHandle } | undefined;
+  /** The client announced consumer_cancel_notify. */
+  readonly cancelNotify: boolean;
+  /** Unacknowledged deliveries, oldest (lowest tag) first. */
+  unackedInOrder(): Iterable<TimedDelivery>;
+  /** The channel's consumers (those the client has not cancelled). */
+  activeConsumers(): Iterable<TimedConsumer & { readonly queue: QueueHandle }>;
+  /** True while `consumer` is one of the channel's consumers. */
+  hasConsumer(consumer: TimedConsumer): boolean;
   deliveryClock: DeliveryClock | undefined;
   closeWithError(err: AmqpError, classId: number, methodId: number): void;
+  /** Cancels `consumer` from the server's side: basic.cancel to the client, removed from its queue. */
+  cancelTimedOutConsumer(consumer: TimedConsumer): void;
+  /** Returns these deliveries to their queues; later acks of their tags are ignored. */
+  reclaimTimedOut(deliveries: TimedDelivery[]): void;
+}
+
+/** What one sweep of a channel did. */
+export interface SweepResult {
+  /** The timeout that expired first. */
+  timeoutMs: number;
+  /** The channel was closed (406). */
+  closed: boolean;
+  /** Consumers cancelled with basic.cancel (RabbitMQ 4.3's form), by tag. */
+  cancelled: string[];
+  /** Deliveries returned to their queues without closing the channel. */
+  returned: number;
+}
+
+/** Most deliveries one sweep of a channel looks at (the rest wait for the next sweep). */
+const MAX_SCAN = 10_000;
+
+/** A timed-out delivery that gets RabbitMQ 4.3's form: a quorum queue's consumer, on a client that takes basic.cancel. */
+function cancellable(ch: TimedChannel, d: TimedDelivery): boolean {
+  const c = d.consumer;
+  if (!c || !ch.cancelNotify || d.queue.def.arguments['x-queue-type'] !== 'quorum') return false;
+  return c.timedOut || ch.hasConsumer(c);
 }
 
 /**
- * One sweep of a channel at `nowMs`: marks its clock, and closes it when its oldest unacked
- * delivery is past its timeout. Returns the timeout used when it closed the channel.
+ * One sweep of a channel at `nowMs`: marks its clock, then deals with its deliveries past
+ * their timeout (see the top of this file). Returns undefined when none was.
  */
-export function sweepChannel(ch: TimedChannel, vhost: VirtualHost | undefined, defaultMs: number, nowMs: number): number | undefined {
+export function sweepChannel(ch: TimedChannel, vhost: VirtualHost | undefined, defaultMs: number, nowMs: number): SweepResult | undefined {
   if (ch.state !== 'open' || ch.lastDeliveryTag === 0) return undefined;
-  const oldest = ch.oldestUnacked();
-  if (!oldest) {
+  let first: TimedDelivery | undefined;
+  for (const d of ch.unackedInOrder()) {
+    first = d;
+    break;
+  }
+  if (!first) {
     // Every later delivery has a higher tag than any mark so far: none is needed any more.
     ch.deliveryClock = undefined;
     return undefined;
   }
   const clock = (ch.deliveryClock ??= new DeliveryClock());
   clock.mark(ch.lastDeliveryTag, nowMs);
-  const timeoutMs = queueConsumerTimeoutMs(oldest.queue, vhost, defaultMs);
-  if (timeoutMs === 0) return undefined;
-  const sentBy = clock.deliveredBy(oldest.deliveryTag);
-  if (sentBy === undefined || nowMs - sentBy < timeoutMs) return undefined;
-  ch.closeWithError(consumerTimedOut(ch.id, timeoutMs), 0, 0);
-  return timeoutMs;
+  if (clock.deliveredBy(first.deliveryTag) === undefined) return undefined;
+  const byQueue = new Map<QueueHandle, number>();
+  const timeoutOf = (d: { queue: QueueHandle; consumer: TimedConsumer | undefined }): number => {
+    const own = d.consumer?.timeoutMs;
+    if (own !== undefined) return own;
+    let ms = byQueue.get(d.queue);
+    if (ms === undefined) byQueue.set(d.queue, (ms = queueConsumerTimeoutMs(d.queue, vhost, defaultMs)));
+    return ms;
+  };
+  // Deliveries go out in tag order, so the scan stops at the first one younger than every
+  // timeout in play (the channel's consumers' and those of the deliveries seen so far).
+  let floorMs = Infinity;
+  for (const c of ch.activeConsumers()) {
+    const ms = timeoutOf({ queue: c.queue, consumer: c });
+    if (ms > 0) floorMs = Math.min(floorMs, ms);
+  }
+  const expired: TimedDelivery[] = [];
+  let scanned = 0;
+  for (const d of ch.unackedInOrder()) {
+    if (++scanned > MAX_SCAN) break;
+    const sentBy = clock.timeOf(d.deliveryTag);
+    if (sentBy === undefined) break;
+    const age = nowMs - sentBy;
+    const ms = timeoutOf(d);
+    if (ms > 0) floorMs = Math.min(floorMs, ms);
+    if (ms > 0 && age >= ms) {
+      if (!cancellable(ch, d)) {
+        ch.closeWithError(consumerTimedOut(ch.id, ms), 0, 0);
+        return { timeoutMs: ms, closed: true, cancelled: [], returned: 0 };
+      }
+      expired.push(d);
+    } else if (age < floorMs) break;
+  }
+  if (expired.length === 0) return undefined;
+  const cancelled: string[] = [];
+  for (const d of expired) {
+    const c = d.consumer!;
+    if (c.timedOut) continue;
+    c.timedOut = true;
+    cancelled.push(c.tag);
+    ch.cancelTimedOutConsumer(c);
+  }
+  ch.reclaimTimedOut(expired);
+  return { timeoutMs: timeoutOf(expired[0]), closed: false, cancelled, returned: expired.length };
 }

@@ -94,7 +94,7 @@ export class AmqpServer {
     this.startTimeoutSweep(log);
   }
 
-  /** Closes channels whose oldest unacked delivery is older than its consumer timeout (consumer-timeout.ts). */
+  /** Deals with deliveries unacknowledged past their consumer timeout: consumer cancelled or channel closed (consumer-timeout.ts). */
   private startTimeoutSweep(log: Logger): void {
     const defaultMs = this.options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
     this.timeoutSweep = setInterval(() => {
@@ -102,8 +102,9 @@ export class AmqpServer {
       for (const c of this.connections) {
         if (c.state !== 'open') continue;
         for (const ch of c.channels.values()) {
-          const timeoutMs = sweepChannel(ch, c.vhost, defaultMs, now);
-          if (timeoutMs !== undefined) log.warn({ connection: c.id, channel: ch.id, timeoutMs }, 'consumer timed out waiting for delivery acknowledgement: channel closed');
+          const r = sweepChannel(ch, c.vhost, defaultMs, now);
+          if (r?.closed) log.warn({ connection: c.id, channel: ch.id, timeoutMs: r.timeoutMs }, 'consumer timed out waiting for delivery acknowledgement: channel closed');
+          else if (r && r.cancelled.length > 0) log.warn({ connection: c.id, channel: ch.id, timeoutMs: r.timeoutMs, consumers: r.cancelled, returned: r.returned }, 'consumer timed out waiting for delivery acknowledgement: consumer cancelled, its timed-out deliveries returned');
         }
       }
     }, sweepIntervalMs(defaultMs || DEFAULT_CONSUMER_TIMEOUT_MS));

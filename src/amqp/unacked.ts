@@ -21,6 +21,24 @@ export class UnackedDeliveries {
     this.byTag.set(u.deliveryTag, u);
   }
 
+  /** Unacknowledged deliveries, lowest tag first. */
+  inOrder(): IterableIterator<Unacked> {
+    return this.byTag.values();
+  }
+
+  /** Removes the deliveries with these tags (those still there). */
+  remove(tags: readonly number[]): Unacked[] {
+    const taken: Unacked[] = [];
+    for (const t of tags) {
+      const u = this.byTag.get(t);
+      if (u) {
+        this.byTag.delete(t);
+        taken.push(u);
+      }
+    }
+    return taken;
+  }
+
   /** The delivery with the lowest tag still unacknowledged. */
   oldest(): Unacked | undefined {
     for (const u of this.byTag.values()) return u;
@@ -53,9 +71,51 @@ export class UnackedDeliveries {
     return taken;
   }
 
+  /** Removes every delivery up to and including `tag`, whether or not `tag` itself is there. */
+  takeUpTo(tag: number): Unacked[] {
+    const taken: Unacked[] = [];
+    for (const [t, u] of this.byTag) {
+      if (t > tag) break;
+      taken.push(u);
+      this.byTag.delete(t);
+    }
+    return taken;
+  }
+
   takeAll(): Unacked[] {
     const all = [...this.byTag.values()];
     this.byTag.clear();
     return all;
+  }
+}
+
+/** Most returned tags a channel remembers (the oldest are forgotten first). */
+const MAX_RECLAIMED = 65_536;
+
+/**
+ * Delivery tags the server took back from the client (timed-out deliveries returned to
+ * their queue): a late ack, nack or reject of one is ignored, not a 406 unknown tag.
+ */
+export class ReclaimedTags {
+  private readonly tags = new Set<number>();
+
+  add(tag: number): void {
+    if (this.tags.size >= MAX_RECLAIMED) for (const t of this.tags) {
+      this.tags.delete(t);
+      break;
+    }
+    this.tags.add(tag);
+  }
+
+  has(tag: number): boolean {
+    return this.tags.has(tag);
+  }
+
+  /** Forgets `tag` (with `multiple`, every tag up to it); false when `tag` is not one of them. */
+  forget(tag: number, multiple: boolean): boolean {
+    if (!this.tags.has(tag)) return false;
+    if (!multiple) this.tags.delete(tag);
+    else for (const t of this.tags) if (t <= tag) this.tags.delete(t);
+    return true;
   }
 }

@@ -363,7 +363,7 @@ export class LocalNodeSource implements NodeSource {
             activity_status: single ? (active ? 'single_active' : 'waiting') : 'up',
             arguments: tableToJson(consumer.args),
             // The timeout its deliveries are held to (RabbitMQ 4.x shows it; none without acks).
-            consumer_timeout: consumer.noAck ? null : queueConsumerTimeoutMs(q, c.vhost, c.ctx.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS) || null,
+            consumer_timeout: consumer.noAck ? null : (consumer.timeoutMs ?? queueConsumerTimeoutMs(q, c.vhost, c.ctx.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS)) || null,
           });
         }
       }

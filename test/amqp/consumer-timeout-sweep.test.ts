@@ -19,8 +19,17 @@ function channel(): TimedChannel & { state: string; unacked: number[]; tag: numb
     get lastDeliveryTag() {
       return this.tag;
     },
-    oldestUnacked() {
-      return this.unacked.length > 0 ? { deliveryTag: this.unacked[0], queue } : undefined;
+    cancelNotify: false,
+    unackedInOrder() {
+      return this.unacked.map((deliveryTag) => ({ deliveryTag, queue, consumer: undefined }));
+    },
+    activeConsumers: () => [],
+    hasConsumer: () => false,
+    cancelTimedOutConsumer() {
+      throw new Error('a classic queue delivery never cancels its consumer');
+    },
+    reclaimTimedOut() {
+      throw new Error('a classic queue delivery is never reclaimed');
     },
     closeWithError(err) {
       this.closedWith = err.replyText;
@@ -37,7 +46,7 @@ test('an unacked delivery times out one sweep late at most, never early', () => 
   ch.tag = 1;
   ch.unacked.push(1);
   for (let now = sweep; now < 1250; now += sweep) assert.equal(sweepChannel(ch, undefined, 1000, now), undefined, `not yet at ${now}`);
-  assert.equal(sweepChannel(ch, undefined, 1000, 1250), 1000);
+  assert.equal(sweepChannel(ch, undefined, 1000, 1250)?.timeoutMs, 1000);
   assert.equal(ch.closedWith, 'PRECONDITION_FAILED - delivery acknowledgement on channel 7 timed out. Timeout value used: 1000 ms. This timeout value can be configured, see consumers doc guide to learn more');
 });
 

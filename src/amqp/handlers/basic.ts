@@ -32,10 +32,11 @@ export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<vo
       authorize(ch, 'read', 'queue', resolveQueueName(ch, a.queue));
       const priority = consumerPriority(a.arguments);
       const queue = ch.vhost.availableQueue(resolveQueueName(ch, a.queue));
+      const timeoutMs = consumerTimeout(a.arguments, queue);
       ch.vhost.checkExclusiveAccess(queue, ch.connection.id);
       const tag = a.consumerTag === '' ? generatedName('amq.ctag-') : a.consumerTag;
       if (ch.consumers.has(tag)) throw new NotAllowed(`attempt to reuse consumer tag '${tag}'`);
-      const consumer = new ChannelConsumer(ch, queue, tag, a.noAck, a.exclusive, a.arguments, ch.consumerPrefetch, priority);
+      const consumer = new ChannelConsumer(ch, queue, tag, a.noAck, a.exclusive, a.arguments, ch.consumerPrefetch, priority, timeoutMs);
       // The consumer takes nothing until consume-ok is out: deliveries must follow it.
       const added = queue.addConsumer(consumer);
       const start = (): void => {
@@ -124,6 +125,25 @@ function consumerPriority(args: FieldTable): number {
     throw new PreconditionFailed(`invalid arg 'x-priority' for consumer: {unacceptable_type,${FIELD_TYPE_NAMES[tag] ?? tag}} (expected an integer)`);
   }
   return Number(args['x-priority']);
+}
+
+/**
+ * x-consumer-timeout of basic.consume (RabbitMQ 4.3): the consumer's own timeout in ms, taking
+ * precedence over its queue's and the node's (0 = none, as for those). Quorum queues only: a
+ * classic queue refuses it with RabbitMQ's text; a value that is not a non-negative integer is a 406.
+ */
+function consumerTimeout(args: FieldTable, queue: QueueHandle): number | undefined {
+  if (!('x-consumer-timeout' in args)) return undefined;
+  if (queue.def.arguments['x-queue-type'] !== 'quorum') {
+    throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for queue '${queue.name}' in vhost '${queue.vhost}' of queue type rabbit_classic_queue`);
+  }
+  const tag = fieldType(args, 'x-consumer-timeout');
+  const value = Number(args['x-consumer-timeout']);
+  if (!INTEGER_TAGS.has(tag)) {
+    throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for consumer: {unacceptable_type,${FIELD_TYPE_NAMES[tag] ?? tag}} (expected an integer)`);
+  }
+  if (value < 0) throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for consumer: {value_negative,${value}}`);
+  return value;
 }
 
 /** basic.consume on amq.rabbitmq.reply-to: the requester side of direct reply-to. */
