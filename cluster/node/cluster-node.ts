@@ -49,7 +49,7 @@ export interface ClusterNodeOptions {
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
   /** Continuous membership reconciliation of quorum queues; off when undefined. */
-  quorumReconcile?: { targetGroupSize: number; intervalMs: number; triggerMs: number };
+  quorumReconcile?: { targetGroupSize: number; intervalMs: number; triggerMs: number; autoRemove: boolean };
   metadataTimeoutMs: number;
   broker: Broker;
   /** Creates the default vhost and user; called once, on the node that bootstraps the cluster. */
@@ -131,6 +131,7 @@ export class ClusterNode {
         queues: () => this.quorum.all(),
         clusterMembers: () => this.allMembers(),
         addMember: (vhost, name, node) => this.quorumControl.addMember(vhost, name, node),
+        deleteMember: (vhost, name, node) => this.quorumControl.deleteMember(vhost, name, node),
       });
       this.quorum.onReconcileSoon = () => reconciler.trigger();
       this.reconciler = reconciler;

@@ -37,7 +37,7 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     quorumMemoryBytes: config.quorumMemoryBytes,
     quorumSnapshotBytes: config.quorumSnapshotBytes,
     quorumReconcile: config.quorumCmrEnabled
-      ? { targetGroupSize: config.quorumTargetGroupSize, intervalMs: Math.max(100, config.quorumCmrIntervalMs), triggerMs: Math.max(10, config.quorumCmrTriggerIntervalMs) }
+      ? { targetGroupSize: config.quorumTargetGroupSize, intervalMs: Math.max(100, config.quorumCmrIntervalMs), triggerMs: Math.max(10, config.quorumCmrTriggerIntervalMs), autoRemove: config.quorumCmrAutoRemove }
       : undefined,
     metadataTimeoutMs: config.metadataTimeoutMs,
   };

@@ -5,7 +5,10 @@
  * per queue per round, on the running non-member node holding the fewest quorum queue
  * members, and only when every member is running and the size moves toward an odd one
  * (from an odd size, two spare nodes are needed, so the next round can make it odd again).
- * Leaders never move; a failed member is not replaced, and nothing is shrunk.
+ * Leaders never move and a failed member is not replaced. With `autoRemove`
+ * (quorum_queue.continuous_membership_reconciliation.auto_remove, off by default as in
+ * RabbitMQ), a queue with members on nodes that are no longer cluster members (up or down)
+ * has those members removed instead of being grown that round, as RabbitMQ's reconciler does.
  *
  * Rounds run every `intervalMs`, sooner (`triggerMs` later) after a node comes up or goes
  * down, a queue gets a leader (it was created, or failed over) or a policy changes, and
@@ -29,6 +32,10 @@ export interface ReconcilerOptions {
   clusterMembers(): string[];
   /** Adds `node` as a member of the queue (the definition and the Raft configuration). */
   addMember(vhost: string, name: string, node: string): Promise<void>;
+  /** Removes `node`'s member of the queue (the Raft configuration and the definition). */
+  deleteMember(vhost: string, name: string, node: string): Promise<void>;
+  /** Remove members on nodes that left the cluster. */
+  autoRemove: boolean;
   /** The node's own target (0 = none). */
   targetGroupSize: number;
   intervalMs: number;
@@ -74,6 +81,11 @@ export class MembershipReconciler {
     try {
       for (const q of [...this.o.queues()]) {
         if (this.stopped) return;
+        const gone = this.danglingMembers(q);
+        if (gone.length > 0) {
+          grown += await this.removeMembers(q, gone);
+          continue;
+        }
         const node = this.nextMember(q);
         if (node === undefined) continue;
         try {
@@ -88,6 +100,28 @@ export class MembershipReconciler {
       this.running = false;
       this.schedule(grown > 0 ? this.o.triggerMs : this.o.intervalMs);
     }
+  }
+
+  /** With auto_remove: members of `q` (which this node leads) on nodes no longer in the cluster. */
+  private danglingMembers(q: QuorumQueue): string[] {
+    if (!this.o.autoRemove || !q.leading || q.deleted) return [];
+    const cluster = new Set(this.o.clusterMembers());
+    return q.members.filter((n) => !cluster.has(n));
+  }
+
+  /** Removes `nodes`' members of `q`; returns how many went. */
+  private async removeMembers(q: QuorumQueue, nodes: string[]): Promise<number> {
+    let removed = 0;
+    for (const node of nodes) {
+      try {
+        await this.o.deleteMember(q.vhost, q.name, node);
+        removed++;
+        this.o.log.info({ queue: q.name, vhost: q.vhost, node, members: q.members.length }, 'quorum queue member on a node that left the cluster removed');
+      } catch (err) {
+        this.o.log.warn({ err, queue: q.name, vhost: q.vhost, node }, 'quorum queue member on a node that left the cluster could not be removed');
+      }
+    }
+    return removed;
   }
 
   /** The node to add to `q` this round, if it should grow. */

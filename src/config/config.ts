@@ -36,6 +36,7 @@ export interface Config {
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
   quorumCmrEnabled: boolean;
+  quorumCmrAutoRemove: boolean;
   quorumTargetGroupSize: number;
   quorumCmrIntervalMs: number;
   quorumCmrTriggerIntervalMs: number;
@@ -131,7 +132,7 @@ export const OPTIONS: Option[] = [
   { key: 'channelMax', env: 'WARREN_CHANNEL_MAX', conf: ['channel_max', 'max_channels_per_connection'], type: 'int', default: () => 2047, doc: 'channel_max proposed in connection.tune' },
   { key: 'frameMaxBytes', env: 'WARREN_FRAME_MAX', conf: ['frame_max'], type: 'int', default: () => 131072, doc: 'frame_max proposed in connection.tune' },
   { key: 'heartbeatSeconds', env: 'WARREN_HEARTBEAT', conf: ['heartbeat'], type: 'int', default: () => 60, doc: 'heartbeat proposed in connection.tune, seconds' },
-  { key: 'consumerTimeoutMs', env: 'WARREN_CONSUMER_TIMEOUT', conf: ['consumer_timeout'], type: 'int', default: () => 1_800_000, doc: "a delivery not acknowledged within this many ms closes its channel (406 PRECONDITION_FAILED) and its unacked messages return to their queues; 0 = off; a queue's x-consumer-timeout argument or consumer-timeout policy key overrides it; checked every 5 s (every quarter of the timeout when shorter)" },
+  { key: 'consumerTimeoutMs', env: 'WARREN_CONSUMER_TIMEOUT', conf: ['consumer_timeout'], type: 'int', default: () => 1_800_000, doc: "a delivery not acknowledged within this many ms times out: a quorum queue's consumer on a client with consumer_cancel_notify is cancelled (basic.cancel) and its timed-out deliveries returned (RabbitMQ 4.3); otherwise its channel is closed (406 PRECONDITION_FAILED) and its unacked messages return to their queues; 0 = off; a consumer's x-consumer-timeout argument, else a queue's x-consumer-timeout argument or consumer-timeout policy key overrides it; checked every 5 s (every quarter of the timeout when shorter)" },
   { key: 'defaultUser', env: 'WARREN_DEFAULT_USER', conf: ['default_user'], type: 'string', default: () => 'guest', doc: 'user created on first start' },
   { key: 'defaultPass', env: 'WARREN_DEFAULT_PASS', conf: ['default_pass'], type: 'string', default: () => 'guest', doc: 'password of the default user' },
   { key: 'memoryHighWatermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', conf: ['vm_memory_high_watermark.relative', 'vm_memory_high_watermark.absolute'], type: 'string', default: () => '0.4', doc: 'memory alarm threshold on the process RSS: fraction of RAM (0.4) or absolute size (512MB)' },
@@ -169,6 +170,7 @@ export const OPTIONS: Option[] = [
   { key: 'quorumMemoryBytes', env: 'WARREN_QUORUM_MEMORY_BYTES', type: 'int', default: () => 8 * 1024 * 1024, doc: 'message body bytes a quorum queue member holds in memory; later bodies are kept only on its disk (read back when delivered)' },
   { key: 'quorumSnapshotBytes', env: 'WARREN_QUORUM_SNAPSHOT_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'a quorum queue member also snapshots after this many body bytes were enqueued, so its log (held in memory) stays small' },
   { key: 'quorumCmrEnabled', env: 'WARREN_QUORUM_CMR_ENABLED', conf: ['quorum_queue.continuous_membership_reconciliation.enabled'], type: 'bool', default: () => true, doc: 'continuous membership reconciliation: leaders grow quorum queues below their target group size (x-quorum-target-group-size, policy target-group-size, or the next option), one member per round; queues without a target are left alone (RabbitMQ defaults to false)' },
+  { key: 'quorumCmrAutoRemove', env: 'WARREN_QUORUM_CMR_AUTO_REMOVE', conf: ['quorum_queue.continuous_membership_reconciliation.auto_remove'], type: 'bool', default: () => false, doc: "membership reconciliation also removes a quorum queue's members on nodes that are no longer cluster members (as RabbitMQ's auto_remove, off by default)" },
   { key: 'quorumTargetGroupSize', env: 'WARREN_QUORUM_TARGET_GROUP_SIZE', conf: ['quorum_queue.continuous_membership_reconciliation.target_group_size'], type: 'int', default: () => 0, doc: 'target group size of every quorum queue for membership reconciliation (a queue argument or policy asking for more wins); 0 = none' },
   { key: 'quorumCmrIntervalMs', env: 'WARREN_QUORUM_CMR_INTERVAL_MS', conf: ['quorum_queue.continuous_membership_reconciliation.interval'], type: 'int', default: () => 3_600_000, doc: 'membership reconciliation runs this often (ms) when nothing triggers it' },
   { key: 'quorumCmrTriggerIntervalMs', env: 'WARREN_QUORUM_CMR_TRIGGER_INTERVAL_MS', conf: ['quorum_queue.continuous_membership_reconciliation.trigger_interval'], type: 'int', default: () => 10_000, doc: 'membership reconciliation runs this long (ms) after a node comes up or goes down, a queue gets a leader or a policy changes, and after a round that added members' },
