@@ -14,7 +14,7 @@ import { encodeProperties } from '../../src/broker/queue/dead-letter';
 import { FIELD_TYPES, type FieldTable } from '../../src/protocol/field-table';
 import type { ReadyMessages } from '../../src/broker/queue/ready-messages';
 import { PagedMessages } from '../../src/broker/queue/paged-messages';
-import { TwoLevelMessages } from '../../src/broker/queue/two-level-messages';
+import { StrictPriorityMessages } from '../../src/broker/queue/strict-priority-messages';
 
 export interface LiveOwner {
   /** Records a failed delivery of message `id`; returns its delivery count now. */
@@ -47,7 +47,7 @@ export class LiveQueue extends Queue {
    * from the messages' properties, so a new leader rebuilds the levels from its state.
    */
   protected override newReadyMessages(): ReadyMessages {
-    return new TwoLevelMessages(() => new PagedMessages(this.def.name, this.hooks));
+    return new StrictPriorityMessages(() => new PagedMessages(this.def.name, this.hooks));
   }
 
   /**

@@ -7,6 +7,7 @@
  * the enqueue time in the log. Those dead-lettered at least once are listed for the
  * dead-letter worker.
  */
+import { storedPriority } from '../../src/broker/queue/strict-priority-messages';
 import type { QuorumFsm } from './quorum-fsm';
 import { withDeliveryCount, type LiveQueue } from './live-queue';
 import type { OwnedMessages } from './owned-messages';
@@ -53,7 +54,7 @@ export function restoreLive(
       continue;
     }
     if (!m.message && m.place) paged = true;
-    if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs, m.message ? m.message.priority : m.priority, m.enqueuedAt)) continue;
+    if (paged && live.restorePaged(id, m.size, m.message ? m.message.expirationMs : m.expirationMs, m.message ? storedPriority(m.message) : m.priority, m.enqueuedAt)) continue;
     const stored = fsm.read(id);
     if (!stored) {
       o.missing(id);

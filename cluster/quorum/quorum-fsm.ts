@@ -20,6 +20,7 @@ import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
 import type { Message } from '../../src/broker/message';
+import { NO_PRIORITY, storedPriority } from '../../src/broker/queue/strict-priority-messages';
 import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, readOwnedIds, writeMessage, writeOwnedIds } from './quorum-codec';
 import { EnqueuerTable, ORIGIN_GAP, ORIGIN_NEW, SECTION_ENQUEUERS } from './enqueuer-table';
 import type { BodyPlace, BodyStore } from './body-store';
@@ -34,7 +35,7 @@ export interface StoredMessage {
   place: BodyPlace | undefined;
   /** The message's own TTL (expiration property) in ms, kept for a body not in memory. */
   expirationMs: number | undefined;
-  /** The message's priority property (0 when absent), kept for a body not in memory. */
+  /** The message's priority property (NO_PRIORITY when absent), kept for a body not in memory. */
   priority: number;
   /** Dead-lettered at least once and waiting for its targets' confirms: the reason (DEATH_REASONS index + 1); 0 otherwise. */
   dead: number;
@@ -202,13 +203,13 @@ export class QuorumFsm implements FSM<void> {
       let message: Message | undefined;
       let place: BodyPlace | undefined;
       let expirationMs: number | undefined;
-      let priority = 0;
+      let priority = NO_PRIORITY;
       if (kind === KIND_INLINE) message = readMessage(r);
       else if (kind === KIND_PLACE) {
         place = { seg: r.u32(), off: r.u32(), len: r.u32() };
         const flags = r.u8();
         expirationMs = flags & PLACE_TTL ? r.u64() : undefined;
-        priority = flags & PLACE_PRIORITY ? r.u8() : 0;
+        priority = flags & PLACE_PRIORITY ? r.u8() : NO_PRIORITY;
         if (!trusted) {
           place = undefined;
           missing.push(id);
@@ -252,11 +253,11 @@ export class QuorumFsm implements FSM<void> {
   private keep(id: number, message: Message, deliveryCount: number): void {
     const size = message.body.length;
     if (this.bodies && this.memoryBytes + size > this.memoryLimit) {
-      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, priority: message.priority, dead: 0, enqueuedAt: 0, owner: undefined });
+      this.messages.set(id, { message: undefined, size, deliveryCount, place: this.bodies.write(message), expirationMs: message.expirationMs, priority: storedPriority(message), dead: 0, enqueuedAt: 0, owner: undefined });
       return;
     }
     this.memoryBytes += size;
-    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, priority: 0, dead: 0, enqueuedAt: 0, owner: undefined });
+    this.messages.set(id, { message, size, deliveryCount, place: undefined, expirationMs: undefined, priority: NO_PRIORITY, dead: 0, enqueuedAt: 0, owner: undefined });
   }
 
   /** Gives a message restored without its body the body fetched (in place: the map's order is the queue's). */
@@ -264,7 +265,7 @@ export class QuorumFsm implements FSM<void> {
     if (this.bodies && this.memoryBytes + m.size > this.memoryLimit) {
       m.place = this.bodies.write(message);
       m.expirationMs = message.expirationMs;
-      m.priority = message.priority;
+      m.priority = storedPriority(message);
       return;
     }
     this.memoryBytes += m.size;
@@ -303,11 +304,11 @@ export class QuorumFsm implements FSM<void> {
         w.u32(m.place.off);
         w.u32(m.place.len);
         const exp = m.message ? m.message.expirationMs : m.expirationMs;
-        const priority = m.message ? m.message.priority : m.priority;
+        const priority = m.message ? storedPriority(m.message) : m.priority;
         // Flags: 1 = TTL follows, 2 = priority follows (older snapshots have only 0 or 1).
-        w.u8((exp === undefined ? 0 : PLACE_TTL) | (priority === 0 ? 0 : PLACE_PRIORITY));
+        w.u8((exp === undefined ? 0 : PLACE_TTL) | (priority === NO_PRIORITY ? 0 : PLACE_PRIORITY));
         if (exp !== undefined) w.u64(exp);
-        if (priority !== 0) w.u8(priority);
+        if (priority !== NO_PRIORITY) w.u8(priority);
       } else if (m.message) {
         w.u8(KIND_INLINE);
         writeMessage(w, m.message);

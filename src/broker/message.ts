@@ -82,6 +82,11 @@ export class Message {
     return ms ?? undefined;
   }
 
+  /** True when the message has a priority property (read without decoding the properties). */
+  get hasPriority(): boolean {
+    return hasProperty(this.rawProperties, PropertyFlag.priority);
+  }
+
   /** The priority property, 0 when absent (read without decoding the properties then). */
   get priority(): number {
     if (!hasProperty(this.rawProperties, PropertyFlag.priority)) return 0;

@@ -1,6 +1,6 @@
 // Quorum queue features of RabbitMQ 4.x on three real nodes in network namespaces: message
-// priorities (4.0–4.2: above 4 is high, two high for each normal one, rebuilt by a new
-// leader from the messages' properties) and x-quorum-target-group-size (continuous
+// priorities (4.3: 32 strict levels, 4 without a priority, rebuilt by a new leader from
+// the messages' properties) and x-quorum-target-group-size (continuous
 // membership reconciliation grows a queue to its target, one member per round), and the
 // consumer timeout (RabbitMQ 4.3's basic.cancel) for a quorum queue's consumer on a node
 // that does not lead it.
@@ -41,19 +41,19 @@ describe('quorum queue priorities, target group size and consumer timeout across
     await cluster?.destroy();
   });
 
-  test('priorities: above 4 high, two high for each normal one; a new leader rebuilds the levels from bodies on disk', async () => {
+  test('priorities: 32 strict levels, 4 without a priority; a new leader rebuilds the levels from bodies on disk', async () => {
     const ch0 = await channel(url(0));
     await ch0.assertQueue('qq.prio', { durable: true, arguments: QQ });
     await waitFor('leader on node 0', () => membersOf('qq.prio').leader === cluster.nodes[0].name);
     const pub = await confirmChannel(url(1));
-    // Six normal ones (no priority, 0, 4) published before six high ones (5, 9).
+    // Six low ones (no priority = 4, 0, 4, 1, 2) published before six high ones (5, 9).
     const normal = [undefined, 0, 4, undefined, 1, 2];
     normal.forEach((p, i) => pub.sendToQueue('qq.prio', pad(`n${i}`), { persistent: true, ...(p === undefined ? {} : { priority: p }) }));
     for (let i = 0; i < 6; i++) pub.sendToQueue('qq.prio', pad(`h${i}`), { persistent: true, priority: i % 2 ? 5 : 9 });
     await timed(pub.waitForConfirms(), 10_000, 'confirms');
     const c = await consume(await channel(url(2)), 'qq.prio');
     const got = await c.until(12, 10_000);
-    assert.deepEqual(got.map(name), ['h0', 'h1', 'n0', 'h2', 'h3', 'n1', 'h4', 'h5', 'n2', 'n3', 'n4', 'n5']);
+    assert.deepEqual(got.map(name), ['h0', 'h2', 'h4', 'h1', 'h3', 'h5', 'n0', 'n2', 'n3', 'n5', 'n4', 'n1']);
     await c.cancel();
 
     // A new leader (the old one leaves the group) builds its live queue from the replicated
@@ -69,7 +69,7 @@ describe('quorum queue priorities, target group size and consumer timeout across
     });
     const c2 = await consume(await channel(url(1)), 'qq.prio');
     const again = await c2.until(6, 10_000);
-    assert.deepEqual(again.map(name), ['H0', 'H1', 'N0', 'H2', 'N1', 'N2']);
+    assert.deepEqual(again.map(name), ['H0', 'H1', 'H2', 'N0', 'N1', 'N2']);
     assert.ok(again.every((m) => m.fields.redelivered), 'inherited messages are marked redelivered');
     await c2.cancel();
   });

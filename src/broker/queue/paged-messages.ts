@@ -138,7 +138,7 @@ export class PagedMessages implements ReadyMessages {
     }
   }
 
-  /** Appends a redelivered message by id only: read back from the store when its turn comes (`_priority`: see TwoLevelMessages). */
+  /** Appends a redelivered message by id only: read back from the store when its turn comes (`_priority`: see StrictPriorityMessages). */
   pushPaged(storeId: number, size: number, expiresAtMs: number, _priority = 0): void {
     this.bytes += size;
     this.ringPush(storeId, size, REDELIVERED, expiresAtMs);

@@ -8,7 +8,7 @@ import { effectiveQueueConfig, type QueueConfig } from './queue-config';
 import { safeTimeout } from '../../util/timers';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages';
 import { PagedMessages, type MessageStoreSource } from './paged-messages';
-import { isPaging } from './two-level-messages';
+import { isPaging } from './strict-priority-messages';
 import { MessageCounters } from '../message-stats';
 
 /** Ready messages above which a queue whose consumers are backed up slows its publishers. */
