@@ -230,6 +230,14 @@ export const SETTLE_BY_LOG_ID = 5;
  * holds for them that are not listed never reached them (lost with the old leader) and go back.
  */
 export const SETTLE_KEEP_ONLY = 6;
+/**
+ * SETTLE_KEEP_ONLY with, for each message, the sending node's id of the consumer holding it:
+ * the ids are pairs (log id, consumer id). Besides what SETTLE_KEEP_ONLY does, a new leader
+ * that receives it before its live queue is built holds for that consumer the listed
+ * messages the log says no one holds (delivered by the old leader, their checkout lost with
+ * it) instead of delivering them again.
+ */
+export const SETTLE_HOLDS = 7;
 
 export function encodeSettleByLogId(action: number, vhost: string, queue: string, ids: readonly number[]): Buffer {
   const w = new ByteWriter(64 + ids.length * 8);

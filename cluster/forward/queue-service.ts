@@ -278,7 +278,7 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
       if (d.deliveryId !== 0) this.o.mesh.send(from, 'q.stl', encodeSettle(SETTLE_REQUEUE, [d.deliveryId]));
       return;
     }
-    if (d.logId > 0 && d.deliveryId !== 0) rc.queue.received(d.logId);
+    if (d.logId > 0 && d.deliveryId !== 0) rc.queue.received(d.logId, rc.id);
     rc.receive({ message: d.message, redelivered: d.redelivered, expiresAtMs: Infinity, deliveryId: d.deliveryId, from, logId: d.logId }, this);
   }
 

@@ -221,8 +221,8 @@ export class RemoteQueue implements QueueHandle {
     if (ids.length > 0) this.host.settle(home, action, ids);
   }
 
-  /** A delivery of a quorum queue's message `logId` with manual ack arrived for a consumer here. */
-  received(_logId: number): void {}
+  /** A delivery of a quorum queue's message `logId` with manual ack arrived for this node's consumer `consumerId`. */
+  received(_logId: number, _consumerId: number): void {}
 
   /** Node `from` settles messages by log id (a quorum queue led here; nothing for a classic queue). */
   settleByLogId(_from: string, _action: number, _ids: number[]): void {}

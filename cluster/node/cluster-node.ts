@@ -48,6 +48,8 @@ export interface ClusterNodeOptions {
   quorumSnapshotEntries: number;
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
+  /** How long a new quorum queue leader keeps a consumer's unacked messages for it to re-attach. */
+  quorumReattachHoldMs?: number;
   /** Continuous membership reconciliation of quorum queues; off when undefined. */
   quorumReconcile?: { targetGroupSize: number; intervalMs: number; triggerMs: number; autoRemove: boolean };
   metadataTimeoutMs: number;
@@ -113,7 +115,7 @@ export class ClusterNode {
         return placeQuorum({ broker: o.broker, allMembers: () => this.allMembers(), isRunning: (n) => n === o.nodeName || this.mesh.isUp(n) }, def, ownerNode);
       },
     });
-    this.quorum = new QuorumService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, dataDir: o.dataDir, log: this.log, tickMs: o.quorumTickMs, snapshotEntries: o.quorumSnapshotEntries, memoryBytes: o.quorumMemoryBytes, snapshotBytes: o.quorumSnapshotBytes });
+    this.quorum = new QuorumService({ nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, dataDir: o.dataDir, log: this.log, tickMs: o.quorumTickMs, snapshotEntries: o.quorumSnapshotEntries, memoryBytes: o.quorumMemoryBytes, snapshotBytes: o.quorumSnapshotBytes, reattachHoldMs: o.quorumReattachHoldMs });
     // Queues homed on other nodes get remote handles from here on (before any command is applied).
     this.queues = new QueueService({
       nodeName: o.nodeName, mesh: this.mesh, broker: o.broker, metadata: () => this.metadata, log: this.log,

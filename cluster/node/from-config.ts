@@ -36,6 +36,7 @@ export function clusterOptionsFromConfig(config: Config): Omit<ClusterNodeOption
     quorumSnapshotEntries: config.quorumSnapshotEntries,
     quorumMemoryBytes: config.quorumMemoryBytes,
     quorumSnapshotBytes: config.quorumSnapshotBytes,
+    quorumReattachHoldMs: config.quorumReattachHoldMs,
     quorumReconcile: config.quorumCmrEnabled
       ? { targetGroupSize: config.quorumTargetGroupSize, intervalMs: Math.max(100, config.quorumCmrIntervalMs), triggerMs: Math.max(10, config.quorumCmrTriggerIntervalMs), autoRemove: config.quorumCmrAutoRemove }
       : undefined,

@@ -2,7 +2,8 @@
  * A new leader's live queue, filled from the replicated state. Inherited messages may have
  * been delivered by an earlier leader: they are marked redelivered, with x-delivery-count
  * when returned before. Those a consumer holds (a checkout in the log) stay its own while
- * its node is up (OwnedMessages) and go back to the queue at once otherwise. Bodies not held
+ * its node is up (OwnedMessages) and go back to the queue at once otherwise; so do those a
+ * consumer node reported holding whose checkout the log lacks (lost with the old leader). Bodies not held
  * in memory stay on disk: the live queue reads them when their turn comes. TTL counts from
  * the enqueue time in the log. Those dead-lettered at least once are listed for the
  * dead-letter worker.
@@ -25,6 +26,13 @@ export interface RestoreContext {
    */
   acked: ReadonlySet<number>;
   settle(id: number): void;
+  /**
+   * Messages a consumer node reported its consumers hold (owner key by log id): one the log
+   * says no one holds (delivered by the old leader, its checkout lost with it) is held for
+   * that consumer, and its checkout logged again, rather than delivered a second time.
+   */
+  claimed: ReadonlyMap<number, string>;
+  checkout(owner: string, id: number): void;
 }
 
 export function restoreLive(
@@ -47,6 +55,12 @@ export function restoreLive(
       continue;
     }
     if (m.deliveryCount > 0) counts.set(id, m.deliveryCount);
+    const claim = m.owner === undefined ? o.claimed.get(id) : undefined;
+    if (claim !== undefined && (ownerNode(claim) === o.self || o.isUp(ownerNode(claim)))) {
+      owned.hold(claim, id);
+      o.checkout(claim, id);
+      continue;
+    }
     if (m.owner !== undefined) {
       const node = ownerNode(m.owner);
       if (node === o.self || o.isUp(node)) owned.hold(m.owner, id);

@@ -9,7 +9,7 @@
  */
 import type { Consumer, QueuedMessage } from '../../src/broker/ports';
 import { ProxyConsumer } from '../forward/proxy-consumer';
-import { SETTLE_ACK, SETTLE_KEEP_ONLY, SETTLE_REJECT } from '../forward/forward-codec';
+import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT } from '../forward/forward-codec';
 import { ownerNode } from './quorum-codec';
 import { withDeliveryCount, type LiveQueue } from './live-queue';
 import type { QuorumFsm } from './quorum-fsm';
@@ -47,6 +47,13 @@ export class PendingLogSettles {
     this.count = 0;
     return list;
   }
+}
+
+/** The log ids of a SETTLE_HOLDS list (pairs of log id and consumer id). */
+export function heldIds(pairs: readonly number[]): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) ids.push(pairs[i]);
+  return ids;
 }
 
 export class OwnedMessages {
@@ -115,6 +122,7 @@ export class OwnedMessages {
    */
   settle(from: string, action: number, ids: readonly number[]): void {
     if (action === SETTLE_KEEP_ONLY) return this.keepOnly(from, new Set(ids));
+    if (action === SETTLE_HOLDS) return this.keepOnly(from, new Set(heldIds(ids)));
     const entries: QueuedMessage[] = [];
     for (const id of ids) {
       const owner = this.owners.get(id);

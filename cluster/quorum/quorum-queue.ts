@@ -27,7 +27,7 @@ import { DEATH_REASONS, ownerKey } from './quorum-codec';
 import { heldEntry, OwnedMessages, PendingLogSettles } from './owned-messages';
 import { ConsumerKeys } from './consumer-keys';
 import { restoreLive } from './live-restore';
-import { SETTLE_ACK, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
+import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
 import { Enqueuer } from './enqueuer';
 import { partResend } from '../forward/resend-parts';
 
@@ -41,8 +41,6 @@ const REROUTE_RETRY_MS = 10;
 /** How long a consumer following a new leader is offered to it again before it is cancelled, and how often. */
 const REATTACH_MS = 15_000;
 const REATTACH_RETRY_MS = 250;
-/** How long a new leader holds messages for a consumer (of a node still up) that has not re-attached. */
-const OWNED_HOLD_MS = 5000;
 /**
  * Settles sent by delivery id to the leader that a consumer node remembers (by log id), to
  * send again to the next leader: the old one may have died before committing them.
@@ -62,6 +60,8 @@ export interface QuorumQueueHost {
   readonly log: Logger;
   /** The node is stopping gracefully: it has handed its leaders over and must not lead again. */
   readonly stopping: boolean;
+  /** How long a new leader holds messages for a consumer (of a node still up) that has not re-attached (WARREN_QUORUM_REATTACH_HOLD_MS). */
+  readonly reattachHoldMs: number;
   /** The live queue's hooks (dead lettering through the vhost, expiry); released is the queue's own. */
   hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'>;
   /** At-least-once dead lettering: routes through `queue`'s DLX, `done(true)` once every target confirmed. */
@@ -105,8 +105,12 @@ export class QuorumQueue extends RemoteQueue {
   private owned: OwnedMessages | undefined;
   /** Settles by log id waiting for a leader: this node's own (consumer side), or other nodes' while the live queue is built. */
   private readonly pendingLogSettles = new PendingLogSettles(MAX_PENDING_LOG_SETTLES);
-  /** On a consumer's node: log ids delivered to this node's consumers (with manual ack) and not settled yet. */
-  private readonly outstanding = new Set<number>();
+  /**
+   * On a consumer's node: log ids delivered to this node's consumers (with manual ack, by a
+   * leader elsewhere or the live queue here) and not settled yet, with this node's id of the
+   * consumer (see ConsumerKeys).
+   */
+  private readonly outstanding = new Map<number, number>();
   /** On a consumer's node: the last RECENT_SETTLES settles sent by delivery id (log id and action, a ring). */
   private readonly recentIds = new Float64Array(RECENT_SETTLES);
   private readonly recentActions = new Uint8Array(RECENT_SETTLES);
@@ -257,7 +261,7 @@ export class QuorumQueue extends RemoteQueue {
     // beyond that was lost on the way), before the consumes, on the same link.
     for (const rc of this.consumers.values()) this.unseen(rc);
     this.resendRecent();
-    if (this.consumers.size > 0) this.settleByLog(SETTLE_KEEP_ONLY, [...this.outstanding]);
+    if (this.consumers.size > 0) this.settleByLog(SETTLE_HOLDS, this.holds());
     const giveUpAt = Date.now() + REATTACH_MS;
     for (const rc of this.consumers.values()) {
       rc.creditOwed = 0;
@@ -321,7 +325,7 @@ export class QuorumQueue extends RemoteQueue {
       {
         returned: (id) => this.returned(id),
         deliveryLimit: () => deliveryLimitOf(this.def.arguments, this.policy),
-        checkedOut: (consumer, id) => this.member!.checkout(this.keys.keyOf(consumer), id),
+        checkedOut: (consumer, id) => this.checkedOut(consumer, id),
       },
       this.qhost.nodeName,
     );
@@ -335,9 +339,19 @@ export class QuorumQueue extends RemoteQueue {
     const acked = new Set<number>();
     const settledEarly = new Set<number>();
     for (const p of early) if (p.action === SETTLE_ACK) for (const id of p.ids) acked.add(id);
+    // What consumers report holding (this node's, and other nodes' that followed this leader
+    // before its live queue was built): held for them even where the log lost the checkout.
+    const claimed = new Map<number, string>();
+    for (const p of early) {
+      if (p.action !== SETTLE_HOLDS) continue;
+      for (let i = 0; i + 1 < p.ids.length; i += 2) claimed.set(p.ids[i], ownerKey(p.from, p.ids[i + 1]));
+    }
+    for (const [id, consumerId] of this.outstanding) claimed.set(id, ownerKey(self, consumerId));
     const { dead, returnNow } = restoreLive(group.fsm, live, this.liveCounts, owned, {
       self,
       acked,
+      claimed,
+      checkout: (owner, id) => group.checkout(owner, id),
       settle: (id) => {
         acked.delete(id);
         settledEarly.add(id);
@@ -355,7 +369,7 @@ export class QuorumQueue extends RemoteQueue {
     };
     this.live = live;
     this.owned = owned;
-    owned.start(OWNED_HOLD_MS);
+    owned.start(this.qhost.reattachHoldMs);
     // Held by consumers of a node that is down (the old leader's): back to the queue, counted.
     if (returnNow.length > 0) {
       const entries = returnNow.map((id) => heldEntry(group.fsm, live, id)).filter((e) => e !== undefined);
@@ -387,7 +401,9 @@ export class QuorumQueue extends RemoteQueue {
       this.attachLive(consumer);
       owned.attach(ownerKey(self, rc.id), consumer);
     }
-    for (const p of early) owned.settle(p.from, p.action, p.ids.filter((id) => !settledEarly.has(id)));
+    for (const p of early) owned.settle(p.from, p.action, p.action === SETTLE_HOLDS ? p.ids : p.ids.filter((id) => !settledEarly.has(id)));
+    // What the log says this node's consumers hold and they do not (lost on the way from the old leader) goes back.
+    owned.settle(self, SETTLE_KEEP_ONLY, [...this.outstanding.keys()]);
     this.wakeLeaderWaiters();
     this.qhost.announceLeader(this);
     this.qhost.reconcileSoon();
@@ -400,6 +416,12 @@ export class QuorumQueue extends RemoteQueue {
     if (group.fsm.nextId === 1 && preferred && preferred !== this.qhost.nodeName && this.host.isUp(preferred)) {
       group.raft?.leadershipTransfer(preferred).catch(() => undefined);
     }
+  }
+
+  /** The live queue handed message `id` to `consumer` with manual ack: logged; one of this node's is outstanding here. */
+  private checkedOut(consumer: Consumer, id: number): void {
+    if (!(consumer instanceof ProxyConsumer)) this.outstanding.set(id, this.keys.idOf(consumer));
+    this.member!.checkout(this.keys.keyOf(consumer), id);
   }
 
   private stopDeadLettering(): void {
@@ -463,9 +485,16 @@ export class QuorumQueue extends RemoteQueue {
     for (const [action, ids] of byAction) this.settleByLog(action, ids);
   }
 
-  /** A delivery with manual ack reached a consumer of this node (its log id, see outstanding). */
-  override received(logId: number): void {
-    this.outstanding.add(logId);
+  /** A delivery with manual ack reached a consumer of this node (its log id and the consumer's id, see outstanding). */
+  override received(logId: number, consumerId: number): void {
+    this.outstanding.set(logId, consumerId);
+  }
+
+  /** What this node's consumers hold, as SETTLE_HOLDS lists it: pairs of log id and consumer id. */
+  private holds(): number[] {
+    const pairs: number[] = [];
+    for (const [id, consumerId] of this.outstanding) pairs.push(id, consumerId);
+    return pairs;
   }
 
   /**
@@ -473,8 +502,6 @@ export class QuorumQueue extends RemoteQueue {
    * queue here, sent to the leader, or kept until one is reachable.
    */
   private settleByLog(action: number, ids: number[]): void {
-    // Deliveries to this node's consumers here are not lost on the way: nothing to reconcile.
-    if (this.owned && action === SETTLE_KEEP_ONLY) return;
     if (this.owned) return this.owned.settle(this.qhost.nodeName, action, ids);
     const home = this.home;
     if (home !== '' && home !== this.qhost.nodeName && this.host.isUp(home)) return this.host.settleByLogId(home, action, this.vhost, this.name, ids);
@@ -679,6 +706,7 @@ export class QuorumQueue extends RemoteQueue {
       if (r.logId > 0) this.outstanding.delete(r.logId);
       if (r.deliveryId === undefined) {
         const id = e.message.storeId;
+        if (id !== undefined) this.outstanding.delete(id);
         if (live && !(id !== undefined && this.owned?.has(id))) (here ??= []).push(e);
         else if (id !== undefined) (byLog ??= []).push(id);
       } else if (!live && r.from === this.consumerHome && this.host.isUp(r.from)) (remote ??= []).push(e);

@@ -41,6 +41,8 @@ export interface QuorumServiceOptions {
   snapshotEntries?: number;
   memoryBytes?: number;
   snapshotBytes?: number;
+  /** How long a new leader keeps a consumer's unacked messages (checked out by an earlier leader) for it to re-attach (default 5000 ms). */
+  reattachHoldMs?: number;
 }
 
 /** One member's view of a quorum queue, for quorum_status. */
@@ -167,6 +169,10 @@ export class QuorumService implements QuorumQueueHost {
   }
 
   // ---- QuorumQueueHost ----
+
+  get reattachHoldMs(): number {
+    return this.o.reattachHoldMs ?? 5000;
+  }
 
   hooksFor(vhost: string): Pick<QueueHooks, 'deadLetter' | 'expired'> {
     return this.o.broker.vhost(vhost) ?? { deadLetter: () => undefined, expired: () => undefined };

@@ -35,6 +35,7 @@ export interface Config {
   quorumSnapshotEntries: number;
   quorumMemoryBytes: number;
   quorumSnapshotBytes: number;
+  quorumReattachHoldMs: number;
   quorumCmrEnabled: boolean;
   quorumCmrAutoRemove: boolean;
   quorumTargetGroupSize: number;
@@ -169,6 +170,7 @@ export const OPTIONS: Option[] = [
   { key: 'quorumSnapshotEntries', env: 'WARREN_QUORUM_SNAPSHOT_ENTRIES', type: 'int', default: () => 4096, doc: 'a quorum queue member snapshots its state (and its log prefix is deleted) after this many entries' },
   { key: 'quorumMemoryBytes', env: 'WARREN_QUORUM_MEMORY_BYTES', type: 'int', default: () => 8 * 1024 * 1024, doc: 'message body bytes a quorum queue member holds in memory; later bodies are kept only on its disk (read back when delivered)' },
   { key: 'quorumSnapshotBytes', env: 'WARREN_QUORUM_SNAPSHOT_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'a quorum queue member also snapshots after this many body bytes were enqueued, so its log (held in memory) stays small' },
+  { key: 'quorumReattachHoldMs', env: 'WARREN_QUORUM_REATTACH_HOLD_MS', type: 'int', default: () => 5000, doc: 'how long a new quorum queue leader keeps the unacked messages a consumer held under an earlier leader (its node up) for that consumer to re-attach, ms; then they go back to the queue, redelivered' },
   { key: 'quorumCmrEnabled', env: 'WARREN_QUORUM_CMR_ENABLED', conf: ['quorum_queue.continuous_membership_reconciliation.enabled'], type: 'bool', default: () => true, doc: 'continuous membership reconciliation: leaders grow quorum queues below their target group size (x-quorum-target-group-size, policy target-group-size, or the next option), one member per round; queues without a target are left alone (RabbitMQ defaults to false)' },
   { key: 'quorumCmrAutoRemove', env: 'WARREN_QUORUM_CMR_AUTO_REMOVE', conf: ['quorum_queue.continuous_membership_reconciliation.auto_remove'], type: 'bool', default: () => false, doc: "membership reconciliation also removes a quorum queue's members on nodes that are no longer cluster members (as RabbitMQ's auto_remove, off by default)" },
   { key: 'quorumTargetGroupSize', env: 'WARREN_QUORUM_TARGET_GROUP_SIZE', conf: ['quorum_queue.continuous_membership_reconciliation.target_group_size'], type: 'int', default: () => 0, doc: 'target group size of every quorum queue for membership reconciliation (a queue argument or policy asking for more wins); 0 = none' },

@@ -12,12 +12,12 @@ import { LiveQueue } from '../../cluster/quorum/live-queue';
 import { OwnedMessages } from '../../cluster/quorum/owned-messages';
 import { restoreLive } from '../../cluster/quorum/live-restore';
 import { ProxyConsumer } from '../../cluster/forward/proxy-consumer';
-import { SETTLE_ACK, SETTLE_KEEP_ONLY, SETTLE_REQUEUE } from '../../cluster/forward/forward-codec';
+import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REQUEUE } from '../../cluster/forward/forward-codec';
 import { EntryType } from '../../cluster/raft/types';
 import { Message } from '../../src/broker/message';
 import type { QueueHandle, QueuedMessage } from '../../src/broker/ports';
 
-function leader(holdMs = 60_000) {
+function leader(holdMs = 60_000, claimed = new Map<number, string>()) {
   const fsm = new QuorumFsm();
   let index = 0;
   const apply = (data: Buffer) => fsm.apply({ index: ++index, term: 1, type: EntryType.Command, data });
@@ -47,9 +47,10 @@ function leader(holdMs = 60_000) {
     'a',
   );
   const owned = new OwnedMessages(live, fsm);
-  const { returnNow } = restoreLive(fsm, live, counts, owned, { self: 'a', isUp: (n) => n !== 'c', missing: () => assert.fail('missing'), acked: new Set([8]), settle: (id) => settled.push(id) });
+  const checkouts: [string, number][] = [];
+  const { returnNow } = restoreLive(fsm, live, counts, owned, { self: 'a', isUp: (n) => n !== 'c', missing: () => assert.fail('missing'), acked: new Set([8]), settle: (id) => settled.push(id), claimed, checkout: (o, id) => checkouts.push([o, id]) });
   owned.start(holdMs);
-  return { fsm, live, owned, settled, returned, returnNow };
+  return { fsm, live, owned, settled, returned, returnNow, checkouts };
 }
 
 function proxy(node: string, consumerId: number, queue: QueueHandle, got: QueuedMessage[]): ProxyConsumer {
@@ -128,5 +129,25 @@ test('a ready message acked by log id after the new leader started (its checkout
   assert.deepEqual(bodies(got), []);
   assert.deepEqual(settled, [8, 7]);
   assert.equal(live.messageCount, 0);
+  owned.stop();
+});
+
+test('a message a consumer node reports holding whose checkout the log lacks is held for that consumer (checkout logged again), not delivered again', () => {
+  // Node b's consumer 7 holds 7 (the old leader's checkout of it died with it); 8 was acked early; node c is down.
+  const { live, owned, settled, checkouts, returned } = leader(60_000, new Map([[7, ownerKey('b', 7)], [8, ownerKey('b', 7)], [2, ownerKey('b', 8)], [1, ownerKey('c', 9)]]));
+  assert.deepEqual(checkouts, [[ownerKey('b', 7), 7]], 'only the unowned, unacked message of a node that is up is claimed');
+  assert.deepEqual(settled, [8]);
+  assert.equal(live.messageCount, 0);
+  assert.equal(live.unackedCount, 5);
+  const got: QueuedMessage[] = [];
+  const p = proxy('d', 1, live, got);
+  live.addConsumer(p);
+  assert.deepEqual(bodies(got), [], 'nothing ready for another consumer');
+  // Node b's report, applied once the live queue is built: 7 stays; 6 (consumer 8) is not listed: back.
+  owned.settle('b', SETTLE_HOLDS, [1, 7, 2, 7, 3, 7, 7, 7]);
+  assert.deepEqual(returned, [6]);
+  assert.deepEqual(bodies(got), ['m6']);
+  owned.settle('b', SETTLE_ACK, [7]);
+  assert.deepEqual(settled, [8, 7]);
   owned.stop();
 });
