@@ -358,24 +358,34 @@ export interface GetReply {
   deliveryId: number;
   redelivered: boolean;
   messageCount: number;
+  /** A quorum queue's log id of the message (0 otherwise): a later leader settles it by that. */
+  logId: number;
   message: Message;
 }
 
+/** Leading byte of a get reply: empty, a message, a message with its log id (a quorum queue's). */
+const GET_EMPTY = 0;
+const GET_MESSAGE = 1;
+const GET_MESSAGE_LOG_ID = 2;
+
 export function writeGetReply(w: ByteWriter, g: GetReply | undefined): void {
-  w.u8(g ? 1 : 0);
+  w.u8(!g ? GET_EMPTY : g.logId > 0 ? GET_MESSAGE_LOG_ID : GET_MESSAGE);
   if (!g) return;
   w.u32(g.deliveryId);
   w.u8(g.redelivered ? 1 : 0);
   w.u32(g.messageCount);
+  if (g.logId > 0) w.u64(g.logId);
   writeMessage(w, g.message);
 }
 
 export function readGetReply(r: ByteReader): GetReply | undefined {
-  if (r.u8() === 0) return undefined;
+  const kind = r.u8();
+  if (kind === GET_EMPTY) return undefined;
   const deliveryId = r.u32();
   const redelivered = r.u8() === 1;
   const messageCount = r.u32();
-  return { deliveryId, redelivered, messageCount, message: readMessage(r) };
+  const logId = kind === GET_MESSAGE_LOG_ID ? r.u64() : 0;
+  return { deliveryId, redelivered, messageCount, logId, message: readMessage(r) };
 }
 
 // ---- direct reply-to (any node → the requester's node) ----

@@ -10,6 +10,7 @@ import type { QueueHandle } from '../../src/broker/ports';
 import { encodeError, okReply, reader, readConsume, REQ_CANCEL, REQ_CONSUME, REQ_COUNTS, REQ_GET, REQ_PURGE, REQ_VHOST_COUNTS, writeGetReply } from './forward-codec';
 import type { HomeDeliveries } from './home-deliveries';
 import { ProxyConsumer } from './proxy-consumer';
+import { RemoteQueue } from './remote-queue';
 
 export class HomeRequests {
   constructor(
@@ -52,7 +53,8 @@ export class HomeRequests {
         return okReply();
       case REQ_GET: {
         const noAck = r.u8() === 1;
-        const got = await queue.get(noAck);
+        // A quorum queue led here logs which node holds a message got with manual ack.
+        const got = queue instanceof RemoteQueue ? await queue.getFor(from, noAck) : await queue.get(noAck);
         return okReply((w) =>
           writeGetReply(
             w,
@@ -60,6 +62,7 @@ export class HomeRequests {
               deliveryId: noAck ? 0 : this.deliveries.track(from, queue, got.entry, undefined),
               redelivered: got.entry.redelivered,
               messageCount: got.messageCount,
+              logId: queue.def.quorumGroup !== undefined ? (got.entry.message.storeId ?? 0) : 0,
               message: got.entry.message,
             },
           ),

@@ -156,8 +156,13 @@ export class RemoteQueue implements QueueHandle {
     this.checkAvailable();
     const g = await this.host.request(this.home, REQ_GET, this.vhost, this.name, (w) => w.u8(noAck ? 1 : 0), readGetReply);
     if (!g) return undefined;
-    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId, from: this.home, logId: 0 };
+    const entry: RemoteEntry = { message: g.message, redelivered: g.redelivered, expiresAtMs: Infinity, deliveryId: g.deliveryId, from: this.home, logId: g.logId };
     return { entry, messageCount: g.messageCount };
+  }
+
+  /** basic.get asked by node `node` of this node as the queue's home (a quorum queue's leader logs the holder). */
+  getFor(_node: string, noAck: boolean): Promise<GetResult | undefined> {
+    return this.get(noAck);
   }
 
   async addConsumer(consumer: Consumer): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { Queue, type QueueHooks } from '../../src/broker/queue/queue';
 import type { QueueDefinition } from '../../src/broker/queue/queue-definition';
-import type { Consumer, QueuedMessage } from '../../src/broker/ports';
+import type { Consumer, GetResult, QueuedMessage } from '../../src/broker/ports';
 import { Message } from '../../src/broker/message';
 import { encodeProperties } from '../../src/broker/queue/dead-letter';
 import { FIELD_TYPES, type FieldTable } from '../../src/protocol/field-table';
@@ -67,6 +67,17 @@ export class LiveQueue extends Queue {
     if (this.ackedLate.size === 0 || id === undefined || !this.ackedLate.delete(id)) return false;
     this.liveHooks.released(this, entry.message);
     return true;
+  }
+
+  /** basic.get: as Queue's, except that a message acked late by log id is released, not handed out. */
+  override get(noAck: boolean): GetResult | undefined {
+    for (;;) {
+      const got = super.get(noAck);
+      const id = got?.entry.message.storeId;
+      if (!got || this.ackedLate.size === 0 || id === undefined || !this.ackedLate.delete(id)) return got;
+      if (!noAck && this.unackedCount > 0) this.unackedCount--;
+      this.liveHooks.released(this, got.entry.message);
+    }
   }
 
   protected override delivered(consumer: Consumer, entry: QueuedMessage): void {

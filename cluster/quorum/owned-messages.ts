@@ -2,15 +2,18 @@
  * On a new leader, the messages the log says a consumer holds (checked out to it by an
  * earlier leader) whose node is still up: they are not ready and go to no other consumer.
  * They count as the queue's unacked messages; when their consumer re-attaches they count
- * against its prefetch, and its node settles them by log id (ack, reject, requeue). They
- * return to the queue (a counted return, redelivered) when the consumer is cancelled or
- * its channel closes, or when it has not re-attached within `holdMs` (its node went down,
- * or it no longer exists).
+ * against its prefetch, and its node settles them by log id (ack, reject, requeue). As in
+ * RabbitMQ they stay with the consumer's channel when the consumer is cancelled (still
+ * acknowledgeable), and return to the queue (a counted return, redelivered) when the channel
+ * closes (its node requeues them by log id), when the consumer's node goes down or no longer
+ * lists them, or when the consumer has not re-attached within `holdMs` (it no longer exists).
+ * Messages got with manual ack (basic.get) are held for their node's get holder, which never
+ * re-attaches: they wait for their channel's settle (or their node going down).
  */
 import type { Consumer, QueuedMessage } from '../../src/broker/ports';
 import { ProxyConsumer } from '../forward/proxy-consumer';
 import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT } from '../forward/forward-codec';
-import { ownerNode } from './quorum-codec';
+import { isGetHolder, ownerNode } from './quorum-codec';
 import { withDeliveryCount, type LiveQueue } from './live-queue';
 import type { QuorumFsm } from './quorum-fsm';
 
@@ -61,8 +64,8 @@ export class OwnedMessages {
   private readonly byOwner = new Map<string, Set<number>>();
   /** Owner key by held id. */
   private readonly owners = new Map<number, string>();
-  /** Owners that re-attached, with their consumer. */
-  private readonly attached = new Map<string, Consumer>();
+  /** Owners that re-attached, with their consumer (undefined once cancelled: the channel still holds their messages). */
+  private readonly attached = new Map<string, Consumer | undefined>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -92,7 +95,7 @@ export class OwnedMessages {
     if (this.owners.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      for (const owner of [...this.byOwner.keys()]) if (!this.attached.has(owner)) this.release(owner);
+      for (const owner of [...this.byOwner.keys()]) if (!this.attached.has(owner) && !isGetHolder(owner)) this.release(owner);
     }, holdMs);
     this.timer.unref?.();
   }
@@ -105,9 +108,9 @@ export class OwnedMessages {
     if (consumer instanceof ProxyConsumer) consumer.unacked += ids.size;
   }
 
-  /** The consumer was cancelled or its channel closed: what it holds goes back to the queue. */
-  consumerGone(owner: string | undefined): void {
-    if (owner !== undefined && this.byOwner.has(owner)) this.release(owner);
+  /** A consumer was cancelled: what it holds stays with its channel, but no longer counts against a consumer's prefetch. */
+  detach(owner: string | undefined): void {
+    if (owner !== undefined && this.attached.has(owner)) this.attached.set(owner, undefined);
   }
 
   /** Every owner on `node`: its node is down. */

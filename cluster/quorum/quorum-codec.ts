@@ -151,6 +151,17 @@ export function ownerKey(node: string, consumerId: number): string {
   return `${node}/${consumerId}`;
 }
 
+/**
+ * The consumer id of a node's basic.get holder: a message got with manual ack is checked out
+ * to (node, GET_HOLDER) until the getting channel settles it (consumer ids start at 1).
+ */
+export const GET_HOLDER = 0;
+
+/** True for the owner key of a node's basic.get holder. */
+export function isGetHolder(owner: string): boolean {
+  return owner.endsWith(`/${GET_HOLDER}`);
+}
+
 /** The node of an owner key. */
 export function ownerNode(owner: string): string {
   return owner.slice(0, owner.lastIndexOf('/'));

@@ -23,7 +23,7 @@ import { livePagingStore } from './live-paging';
 import type { Queue } from '../../src/broker/queue/queue';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { DeadLetterWorker } from './dead-letter-worker';
-import { DEATH_REASONS, ownerKey } from './quorum-codec';
+import { DEATH_REASONS, GET_HOLDER, ownerKey } from './quorum-codec';
 import { heldEntry, OwnedMessages, PendingLogSettles } from './owned-messages';
 import { ConsumerKeys } from './consumer-keys';
 import { restoreLive } from './live-restore';
@@ -649,15 +649,33 @@ export class QuorumQueue extends RemoteQueue {
     return super.counts();
   }
 
-  override async get(noAck: boolean): Promise<GetResult | undefined> {
+  override get(noAck: boolean): Promise<GetResult | undefined> {
+    return this.getFor(this.qhost.nodeName, noAck);
+  }
+
+  /**
+   * basic.get for a channel of node `node`. With manual ack the message is checked out in the
+   * log to that node's get holder (GET_HOLDER) until the channel settles it; on the getting
+   * node it is outstanding (listed to a new leader, settled there by log id).
+   */
+  override async getFor(node: string, noAck: boolean): Promise<GetResult | undefined> {
     await this.waitForLeader();
     if (this.live) {
       if (this.live.config.singleActiveConsumer) {
         throw new ResourceLocked(`cannot obtain access to locked queue '${this.name}' in vhost '${this.vhost}'. basic.get operations are not supported by <<"quorum">> queues with single active consumer`);
       }
-      return this.live.get(noAck);
+      const got = this.live.get(noAck);
+      const id = got?.entry.message.storeId;
+      if (got && !noAck && id !== undefined) {
+        if (node === this.qhost.nodeName) this.outstanding.set(id, GET_HOLDER);
+        this.member!.checkout(ownerKey(node, GET_HOLDER), id);
+      }
+      return got;
     }
-    return super.get(noAck);
+    const got = await super.get(noAck);
+    const logId = got ? (got.entry as RemoteEntry).logId : 0;
+    if (!noAck && logId > 0) this.outstanding.set(logId, GET_HOLDER);
+    return got;
   }
 
   override async addConsumer(consumer: Consumer): Promise<void> {
@@ -677,7 +695,9 @@ export class QuorumQueue extends RemoteQueue {
     const key = this.keys.forget(consumer);
     if (this.liveConsumers.delete(consumer)) {
       this.live?.removeConsumer(consumer);
-      this.owned?.consumerGone(key);
+      // What it held from an earlier leader stays with its channel (acknowledgeable, as in
+      // RabbitMQ): the channel settles it by log id, or requeues it so when it closes.
+      this.owned?.detach(key);
       return false;
     }
     return super.removeConsumer(consumer);

@@ -99,12 +99,17 @@ test('held messages stay with their consumer, settle by log id only from its nod
   assert.equal(got[1].message.properties.headers?.['x-delivery-count'], 1);
 });
 
-test('a consumer node that no longer lists a held message, a consumer that goes, and a node that goes down: back to the queue', () => {
+test('a consumer node that no longer lists a held message, a cancelled consumer\'s channel that closes, and a node that goes down: back to the queue', () => {
   const { live, owned, returned } = leader();
   returned.length = 0;
   owned.settle('b', SETTLE_KEEP_ONLY, [1, 3, 6]);
   assert.deepEqual(returned, [2], 'node b no longer holds 2: it never reached it');
-  owned.consumerGone(ownerKey('b', 7));
+  // Consumer 7 re-attached, then was cancelled: what it holds stays with its channel (ackable), past the hold time too.
+  owned.attach(ownerKey('b', 7), proxy('b', 7, live, []));
+  owned.detach(ownerKey('b', 7));
+  assert.deepEqual(returned, [2]);
+  // Its channel closes: node b requeues them by log id.
+  owned.settle('b', SETTLE_REQUEUE, [1, 3]);
   assert.deepEqual(returned, [2, 1, 3]);
   owned.nodeDown('b');
   assert.deepEqual(returned, [2, 1, 3, 6]);
