@@ -57,6 +57,19 @@ export class LiveQueue extends Queue {
    */
   private readonly ackedLate = new Set<number>();
 
+  /**
+   * Ready messages taken out of the queue while their entry stays in the ready list (a consumer
+   * reported holding them after this leader started: delivered by the old leader, the checkout
+   * lost): their entry is skipped when its turn comes.
+   */
+  private readonly heldElsewhere = new Set<number>();
+
+  /** Ready message `id` is now held for a consumer (see heldElsewhere). */
+  holdReady(id: number): void {
+    this.heldElsewhere.add(id);
+    this.unackedCount++;
+  }
+
   /** Message `id`, held by no one, was acked by a consumer of an earlier leader. */
   ackedByLogId(id: number): void {
     if (this.ackedLate.size < 100_000) this.ackedLate.add(id);
@@ -64,6 +77,7 @@ export class LiveQueue extends Queue {
 
   protected override settledElsewhere(entry: QueuedMessage): boolean {
     const id = entry.message.storeId;
+    if (id !== undefined && this.heldElsewhere.size > 0 && this.heldElsewhere.delete(id)) return true;
     if (this.ackedLate.size === 0 || id === undefined || !this.ackedLate.delete(id)) return false;
     this.liveHooks.released(this, entry.message);
     return true;
@@ -74,6 +88,10 @@ export class LiveQueue extends Queue {
     for (;;) {
       const got = super.get(noAck);
       const id = got?.entry.message.storeId;
+      if (got && id !== undefined && this.heldElsewhere.size > 0 && this.heldElsewhere.delete(id)) {
+        if (!noAck && this.unackedCount > 0) this.unackedCount--;
+        continue;
+      }
       if (!got || this.ackedLate.size === 0 || id === undefined || !this.ackedLate.delete(id)) return got;
       if (!noAck && this.unackedCount > 0) this.unackedCount--;
       this.liveHooks.released(this, got.entry.message);
@@ -112,6 +130,11 @@ export class LiveQueue extends Queue {
         // A poison message: dead-lettered (when configured) and removed.
         this.liveHooks.deadLetter(this, e.message, 'delivery_limit');
         this.settle([e], false);
+        continue;
+      }
+      if (this.heldElsewhere.size > 0 && this.heldElsewhere.delete(id)) {
+        // Its entry is still in the ready list: it becomes ready again there.
+        if (this.unackedCount > 0) this.unackedCount--;
         continue;
       }
       keep.push({ message: withDeliveryCount(e.message, count), redelivered: true, expiresAtMs: e.expiresAtMs });

@@ -13,7 +13,7 @@
 import type { Consumer, QueuedMessage } from '../../src/broker/ports';
 import { ProxyConsumer } from '../forward/proxy-consumer';
 import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT } from '../forward/forward-codec';
-import { isGetHolder, ownerNode } from './quorum-codec';
+import { isGetHolder, ownerKey, ownerNode } from './quorum-codec';
 import { withDeliveryCount, type LiveQueue } from './live-queue';
 import type { QuorumFsm } from './quorum-fsm';
 
@@ -71,6 +71,12 @@ export class OwnedMessages {
   constructor(
     private readonly live: LiveQueue,
     private readonly fsm: QuorumFsm,
+    /**
+     * A consumer reports holding message `id`, which no one holds here: true when the leader
+     * took it out of the ready messages for `owner` (and logged the checkout), false when it
+     * cannot (delivered by this leader already, settled, or too late).
+     */
+    private readonly claim: (owner: string, id: number) => boolean = () => false,
   ) {}
 
   get size(): number {
@@ -92,7 +98,6 @@ export class OwnedMessages {
   /** The live queue is built: held messages count as unacked; owners that do not come back in `holdMs` lose them. */
   start(holdMs: number): void {
     this.live.unackedCount += this.owners.size;
-    if (this.owners.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       for (const owner of [...this.byOwner.keys()]) if (!this.attached.has(owner) && !isGetHolder(owner)) this.release(owner);
@@ -125,7 +130,7 @@ export class OwnedMessages {
    */
   settle(from: string, action: number, ids: readonly number[]): void {
     if (action === SETTLE_KEEP_ONLY) return this.keepOnly(from, new Set(ids));
-    if (action === SETTLE_HOLDS) return this.keepOnly(from, new Set(heldIds(ids)));
+    if (action === SETTLE_HOLDS) return this.holds(from, ids);
     const entries: QueuedMessage[] = [];
     for (const id of ids) {
       const owner = this.owners.get(id);
@@ -147,6 +152,24 @@ export class OwnedMessages {
     if (action === SETTLE_ACK || action === SETTLE_REJECT) this.live.settle(entries, action === SETTLE_REJECT);
     else this.live.requeue(entries);
     this.live.drain();
+  }
+
+  /**
+   * Node `from` lists what its consumers hold (pairs of log id and consumer id): what is held
+   * here for them and not listed goes back; what is listed and held by no one (delivered by
+   * the old leader, its checkout lost with it) is held for its consumer if still ready.
+   */
+  private holds(from: string, pairs: readonly number[]): void {
+    this.keepOnly(from, new Set(heldIds(pairs)));
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const id = pairs[i];
+      if (this.owners.has(id)) continue;
+      const owner = ownerKey(from, pairs[i + 1]);
+      if (!this.claim(owner, id)) continue;
+      this.hold(owner, id);
+      const consumer = this.attached.get(owner);
+      if (consumer instanceof ProxyConsumer) consumer.unacked++;
+    }
   }
 
   /** Node `from` holds only `ids`: what is held here for its consumers and not among them never reached them. */

@@ -23,8 +23,8 @@ import { livePagingStore } from './live-paging';
 import type { Queue } from '../../src/broker/queue/queue';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { DeadLetterWorker } from './dead-letter-worker';
-import { DEATH_REASONS, GET_HOLDER, ownerKey } from './quorum-codec';
-import { heldEntry, OwnedMessages, PendingLogSettles } from './owned-messages';
+import { DEATH_REASONS, GET_HOLDER, ownerKey, ownerNode } from './quorum-codec';
+import { heldEntry, heldIds, OwnedMessages, PendingLogSettles } from './owned-messages';
 import { ConsumerKeys } from './consumer-keys';
 import { restoreLive } from './live-restore';
 import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
@@ -103,6 +103,8 @@ export class QuorumQueue extends RemoteQueue {
   private readonly keys: ConsumerKeys;
   /** On the leader: messages held for consumers of earlier leaders. */
   private owned: OwnedMessages | undefined;
+  /** On a new leader, for its first moments: the ids it took from the ready messages (see claimReady). */
+  private takenSinceStart: Set<number> | undefined;
   /** Settles by log id waiting for a leader: this node's own (consumer side), or other nodes' while the live queue is built. */
   private readonly pendingLogSettles = new PendingLogSettles(MAX_PENDING_LOG_SETTLES);
   /**
@@ -330,7 +332,14 @@ export class QuorumQueue extends RemoteQueue {
       this.qhost.nodeName,
     );
     this.liveCounts.clear();
-    const owned = new OwnedMessages(live, group.fsm);
+    const owned = new OwnedMessages(live, group.fsm, (owner, id) => this.claimReady(owner, id));
+    // What this leader takes from the ready messages in its first moments: a consumer
+    // reporting one of those as its own (the old leader's delivery) is too late for it.
+    const taken = new Set<number>();
+    this.takenSinceStart = taken;
+    setTimeout(() => {
+      if (this.takenSinceStart === taken) this.takenSinceStart = undefined;
+    }, this.qhost.reattachHoldMs).unref();
     const self = this.qhost.nodeName;
     // Settles by log id that waited for this leader (this node's own, those it sent the old
     // leader by delivery id, and other nodes' sent during the build).
@@ -401,7 +410,10 @@ export class QuorumQueue extends RemoteQueue {
       this.attachLive(consumer);
       owned.attach(ownerKey(self, rc.id), consumer);
     }
-    for (const p of early) owned.settle(p.from, p.action, p.action === SETTLE_HOLDS ? p.ids : p.ids.filter((id) => !settledEarly.has(id)));
+    for (const p of early) {
+      if (p.action === SETTLE_HOLDS) owned.settle(p.from, SETTLE_KEEP_ONLY, heldIds(p.ids));
+      else owned.settle(p.from, p.action, p.ids.filter((id) => !settledEarly.has(id)));
+    }
     // What the log says this node's consumers hold and they do not (lost on the way from the old leader) goes back.
     owned.settle(self, SETTLE_KEEP_ONLY, [...this.outstanding.keys()]);
     this.wakeLeaderWaiters();
@@ -421,7 +433,28 @@ export class QuorumQueue extends RemoteQueue {
   /** The live queue handed message `id` to `consumer` with manual ack: logged; one of this node's is outstanding here. */
   private checkedOut(consumer: Consumer, id: number): void {
     if (!(consumer instanceof ProxyConsumer)) this.outstanding.set(id, this.keys.idOf(consumer));
+    this.takenSinceStart?.add(id);
     this.member!.checkout(this.keys.keyOf(consumer), id);
+  }
+
+  /**
+   * A consumer node reports its consumer `owner` holds message `id`, which the log says no
+   * one holds (the old leader delivered it; the checkout died with it): unless this leader
+   * took it from the ready messages already, it stays ready no more but is held for that
+   * consumer, the checkout logged again. Only in the leader's first moments (the hold time).
+   */
+  private claimReady(owner: string, id: number): boolean {
+    const live = this.live;
+    const taken = this.takenSinceStart;
+    if (!live || !taken || taken.has(id) || this.dlxIds.has(id)) return false;
+    const m = this.member!.fsm.messages.get(id);
+    if (!m || m.owner !== undefined || m.dead !== 0) return false;
+    const node = ownerNode(owner);
+    if (node !== this.qhost.nodeName && !this.host.isUp(node)) return false;
+    taken.add(id);
+    live.holdReady(id);
+    this.member!.checkout(owner, id);
+    return true;
   }
 
   private stopDeadLettering(): void {
@@ -435,6 +468,7 @@ export class QuorumQueue extends RemoteQueue {
     this.live = undefined;
     this.owned?.stop();
     this.owned = undefined;
+    this.takenSinceStart = undefined;
     this.keys.clearKeys();
     this.stopDeadLettering();
     this.member!.fsm.listener = undefined;
@@ -550,6 +584,7 @@ export class QuorumQueue extends RemoteQueue {
   private released(message: Message): void {
     const id = message.storeId;
     if (id === undefined || this.dlxIds.has(id)) return;
+    this.takenSinceStart?.add(id);
     this.liveCounts.delete(id);
     if (this.live) this.member!.settle(id);
   }
@@ -666,6 +701,7 @@ export class QuorumQueue extends RemoteQueue {
       }
       const got = this.live.get(noAck);
       const id = got?.entry.message.storeId;
+      if (got && id !== undefined) this.takenSinceStart?.add(id);
       if (got && !noAck && id !== undefined) {
         if (node === this.qhost.nodeName) this.outstanding.set(id, GET_HOLDER);
         this.member!.checkout(ownerKey(node, GET_HOLDER), id);

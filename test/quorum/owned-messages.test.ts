@@ -17,7 +17,7 @@ import { EntryType } from '../../cluster/raft/types';
 import { Message } from '../../src/broker/message';
 import type { QueueHandle, QueuedMessage } from '../../src/broker/ports';
 
-function leader(holdMs = 60_000, claimed = new Map<number, string>()) {
+function leader(holdMs = 60_000, claimed = new Map<number, string>(), claimLate = false) {
   const fsm = new QuorumFsm();
   let index = 0;
   const apply = (data: Buffer) => fsm.apply({ index: ++index, term: 1, type: EntryType.Command, data });
@@ -46,7 +46,11 @@ function leader(holdMs = 60_000, claimed = new Map<number, string>()) {
     },
     'a',
   );
-  const owned = new OwnedMessages(live, fsm);
+  const owned = new OwnedMessages(live, fsm, (_owner, id) => {
+    if (!claimLate || fsm.messages.get(id)?.owner !== undefined) return false;
+    live.holdReady(id);
+    return true;
+  });
   const checkouts: [string, number][] = [];
   const { returnNow } = restoreLive(fsm, live, counts, owned, { self: 'a', isUp: (n) => n !== 'c', missing: () => assert.fail('missing'), acked: new Set([8]), settle: (id) => settled.push(id), claimed, checkout: (o, id) => checkouts.push([o, id]) });
   owned.start(holdMs);
@@ -155,4 +159,32 @@ test('a message a consumer node reports holding whose checkout the log lacks is 
   owned.settle('b', SETTLE_ACK, [7]);
   assert.deepEqual(settled, [8, 7]);
   owned.stop();
+});
+
+test('a ready message a consumer node reports holding after the live queue is built is taken out of the ready messages for it; requeued, it is ready again once', () => {
+  const { live, owned, settled, returned } = leader(60_000, new Map(), true);
+  returned.length = 0;
+  // Node d's consumer 3 reports 7 (ready: its checkout died with the old leader), before it re-attaches.
+  owned.settle('d', SETTLE_HOLDS, [7, 3]);
+  assert.equal(live.unackedCount, 5);
+  const got: QueuedMessage[] = [];
+  const p = proxy('d', 3, live, got);
+  owned.attach(ownerKey('d', 3), p);
+  assert.equal(p.unacked, 1);
+  live.addConsumer(p);
+  assert.deepEqual(bodies(got), [], '7 is not delivered again');
+  owned.settle('d', SETTLE_REQUEUE, [7]);
+  assert.deepEqual(returned, [7]);
+  live.drain();
+  assert.deepEqual(bodies(got), ['m7'], 'requeued, it is delivered once');
+  const other = leader(60_000, new Map(), true);
+  other.owned.settle('d', SETTLE_HOLDS, [7, 3]);
+  other.owned.settle('d', SETTLE_ACK, [7]);
+  assert.deepEqual(other.settled, [8, 7]);
+  const got2: QueuedMessage[] = [];
+  other.live.addConsumer(proxy('e', 1, other.live, got2));
+  assert.deepEqual(bodies(got2), [], 'acked, its stale ready entry is skipped');
+  assert.equal(other.live.unackedCount, 4);
+  owned.stop();
+  other.owned.stop();
 });
