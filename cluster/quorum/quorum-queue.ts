@@ -263,7 +263,8 @@ export class QuorumQueue extends RemoteQueue {
     // beyond that was lost on the way), before the consumes, on the same link.
     for (const rc of this.consumers.values()) this.unseen(rc);
     this.resendRecent();
-    if (this.consumers.size > 0) this.settleByLog(SETTLE_HOLDS, this.holds());
+    // (Sent even when empty: a get reply lost with the old leader leaves a message held for this node's get holder.)
+    this.settleByLog(SETTLE_HOLDS, this.holds());
     const giveUpAt = Date.now() + REATTACH_MS;
     for (const rc of this.consumers.values()) {
       rc.creditOwed = 0;
@@ -826,6 +827,7 @@ export class QuorumQueue extends RemoteQueue {
     this.owned = undefined;
     this.stopDeadLettering();
     this.liveConsumers.clear();
+    this.outstanding.clear();
     const dropped = live ? live.markDeleted() : 0;
     super.markDeleted();
     this.releaseHeld(false);
