@@ -8,11 +8,12 @@
 // - basic.get with manual ack is a checkout: the new leader keeps the message for the
 //   getting channel, which acks it by log id.
 // Needs root and `ip netns`; skipped with the reason otherwise.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as amqp from 'amqplib';
-import { NetnsCluster, netnsUnavailableReason } from './netns-cluster';
-import { channel, closeAll, confirmChannel, consume, get, timed } from './clustered-support';
+import { netnsUnavailableReason } from './netns-cluster';
+import { useQuorumTestCluster } from './quorum-test-cluster';
+import { channel, confirmChannel, consume, get, timed } from './clustered-support';
 import { sleep, waitFor } from './cluster-support';
 
 const unavailable = netnsUnavailableReason();
@@ -20,24 +21,13 @@ const QQ = { 'x-queue-type': 'quorum', 'x-quorum-initial-group-size': 3 };
 const names = (ms: amqp.Message[]) => ms.map((m) => m.content.toString());
 
 describe('quorum queue ownership the log lacks (4 nodes)', { skip: unavailable ?? false, timeout: 180_000 }, () => {
-  let cluster: NetnsCluster;
-  const url = (i: number) => cluster.nodes[i].url;
-  const name = (i: number) => cluster.nodes[i].name;
-
-  before(async () => {
-    // A 200 ms Raft tick: a leader cut from its followers keeps leading for a second or so.
-    cluster = new NetnsCluster({ size: 4, env: { WARREN_CLUSTER_TICK_MS: '2000', WARREN_LOG_LEVEL: 'warn', WARREN_QUORUM_TICK_MS: '200' } });
-    await cluster.start();
-    await cluster.waitFormed();
-  });
-
-  after(async () => {
-    await closeAll();
-    await cluster?.destroy();
-  });
+  // A 200 ms Raft tick: a leader cut from its followers keeps leading for a second or so.
+  const qc = useQuorumTestCluster({ WARREN_QUORUM_TICK_MS: '200' }, 4);
+  const url = qc.url;
+  const name = (i: number) => qc.cluster.nodes[i].name;
 
   const placement = (q: string, via: number): { leader: string; members: string[] } | undefined => {
-    const line = cluster.ctl(via, ['list_queues', 'name', 'leader', 'members', '--no-table-headers', '-q']).stdout.split('\n').find((l) => l.startsWith(`${q}\t`));
+    const line = qc.cluster.ctl(via, ['list_queues', 'name', 'leader', 'members', '--no-table-headers', '-q']).stdout.split('\n').find((l) => l.startsWith(`${q}\t`));
     if (!line) return undefined;
     const [, leader, members] = line.split('\t');
     return { leader, members: members.split(',').filter((m) => m !== '') };
@@ -79,18 +69,18 @@ describe('quorum queue ownership the log lacks (4 nodes)', { skip: unavailable ?
     const ch = await channel(url(outsider));
     await ch.prefetch(10);
     // The followers are cut off: the leader still delivers, but no checkout reaches them.
-    for (const f of followers) cluster.setLink(f, false);
+    for (const f of followers) qc.cluster.setLink(f, false);
     let c;
     try {
       c = await consume(ch, q, { manual: true });
       await c.until(10, 3000);
       assert.equal(c.messages.length, 10, 'the leader cut from its followers delivered a prefetch window');
-      await cluster.kill9(0);
+      await qc.cluster.kill9(0);
       // The followers see the old leader down (and close their links to it) before they return,
       // so nothing it sent them in its last moments reaches them.
       await sleep(5000);
     } finally {
-      for (const f of followers) cluster.setLink(f, true);
+      for (const f of followers) qc.cluster.setLink(f, true);
     }
     const held = c.messages.splice(0);
     await newLeader(q, outsider, name(0));
@@ -120,7 +110,7 @@ describe('quorum queue ownership the log lacks (4 nodes)', { skip: unavailable ?
   });
 
   test("basic.cancel keeps the consumer's held messages with its channel (acknowledgeable); basic.get with manual ack is a checkout", async () => {
-    if (!cluster.nodes[0].proc.running) await cluster.restart(0);
+    if (!qc.cluster.nodes[0].proc.running) await qc.cluster.restart(0);
     const q = 'qq.gaps.cancel';
     const { followers, outsider } = await declare(q);
     await publish(q, 30, outsider);
@@ -140,7 +130,7 @@ describe('quorum queue ownership the log lacks (4 nodes)', { skip: unavailable ?
     assert.equal(heldA.length, 10);
     // Checkouts committed.
     await sleep(800);
-    await cluster.kill9(0);
+    await qc.cluster.kill9(0);
     await newLeader(q, outsider, name(0));
     await sleep(1500);
     // A is cancelled, its channel open: what it held stays with the channel.

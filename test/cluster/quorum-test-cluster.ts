@@ -1,4 +1,4 @@
-// The three-node cluster the quorum-queue tests share: registered as before/after hooks of
+// The cluster (three nodes unless asked for more) the quorum-queue tests share: registered as before/after hooks of
 // the describe that calls it, started before its tests and destroyed after them (the tests'
 // AMQP connections closed first). Snapshots every 64 entries, so that the tests run through
 // snapshots, log deletion and snapshot installs, not only through log replication.
@@ -19,15 +19,15 @@ export interface QuorumTestCluster {
   url(i: number): string;
 }
 
-/** Hooks a cluster with QUORUM_TEST_ENV plus `env` into the calling describe. */
-export function useQuorumTestCluster(env: Record<string, string> = {}): QuorumTestCluster {
+/** Hooks a cluster of `size` nodes with QUORUM_TEST_ENV plus `env` into the calling describe. */
+export function useQuorumTestCluster(env: Record<string, string> = {}, size = 3): QuorumTestCluster {
   let cluster: NetnsCluster | undefined;
   const started = (): NetnsCluster => {
     if (!cluster) throw new Error('the quorum test cluster is used outside its describe');
     return cluster;
   };
   before(async () => {
-    cluster = new NetnsCluster({ env: { ...QUORUM_TEST_ENV, ...env } });
+    cluster = new NetnsCluster({ size, env: { ...QUORUM_TEST_ENV, ...env } });
     await cluster.start();
   });
   after(async () => {
