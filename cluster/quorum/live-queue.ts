@@ -83,7 +83,7 @@ export class LiveQueue extends Queue {
     return true;
   }
 
-  /** basic.get: as Queue's, except that a message acked late by log id is released, not handed out. */
+  /** basic.get: as Queue's, except that a message acked late by log id is released and one held elsewhere skipped, not handed out. */
   override get(noAck: boolean): GetResult | undefined {
     for (;;) {
       const got = super.get(noAck);
