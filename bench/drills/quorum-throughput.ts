@@ -55,6 +55,8 @@ interface Row extends Case {
   latencyP50Ms: number | null;
   /** CPU time of the three nodes (every process in their namespaces) per message received, µs. */
   cpuUsPerMsg: number;
+  /** The same, node by node (nodes 1, 2, 3; node 1 leads). */
+  cpuUsPerMsgByNode?: number[];
   error?: string;
 }
 
@@ -137,11 +139,12 @@ function perf(args: string[], timeoutMs: number): Promise<PerfRun> {
   });
 }
 
-/** CPU seconds used so far by every process in the namespaces (user + system). */
-function cpuSeconds(namespaces: string[]): number {
+/** CPU seconds used so far by every process in each namespace (user + system). */
+function cpuSeconds(namespaces: string[]): number[] {
   const hz = 100; // USER_HZ, the unit of /proc/<pid>/stat times on Linux
-  let ticks = 0;
+  const out: number[] = [];
   for (const ns of namespaces) {
+    let ticks = 0;
     const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     for (const pid of pids) {
       try {
@@ -152,8 +155,18 @@ function cpuSeconds(namespaces: string[]): number {
         // exited meanwhile
       }
     }
+    out.push(ticks / hz);
   }
-  return ticks / hz;
+  return out;
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** CPU microseconds per message (0 without messages or CPU time). */
+function usPerMsg(cpuSec: number, messages: number): number {
+  return messages > 0 && cpuSec > 0 ? Math.round((cpuSec * 1e6) / messages) : 0;
 }
 
 function mean(xs: number[]): number {
@@ -178,8 +191,8 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
   await new Promise((r) => setTimeout(r, 500)); // consumers attached before the first publish
   const producer = perf(['--uri', pubUrl, '-x', String(c.queues), '-y', '0', '-c', '100', ...common], timeoutMs);
   // CPU of the nodes over the steady seconds only.
-  let cpu0 = 0;
-  let cpu1 = 0;
+  let cpu0: number[] = [];
+  let cpu1: number[] = [];
   const warm = setTimeout(() => (cpu0 = cpuSeconds(t.namespaces)), (WARMUP_SEC + 0.5) * 1000 - 500);
   const end = setTimeout(() => (cpu1 = cpuSeconds(t.namespaces)), (total - 0.5) * 1000 - 500);
   const [cons, prod] = await Promise.all([consumer, producer]);
@@ -197,7 +210,8 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
     receivedPerSec: Math.round(received),
     confirmedPerSec: Math.round(mean(steady(prod).map((i) => i.confirmed))),
     latencyP50Ms: median(steady(cons).flatMap((i) => (i.p50 === null ? [] : [i.p50]))),
-    cpuUsPerMsg: received > 0 && cpu1 > cpu0 ? Math.round(((cpu1 - cpu0) * 1e6) / (received * steadySec)) : 0,
+    cpuUsPerMsg: usPerMsg(sum(cpu1) - sum(cpu0), received * steadySec),
+    cpuUsPerMsgByNode: cpu1.map((c, i) => usPerMsg(c - (cpu0[i] ?? 0), received * steadySec)),
     ...(error ? { error } : {}),
   };
 }

@@ -1,6 +1,8 @@
 /**
  * A home's side of the forwards from one node: enqueues each forwarded message on the local
- * queues it names and reports outcomes back, batched once per event-loop turn. A confirm
+ * queues it names and reports outcomes back, batched per burst of work (process.nextTick:
+ * the outcomes of one Raft apply or one received batch go together, and reach the mesh before
+ * its end-of-turn write, not one event-loop turn later). A confirm
  * for a persistent message in durable queues is reported once the store has fsynced it.
  * While a target queue's consumers hold publishers back (flow control), outcomes are
  * withheld, so the publishing node's credit runs out and its publishers wait too.
@@ -65,6 +67,7 @@ export class HomeInbox implements FlowWaiter, ConfirmParts, ResendParts {
   private closed = false;
   private readonly disk = new Map<string, DiskWaits>();
   private readonly targets: QueueHandle[] = [];
+  private readonly flushBound = (): void => this.flush();
 
   constructor(
     private readonly broker: Broker,
@@ -169,7 +172,7 @@ export class HomeInbox implements FlowWaiter, ConfirmParts, ResendParts {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.heldBack || this.closed) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    process.nextTick(this.flushBound);
   }
 
   private flush(): void {

@@ -246,20 +246,24 @@ export class QueueService implements RemoteQueues, RemoteQueueHost {
     this.creditDue.delete(rc);
   }
 
-  /** Credit goes back to homes once per event-loop turn. */
+  /** Credit goes back to homes once the current burst of work is done (the deliveries of one batch from a home). */
   grantCredit(rc: RemoteConsumer): void {
     this.creditDue.add(rc);
     if (this.creditScheduled) return;
     this.creditScheduled = true;
-    setImmediate(() => {
-      this.creditScheduled = false;
-      for (const c of this.creditDue) {
-        const home = c.queue.consumerHome;
-        if (c.creditOwed > 0 && this.isUp(home)) this.o.mesh.send(home, 'q.stl', encodeCredit(c.id, c.creditOwed));
-        c.creditOwed = 0;
-      }
-      this.creditDue.clear();
-    });
+    process.nextTick(this.sendCreditBound);
+  }
+
+  private readonly sendCreditBound = (): void => this.sendCredit();
+
+  private sendCredit(): void {
+    this.creditScheduled = false;
+    for (const c of this.creditDue) {
+      const home = c.queue.consumerHome;
+      if (c.creditOwed > 0 && this.isUp(home)) this.o.mesh.send(home, 'q.stl', encodeCredit(c.id, c.creditOwed));
+      c.creditOwed = 0;
+    }
+    this.creditDue.clear();
   }
 
   // ---- inbound ----

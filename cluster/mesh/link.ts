@@ -97,6 +97,7 @@ export class Link implements FrameVisitor {
   private readonly inChannels: string[] = [];
   private control: Buffer[] = [];
   private flushScheduled = false;
+  private readonly flushBound = (): void => this.flush();
   private waitingDrain = false;
   private lastReceivedMs = performance.now();
   private timer: NodeJS.Timeout | undefined;
@@ -145,7 +146,7 @@ export class Link implements FrameVisitor {
   kick(): void {
     if (this.flushScheduled || this.waitingDrain || this.state !== 'up') return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.flushBound);
   }
 
   /** True while the stream is not accepting writes (waiting for 'drain'). */
@@ -370,7 +371,7 @@ export class Link implements FrameVisitor {
     // Control frames go out even while waiting for drain: they are tiny and keep the peer's
     // heartbeat view alive behind a congested data backlog.
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.flushBound);
   }
 
   private flush(): void {

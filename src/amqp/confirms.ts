@@ -19,8 +19,8 @@ interface PendingParts {
 
 /**
  * Publisher confirms for one channel. Every publish in confirm mode gets the next sequence
- * number; settle() records its outcome, and flush() (once per event-loop turn, before the
- * socket write) sends the outcomes, folding a run of acks into one `multiple` ack.
+ * number; settle() records its outcome, and flush() (once the current burst of work is done,
+ * process.nextTick, so before the turn's socket write) sends the outcomes, folding a run of acks into one `multiple` ack.
  */
 export class ConfirmTracker implements DurabilityWaiter, ConfirmParts {
   private nextSeq = 1;

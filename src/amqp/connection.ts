@@ -85,6 +85,7 @@ export class Connection implements FlowGate, FlowWaiter {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly dirtyConfirms = new Set<Channel>();
+  private readonly flushConfirmsBound = (): void => this.flushConfirms();
   /** Reused for every method frame: decoding allocates only the decoded method. */
   private readonly methodReader = new ByteReader(Buffer.alloc(0), 0, 0);
   /** Class and method of the method frame being handled: a close it causes names them, as RabbitMQ's do. */
@@ -409,7 +410,7 @@ export class Connection implements FlowGate, FlowWaiter {
   }
 
   markConfirmsDirty(channel: Channel): void {
-    if (this.dirtyConfirms.size === 0) setImmediate(() => this.flushConfirms());
+    if (this.dirtyConfirms.size === 0) process.nextTick(this.flushConfirmsBound);
     this.dirtyConfirms.add(channel);
   }
 
