@@ -57,6 +57,8 @@ interface Row extends Case {
   cpuUsPerMsg: number;
   /** The same, node by node (nodes 1, 2, 3; node 1 leads). */
   cpuUsPerMsgByNode?: number[];
+  /** The node leading the case's last queue after the round when it is not node 1 (an election under load): the row's layout is not the one named. */
+  leaderMovedTo?: string;
   error?: string;
 }
 
@@ -334,6 +336,8 @@ async function main(): Promise<void> {
         const order = [...targets.slice(k), ...targets.slice(0, k)];
         for (const t of order) {
           const row = await measure(t, c, round);
+          const leader = t.leaderOf(queueNames(c.queues)[queueNames(c.queues).length - 1]);
+          if (leader !== t.leaderName) row.leaderMovedTo = leader || 'nobody';
           rows.push(row);
           console.error(JSON.stringify(row));
           await purge(t.urls[0], queueNames(c.queues));
