@@ -22,6 +22,9 @@
 // RabbitMQ (Debian's rabbitmq-server) on the same namespace layout, for a side-by-side run:
 //   DRILL_BROKER=rabbitmq node dist/bench/drills/run-drill.js kill-leader 5
 // Every run also writes its timeline (JSON) and chart (SVG) into DRILL_TIMELINE_DIR.
+// DRILL_NODE_LOGS=dir keeps each node's output (DRILL_LOG_LEVEL, default warn);
+// DRILL_SERVER_JS=<another checkout>/dist/src/cli/warren-server.js runs that build's nodes
+// instead (for interleaved before/after runs).
 import { exec } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
     return;
   }
   for (let i = 1; i <= runs; i++) {
-    const cluster = new NetnsCluster({ env: { WARREN_LOG_LEVEL: 'warn' } });
+    const cluster = new NetnsCluster({ env: { WARREN_LOG_LEVEL: process.env.DRILL_LOG_LEVEL ?? 'warn' }, serverJs: process.env.DRILL_SERVER_JS });
     try {
       await cluster.start();
       if (name === 'rolling-restart') {

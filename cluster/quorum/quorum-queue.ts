@@ -228,6 +228,9 @@ export class QuorumQueue extends RemoteQueue {
     if (this.deleted) return;
     const epoch = ++this.epoch;
     if (leader === this.qhost.nodeName) {
+      // Elected again in a later term with no moment between (one Ready): the earlier term's
+      // live queue goes, as it would have through a leader-unknown moment.
+      if (this.live) this.stepDown();
       this.home = '';
       void this.becomeLeader(epoch);
       return;
@@ -236,10 +239,14 @@ export class QuorumQueue extends RemoteQueue {
     this.followLeader(leader, term);
   }
 
-  /** A node that is not a member learns the leader from its announcement. */
-  leaderAnnounced(leader: string): void {
-    if (this.member || this.deleted || leader === this.home) return;
-    this.followLeader(leader);
+  /**
+   * A node that is not a member learns the leader (and its term; 0 from an older node) from
+   * its announcement; the same leader in a later term had its live queue built anew.
+   */
+  leaderAnnounced(leader: string, term = 0): void {
+    if (this.member || this.deleted) return;
+    if (leader === this.home && leader === this.attachedTo && (term === 0 || term === this.attachedTerm)) return;
+    this.followLeader(leader, term);
   }
 
   private followLeader(leader: string, term = 0): void {

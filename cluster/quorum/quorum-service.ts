@@ -77,11 +77,14 @@ export class QuorumService implements QuorumQueueHost {
     this.ticker = new SharedTicker(o.tickMs, this.log);
     this.transports = new QuorumTransports(o.mesh, this.log);
     this.offs.push(
-      o.mesh.handle(LEADER_CHANNEL, (from, payload) => this.queues.get(payload.toString('utf8'))?.leaderAnnounced(from)),
+      o.mesh.handle(LEADER_CHANNEL, (from, payload) => {
+        const { group, term } = decodeAnnouncement(payload);
+        this.queues.get(group)?.leaderAnnounced(from, term);
+      }),
       // A node that is not a member asks who leads; the leader answers with an announcement.
       o.mesh.handle(WHO_CHANNEL, (from, payload) => {
         const q = this.queues.get(payload.toString('utf8'));
-        if (q?.leading && this.o.mesh.isUp(from)) this.o.mesh.send(from, LEADER_CHANNEL, payload);
+        if (q?.leading && this.o.mesh.isUp(from)) this.o.mesh.send(from, LEADER_CHANNEL, announcement(q));
       }),
     );
     const onUp = (node: string) => this.nodeUp(node);
@@ -190,7 +193,7 @@ export class QuorumService implements QuorumQueueHost {
   }
 
   announceLeader(queue: QuorumQueue): void {
-    const payload = Buffer.from(queue.def.quorumGroup!, 'utf8');
+    const payload = announcement(queue);
     for (const p of this.o.mesh.peers()) {
       if (this.o.mesh.isUp(p.name) && !queue.members.includes(p.name)) this.o.mesh.send(p.name, LEADER_CHANNEL, payload);
     }
@@ -239,8 +242,7 @@ export class QuorumService implements QuorumQueueHost {
 
   private nodeUp(node: string): void {
     this.reconcileSoon();
-    const payload = (q: QuorumQueue) => Buffer.from(q.def.quorumGroup!, 'utf8');
-    for (const q of this.queues.values()) if (q.leading && !q.members.includes(node)) this.o.mesh.send(node, LEADER_CHANNEL, payload(q));
+    for (const q of this.queues.values()) if (q.leading && !q.members.includes(node)) this.o.mesh.send(node, LEADER_CHANNEL, announcement(q));
     // Leaders go back to their preferred node when it returns (RabbitMQ leaves them piled on
     // the survivors until an operator rebalances), once it had time to catch up.
     const timer = setTimeout(() => this.returnLeaders(node), RETURN_LEADERS_AFTER_MS);
@@ -274,4 +276,22 @@ export class QuorumService implements QuorumQueueHost {
       }, 25).unref();
     }
   }
+}
+
+/**
+ * A leader's announcement to nodes that are not members: the group id, then (after a NUL)
+ * the leader's Raft term, so that a node whose consumers are attached to that leader in an
+ * earlier term re-attaches them when the same node is elected again. Without a term (an
+ * older node's): 0.
+ */
+function announcement(q: QuorumQueue): Buffer {
+  const term = q.group?.raft?.stats().term ?? 0;
+  return Buffer.from(`${q.def.quorumGroup!}\0${term}`, 'utf8');
+}
+
+function decodeAnnouncement(payload: Buffer): { group: string; term: number } {
+  const text = payload.toString('utf8');
+  const nul = text.indexOf('\0');
+  if (nul < 0) return { group: text, term: 0 };
+  return { group: text.slice(0, nul), term: Number(text.slice(nul + 1)) || 0 };
 }

@@ -66,6 +66,17 @@ export interface CoreInitialState {
 export interface SoftState {
   role: Role;
   leader: ServerId;
+  /**
+   * The current term. A change of it alone counts as a new soft state only while a leader is
+   * known: the same leader elected again in a later term (a follower that saw no election,
+   * or a leader re-elected within one Ready) is a leader change all the same.
+   */
+  term: number;
+}
+
+/** Whether soft state `b` differs from `a` (see SoftState.term). */
+export function softStateChanged(a: SoftState, b: SoftState): boolean {
+  return a.role !== b.role || a.leader !== b.leader || (b.leader !== '' && a.term !== b.term);
 }
 
 /**
@@ -146,7 +157,7 @@ export class CoreState {
   }
 
   softState(): SoftState {
-    return { role: this.role, leader: this.leader };
+    return { role: this.role, leader: this.leader, term: this.term };
   }
 
   send(m: RaftMessage): void {

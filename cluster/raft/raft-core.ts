@@ -13,7 +13,7 @@ import {
 } from './types';
 import type { RaftMessage } from './messages';
 import type { ReadState } from './read-only';
-import { CoreState, type CoreInitialState, type CoreOptions, type Role, type SoftState } from './core-state';
+import { CoreState, softStateChanged, type CoreInitialState, type CoreOptions, type Role, type SoftState } from './core-state';
 import { handleVote, handleVoteResponse, inLease, startCampaign, tickElection } from './election';
 import { appendLocal, broadcastAppend, maybeCommit, sendAppend, sendHeartbeat, stepLeader, tickLeader } from './replication';
 import { handleAppend, handleHeartbeat, handleSnapshot } from './follower';
@@ -307,7 +307,7 @@ export class RaftCore {
       s.readStates.length > 0 ||
       s.appliedHanded < Math.min(s.commit, s.log.lastIndex()) ||
       h.term !== this.prevHard.term || h.vote !== this.prevHard.vote || h.commit !== this.prevHard.commit ||
-      soft.role !== this.prevSoft.role || soft.leader !== this.prevSoft.leader
+      softStateChanged(this.prevSoft, soft)
     );
   }
 
@@ -324,7 +324,7 @@ export class RaftCore {
       this.prevHard = h;
     }
     const soft = this.softState();
-    if (soft.role !== this.prevSoft.role || soft.leader !== this.prevSoft.leader) {
+    if (softStateChanged(this.prevSoft, soft)) {
       rd.softState = soft;
       this.prevSoft = soft;
     }

@@ -58,6 +58,8 @@ export class Raft<R = unknown> extends EventEmitter {
   private transferHeld: { command: Buffer; timeoutMs: number; resolve(r: R): void; reject(e: Error): void }[] = [];
   private role: Role = 'follower';
   private leaderId: ServerId = '';
+  /** The term of the last leader change reported (the leader's term while one is known). */
+  private leaderTerm = 0;
   /** Ordered stores only: the writes issued and not waited for. */
   private readonly writes: DurableWrites | undefined;
 
@@ -343,7 +345,7 @@ export class Raft<R = unknown> extends EventEmitter {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (this.writes) return this.handleReadyOrdered(rd, this.writes);
-    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader, rd.softState.term);
     if (rd.snapshot) await this.installSnapshot(rd);
     // New entries and the hard state are written together (two stores, one wait), both
     // durable before any message goes out.
@@ -371,7 +373,7 @@ export class Raft<R = unknown> extends EventEmitter {
    * out, as is everything before a snapshot is installed.
    */
   private async handleReadyOrdered(rd: Ready, w: DurableWrites): Promise<void> {
-    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader, rd.softState.term);
     if (rd.snapshot) {
       await w.whenDurable();
       await this.installSnapshot(rd);
@@ -446,10 +448,12 @@ export class Raft<R = unknown> extends EventEmitter {
   private savedHard: HardState | undefined;
   private hard: HardState | undefined;
 
-  private onSoftState(role: Role, leaderId: ServerId): void {
+  private onSoftState(role: Role, leaderId: ServerId, term: number): void {
     const wasLeader = this.role === 'leader';
+    const termBefore = this.leaderTerm;
     this.role = role;
-    if (wasLeader && role !== 'leader') {
+    // Leading in a later term (re-elected within one Ready) ends the earlier term's leadership too.
+    if (wasLeader && (role !== 'leader' || term !== termBefore)) {
       const lost = new LeadershipLostError();
       for (const f of this.applyFutures.values()) clearTimeout(f.timer), f.reject(lost);
       this.applyFutures.clear();
@@ -462,11 +466,12 @@ export class Raft<R = unknown> extends EventEmitter {
       if (t) clearTimeout(t.timer), t.resolve();
       this.releaseTransferHeld();
     }
-    if (leaderId !== this.leaderId) {
+    // The same leader in a later term is a change too: it was elected again, and what
+    // followed it in its earlier term (a queue's consumers on its live queue) must follow anew.
+    if (leaderId !== this.leaderId || (leaderId !== '' && term !== termBefore)) {
       this.leaderId = leaderId;
-      const change: LeaderChange = {
-        leaderId, leaderAddress: leaderId ? this.addressOf(leaderId) : '', term: this.core?.stats().term ?? 0,
-      };
+      this.leaderTerm = term;
+      const change: LeaderChange = { leaderId, leaderAddress: leaderId ? this.addressOf(leaderId) : '', term };
       this.emit('leaderChange', change);
     }
   }
