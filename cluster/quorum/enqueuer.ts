@@ -6,8 +6,9 @@
  * publish came out of order), every publish not yet confirmed is sent again, in order, to
  * the leader this node knows next; the queue's state machine adds each number once
  * (enqueuer-table.ts), so a publish the old leader had replicated is confirmed, not
- * duplicated. A publish is nacked only when no leader is reachable within HOLD_MS of its
- * first refusal, or when the leader refused it for good (a full queue with reject-publish).
+ * duplicated. A publish is nacked only when no leader is reachable for HOLD_MS on end, when
+ * the leader refused it for good (a full queue with reject-publish), or when it has been
+ * refused and sent again for MAX_RESEND_MS.
  *
  * The id is random (53 bits) per node start and queue handle: unique across the node's
  * restarts. Memory: the publishes are the ones the node holds for their confirms anyway
@@ -21,8 +22,13 @@ import type { ResendParts } from '../forward/resend-parts';
 
 const MAX_PENDING_MESSAGES = 20_000;
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
-/** How long a refused or stranded publish waits for a leader before it is nacked. */
+/** How long a publish waits without a reachable leader (continuously) before it is nacked. */
 export const HOLD_MS = 5000;
+/**
+ * How long a publish may go on being refused and sent again (each time to a reachable
+ * leader) before it is nacked: only a fault that never settles comes near it.
+ */
+export const MAX_RESEND_MS = 30_000;
 /** How soon refused publishes are sent again (a leader refusing during a transfer may still be leading). */
 const RESEND_DELAY_MS = 10;
 /** While publishes wait for a leader: how often reachability is looked at again. */
@@ -35,8 +41,10 @@ interface Pending {
   seq: number;
   /** The send whose outcome counts (undefined while waiting to be sent again). */
   route: Route | undefined;
-  /** When it was first refused or stranded (0: never). */
+  /** Since when it waits without a reachable leader (0 while sent). */
   since: number;
+  /** When it was first refused or stranded (0: never). */
+  firstRefused: number;
 }
 
 export interface EnqueuerHost {
@@ -48,7 +56,11 @@ export interface EnqueuerHost {
   sendTo(node: string, message: Message, parts: ResendParts, seq: number, origin: EnqueueOrigin): void;
   /** Proposes here (this node leads); false when refused (a full queue). */
   takeLocal(message: Message, parts: ResendParts, seq: number, origin: EnqueueOrigin): boolean;
+  /** `count` publishes were nacked here, and why (for the log; never per message on the hot path). */
+  nacked?(count: number, reason: NackReason): void;
 }
+
+export type NackReason = 'no leader reachable' | 'refused by the leader' | 'resent too long' | 'queue deleted';
 
 /** The confirm parts of one round of sends: outcomes of an older round's refusals are stale. */
 class Route implements ResendParts {
@@ -88,7 +100,7 @@ export class Enqueuer {
     if (this.closed || this.pending.size >= MAX_PENDING_MESSAGES || this.bytes >= MAX_PENDING_BYTES) return false;
     confirm.hold(confirmSeq);
     const seq = this.nextSeq++;
-    const p: Pending = { message, confirm, confirmSeq, seq, route: undefined, since: 0 };
+    const p: Pending = { message, confirm, confirmSeq, seq, route: undefined, since: 0, firstRefused: 0 };
     this.pending.set(seq, p);
     this.bytes += message.body.length;
     const node = this.parked > 0 ? undefined : this.host.target();
@@ -107,7 +119,9 @@ export class Enqueuer {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    const n = this.pending.size;
     for (const p of [...this.pending.values()]) this.finish(p, false);
+    if (n > 0) this.host.nacked?.(n, 'queue deleted');
   }
 
   /** A leader's outcome. An ok counts from any send; a nack only from the latest. */
@@ -115,6 +129,7 @@ export class Enqueuer {
     const p = this.pending.get(seq);
     if (!p || (!ok && p.route !== route)) return;
     this.finish(p, ok);
+    if (!ok) this.host.nacked?.(1, 'refused by the leader');
   }
 
   /** The leader refused it, or its node went down with it: sent again shortly, with everything after it. */
@@ -133,6 +148,7 @@ export class Enqueuer {
     }
     const route = this.route;
     p.route = route;
+    p.since = 0;
     const origin: EnqueueOrigin = { enqueuer: this.id, seq: p.seq, floor: this.low - 1 };
     if (node !== this.host.self) this.host.sendTo(node, p.message, route, p.seq, origin);
     else if (!this.host.takeLocal(p.message, route, p.seq, origin)) this.outcome(route, p.seq, false);
@@ -140,8 +156,10 @@ export class Enqueuer {
 
   private park(p: Pending, now: number): void {
     if (p.route !== undefined || p.since === 0) this.parked++;
+    // (A parked publish has no route and a since; one sent has a route and no since.)
     p.route = undefined;
     if (p.since === 0) p.since = now || Date.now();
+    if (now !== 0 && p.firstRefused === 0) p.firstRefused = now;
     this.schedule(now ? RESEND_DELAY_MS : POLL_MS);
   }
 
@@ -159,13 +177,24 @@ export class Enqueuer {
     if (this.closed || this.parked === 0) return;
     if (this.host.target() !== undefined) return this.resendAll();
     const now = Date.now();
-    for (const p of [...this.pending.values()]) if (p.route === undefined && now - p.since >= HOLD_MS) this.finish(p, false);
+    let n = 0;
+    for (const p of [...this.pending.values()]) {
+      if (p.route === undefined && now - p.since >= HOLD_MS) {
+        this.finish(p, false);
+        n++;
+      }
+    }
+    if (n > 0) this.host.nacked?.(n, 'no leader reachable');
     if (this.parked > 0) this.schedule(POLL_MS);
   }
 
   /**
    * A new round: every unconfirmed publish goes to the leader reachable now, in order (or
-   * waits for one); outcomes of earlier sends no longer count, but for an ok.
+   * waits for one); outcomes of earlier sends no longer count, but for an ok. Nacked here:
+   * what waited HOLD_MS without a reachable leader while none is reachable now, and what has
+   * been refused and sent again for MAX_RESEND_MS. (A publish is never nacked for how long
+   * it took while a leader is reachable: under load a handover and the next leader's start
+   * can take longer than HOLD_MS, and the next leader takes it.)
    */
   private resendAll(): void {
     clearTimeout(this.timer);
@@ -173,10 +202,16 @@ export class Enqueuer {
     const node = this.host.target();
     this.route = undefined;
     const now = Date.now();
+    let noLeader = 0;
+    let tooLong = 0;
     for (const p of [...this.pending.values()]) {
       if (!this.pending.has(p.seq)) continue;
-      if (p.since !== 0 && now - p.since >= HOLD_MS) {
+      const waited = node === undefined && p.since !== 0 && now - p.since >= HOLD_MS;
+      const bounced = p.firstRefused !== 0 && now - p.firstRefused >= MAX_RESEND_MS;
+      if (waited || bounced) {
         this.finish(p, false);
+        if (waited) noLeader++;
+        else tooLong++;
         continue;
       }
       if (node === undefined) {
@@ -186,6 +221,8 @@ export class Enqueuer {
       if (p.route === undefined) this.parked--;
       this.transmit(p, node);
     }
+    if (noLeader > 0) this.host.nacked?.(noLeader, 'no leader reachable');
+    if (tooLong > 0) this.host.nacked?.(tooLong, 'resent too long');
     if (this.parked > 0) this.schedule(POLL_MS);
   }
 

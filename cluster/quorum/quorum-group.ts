@@ -19,6 +19,7 @@ import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
 import { BodyStore } from './body-store';
 import { decodeIdList, encodeIdList } from './body-fetch';
+import { NackLog } from './nack-log';
 
 /** Messages proposed and not yet committed above which publishers are held back. */
 const MAX_INFLIGHT_MESSAGES = 4000;
@@ -106,12 +107,14 @@ export class QuorumGroup implements FlowGate {
   /** Batches appended by this member as leader whose fate the log has not told yet. */
   private readonly undecided = new Set<Batch>();
   private offUndecided: (() => void) | undefined;
+  private readonly nacks: NackLog;
 
   constructor(
     private readonly o: QuorumGroupOptions,
     private readonly onLeaderChange: (change: LeaderChange) => void,
   ) {
     this.dir = join(o.dataDir, 'quorum', o.groupId);
+    this.nacks = new NackLog(o.log, o.groupId);
     this.bodies = new BodyStore(join(this.dir, 'bodies'));
     this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName });
     this.fsm.fetch = (ids) => this.fetchBodies(ids);
@@ -384,12 +387,17 @@ export class QuorumGroup implements FlowGate {
       confirms[i] = undefined;
       if (c) partResend(c, seqs[i]);
     }
+    let nacked = 0;
     for (let i = 0; i < confirms.length; i++) {
       const c = confirms[i];
       if (!c) continue;
       if (!ok && origins[i]) partResend(c, seqs[i]);
-      else c.partDone(seqs[i], ok);
+      else {
+        if (!ok) nacked++;
+        c.partDone(seqs[i], ok);
+      }
     }
+    if (nacked > 0) this.nacks.add(nacked, this.closed ? 'member closed, no origin' : 'entry not committed, no origin');
     if (this.proposed.size === 0) this.onSettled?.();
     if (this.waiters.length > 0 && this.inflight < MAX_INFLIGHT_MESSAGES / 2 && this.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
       const w = this.waiters;

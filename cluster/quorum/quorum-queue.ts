@@ -30,6 +30,7 @@ import { restoreLive } from './live-restore';
 import { SETTLE_ACK, SETTLE_HOLDS, SETTLE_KEEP_ONLY, SETTLE_REJECT, SETTLE_REQUEUE } from '../forward/forward-codec';
 import { Enqueuer } from './enqueuer';
 import { partResend } from '../forward/resend-parts';
+import { NackLog } from './nack-log';
 
 /** How long declare-ok, get, consume and counts wait for a leader to be elected. */
 const LEADER_WAIT_MS = 5000;
@@ -120,6 +121,8 @@ export class QuorumQueue extends RemoteQueue {
   private recentCount = 0;
   /** This node's confirmed publishes to the leader, sent again to the next one when it goes. */
   private readonly enqueuer: Enqueuer;
+  /** Nacks said on this node, counted by reason (logged at most once a second). */
+  private readonly nacks: NackLog;
 
   constructor(
     host: RemoteQueueHost,
@@ -135,7 +138,9 @@ export class QuorumQueue extends RemoteQueue {
     this.home = member ? '' : (def.ownerNode ?? '');
     this.attachedTo = this.home;
     this.policy = qhost.policyFor(vhost, def.name);
+    this.nacks = new NackLog(qhost.log, def.name);
     this.enqueuer = new Enqueuer({
+      nacked: (count, reason) => this.nacks.add(count, `enqueuer: ${reason}`),
       self: qhost.nodeName,
       target: () => (this.live ? qhost.nodeName : this.home !== '' && this.host.isUp(this.home) ? this.home : undefined),
       sendTo: (_node, message, parts, seq, origin) => super.forward(message, parts, seq, origin),
@@ -198,10 +203,13 @@ export class QuorumQueue extends RemoteQueue {
       setTimeout(() => this.reroute(messages, confirms, seqs, origins, deadline), REROUTE_RETRY_MS).unref();
       return;
     }
+    let nacked = 0;
     for (let i = 0; i < messages.length; i++) {
       const ok = !this.deleted && Date.now() < deadline + HOLD_MS && this.forward(messages[i], confirms[i], seqs[i]);
+      if (!ok && confirms[i]) nacked++;
       confirms[i]?.partDone(seqs[i], ok);
     }
+    this.nacks.add(nacked, 'refused during a handover, no origin, no leader in time');
   }
 
   get leading(): boolean {
@@ -606,7 +614,10 @@ export class QuorumQueue extends RemoteQueue {
 
   /** Publishes arriving while no leader is reachable wait (bounded) for the next one instead of being nacked. */
   override holdWhileAway(message: Message, confirm: ConfirmParts | undefined, seq: number): boolean {
-    if (this.deleted || this.held.length >= MAX_HELD_MESSAGES) return false;
+    if (this.deleted || this.held.length >= MAX_HELD_MESSAGES) {
+      if (confirm && !this.deleted) this.nacks.add(1, 'no leader reachable and the hold is full');
+      return false;
+    }
     confirm?.hold(seq);
     this.held.push({ message, confirm, seq });
     this.heldTimer ??= setTimeout(() => this.releaseHeld(false), HOLD_MS);
@@ -624,7 +635,10 @@ export class QuorumQueue extends RemoteQueue {
       if (toLeader && !this.deleted) ok = this.forward(h.message, h.confirm, h.seq);
       // One forwarded with its origin goes back to its enqueuer, which sends it to the leader it knows.
       if (!ok && h.message.origin && h.confirm && !this.deleted) partResend(h.confirm, h.seq);
-      else h.confirm?.partDone(h.seq, ok);
+      else {
+        if (!ok && h.confirm) this.nacks.add(1, toLeader ? 'held while no leader, the leader refused it' : 'held while no leader, no origin, none in time');
+        h.confirm?.partDone(h.seq, ok);
+      }
     }
   }
 

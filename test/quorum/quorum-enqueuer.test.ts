@@ -103,3 +103,26 @@ test('this node became the leader: its unconfirmed publishes are proposed here; 
   assert.deepEqual([...outcomes], [[1, false]]);
   assert.equal(publish(2), false, 'closed: the caller forwards it untracked');
 });
+
+test('the hold time counts only while no leader is reachable: a publish refused twice, with a leader between, is sent to the next one, not nacked', { timeout: HOLD_MS * 4 }, async () => {
+  // A rolling restart on a loaded machine: refused by a leader handing over, no leader for a
+  // while, sent to the next one, refused again by it (its own handover), no leader for a
+  // while: longer than HOLD_MS since the first refusal, never HOLD_MS without a leader.
+  const { sent, outcomes, host, publish } = setup();
+  publish(1);
+  host.target = undefined;
+  sent.splice(0)[0].parts.partResend(1);
+  await tick(HOLD_MS * 0.55);
+  host.target = 'b';
+  await tick(100);
+  assert.deepEqual(sent.map((s) => [s.node, s.key]), [['b', 'm1']]);
+  host.target = undefined;
+  sent.splice(0)[0].parts.partResend(1);
+  await tick(HOLD_MS * 0.55);
+  host.target = 'c';
+  await tick(100);
+  assert.deepEqual(sent.map((s) => [s.node, s.key]), [['c', 'm1']], 'sent to the next leader');
+  assert.equal(outcomes.has(1), false, 'not nacked');
+  sent[0].parts.partDone(1, true);
+  assert.deepEqual([...outcomes], [[1, true]]);
+});
