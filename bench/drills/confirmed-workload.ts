@@ -6,6 +6,9 @@
 // the longest stall around its fault.
 import * as amqp from 'amqplib';
 
+/** The longest a drill's end waits for a consumer that is still receiving. */
+const DRAIN_MAX_MS = 180_000;
+
 export interface WorkloadOptions {
   publishUrl: string;
   consumeUrl: string;
@@ -252,12 +255,25 @@ export class ConfirmedWorkload {
   }
 
   /** Stops publishing, waits for outstanding confirms and for the consumer to catch up (bounded). */
+  /**
+   * Stops publishing and waits until every confirmed message is delivered, or nothing more
+   * was delivered for `drainMs` (on a loaded machine the consumer may still be draining a
+   * backlog when the drill ends: what it still receives is not lost), at most DRAIN_MAX_MS.
+   */
   async stop(drainMs = 15_000): Promise<DrillReport> {
     this.stopped = true;
     clearInterval(this.timer);
-    const deadline = Date.now() + drainMs;
+    const hardDeadline = Date.now() + DRAIN_MAX_MS;
+    let deadline = Date.now() + drainMs;
+    let seen = this.delivered.size;
     await this.pub?.waitForConfirms().catch(() => undefined);
-    while (Date.now() < deadline && [...this.confirmed].some((s) => !this.delivered.has(s))) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && Date.now() < hardDeadline && [...this.confirmed].some((s) => !this.delivered.has(s))) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (this.delivered.size !== seen) {
+        seen = this.delivered.size;
+        deadline = Date.now() + drainMs;
+      }
+    }
     await this.pubConn?.close().catch(() => undefined);
     await this.subConn?.close().catch(() => undefined);
     let lost = 0;

@@ -170,14 +170,17 @@ export class QuorumGroup implements FlowGate {
     // Segments of an earlier run that the restored snapshot does not refer to (or all, without one).
     this.bodies.collect();
     // The preferred leader of a new queue campaigns at once instead of after a timeout, and
-    // again on each tick while no leader is known (the other members' servers may not have
-    // been up for its first vote requests), so that it, not a random member, leads.
+    // again while no leader is known and its campaign has ended without one (the other
+    // members' servers may not have been up for its first vote requests), so that it, not a
+    // random member, leads. Not while a campaign waits for its answers: starting over on
+    // every tick, on a loaded machine where an answer takes longer than a tick, went through
+    // a dozen terms before one campaign could finish.
     if (fresh && boot?.[0] === this.o.nodeName) {
       raft.campaign();
       let ticks = 0;
       const off = this.o.ticker.add(() => {
         if (this.closed || raft.leader() !== undefined || ++ticks > 40) return off();
-        raft.campaign();
+        if (raft.state() === 'follower') raft.campaign();
       });
     }
   }

@@ -234,6 +234,7 @@ export class QuorumQueue extends RemoteQueue {
   /** The group's leader is now `leader` ('' while there is none), in Raft term `term`. */
   leaderChanged(leader: string, term = 0): void {
     if (this.deleted) return;
+    this.qhost.log.info({ queue: this.name, leader, term }, 'quorum queue leader changed');
     const epoch = ++this.epoch;
     if (leader === this.qhost.nodeName) {
       // Elected again in a later term with no moment between (one Ready): the earlier term's

@@ -24,8 +24,25 @@ import { join } from 'node:path';
 
 const LEADER_CHANNEL = 'qq.ldr';
 const WHO_CHANNEL = 'qq.who';
+/**
+ * Ticks without a leader's message after which a member campaigns (randomized up to twice
+ * that): 0.5–1 s at the default 50 ms tick. A dead node is noticed at once through the mesh
+ * and a graceful stop hands leadership over, so this counts only for a leader cut off or
+ * hung; shorter (5 ticks, as before) made members of a loaded machine (load 20–30 on 2
+ * cores, processes paused for 0.3–1 s) depose leaders that were only slow, a dozen times a
+ * minute.
+ */
+const ELECTION_TIMEOUT_TICKS = 10;
 /** How long after a node returns the leaders it prefers are handed back to it. */
 const RETURN_LEADERS_AFTER_MS = 3000;
+/**
+ * A member this many entries or fewer behind the leader counts as caught up: a leadership
+ * transfer to it holds proposals for a round trip, not for its catch-up.
+ */
+const CAUGHT_UP_ENTRIES = 256;
+/** How often, and how long at most, leaders wait for a returning node to catch up before they go back to it. */
+const RETURN_RETRY_MS = 500;
+const RETURN_GIVE_UP_MS = 30_000;
 /** How long a graceful stop waits for the outcome of publishes its leaders had appended. */
 const SETTLE_ON_STOP_MS = 4000;
 
@@ -35,7 +52,7 @@ export interface QuorumServiceOptions {
   broker: Broker;
   dataDir: string;
   log: Logger;
-  /** Raft tick of quorum queue groups; elections time out after 5–10 ticks. */
+  /** Raft tick of quorum queue groups; elections time out after 10–20 ticks. */
   tickMs: number;
   /** Entries after which a member snapshots its state (default 4096). */
   snapshotEntries?: number;
@@ -132,7 +149,7 @@ export class QuorumService implements QuorumQueueHost {
         ticker: this.ticker,
         log: this.log,
         tickMs: this.o.tickMs,
-        electionTimeoutTicks: 5,
+        electionTimeoutTicks: ELECTION_TIMEOUT_TICKS,
         snapshotEntries: this.o.snapshotEntries ?? 4096,
         memoryBytes: this.o.memoryBytes,
         snapshotBytes: this.o.snapshotBytes,
@@ -223,7 +240,14 @@ export class QuorumService implements QuorumQueueHost {
       const raft = q.group?.raft;
       raft?.stopCampaigns();
       if (!q.leading || !raft) continue;
-      const to = q.members.find((m) => m !== this.o.nodeName && this.o.mesh.isUp(m));
+      // To the running member furthest along: a lagging one would hold publishes while it catches up.
+      let to: string | undefined;
+      let best = -1;
+      for (const m of q.members) {
+        if (m === this.o.nodeName || !this.o.mesh.isUp(m)) continue;
+        const match = raft.followerMatch(m)?.match ?? 0;
+        if (match > best) (best = match), (to = m);
+      }
       if (to) transfers.push(raft.leadershipTransfer(to, timeoutMs).catch(() => undefined));
     }
     await Promise.all(transfers);
@@ -245,16 +269,35 @@ export class QuorumService implements QuorumQueueHost {
     for (const q of this.queues.values()) if (q.leading && !q.members.includes(node)) this.o.mesh.send(node, LEADER_CHANNEL, announcement(q));
     // Leaders go back to their preferred node when it returns (RabbitMQ leaves them piled on
     // the survivors until an operator rebalances), once it had time to catch up.
-    const timer = setTimeout(() => this.returnLeaders(node), RETURN_LEADERS_AFTER_MS);
+    const timer = setTimeout(() => this.returnLeaders(node, Date.now() + RETURN_GIVE_UP_MS), RETURN_LEADERS_AFTER_MS);
     timer.unref();
   }
 
-  private returnLeaders(node: string): void {
-    if (!this.o.mesh.isUp(node)) return;
+  /**
+   * Hands back to `node` the queues it prefers to lead, each once its member has caught up
+   * (a node that just started, on a loaded machine, may need seconds to replay and receive
+   * the log; a transfer to it before that holds every publish of the queue meanwhile).
+   */
+  private returnLeaders(node: string, giveUpAt: number): void {
+    if (!this.o.mesh.isUp(node) || this.stopping) return;
+    let waiting = false;
     for (const q of this.queues.values()) {
       if (!q.leading || q.deleted || q.def.ownerNode !== node || !q.members.includes(node)) continue;
-      q.group?.raft?.leadershipTransfer(node).catch((err: unknown) => this.log.debug({ err, queue: q.name, node }, 'leader not returned to its preferred node'));
+      const raft = q.group?.raft;
+      const m = raft?.followerMatch(node);
+      if (!raft || !m) continue;
+      if (m.lastIndex - m.match > CAUGHT_UP_ENTRIES) {
+        waiting = true;
+        continue;
+      }
+      raft.leadershipTransfer(node).catch((err: unknown) => this.log.debug({ err, queue: q.name, node }, 'leader not returned to its preferred node'));
     }
+    if (!waiting) return;
+    if (Date.now() >= giveUpAt) {
+      this.log.info({ node }, 'quorum queue leaders not returned: the node has not caught up');
+      return;
+    }
+    setTimeout(() => this.returnLeaders(node, giveUpAt), RETURN_RETRY_MS).unref();
   }
 
   private nodeDown(node: string): void {
@@ -272,7 +315,8 @@ export class QuorumService implements QuorumQueueHost {
       if (survivors[0] !== this.o.nodeName || this.stopping) continue;
       raft.campaign();
       setTimeout(() => {
-        if (raft.leader() === undefined) raft.campaign();
+        // Not if the first campaign still waits for answers (it would start over, a term later).
+        if (raft.leader() === undefined && raft.state() === 'follower') raft.campaign();
       }, 25).unref();
     }
   }

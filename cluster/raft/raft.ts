@@ -289,6 +289,17 @@ export class Raft<R = unknown> extends EventEmitter {
     return this.core?.termAt(index);
   }
 
+  /**
+   * Leader only: how far `id`'s log is known to match this leader's (0 when unknown), and
+   * this leader's last index. A leadership transfer to a member that lags holds proposals
+   * until it has caught up (or the transfer times out).
+   */
+  followerMatch(id: ServerId): { match: number; lastIndex: number } | undefined {
+    const core = this.core;
+    if (this.closed || !core || core.stats().role !== 'leader') return undefined;
+    return { match: core.progressOf(id)?.match ?? 0, lastIndex: core.lastIndex() };
+  }
+
   /** Subscribes to leader changes; returns an unsubscribe function. */
   onLeaderChange(listener: (change: LeaderChange) => void): () => void {
     this.on('leaderChange', listener);

@@ -166,7 +166,7 @@ export const OPTIONS: Option[] = [
   { key: 'stompDefaultVhost', env: 'WARREN_STOMP_DEFAULT_VHOST', conf: ['stomp.default_vhost'], type: 'string', default: () => '/', doc: 'vhost of STOMP logins without a host header' },
   { key: 'webStompPort', env: 'WARREN_WEB_STOMP_PORT', conf: ['web_stomp.tcp.port'], type: 'int', default: () => 15674, doc: 'Web-STOMP (STOMP over WebSocket at /ws) port (0 = off)' },
   { key: 'webMqttPort', env: 'WARREN_WEB_MQTT_PORT', conf: ['web_mqtt.tcp.port'], type: 'int', default: () => 15675, doc: 'Web-MQTT (MQTT over WebSocket at /ws) port (0 = off)' },
-  { key: 'quorumTickMs', env: 'WARREN_QUORUM_TICK_MS', type: 'int', default: () => 50, doc: 'Raft tick of quorum queues; a lost leader is replaced after 5 to 10 ticks (at once when its node is seen going down)' },
+  { key: 'quorumTickMs', env: 'WARREN_QUORUM_TICK_MS', type: 'int', default: () => 50, doc: 'Raft tick of quorum queues; a lost leader is replaced after 10 to 20 ticks (at once when its node is seen going down)' },
   { key: 'quorumSnapshotEntries', env: 'WARREN_QUORUM_SNAPSHOT_ENTRIES', type: 'int', default: () => 4096, doc: 'a quorum queue member snapshots its state (and its log prefix is deleted) after this many entries' },
   { key: 'quorumMemoryBytes', env: 'WARREN_QUORUM_MEMORY_BYTES', type: 'int', default: () => 8 * 1024 * 1024, doc: 'message body bytes a quorum queue member holds in memory; later bodies are kept only on its disk (read back when delivered)' },
   { key: 'quorumSnapshotBytes', env: 'WARREN_QUORUM_SNAPSHOT_BYTES', type: 'int', default: () => 32 * 1024 * 1024, doc: 'a quorum queue member also snapshots after this many body bytes were enqueued, so its log (held in memory) stays small' },
