@@ -21,6 +21,8 @@ import { BodyStore } from './body-store';
 import { decodeIdList, encodeIdList } from './body-fetch';
 import { NackLog } from './nack-log';
 
+/** Ticks a new queue's preferred leader lets its campaign wait for answers before it starts over. */
+const CAMPAIGN_PATIENCE_TICKS = 4;
 /** Messages proposed and not yet committed above which publishers are held back. */
 const MAX_INFLIGHT_MESSAGES = 4000;
 /** Body bytes proposed and not yet committed above which publishers are held back. */
@@ -172,15 +174,18 @@ export class QuorumGroup implements FlowGate {
     // The preferred leader of a new queue campaigns at once instead of after a timeout, and
     // again while no leader is known and its campaign has ended without one (the other
     // members' servers may not have been up for its first vote requests), so that it, not a
-    // random member, leads. Not while a campaign waits for its answers: starting over on
-    // every tick, on a loaded machine where an answer takes longer than a tick, went through
-    // a dozen terms before one campaign could finish.
+    // random member, leads. A campaign waiting for its answers gets CAMPAIGN_PATIENCE_TICKS
+    // before it starts over: starting over on every tick, on a loaded machine where an answer
+    // takes longer than a tick, went through a dozen terms before one campaign could finish.
     if (fresh && boot?.[0] === this.o.nodeName) {
       raft.campaign();
       let ticks = 0;
+      let waited = 0;
       const off = this.o.ticker.add(() => {
         if (this.closed || raft.leader() !== undefined || ++ticks > 40) return off();
-        if (raft.state() === 'follower') raft.campaign();
+        if (raft.state() !== 'follower' && ++waited < CAMPAIGN_PATIENCE_TICKS) return;
+        waited = 0;
+        raft.campaign();
       });
     }
   }

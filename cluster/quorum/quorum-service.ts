@@ -315,8 +315,7 @@ export class QuorumService implements QuorumQueueHost {
       if (survivors[0] !== this.o.nodeName || this.stopping) continue;
       raft.campaign();
       setTimeout(() => {
-        // Not if the first campaign still waits for answers (it would start over, a term later).
-        if (raft.leader() === undefined && raft.state() === 'follower') raft.campaign();
+        if (raft.leader() === undefined) raft.campaign();
       }, 25).unref();
     }
   }
