@@ -34,6 +34,15 @@ export const CMD_ENQUEUE_AT = 6;
  */
 export const CMD_ENQUEUE_FROM = 8;
 
+/**
+ * Several commands in one entry: u32 count, then each earlier command as (u32 length,
+ * bytes), then the last command (usually an enqueue) to the end of the entry. The leader
+ * holds the settles, checkouts, returns and dead-letter marks of a few turns and proposes
+ * them with the next enqueue batch: one entry, one append and one durable write per batch.
+ * Applied as its commands one after the other.
+ */
+export const CMD_WITH = 12;
+
 /** Death reasons as CMD_DEAD carries them (index + 1). */
 export const DEATH_REASONS: readonly DeathReason[] = ['rejected', 'expired', 'maxlen', 'delivery_limit'];
 
@@ -58,9 +67,10 @@ export function readMessage(r: ByteReader): Message {
  * `batchId` tells the proposer, on whichever member it is then, that its batch was applied;
  * `atMs` is when the leader took it (CMD_ENQUEUE_AT; undefined writes the older CMD_ENQUEUE).
  */
-export function encodeEnqueue(batchId: number, messages: readonly Message[], atMs?: number): Buffer {
+export function encodeEnqueue(batchId: number, messages: readonly Message[], atMs?: number, before?: readonly Buffer[]): Buffer {
   const w = writer;
   w.reset();
+  writeBefore(w, before);
   w.u8(atMs === undefined ? CMD_ENQUEUE : CMD_ENQUEUE_AT);
   w.u64(batchId);
   if (atMs !== undefined) w.u64(atMs);
@@ -74,9 +84,10 @@ export function encodeEnqueue(batchId: number, messages: readonly Message[], atM
  * flag, then with an origin its enqueuer (u64), number (u64) and the distance down to its
  * floor (u32, see floorDistance). Decoded as CMD_ENQUEUE with `origins`.
  */
-export function encodeEnqueueFrom(batchId: number, messages: readonly Message[], origins: readonly (EnqueueOrigin | undefined)[], atMs: number): Buffer {
+export function encodeEnqueueFrom(batchId: number, messages: readonly Message[], origins: readonly (EnqueueOrigin | undefined)[], atMs: number, before?: readonly Buffer[]): Buffer {
   const w = writer;
   w.reset();
+  writeBefore(w, before);
   w.u8(CMD_ENQUEUE_FROM);
   w.u64(batchId);
   w.u64(atMs);
@@ -92,6 +103,58 @@ export function encodeEnqueueFrom(batchId: number, messages: readonly Message[],
     writeMessage(w, messages[i]);
   }
   return w.take();
+}
+
+/** The CMD_WITH header and commands `before` the one written next (nothing when none). */
+function writeBefore(w: ByteWriter, before: readonly Buffer[] | undefined): void {
+  if (!before || before.length === 0) return;
+  let bytes = 5;
+  for (const b of before) bytes += 4 + b.length;
+  w.ensure(bytes);
+  w.u8(CMD_WITH);
+  w.u32(before.length);
+  for (const b of before) {
+    w.u32(b.length);
+    w.bytes(b);
+  }
+}
+
+/** Commands `first` then `last` as one CMD_WITH entry (`last` alone when `first` is empty). */
+export function encodeWith(first: readonly Buffer[], last: Buffer): Buffer {
+  if (first.length === 0) return last;
+  const w = writer;
+  w.reset();
+  writeBefore(w, first);
+  w.bytes(last);
+  return w.take();
+}
+
+/**
+ * The commands of a CMD_WITH entry in order (subarrays of `data`); any other entry is its
+ * own only command.
+ */
+export function splitWith(data: Buffer): Buffer[] {
+  if (data[0] !== CMD_WITH) return [data];
+  const n = data.readUInt32BE(1);
+  const out: Buffer[] = [];
+  let at = 5;
+  for (let i = 0; i < n; i++) {
+    const len = data.readUInt32BE(at);
+    out.push(data.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  out.push(data.subarray(at));
+  return out;
+}
+
+/** The head of an enqueue command (CMD_ENQUEUE, _AT or _FROM), without its messages; undefined for any other command. */
+export function peekEnqueue(data: Buffer): { batchId: number; atMs: number; count: number } | undefined {
+  const cmd = data[0];
+  if (cmd !== CMD_ENQUEUE && cmd !== CMD_ENQUEUE_AT && cmd !== CMD_ENQUEUE_FROM) return undefined;
+  const r = new ByteReader(data, 1, data.length);
+  const batchId = r.u64();
+  const atMs = cmd === CMD_ENQUEUE ? 0 : r.u64();
+  return { batchId, atMs, count: r.u32() };
 }
 
 /** SETTLE or RETURN of message ids. */

@@ -185,7 +185,7 @@ export class QuorumControl {
       if (!raft || raft.state() !== 'leader') throw new Error('not the leader');
       if (req.op === 'add') await raft.addVoter(req.node, '');
       else if (req.op === 'remove') await raft.removeServer(req.node);
-      else await raft.leadershipTransfer(req.node);
+      else await q.group!.handOver(req.node);
       return json({});
     } catch (err) {
       return json({ error: (err as Error).message });

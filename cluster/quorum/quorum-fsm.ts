@@ -19,9 +19,9 @@ import type { FSM, LogEntry } from '../raft';
 import { crc32 } from '../raft/crc32';
 import { ByteReader } from '../../src/protocol/byte-reader';
 import { ByteWriter } from '../../src/protocol/byte-writer';
-import type { Message } from '../../src/broker/message';
+import { floorAt, floorDistance, Message, type EnqueueOrigin } from '../../src/broker/message';
 import { NO_PRIORITY, storedPriority } from '../../src/broker/queue/strict-priority-messages';
-import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, readMessage, readOwnedIds, writeMessage, writeOwnedIds } from './quorum-codec';
+import { CMD_CHECKOUT, CMD_DEAD, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, CMD_WITH, decodeCommand, peekEnqueue, readMessage, readOwnedIds, splitWith, writeMessage, writeOwnedIds } from './quorum-codec';
 import { EnqueuerTable, ORIGIN_GAP, ORIGIN_NEW, SECTION_ENQUEUERS } from './enqueuer-table';
 import type { BodyPlace, BodyStore } from './body-store';
 import { encodeServed, decodeServed, SERVED_BODY, SERVED_GONE } from './body-fetch';
@@ -43,6 +43,12 @@ export interface StoredMessage {
   enqueuedAt: number;
   /** The consumer holding it ("node/consumerId", see ownerKey); undefined while ready. */
   owner: string | undefined;
+}
+
+/** An enqueue batch as its proposer holds it (origins empty when no message has one). */
+export interface LocalBatch {
+  readonly messages: readonly Message[];
+  readonly origins: readonly (EnqueueOrigin | undefined)[];
 }
 
 /** Told of each message the log adds (the leader mirrors them into its live queue). */
@@ -84,6 +90,13 @@ export class QuorumFsm implements FSM<void> {
    * with the positions in the batch of the messages refused as out of order (enqueuer-table.ts).
    */
   batchApplied: ((batchId: number, refused: number[] | undefined) => void) | undefined;
+  /**
+   * The batch `batchId` if this member proposed it and still holds its messages: applied
+   * from them instead of decoding the entry it has just encoded (the same messages, in
+   * new Message objects as decoding makes; every other member, and this one after a
+   * restart, decodes).
+   */
+  localBatch: ((batchId: number) => LocalBatch | undefined) | undefined;
   /** Per-enqueuer numbers, to add a publish sent again after a leader change only once. */
   readonly enqueuers = new EnqueuerTable();
   /** Asks another member for bodies (an encoded id list); set by the group. */
@@ -106,27 +119,19 @@ export class QuorumFsm implements FSM<void> {
   }
 
   apply(entry: LogEntry): void {
-    const c = decodeCommand(entry.data);
     this.enqueuers.prune(entry.index);
-    if (c.cmd === CMD_ENQUEUE) {
-      let refused: number[] | undefined;
-      for (let i = 0; i < c.messages.length; i++) {
-        const message = c.messages[i];
-        const origin = c.origins?.[i];
-        if (origin) {
-          const verdict = this.enqueuers.admit(origin, entry.index);
-          if (verdict === ORIGIN_GAP) (refused ??= []).push(i);
-          if (verdict !== ORIGIN_NEW) continue;
-        }
-        const id = this.nextId++;
-        this.add(id, message, 0);
-        this.messages.get(id)!.enqueuedAt = c.atMs;
-        this.sinceSnapshot += message.body.length;
-        this.listener?.(id, message);
-      }
-      this.batchApplied?.(c.batchId, refused);
+    const data = entry.data;
+    if (data[0] === CMD_WITH) {
+      for (const part of splitWith(data)) this.applyCommand(part, entry.index);
       return;
     }
+    this.applyCommand(data, entry.index);
+  }
+
+  private applyCommand(data: Buffer, index: number): void {
+    const head = peekEnqueue(data);
+    if (head) return this.applyEnqueue(data, head.batchId, head.atMs, head.count, index);
+    const c = decodeCommand(data);
     if (c.cmd === CMD_CHECKOUT) {
       for (const { owner, ids } of c.owners) {
         for (const id of ids) {
@@ -136,6 +141,7 @@ export class QuorumFsm implements FSM<void> {
       }
       return;
     }
+    if (c.cmd === CMD_ENQUEUE) return;
     for (const id of c.ids) {
       const m = this.messages.get(id);
       if (!m) continue;
@@ -147,6 +153,46 @@ export class QuorumFsm implements FSM<void> {
         m.owner = undefined;
       } else if (c.cmd === CMD_SETTLE) this.remove(id, m);
     }
+  }
+
+  private applyEnqueue(data: Buffer, batchId: number, atMs: number, count: number, index: number): void {
+    const local = this.localBatch?.(batchId);
+    let messages: readonly Message[];
+    let origins: readonly (EnqueueOrigin | undefined)[] | undefined;
+    let copy = false;
+    if (local && local.messages.length === count) {
+      messages = local.messages;
+      origins = local.origins.length > 0 ? local.origins : undefined;
+      copy = true;
+    } else {
+      const c = decodeCommand(data);
+      if (c.cmd !== CMD_ENQUEUE) return;
+      messages = c.messages;
+      origins = c.origins;
+    }
+    let refused: number[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      let message = messages[i];
+      let origin = origins?.[i];
+      if (origin) {
+        // As the entry carries it: a floor too far below is logged as none (floorAt 0).
+        if (copy) {
+          const floor = floorAt(origin.seq, floorDistance(origin));
+          if (floor !== origin.floor) origin = { enqueuer: origin.enqueuer, seq: origin.seq, floor };
+        }
+        const verdict = this.enqueuers.admit(origin, index);
+        if (verdict === ORIGIN_GAP) (refused ??= []).push(i);
+        if (verdict !== ORIGIN_NEW) continue;
+      }
+      // The proposer's message may be routed to other queues too: this queue's own object, sharing the bytes.
+      if (copy) message = new Message(message.exchange, message.routingKey, message.rawProperties, message.body, message.routingBytes);
+      const id = this.nextId++;
+      this.add(id, message, 0);
+      this.messages.get(id)!.enqueuedAt = atMs;
+      this.sinceSnapshot += message.body.length;
+      this.listener?.(id, message);
+    }
+    this.batchApplied?.(batchId, refused);
   }
 
   /** A message by id, read back from the body store when not in memory. */

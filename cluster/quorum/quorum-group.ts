@@ -2,9 +2,11 @@
  * One member of a quorum queue's Raft group on this node: the Raft server, its stores (log
  * and hard state in the node's shared WAL, snapshots under <dataDir>/quorum/<group id>),
  * the replicated state (QuorumFsm), and the batching of
- * proposals. Enqueues, settles and returns made during one event-loop turn are proposed
- * together, as one log entry each, and a publisher confirm waiting on an enqueue is settled
- * once that entry is committed (fsynced on a majority) and applied here.
+ * proposals. Enqueues made during one event-loop turn are proposed as one log entry; the
+ * settles, checkouts, returns and dead-letter marks of the turns since the last one go in
+ * the same entry (CMD_WITH), or on their own at the next tick when no enqueue comes. A
+ * publisher confirm waiting on an enqueue is settled once that entry is committed (fsynced
+ * on a majority) and applied here.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { DiskSnapshotStore, NotLeaderError, Raft, type LeaderChange, type Shared
 import type { ConfirmParts, FlowGate, FlowWaiter } from '../../src/broker/ports';
 import type { EnqueueOrigin, Message } from '../../src/broker/message';
 import type { Logger } from '../../src/log/logger';
-import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeDead, encodeEnqueue, encodeEnqueueFrom, encodeIds } from './quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeDead, encodeEnqueue, encodeEnqueueFrom, encodeIds, encodeWith } from './quorum-codec';
 import { partResend } from '../forward/resend-parts';
 import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { QuorumFsm } from './quorum-fsm';
@@ -31,6 +33,8 @@ const MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
 /** Body bytes in one enqueue entry at most (entries stay in memory until a snapshot). */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** Ids in held commands (settles, checkouts, returns, deaths) above which they are proposed without waiting for an enqueue. */
+const MAX_HELD_IDS = 4096;
 
 export interface QuorumGroupOptions {
   groupId: string;
@@ -110,6 +114,16 @@ export class QuorumGroup implements FlowGate {
   private readonly undecided = new Set<Batch>();
   private offUndecided: (() => void) | undefined;
   private readonly nacks: NackLog;
+  /**
+   * Commands other than enqueues, in the order made, waiting to go with the next enqueue
+   * batch (one entry, one append, one durable write) or, when none comes, at the next tick.
+   * Lost if leadership goes before they are proposed (a graceful hand-over proposes them
+   * first): a settle never committed leaves its message to be redelivered, as one proposed
+   * and not committed does.
+   */
+  private held: Buffer[] = [];
+  private heldIds = 0;
+  private offHeldTick: (() => void) | undefined;
 
   constructor(
     private readonly o: QuorumGroupOptions,
@@ -122,6 +136,7 @@ export class QuorumGroup implements FlowGate {
     this.fsm.fetch = (ids) => this.fetchBodies(ids);
     o.transport.bodies = (request) => this.fsm.serve(decodeIdList(request));
     this.fsm.batchApplied = (id, refused) => this.batchApplied(id, refused);
+    this.fsm.localBatch = (id) => this.proposed.get(id);
     this.started = this.start();
     this.started.catch((err: unknown) => o.log.error({ err, group: o.groupId }, 'quorum queue member failed to start'));
   }
@@ -162,7 +177,11 @@ export class QuorumGroup implements FlowGate {
       this.o.transport,
     );
     raft.on('error', (err) => this.o.log.error({ err, group: this.o.groupId }, 'quorum queue raft stopped'));
-    raft.onLeaderChange(this.onLeaderChange);
+    raft.onLeaderChange((change) => {
+      // Held commands belong to this member's term as leader: never proposed in another.
+      if (change.leaderId !== this.o.nodeName) this.dropHeld();
+      this.onLeaderChange(change);
+    });
     this.raft = raft;
     try {
       await raft.ready();
@@ -266,28 +285,29 @@ export class QuorumGroup implements FlowGate {
 
   private flush(): void {
     this.scheduled = false;
-    this.flushEnqueues();
     this.flushCheckouts();
     this.flushReturns();
     if (this.deaths.size > 0) {
-      for (const [reason, ids] of this.deaths) this.propose(encodeDead(reason, ids));
+      for (const [reason, ids] of this.deaths) this.propose(encodeDead(reason, ids), ids.length);
       this.deaths.clear();
     }
     if (this.settles.length > 0) {
-      this.propose(encodeIds(CMD_SETTLE, this.settles));
+      this.propose(encodeIds(CMD_SETTLE, this.settles), this.settles.length);
       this.settles = [];
     }
+    // Held commands refer to messages already applied: ahead of this turn's enqueues in the entry.
+    this.flushEnqueues();
   }
 
   private flushReturns(): void {
     if (this.returns.length === 0) return;
-    this.propose(encodeIds(CMD_RETURN, this.returns));
+    this.propose(encodeIds(CMD_RETURN, this.returns), this.returns.length);
     this.returns = [];
   }
 
   private flushCheckouts(): void {
     if (this.checkoutCount === 0) return;
-    this.propose(encodeCheckout(this.checkouts));
+    this.propose(encodeCheckout(this.checkouts), this.checkoutCount);
     this.checkouts = new Map();
     this.checkoutCount = 0;
   }
@@ -304,7 +324,8 @@ export class QuorumGroup implements FlowGate {
     if (!raft || this.closed) return this.settleBatch(b, false);
     this.proposed.set(b.id, b);
     const atMs = Date.now();
-    raft.apply(b.origins.length > 0 ? encodeEnqueueFrom(b.id, b.messages, b.origins, atMs) : encodeEnqueue(b.id, b.messages, atMs)).then(
+    const before = this.takeHeld();
+    raft.apply(b.origins.length > 0 ? encodeEnqueueFrom(b.id, b.messages, b.origins, atMs, before) : encodeEnqueue(b.id, b.messages, atMs, before)).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
         // Never appended: refused now. Appended but leadership was lost (a transfer, a
@@ -414,9 +435,45 @@ export class QuorumGroup implements FlowGate {
     }
   }
 
-  private propose(cmd: Buffer): void {
+  /** Holds `cmd` (naming `ids` messages) for the next enqueue entry, or the next tick. */
+  private propose(cmd: Buffer, ids: number): void {
+    this.held.push(cmd);
+    this.heldIds += ids;
+    if (this.heldIds >= MAX_HELD_IDS) return this.proposeHeld();
+    this.offHeldTick ??= this.o.ticker.add(() => this.proposeHeld());
+  }
+
+  private takeHeld(): Buffer[] {
+    const held = this.held;
+    if (held.length === 0) return held;
+    this.held = [];
+    this.heldIds = 0;
+    this.offHeldTick?.();
+    this.offHeldTick = undefined;
+    return held;
+  }
+
+  private dropHeld(): void {
+    this.takeHeld();
+  }
+
+  /** Proposes the held commands now, as one entry. */
+  proposeHeld(): void {
+    const held = this.takeHeld();
+    if (held.length === 0 || this.closed) return;
     // Lost settles and returns only cost a redelivery after failover.
-    this.raft?.apply(cmd).catch(() => undefined);
+    this.raft?.apply(encodeWith(held.slice(0, -1), held[held.length - 1])).catch(() => undefined);
+  }
+
+  /**
+   * Hands leadership to `to` (or the most up-to-date voter), the held commands proposed
+   * first: entries appended before the transfer reach the new leader, which commits them.
+   */
+  handOver(to?: string, timeoutMs?: number): Promise<void> {
+    const raft = this.raft;
+    if (!raft) return Promise.reject(new Error('quorum queue member not started'));
+    this.proposeHeld();
+    return raft.leadershipTransfer(to, timeoutMs);
   }
 
   /**
@@ -464,6 +521,7 @@ export class QuorumGroup implements FlowGate {
   /** Stops the member; with `wipe`, deletes its data (the queue was deleted). */
   async close(wipe: boolean): Promise<void> {
     this.closed = true;
+    this.dropHeld();
     this.fsm.fetch = undefined;
     await this.started.catch(() => undefined);
     await this.raft?.shutdown().catch(() => undefined);

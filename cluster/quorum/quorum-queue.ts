@@ -319,7 +319,7 @@ export class QuorumQueue extends RemoteQueue {
       // Elected again while the node stops (the member it handed over to was slow to take
       // over): handed on at once, rather than take publishes and leave with them unconfirmed.
       const to = this.members.find((m) => m !== this.qhost.nodeName && this.host.isUp(m));
-      if (to) group.raft?.leadershipTransfer(to).catch(() => undefined);
+      if (to) group.handOver(to).catch(() => undefined);
       return;
     }
     this.buildLive(group);
@@ -443,7 +443,7 @@ export class QuorumQueue extends RemoteQueue {
     // leader (the queue leader locator's choice), if it is up.
     const preferred = this.def.ownerNode;
     if (group.fsm.nextId === 1 && preferred && preferred !== this.qhost.nodeName && this.host.isUp(preferred)) {
-      group.raft?.leadershipTransfer(preferred).catch(() => undefined);
+      group.handOver(preferred).catch(() => undefined);
     }
   }
 

@@ -248,7 +248,7 @@ export class QuorumService implements QuorumQueueHost {
         const match = raft.followerMatch(m)?.match ?? 0;
         if (match > best) (best = match), (to = m);
       }
-      if (to) transfers.push(raft.leadershipTransfer(to, timeoutMs).catch(() => undefined));
+      if (to) transfers.push(q.group!.handOver(to, timeoutMs).catch(() => undefined));
     }
     await Promise.all(transfers);
     // What the old leaders appended is committed by the new ones; this node, a follower now,
@@ -290,7 +290,7 @@ export class QuorumService implements QuorumQueueHost {
         waiting = true;
         continue;
       }
-      raft.leadershipTransfer(node).catch((err: unknown) => this.log.debug({ err, queue: q.name, node }, 'leader not returned to its preferred node'));
+      q.group!.handOver(node).catch((err: unknown) => this.log.debug({ err, queue: q.name, node }, 'leader not returned to its preferred node'));
     }
     if (!waiting) return;
     if (Date.now() >= giveUpAt) {
