@@ -1,6 +1,6 @@
 import type { LogEntry } from '../../../cluster/raft/types';
 import type { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
-import { CMD_CHECKOUT, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand } from '../../../cluster/quorum/quorum-codec';
+import { CMD_CHECKOUT, CMD_ENQUEUE, CMD_RETURN, CMD_SETTLE, decodeCommand, splitWith } from '../../../cluster/quorum/quorum-codec';
 import { EnqueuerTable, ORIGIN_NEW } from '../../../cluster/quorum/enqueuer-table';
 
 /** A message as the committed log says: its tag (routing key), delivery count, settle. */
@@ -37,14 +37,15 @@ function hashString(s: string | undefined): number {
 }
 
 /** A digest of a queue state: next id, and every message's id, delivery count and owner, in id order. */
-function digestOf(nextId: number, messages: Iterable<[number, { deliveryCount?: number; count?: number; owner?: string }]>): number {
+function digestOf(nextId: number, messages: Iterable<[number, { deliveryCount?: number; count?: number; owner?: string; tag?: string }]>): number {
   let h = mix(0x811c9dc5, nextId);
-  for (const [id, m] of messages) h = mix(mix(mix(h, id), m.deliveryCount ?? m.count ?? 0), hashString(m.owner));
+  for (const [id, m] of messages) h = mix(mix(mix(mix(h, id), m.deliveryCount ?? m.count ?? 0), hashString(m.owner)), hashString(m.tag));
   return h;
 }
 
+/** The state's digest, each message's tag (its routing key, read from its body's copy) included. */
 export function fsmDigest(fsm: QuorumFsm): number {
-  return digestOf(fsm.nextId, fsm.messages);
+  return digestOf(fsm.nextId, [...fsm.messages].map(([id, m]) => [id, { deliveryCount: m.deliveryCount, owner: m.owner, tag: m.message?.routingKey }]));
 }
 
 /**
@@ -129,8 +130,14 @@ export class QueueChecker {
 
   private record(e: LogEntry): void {
     this.log.set(e.index, { term: e.term, data: e.data });
-    const c = decodeCommand(e.data);
     this.enqueuers.prune(e.index);
+    // A CMD_WITH entry is its commands one after the other.
+    for (const part of splitWith(e.data)) this.recordCommand(e, decodeCommand(part));
+    this.indexes.push(e.index);
+    this.digests.push(digestOf(this.nextId, [...this.present].map(([id, r]) => [id, { count: r.count, owner: r.owner?.key, tag: r.tag }])));
+  }
+
+  private recordCommand(e: LogEntry, c: ReturnType<typeof decodeCommand>): void {
     if (c.cmd === CMD_ENQUEUE) {
       for (let i = 0; i < c.messages.length; i++) {
         const m = c.messages[i];
@@ -177,8 +184,6 @@ export class QueueChecker {
         }
       }
     }
-    this.indexes.push(e.index);
-    this.digests.push(digestOf(this.nextId, [...this.present].map(([id, r]) => [id, { count: r.count, owner: r.owner?.key }])));
   }
 
   /** A client's enqueue was confirmed (committed): each tag must be in the log now. */

@@ -4,7 +4,7 @@ import type { FSM } from '../../../cluster/raft/fsm';
 import type { Ticker } from '../../../cluster/raft/raft-config';
 import type { LogEntry } from '../../../cluster/raft/types';
 import { QuorumFsm } from '../../../cluster/quorum/quorum-fsm';
-import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeEnqueue, encodeEnqueueFrom, encodeIds, ownerNode } from '../../../cluster/quorum/quorum-codec';
+import { CMD_RETURN, CMD_SETTLE, encodeCheckout, encodeEnqueue, encodeEnqueueFrom, encodeIds, encodeWith, ownerNode } from '../../../cluster/quorum/quorum-codec';
 import { Message, type EnqueueOrigin } from '../../../src/broker/message';
 import type { SimDisk } from './sim-disk';
 import type { SimNetwork, SimTransport } from './sim-network';
@@ -97,7 +97,10 @@ class ObservedFsm implements FSM<void> {
  * One server of the quorum queue: the real Raft facade (cluster/raft) with the real queue
  * state machine (cluster/quorum's QuorumFsm) on a simulated disk and network, plus what a
  * leader does with them in cluster/quorum: a live queue built after a barrier, enqueue
- * batches confirmed when applied, settles and returns proposed as the consumer acks.
+ * batches confirmed when applied, settles, checkouts and returns held for the next enqueue
+ * entry (CMD_WITH) or proposed alone at the next tick, dropped when leadership goes and
+ * proposed before a hand-over, as QuorumGroup does; a leader applies its own enqueue
+ * batches from the messages it proposed (QuorumFsm.localBatch), not from the entry.
  */
 export class QueueMember {
   raft: Raft<void> | undefined;
@@ -110,7 +113,10 @@ export class QueueMember {
   private transport: SimTransport | undefined;
   private epoch = 0;
   /** Enqueue batches proposed by this incarnation and not yet known applied, by batch id. */
-  private readonly proposed = new Map<number, string[]>();
+  private readonly proposed = new Map<number, { tags: string[]; messages: Message[]; origins: (EnqueueOrigin | undefined)[] }>();
+  /** Commands held for the next enqueue entry (or the next tick), and the settles among them. */
+  private held: Buffer[] = [];
+  private heldSettles: number[] = [];
 
   constructor(
     readonly id: string,
@@ -131,6 +137,8 @@ export class QueueMember {
     const s = this.settings;
     this.fsm = new QuorumFsm();
     this.fsm.batchApplied = (batchId, refused) => this.batchApplied(batchId, refused);
+    this.fsm.localBatch = (batchId) => this.proposed.get(batchId);
+    this.dropHeld();
     this.ticker = new ManualTicker();
     this.transport = this.network.transport(this.id);
     const { log, stable, snapshots } = this.disk.open();
@@ -194,6 +202,7 @@ export class QueueMember {
 
   tick(): void {
     this.ticker.fire();
+    this.proposeHeld();
     const live = this.live;
     if (live && live.held.size > 0 && ++live.ticks === HOLD_TICKS) {
       // Holders that did not come back in time lose their messages (the real leader waits OWNED_HOLD_MS).
@@ -237,6 +246,7 @@ export class QueueMember {
   private leaderChanged(leader: string): void {
     const epoch = ++this.epoch;
     this.live = undefined;
+    if (leader !== this.id) this.dropHeld();
     if (leader !== this.id) return;
     const raft = this.raft;
     if (!raft) return;
@@ -273,9 +283,14 @@ export class QueueMember {
     const raft = this.raft;
     if (!raft || !this.live) return false;
     const messages = tags.map((t) => new Message('', t, Buffer.from([0x10, 0x00, 0x02]), Buffer.from(t)));
-    this.proposed.set(batchId, tags);
-    raft.apply(origins ? encodeEnqueueFrom(batchId, messages, origins, 0) : encodeEnqueue(batchId, messages)).then(
-      () => this.batchApplied(batchId, undefined),
+    this.proposed.set(batchId, { tags, messages, origins: origins ?? [] });
+    const settles = this.heldSettles;
+    const before = this.takeHeld();
+    raft.apply(origins ? encodeEnqueueFrom(batchId, messages, origins, 0, before) : encodeEnqueue(batchId, messages, undefined, before)).then(
+      () => {
+        this.batchApplied(batchId, undefined);
+        if (settles.length > 0) this.events.settleConfirmed(settles);
+      },
       (err: unknown) => {
         // Refused at once: a nack. Leadership lost: the outcome is unknown, the batch may
         // still be applied here under the next leader (batchApplied), as QuorumGroup waits.
@@ -289,7 +304,7 @@ export class QueueMember {
   }
 
   private batchApplied(batchId: number, refused: number[] | undefined): void {
-    const tags = this.proposed.get(batchId);
+    const tags = this.proposed.get(batchId)?.tags;
     if (!tags) return;
     this.proposed.delete(batchId);
     if (refused) this.events.enqueueRefused(refused.map((i) => tags[i]));
@@ -353,18 +368,44 @@ export class QueueMember {
   }
 
   private propose(data: Buffer): void {
-    this.raft?.apply(data).catch(() => undefined);
+    if (this.raft) this.held.push(data);
   }
 
   private proposeIds(cmd: number, ids: number[]): void {
+    if (!this.raft) return;
+    this.held.push(encodeIds(cmd, ids));
+    if (cmd === CMD_SETTLE) this.heldSettles.push(...ids);
+  }
+
+  private takeHeld(): Buffer[] {
+    const held = this.held;
+    this.held = [];
+    this.heldSettles = [];
+    return held;
+  }
+
+  private dropHeld(): void {
+    this.takeHeld();
+  }
+
+  /** The held commands as one entry (as QuorumGroup at a tick with no enqueue). */
+  private proposeHeld(): void {
     const raft = this.raft;
-    if (!raft) return;
-    raft.apply(encodeIds(cmd, ids)).then(
+    if (!raft || this.held.length === 0) return;
+    const settles = this.heldSettles;
+    const held = this.takeHeld();
+    raft.apply(encodeWith(held.slice(0, -1), held[held.length - 1])).then(
       () => {
-        if (cmd === CMD_SETTLE) this.events.settleConfirmed(ids);
+        if (settles.length > 0) this.events.settleConfirmed(settles);
       },
       // Lost settles and returns only cost a redelivery after failover.
       () => undefined,
     );
+  }
+
+  /** A leadership transfer, the held commands proposed first (QuorumGroup.handOver). */
+  handOver(to: string | undefined): void {
+    this.proposeHeld();
+    this.raft?.leadershipTransfer(to).catch(() => undefined);
   }
 }

@@ -375,7 +375,7 @@ export class QueueSim {
   private transfer(): string | void {
     const leader = this.leader();
     const to = this.rand() < 0.5 ? this.pick(this.members.filter((m) => m !== leader))?.id : undefined;
-    leader?.raft?.leadershipTransfer(to).catch(() => undefined);
+    leader?.handOver(to);
     return leader && `${leader.id}>${to ?? 'any'}`;
   }
 
