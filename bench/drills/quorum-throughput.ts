@@ -24,6 +24,11 @@
 // QT_RESULTS=path (another results file);
 // QT_RABBIT_ERL_ARGS (extra emulator flags for RabbitMQ, e.g. '+sbwt none'); QT_PROFILE_DIR
 // (a module Warren's nodes preload, e.g. one writing a CPU profile at exit).
+// Every row also gives the CPU the other clusters (idle meanwhile) used during its steady
+// seconds (`othersCpuPct`, % of one core). QT_FREEZE=1: the other clusters' processes are
+// stopped (SIGSTOP, every process in their namespaces) while one is measured and continued
+// (SIGCONT) after, the same for every broker; a cluster continued is measured only once
+// node 1 leads its queues again.
 // Root is required (network namespaces). Results: bench/results/quorum-throughput.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +64,8 @@ interface Row extends Case {
   cpuUsPerMsgByNode?: number[];
   /** The node leading the case's last queue after the round when it is not node 1 (an election under load): the row's layout is not the one named. */
   leaderMovedTo?: string;
+  /** CPU the other clusters' namespaces used meanwhile, % of one core (they are idle, or stopped with QT_FREEZE). */
+  othersCpuPct?: number;
   error?: string;
 }
 
@@ -181,7 +188,20 @@ function median(xs: number[]): number | null {
   return s[s.length >> 1];
 }
 
-async function measure(t: Target, c: Case, round: number): Promise<Row> {
+/** Every process in the namespaces gets `signal` (QT_FREEZE: SIGSTOP and SIGCONT). */
+function signalAll(namespaces: string[], signal: NodeJS.Signals): void {
+  for (const ns of namespaces) {
+    for (const pid of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+}
+
+async function measure(t: Target, c: Case, round: number, others: Target[] = []): Promise<Row> {
   const [n1, n2, n3] = t.urls;
   const pubUrl = c.layout === 'followers' ? n2 : n1;
   const subUrl = c.layout === 'followers' ? n3 : n1;
@@ -195,8 +215,17 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
   // CPU of the nodes over the steady seconds only.
   let cpu0: number[] = [];
   let cpu1: number[] = [];
-  const warm = setTimeout(() => (cpu0 = cpuSeconds(t.namespaces)), (WARMUP_SEC + 0.5) * 1000 - 500);
-  const end = setTimeout(() => (cpu1 = cpuSeconds(t.namespaces)), (total - 0.5) * 1000 - 500);
+  const otherNs = others.flatMap((o) => o.namespaces);
+  let others0 = 0;
+  let others1 = 0;
+  const warm = setTimeout(() => {
+    cpu0 = cpuSeconds(t.namespaces);
+    others0 = sum(cpuSeconds(otherNs));
+  }, (WARMUP_SEC + 0.5) * 1000 - 500);
+  const end = setTimeout(() => {
+    cpu1 = cpuSeconds(t.namespaces);
+    others1 = sum(cpuSeconds(otherNs));
+  }, (total - 0.5) * 1000 - 500);
   const [cons, prod] = await Promise.all([consumer, producer]);
   clearTimeout(warm);
   clearTimeout(end);
@@ -214,6 +243,7 @@ async function measure(t: Target, c: Case, round: number): Promise<Row> {
     latencyP50Ms: median(steady(cons).flatMap((i) => (i.p50 === null ? [] : [i.p50]))),
     cpuUsPerMsg: usPerMsg(sum(cpu1) - sum(cpu0), received * steadySec),
     cpuUsPerMsgByNode: cpu1.map((c, i) => usPerMsg(c - (cpu0[i] ?? 0), received * steadySec)),
+    ...(others.length > 0 ? { othersCpuPct: Math.round(((others1 - others0) * 1000) / steadySec) / 10 } : {}),
     ...(error ? { error } : {}),
   };
 }
@@ -306,6 +336,8 @@ async function main(): Promise<void> {
   let base: NetnsCluster | undefined;
   let rabbit: RabbitNetnsCluster | undefined;
   const rows: Row[] = [];
+  /** QT_FREEZE: the clusters whose processes are stopped now. */
+  const frozen = new Set<Target>();
   try {
     const targets: Target[] = [];
     if (warren) {
@@ -328,6 +360,13 @@ async function main(): Promise<void> {
       targets.push(await rabbitTarget(rabbit, sets));
     }
     for (const t of targets) await checkLeaders(t, sets);
+    const freeze = process.env.QT_FREEZE === '1';
+    if (freeze) {
+      for (const t of targets.slice(1)) {
+        signalAll(t.namespaces, 'SIGSTOP');
+        frozen.add(t);
+      }
+    }
     let flip = 0;
     for (let round = 1; round <= rounds; round++) {
       for (const c of todo) {
@@ -335,7 +374,19 @@ async function main(): Promise<void> {
         const k = flip++ % targets.length;
         const order = [...targets.slice(k), ...targets.slice(0, k)];
         for (const t of order) {
-          const row = await measure(t, c, round);
+          if (frozen.has(t)) {
+            for (const o of targets) {
+              if (o === t || frozen.has(o)) continue;
+              signalAll(o.namespaces, 'SIGSTOP');
+              frozen.add(o);
+            }
+            signalAll(t.namespaces, 'SIGCONT');
+            frozen.delete(t);
+            // Its nodes saw every peer fall silent at once: measured once node 1 leads again.
+            await new Promise((r) => setTimeout(r, 1000));
+            await checkLeaders(t, sets);
+          }
+          const row = await measure(t, c, round, targets.filter((o) => o !== t));
           const leader = t.leaderOf(queueNames(c.queues)[queueNames(c.queues).length - 1]);
           if (leader !== t.leaderName) row.leaderMovedTo = leader || 'nobody';
           rows.push(row);
@@ -344,8 +395,11 @@ async function main(): Promise<void> {
         }
       }
     }
+    for (const t of frozen) signalAll(t.namespaces, 'SIGCONT');
+    frozen.clear();
     if (profileDir && warren) for (const n of warren.nodes) await n.proc.kill('SIGTERM');
   } finally {
+    for (const t of frozen) signalAll(t.namespaces, 'SIGCONT');
     await rabbit?.destroy();
     await base?.destroy();
     await warren?.destroy();
