@@ -48,19 +48,60 @@ export const DEATH_REASONS: readonly DeathReason[] = ['rejected', 'expired', 'ma
 
 const writer = new ByteWriter(64 * 1024);
 
+/** Exchange and routing key (two shortstrs, as the message's routingBytes), properties, body. */
 export function writeMessage(w: ByteWriter, m: Message): void {
-  w.shortstr(m.exchange);
-  w.shortstr(m.routingKey);
+  w.bytes(m.routingBytes);
   w.longstr(m.rawProperties);
   w.longstr(m.body);
 }
 
+/** The bytes a message takes in an entry (writeMessage). */
+function messageBytes(m: Message): number {
+  return m.routingBytes.length + 8 + m.rawProperties.length + m.body.length;
+}
+
+/**
+ * The routing and properties of the message read last: a batch's messages mostly share
+ * them, and then share the strings and buffers (immutable) instead of each a copy.
+ */
+let lastRouting: { bytes: Buffer; exchange: string; routingKey: string } | undefined;
+let lastProperties: Buffer | undefined;
+
+/** Reads what writeMessage wrote; the body is copied (the entry is not kept alive by it). */
 export function readMessage(r: ByteReader): Message {
-  const exchange = r.shortstr();
-  const routingKey = r.shortstr();
-  const properties = Buffer.from(r.longstr());
+  const buf = r.buf;
+  const start = r.pos;
+  const routingEnd = start + 2 + buf[start] + (buf[start + 1 + buf[start]] ?? 0);
+  let routing = lastRouting;
+  if (routingEnd <= r.end && routing && routing.bytes.length === routingEnd - start && routing.bytes.compare(buf, start, routingEnd) === 0) r.pos = routingEnd;
+  else {
+    const exchange = r.shortstr();
+    const routingKey = r.shortstr();
+    routing = lastRouting = { bytes: Buffer.from(buf.subarray(start, r.pos)), exchange, routingKey };
+  }
+  const p = r.longstr();
+  let properties = lastProperties;
+  if (!properties || properties.length !== p.length || properties.compare(p) !== 0) properties = lastProperties = Buffer.from(p);
   const body = Buffer.from(r.longstr());
-  return new Message(exchange, routingKey, properties, body);
+  return new Message(routing.exchange, routing.routingKey, properties, body, routing.bytes);
+}
+
+/** A writer of exactly `bytes`: the entry is its buffer, not a copy of a shared one. */
+function writerFor(bytes: number): ByteWriter {
+  return new ByteWriter(bytes);
+}
+
+/** The entry written: the writer's buffer itself when it is exactly full. */
+function taken(w: ByteWriter): Buffer {
+  return w.pos === w.buf.length ? w.buf : w.take();
+}
+
+/** Bytes of the CMD_WITH header and the commands `before` (0 when none). */
+function beforeBytes(before: readonly Buffer[] | undefined): number {
+  if (!before || before.length === 0) return 0;
+  let bytes = 5;
+  for (const b of before) bytes += 4 + b.length;
+  return bytes;
 }
 
 /**
@@ -68,15 +109,16 @@ export function readMessage(r: ByteReader): Message {
  * `atMs` is when the leader took it (CMD_ENQUEUE_AT; undefined writes the older CMD_ENQUEUE).
  */
 export function encodeEnqueue(batchId: number, messages: readonly Message[], atMs?: number, before?: readonly Buffer[]): Buffer {
-  const w = writer;
-  w.reset();
+  let bytes = beforeBytes(before) + 1 + 8 + (atMs === undefined ? 0 : 8) + 4;
+  for (const m of messages) bytes += messageBytes(m);
+  const w = writerFor(bytes);
   writeBefore(w, before);
   w.u8(atMs === undefined ? CMD_ENQUEUE : CMD_ENQUEUE_AT);
   w.u64(batchId);
   if (atMs !== undefined) w.u64(atMs);
   w.u32(messages.length);
   for (const m of messages) writeMessage(w, m);
-  return w.take();
+  return taken(w);
 }
 
 /**
@@ -85,8 +127,9 @@ export function encodeEnqueue(batchId: number, messages: readonly Message[], atM
  * floor (u32, see floorDistance). Decoded as CMD_ENQUEUE with `origins`.
  */
 export function encodeEnqueueFrom(batchId: number, messages: readonly Message[], origins: readonly (EnqueueOrigin | undefined)[], atMs: number, before?: readonly Buffer[]): Buffer {
-  const w = writer;
-  w.reset();
+  let bytes = beforeBytes(before) + 1 + 8 + 8 + 4;
+  for (let i = 0; i < messages.length; i++) bytes += (origins[i] ? 21 : 1) + messageBytes(messages[i]);
+  const w = writerFor(bytes);
   writeBefore(w, before);
   w.u8(CMD_ENQUEUE_FROM);
   w.u64(batchId);
@@ -102,15 +145,13 @@ export function encodeEnqueueFrom(batchId: number, messages: readonly Message[],
     } else w.u8(0);
     writeMessage(w, messages[i]);
   }
-  return w.take();
+  return taken(w);
 }
 
 /** The CMD_WITH header and commands `before` the one written next (nothing when none). */
 function writeBefore(w: ByteWriter, before: readonly Buffer[] | undefined): void {
   if (!before || before.length === 0) return;
-  let bytes = 5;
-  for (const b of before) bytes += 4 + b.length;
-  w.ensure(bytes);
+  w.ensure(beforeBytes(before));
   w.u8(CMD_WITH);
   w.u32(before.length);
   for (const b of before) {

@@ -100,3 +100,32 @@ test('CMD_WITH without an enqueue (held commands proposed at a tick); a local ba
   f.apply(entry(3, one));
   assert.equal(f.messages.size, 0);
 });
+
+test('enqueue entries: messages decode with their own routing and properties when a batch mixes them (shared copies when equal)', () => {
+  const p2 = Buffer.from([0x90, 0x00, 0x0a, 0x74, 0x65, 0x78, 0x74, 0x2f, 0x70, 0x6c, 0x61, 0x69, 0x6e, 0x02]); // content-type text/plain, delivery-mode 2
+  const batch = [
+    new Message('amq.direct', 'k1', props, Buffer.from('1')),
+    new Message('amq.direct', 'k1', props, Buffer.from('2')),
+    new Message('amq.direct', 'k2', p2, Buffer.from('3')),
+    new Message('', 'k1', p2, Buffer.from('4')),
+    new Message('amq.direct', 'k1', props, Buffer.alloc(0)),
+  ];
+  const f = fsm();
+  const got: Message[] = [];
+  f.listener = (_id, m) => got.push(m);
+  f.apply(entry(1, encodeEnqueue(1, batch, 5)));
+  f.apply(entry(2, encodeEnqueueFrom(2, batch, [undefined, { enqueuer: 1, seq: 1, floor: 0 }], 6, [encodeIds(CMD_SETTLE, [1])])));
+  assert.equal(got.length, 10);
+  for (let i = 0; i < got.length; i++) {
+    const want = batch[i % batch.length];
+    assert.equal(got[i].exchange, want.exchange);
+    assert.equal(got[i].routingKey, want.routingKey);
+    assert.deepEqual(got[i].rawProperties, want.rawProperties);
+    assert.deepEqual(got[i].body, want.body);
+    assert.deepEqual(got[i].routingBytes, want.routingBytes);
+    assert.equal(got[i].persistent, true);
+  }
+  assert.equal(got[0].rawProperties, got[1].rawProperties, 'equal properties share one copy');
+  assert.equal(got[0].routingBytes, got[1].routingBytes, 'equal routing shares one copy');
+  assert.equal(f.messages.has(1), false);
+});
