@@ -20,6 +20,7 @@ import type { DeathReason } from '../../src/broker/queue/dead-letter';
 import { QuorumFsm } from './quorum-fsm';
 import type { GroupTransport } from './quorum-transport';
 import { BodyStore } from './body-store';
+import { HeldCommands } from './held-commands';
 import { decodeIdList, encodeIdList } from './body-fetch';
 import { NackLog } from './nack-log';
 
@@ -33,8 +34,6 @@ const MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
 /** Body bytes in one enqueue entry at most (entries stay in memory until a snapshot). */
 const MAX_BATCH_BYTES = 256 * 1024;
-/** Ids in held commands (settles, checkouts, returns, deaths) above which they are proposed without waiting for an enqueue. */
-const MAX_HELD_IDS = 4096;
 
 export interface QuorumGroupOptions {
   groupId: string;
@@ -115,15 +114,12 @@ export class QuorumGroup implements FlowGate {
   private offUndecided: (() => void) | undefined;
   private readonly nacks: NackLog;
   /**
-   * Commands other than enqueues, in the order made, waiting to go with the next enqueue
-   * batch (one entry, one append, one durable write) or, when none comes, at the next tick.
-   * Lost if leadership goes before they are proposed (a graceful hand-over proposes them
-   * first): a settle never committed leaves its message to be redelivered, as one proposed
-   * and not committed does.
+   * Commands other than enqueues waiting for the next enqueue batch's entry (or the next
+   * tick). Dropped if leadership goes before they are proposed (a graceful hand-over
+   * proposes them first): a settle never committed leaves its message to be redelivered, as
+   * one proposed and not committed does.
    */
-  private held: Buffer[] = [];
-  private heldIds = 0;
-  private offHeldTick: (() => void) | undefined;
+  private readonly held: HeldCommands;
 
   constructor(
     private readonly o: QuorumGroupOptions,
@@ -131,6 +127,10 @@ export class QuorumGroup implements FlowGate {
   ) {
     this.dir = join(o.dataDir, 'quorum', o.groupId);
     this.nacks = new NackLog(o.log, o.groupId);
+    this.held = new HeldCommands(o.ticker, (commands) => {
+      // Lost settles and returns only cost a redelivery after failover.
+      if (!this.closed) this.raft?.apply(encodeWith(commands.slice(0, -1), commands[commands.length - 1])).catch(() => undefined);
+    });
     this.bodies = new BodyStore(join(this.dir, 'bodies'));
     this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName });
     this.fsm.fetch = (ids) => this.fetchBodies(ids);
@@ -179,7 +179,7 @@ export class QuorumGroup implements FlowGate {
     raft.on('error', (err) => this.o.log.error({ err, group: this.o.groupId }, 'quorum queue raft stopped'));
     raft.onLeaderChange((change) => {
       // Held commands belong to this member's term as leader: never proposed in another.
-      if (change.leaderId !== this.o.nodeName) this.dropHeld();
+      if (change.leaderId !== this.o.nodeName) this.held.take();
       this.onLeaderChange(change);
     });
     this.raft = raft;
@@ -324,7 +324,7 @@ export class QuorumGroup implements FlowGate {
     if (!raft || this.closed) return this.settleBatch(b, false);
     this.proposed.set(b.id, b);
     const atMs = Date.now();
-    const before = this.takeHeld();
+    const before = this.held.take();
     raft.apply(b.origins.length > 0 ? encodeEnqueueFrom(b.id, b.messages, b.origins, atMs, before) : encodeEnqueue(b.id, b.messages, atMs, before)).then(
       () => this.settleBatch(b, true),
       (err: unknown) => {
@@ -437,32 +437,7 @@ export class QuorumGroup implements FlowGate {
 
   /** Holds `cmd` (naming `ids` messages) for the next enqueue entry, or the next tick. */
   private propose(cmd: Buffer, ids: number): void {
-    this.held.push(cmd);
-    this.heldIds += ids;
-    if (this.heldIds >= MAX_HELD_IDS) return this.proposeHeld();
-    this.offHeldTick ??= this.o.ticker.add(() => this.proposeHeld());
-  }
-
-  private takeHeld(): Buffer[] {
-    const held = this.held;
-    if (held.length === 0) return held;
-    this.held = [];
-    this.heldIds = 0;
-    this.offHeldTick?.();
-    this.offHeldTick = undefined;
-    return held;
-  }
-
-  private dropHeld(): void {
-    this.takeHeld();
-  }
-
-  /** Proposes the held commands now, as one entry. */
-  proposeHeld(): void {
-    const held = this.takeHeld();
-    if (held.length === 0 || this.closed) return;
-    // Lost settles and returns only cost a redelivery after failover.
-    this.raft?.apply(encodeWith(held.slice(0, -1), held[held.length - 1])).catch(() => undefined);
+    this.held.hold(cmd, ids);
   }
 
   /**
@@ -472,7 +447,7 @@ export class QuorumGroup implements FlowGate {
   handOver(to?: string, timeoutMs?: number): Promise<void> {
     const raft = this.raft;
     if (!raft) return Promise.reject(new Error('quorum queue member not started'));
-    this.proposeHeld();
+    this.held.flush();
     return raft.leadershipTransfer(to, timeoutMs);
   }
 
@@ -521,7 +496,7 @@ export class QuorumGroup implements FlowGate {
   /** Stops the member; with `wipe`, deletes its data (the queue was deleted). */
   async close(wipe: boolean): Promise<void> {
     this.closed = true;
-    this.dropHeld();
+    this.held.take();
     this.fsm.fetch = undefined;
     await this.started.catch(() => undefined);
     await this.raft?.shutdown().catch(() => undefined);
