@@ -380,7 +380,8 @@ export class Raft<R = unknown> extends EventEmitter {
    * out while its own write is under way; replies that promise stored entries
    * (appendResponse) or a vote wait until every earlier write is durable; committed entries
    * are applied at once (committed means durable on a majority, the leader's own log counted
-   * only once persisted() reported it). A new term or vote is durable before anything goes
+   * only once persisted() reported it; a follower applies those that came with new entries
+   * a turn later, after their write is issued). A new term or vote is durable before anything goes
    * out, as is everything before a snapshot is installed.
    */
   private async handleReadyOrdered(rd: Ready, w: DurableWrites): Promise<void> {
@@ -415,6 +416,13 @@ export class Raft<R = unknown> extends EventEmitter {
     for (const m of rd.messages) {
       if (m.type === 'appendResponse' || m.type === 'voteResponse') w.sendWhenDurable(m);
       else this.transport.send(m.to, m, this.addressOf(m.to));
+    }
+    if (rd.entries.length > 0 && rd.committedEntries.length > 0 && this.role !== 'leader') {
+      // A follower learns a commit with the next entries (lazyCommitNotice): their write
+      // (issued at the end of this turn, with other groups') and the acknowledgement waiting
+      // for it go first; applying (decoding a batch) comes after, off the leader's path.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) return;
     }
     this.applyCommitted(rd);
   }
