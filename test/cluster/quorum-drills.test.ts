@@ -62,7 +62,8 @@ describe('rolling restart drill across three network namespaces', { skip: unavai
     await waitFor(
       'the leader back on n1',
       () => cluster.listQueues(1, ['name', 'leader']).find((q) => q.name === queue)?.leader === cluster.nodes[0].name,
-      10_000,
+      // A restarted node gets its leaderships back once it has caught up (checked for up to 30 s).
+      30_000,
     );
   });
 });
