@@ -6,13 +6,11 @@
 // consumer argument overrides the queue's and the node's timeout; classic queues refuse it.
 // The broker runs with WARREN_CONSUMER_TIMEOUT=1000 (swept every 250 ms).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as amqp from 'amqplib';
 import { collector, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { freePort } from '../helpers/free-port';
+import { TIMEOUT_MS, timeoutBrokerSkip, useTimeoutBroker } from './timeout-broker';
 
-const TIMEOUT_MS = 1000;
 const QQ = { 'x-queue-type': 'quorum' };
 /** amqplib's capabilities with consumer_cancel_notify turned off. */
 const NO_CANCEL_NOTIFY = {
@@ -20,17 +18,6 @@ const NO_CANCEL_NOTIFY = {
     capabilities: { publisher_confirms: true, exchange_exchange_bindings: true, 'basic.nack': true, consumer_cancel_notify: false, 'connection.blocked': true, authentication_failure_close: true },
   },
 };
-let broker: BrokerProcess;
-let mgmtPort: number;
-const conns: amqp.ChannelModel[] = [];
-
-async function connect(socketOptions?: object): Promise<amqp.ChannelModel> {
-  const c = await amqp.connect(broker.url, socketOptions);
-  c.on('error', () => undefined);
-  conns.push(c);
-  return c;
-}
-
 async function publish(conn: amqp.ChannelModel, q: string, ...bodies: string[]): Promise<void> {
   const pub = await conn.createConfirmChannel();
   for (const b of bodies) pub.sendToQueue(q, Buffer.from(b), { persistent: true });
@@ -38,15 +25,9 @@ async function publish(conn: amqp.ChannelModel, q: string, ...bodies: string[]):
   await pub.close();
 }
 
-describe('consumer timeout of quorum queues (RabbitMQ 4.3)', { skip: process.env.WARREN_TEST_URL ? 'needs its own broker with a short timeout' : false }, () => {
-  before(async () => {
-    mgmtPort = await freePort();
-    broker = await startBroker({ env: { WARREN_CONSUMER_TIMEOUT: String(TIMEOUT_MS), WARREN_MGMT_PORT: String(mgmtPort), WARREN_MGMT_IP: '127.0.0.1' } });
-  });
-  after(async () => {
-    for (const c of conns) await c.close().catch(() => undefined);
-    await broker?.stop();
-  });
+describe('consumer timeout of quorum queues (RabbitMQ 4.3)', { skip: timeoutBrokerSkip }, () => {
+  const node = useTimeoutBroker();
+  const connect = node.connect;
 
   it('cancels only the timed-out consumer (basic.cancel), keeps the channel, returns the message and ignores a late ack', async () => {
     const conn = await connect();
@@ -126,7 +107,7 @@ describe('consumer timeout of quorum queues (RabbitMQ 4.3)', { skip: process.env
     const short = collector();
     await t.ch.consume(q, short.onMessage, { consumerTag: 'short', arguments: { 'x-consumer-timeout': 500 } });
     await short.waitCount(1);
-    const res = await fetch(`http://127.0.0.1:${mgmtPort}/api/consumers`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
+    const res = await fetch(`http://127.0.0.1:${node.mgmtPort}/api/consumers`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
     const rows = (await res.json()) as { consumer_tag: string; consumer_timeout: number | null }[];
     assert.equal(rows.find((r) => r.consumer_tag === 'long')?.consumer_timeout, 600_000);
     assert.equal(rows.find((r) => r.consumer_tag === 'short')?.consumer_timeout, 500);

@@ -2,33 +2,13 @@
 // timeout closes its channel with 406 and RabbitMQ's text, and the message goes back to the
 // queue. The broker runs with WARREN_CONSUMER_TIMEOUT=1000 (swept every 250 ms).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import * as amqp from 'amqplib';
+import { describe, it } from 'node:test';
 import { collector, sleep, track, uniqueName, waitFor } from '../helpers/amqp-test';
-import { startBroker, type BrokerProcess } from '../helpers/broker-process';
-import { freePort } from '../helpers/free-port';
+import { TIMEOUT_MS, timeoutBrokerSkip, useTimeoutBroker } from './timeout-broker';
 
-const TIMEOUT_MS = 1000;
-let broker: BrokerProcess;
-let mgmtPort: number;
-const conns: amqp.ChannelModel[] = [];
-
-async function connect(): Promise<amqp.ChannelModel> {
-  const c = await amqp.connect(broker.url);
-  c.on('error', () => undefined);
-  conns.push(c);
-  return c;
-}
-
-describe('consumer timeout', { skip: process.env.WARREN_TEST_URL ? 'needs its own broker with a short timeout' : false }, () => {
-  before(async () => {
-    mgmtPort = await freePort();
-    broker = await startBroker({ env: { WARREN_CONSUMER_TIMEOUT: String(TIMEOUT_MS), WARREN_MGMT_PORT: String(mgmtPort), WARREN_MGMT_IP: '127.0.0.1' } });
-  });
-  after(async () => {
-    for (const c of conns) await c.close().catch(() => undefined);
-    await broker?.stop();
-  });
+describe('consumer timeout', { skip: timeoutBrokerSkip }, () => {
+  const node = useTimeoutBroker();
+  const connect = node.connect;
 
   it('closes a channel whose delivery stays unacked past the timeout (406, RabbitMQ text) and requeues the message', async () => {
     const conn = await connect();
@@ -96,7 +76,7 @@ describe('consumer timeout', { skip: process.env.WARREN_TEST_URL ? 'needs its ow
     await got.waitCount(1);
     await sleep(2.5 * TIMEOUT_MS);
     assert.deepEqual(ch.errors, [], 'the queue argument (10 min) wins over the node setting (1 s)');
-    const res = await fetch(`http://127.0.0.1:${mgmtPort}/api/consumers`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
+    const res = await fetch(`http://127.0.0.1:${node.mgmtPort}/api/consumers`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
     const rows = (await res.json()) as { consumer_tag: string; consumer_timeout: number | null }[];
     assert.equal(rows.find((r) => r.consumer_tag === 'long')?.consumer_timeout, 600_000);
     assert.equal(rows.find((r) => r.consumer_tag === 'short')?.consumer_timeout, TIMEOUT_MS);
