@@ -106,7 +106,7 @@ export class ChannelState {
     return this.deliveryTag;
   }
 
-  oldestUnacked(): { deliveryTag: number; queue: QueueHandle } | undefined {
+  oldestUnacked(): TimedDelivery | undefined {
     return this.unacked.oldest();
   }
 

@@ -122,6 +122,8 @@ export interface TimedChannel {
   readonly lastDeliveryTag: number;
   /** The client announced consumer_cancel_notify. */
   readonly cancelNotify: boolean;
+  /** The oldest (lowest tag) unacknowledged delivery, if any. */
+  oldestUnacked(): TimedDelivery | undefined;
   /** Unacknowledged deliveries, oldest (lowest tag) first. */
   unackedInOrder(): Iterable<TimedDelivery>;
   /** The channel's consumers (those the client has not cancelled). */
@@ -164,11 +166,7 @@ function cancellable(ch: TimedChannel, d: TimedDelivery): boolean {
  */
 export function sweepChannel(ch: TimedChannel, vhost: VirtualHost | undefined, defaultMs: number, nowMs: number): SweepResult | undefined {
   if (ch.state !== 'open' || ch.lastDeliveryTag === 0) return undefined;
-  let first: TimedDelivery | undefined;
-  for (const d of ch.unackedInOrder()) {
-    first = d;
-    break;
-  }
+  const first = ch.oldestUnacked();
   if (!first) {
     // Every later delivery has a higher tag than any mark so far: none is needed any more.
     ch.deliveryClock = undefined;

@@ -61,14 +61,8 @@ export class UnackedDeliveries {
       this.byTag.delete(tag);
       return [u];
     }
-    if (tag !== 0 && !this.byTag.has(tag)) return undefined;
-    const taken: Unacked[] = [];
-    for (const [t, u] of this.byTag) {
-      if (tag !== 0 && t > tag) break;
-      taken.push(u);
-      this.byTag.delete(t);
-    }
-    return taken;
+    if (tag === 0) return this.takeAll();
+    return this.byTag.has(tag) ? this.takeUpTo(tag) : undefined;
   }
 
   /** Removes every delivery up to and including `tag`, whether or not `tag` itself is there. */

@@ -23,6 +23,10 @@ function channel(): TimedChannel & { state: string; unacked: number[]; tag: numb
     unackedInOrder() {
       return this.unacked.map((deliveryTag) => ({ deliveryTag, queue, consumer: undefined }));
     },
+    oldestUnacked() {
+      const [deliveryTag] = this.unacked;
+      return deliveryTag === undefined ? undefined : { deliveryTag, queue, consumer: undefined };
+    },
     activeConsumers: () => [],
     hasConsumer: () => false,
     cancelTimedOutConsumer() {
