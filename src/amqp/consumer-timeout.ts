@@ -27,6 +27,7 @@ import { PreconditionFailed, type AmqpError } from '../broker/errors';
 import { matchingPolicy, queuePolicyKind } from '../broker/policy';
 import type { QueueHandle } from '../broker/ports';
 import type { VirtualHost } from '../broker/vhost';
+import { isQuorum } from '../broker/queue/quorum-arguments';
 
 /** RabbitMQ's consumer_timeout default: 30 minutes. */
 export const DEFAULT_CONSUMER_TIMEOUT_MS = 1_800_000;
@@ -156,7 +157,7 @@ const MAX_SCAN = 10_000;
 /** A timed-out delivery that gets RabbitMQ 4.3's form: a quorum queue's consumer, on a client that takes basic.cancel. */
 function cancellable(ch: TimedChannel, d: TimedDelivery): boolean {
   const c = d.consumer;
-  if (!c || !ch.cancelNotify || d.queue.def.arguments['x-queue-type'] !== 'quorum') return false;
+  if (!c || !ch.cancelNotify || !isQuorum(d.queue.def.arguments)) return false;
   return c.timedOut || ch.hasConsumer(c);
 }
 

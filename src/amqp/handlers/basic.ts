@@ -1,6 +1,6 @@
 import { MethodKey, type AmqpMethod } from '../../protocol/methods.generated';
 import { CommandInvalid, NotAllowed, NotImplemented, PreconditionFailed } from '../../broker/errors';
-import { fieldType, FIELD_TYPE_NAMES, type FieldTable } from '../../protocol/field-table';
+import { fieldType, FIELD_TYPE_NAMES, INTEGER_FIELD_TYPES, type FieldTable } from '../../protocol/field-table';
 import { registerReplyConsumer, REPLY_TO_QUEUE, unregisterReplyConsumer } from '../direct-reply-to';
 import type { ChannelState as Channel } from '../channel-state';
 import type { GetResult, QueueHandle } from '../../broker/ports';
@@ -10,6 +10,7 @@ import { generatedName } from '../names';
 import { settle } from './acks';
 import { resolveQueueName } from './queue';
 import { authorize } from '../access';
+import { isQuorum } from '../../broker/queue/quorum-arguments';
 
 /** basic.* methods other than publish: qos, consume, cancel, get, ack, nack, reject, recover. */
 export function handleBasicMethod(ch: Channel, m: AmqpMethod): void | Promise<void> {
@@ -115,13 +116,12 @@ function sendGetReply(ch: Channel, queue: QueueHandle, noAck: boolean, result: G
   );
 }
 
-const INTEGER_TAGS = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);
 
 /** x-priority of basic.consume: any integer type, default 0; anything else is a 406. */
 function consumerPriority(args: FieldTable): number {
   if (!('x-priority' in args)) return 0;
   const tag = fieldType(args, 'x-priority');
-  if (!INTEGER_TAGS.has(tag)) {
+  if (!INTEGER_FIELD_TYPES.has(tag)) {
     throw new PreconditionFailed(`invalid arg 'x-priority' for consumer: {unacceptable_type,${FIELD_TYPE_NAMES[tag] ?? tag}} (expected an integer)`);
   }
   return Number(args['x-priority']);
@@ -134,12 +134,12 @@ function consumerPriority(args: FieldTable): number {
  */
 function consumerTimeout(args: FieldTable, queue: QueueHandle): number | undefined {
   if (!('x-consumer-timeout' in args)) return undefined;
-  if (queue.def.arguments['x-queue-type'] !== 'quorum') {
+  if (!isQuorum(queue.def.arguments)) {
     throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for queue '${queue.name}' in vhost '${queue.vhost}' of queue type rabbit_classic_queue`);
   }
   const tag = fieldType(args, 'x-consumer-timeout');
   const value = Number(args['x-consumer-timeout']);
-  if (!INTEGER_TAGS.has(tag)) {
+  if (!INTEGER_FIELD_TYPES.has(tag)) {
     throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for consumer: {unacceptable_type,${FIELD_TYPE_NAMES[tag] ?? tag}} (expected an integer)`);
   }
   if (value < 0) throw new PreconditionFailed(`invalid arg 'x-consumer-timeout' for consumer: {value_negative,${value}}`);

@@ -1,4 +1,4 @@
-import { fieldType, FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../../protocol/field-table';
+import { fieldType, FIELD_TYPE_NAMES, INTEGER_FIELD_TYPES, type FieldTable, type FieldValue } from '../../protocol/field-table';
 import { PreconditionFailed } from '../errors';
 import { validateQuorumArguments } from './quorum-arguments';
 
@@ -17,7 +17,6 @@ export interface QueueConfig {
   singleActiveConsumer: boolean;
 }
 
-const INTEGER_TAGS = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);
 const MAX_TTL_MS = 315_360_000_000;
 const OVERFLOWS: Overflow[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
 /** x-arguments a classic queue understands; other x- keys that belong to other queue types are refused. */
@@ -49,7 +48,7 @@ export function validateQueueArguments(args: FieldTable, queue: string, vhost: s
   const integer = (key: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
     if (!(key in args)) return;
     const v = args[key];
-    if (!INTEGER_TAGS.has(fieldType(args, key))) fail(key, `{unacceptable_type,${describe(args, key)}} (expected an integer)`);
+    if (!INTEGER_FIELD_TYPES.has(fieldType(args, key))) fail(key, `{unacceptable_type,${describe(args, key)}} (expected an integer)`);
     const n = Number(v);
     if (n < min) fail(key, `{value_${min === 0 ? 'negative' : 'zero'},${n}} (expected an integer >= ${min})`);
     if (n > max) fail(key, `{value_too_large,${n},${max}}`);

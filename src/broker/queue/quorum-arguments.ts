@@ -3,7 +3,7 @@
  * only quorum queues have (delivery limit). Texts and codes as RabbitMQ's (406
  * PRECONDITION_FAILED), so clients see the same errors.
  */
-import { fieldType, type FieldTable, type FieldValue } from '../../protocol/field-table';
+import { fieldType, INTEGER_FIELD_TYPES, type FieldTable, type FieldValue } from '../../protocol/field-table';
 import { PreconditionFailed } from '../errors';
 
 /** Arguments RabbitMQ knows but refuses for quorum queues. */
@@ -11,7 +11,6 @@ const REFUSED = new Set([
   'x-max-priority', 'x-queue-mode', 'x-queue-version', 'x-queue-master-locator', 'x-max-age',
   'x-stream-max-segment-size-bytes', 'x-stream-filter-size-bytes', 'x-initial-cluster-size',
 ]);
-const INTEGER_TAGS = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);
 const DEFAULT_DELIVERY_LIMIT = 20;
 export const DEFAULT_QUORUM_GROUP_SIZE = 3;
 
@@ -26,7 +25,7 @@ export function validateQuorumArguments(args: FieldTable, where: string): void {
   }
   if ('x-quorum-initial-group-size' in args) {
     const v = args['x-quorum-initial-group-size'];
-    if (!INTEGER_TAGS.has(fieldType(args, 'x-quorum-initial-group-size'))) {
+    if (!INTEGER_FIELD_TYPES.has(fieldType(args, 'x-quorum-initial-group-size'))) {
       throw new PreconditionFailed(`invalid arg 'x-quorum-initial-group-size' ${where}: "expected integer, got ${typeof v === 'string' ? 'longstr' : typeof v}"`);
     }
     const n = Number(v);
