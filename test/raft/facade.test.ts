@@ -8,6 +8,7 @@ import { MemorySnapshotStore } from '../../cluster/raft/memory-snapshot-store';
 import { NotLeaderError } from '../../cluster/raft/errors';
 import type { FSM } from '../../cluster/raft/fsm';
 import { EntryType, type LogEntry } from '../../cluster/raft/types';
+import { waitFor } from './one-server-support';
 
 /** A counter FSM: each command adds its number; apply returns the new total. */
 class CounterFsm implements FSM<number> {
@@ -55,16 +56,6 @@ function start(id: string, network: MemoryNetwork, stores: Member['stores'], see
     fsm, stores.log, stores.stable, stores.snaps, network.transport(id),
   );
   return { id, raft, fsm, stores };
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function leaderOf(members: Member[]): Member | undefined {

@@ -1,6 +1,6 @@
-// What the tests that drive one Raft server by hand share: an FSM that keeps the applied
+// What the Raft tests share (most drive one server by hand): an FSM that keeps the applied
 // commands, a transport that captures what the server sends (the test delivers replies
-// through `handler`), no ticks, and helpers to build entries of a three-server group.
+// through `handler`), no ticks, helpers to build entries of a three-server group, and a 5 ms waitFor.
 import type { FSM } from '../../cluster/raft/fsm';
 import type { Ticker } from '../../cluster/raft/raft-config';
 import type { Transport } from '../../cluster/raft/transport';
@@ -36,6 +36,17 @@ export class CapturingTransport implements Transport {
 
 /** No election or heartbeat timers: the test drives every step. */
 export const noTicks: Ticker = { add: () => () => undefined };
+
+/** Polls `fn` every 5 ms until it returns something truthy (a group of servers in memory settles fast). */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 /** Lets the server's queued store completions and callbacks run. */
 export async function settle(): Promise<void> {

@@ -7,6 +7,7 @@ import { MemoryStableStore } from '../../cluster/raft/memory-stable-store';
 import { MemorySnapshotStore } from '../../cluster/raft/memory-snapshot-store';
 import type { FSM } from '../../cluster/raft/fsm';
 import type { LogEntry } from '../../cluster/raft/types';
+import { waitFor } from './one-server-support';
 
 // A follower that loses sight of the cluster while the same server steps down and is elected
 // again (here: two leadership transfers, a → b → a) hears of it next from that leader in a
@@ -20,16 +21,6 @@ class NullFsm implements FSM<void> {
     return Buffer.alloc(0);
   }
   restore(): void {}
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('a follower told of the same leader in a later term gets a leaderChange with that term', async () => {
