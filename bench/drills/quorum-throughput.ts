@@ -58,6 +58,8 @@ interface Row extends Case {
   receivedPerSec: number;
   confirmedPerSec: number;
   latencyP50Ms: number | null;
+  /** The consumers' received rate second by second over the steady seconds (shows a mode change within a round). */
+  receivedBySecond?: number[];
   /** CPU time of the three nodes (every process in their namespaces) per message received, µs. */
   cpuUsPerMsg: number;
   /** The same, node by node (nodes 1, 2, 3; node 1 leads). */
@@ -239,6 +241,7 @@ async function measure(t: Target, c: Case, round: number, others: Target[] = [])
     broker: t.broker,
     round,
     receivedPerSec: Math.round(received),
+    receivedBySecond: steady(cons).map((i) => i.received),
     confirmedPerSec: Math.round(mean(steady(prod).map((i) => i.confirmed))),
     latencyP50Ms: median(steady(cons).flatMap((i) => (i.p50 === null ? [] : [i.p50]))),
     cpuUsPerMsg: usPerMsg(sum(cpu1) - sum(cpu0), received * steadySec),

@@ -62,6 +62,7 @@ export interface Config {
   queuePageBatch: number;
   storeCacheBytes: number;
   storeStatsMs: number;
+  gcHeadroomMb: number;
   mgmtPort: number;
   mgmtIp: string;
   prometheusPort: number;
@@ -197,6 +198,7 @@ export const OPTIONS: Option[] = [
   { key: 'queuePageBatch', env: 'WARREN_QUEUE_PAGE_BATCH', type: 'int', default: () => 256, doc: 'messages read back from the store at a time when a paged queue drains' },
   { key: 'storeCacheBytes', env: 'WARREN_STORE_CACHE_BYTES', type: 'int', default: () => 16 * 1024 * 1024, doc: "message store read cache, bytes per vhost" },
   { key: 'storeStatsMs', env: 'WARREN_STORE_STATS_MS', type: 'int', default: () => 0, doc: 'log the message store counters this often (ms, at least 100); 0 = off' },
+  { key: 'gcHeadroomMb', env: 'WARREN_GC_HEADROOM_MB', type: 'int', default: () => 64, doc: "room the JavaScript heap may grow (and Buffers churn) above its live size before a full garbage collection, MB; V8 alone leaves a small heap 8-12 MB and then collects 10-15 times a second under load; 0 = V8's own sizing" },
 ];
 
 /** The rabbitmq.conf entries that set `opt`, in file order. */
