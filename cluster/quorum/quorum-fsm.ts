@@ -62,7 +62,21 @@ export interface QuorumFsmOptions {
   snapshotBytes?: number;
   /** This node (written into snapshots, to tell its own from installed ones). */
   node?: string;
+  /**
+   * A snapshot is also due once no entry was applied for this long (ms) after at least
+   * IDLE_SNAPSHOT_MIN_BYTES of bodies or IDLE_SNAPSHOT_MIN_ENTRIES entries: an idle queue's
+   * log (held in memory until a snapshot) is let go instead of waiting for more traffic.
+   * Off when undefined.
+   */
+  idleSnapshotMs?: number;
+  /** The clock for idleSnapshotMs (Date.now unless a test drives it). */
+  now?: () => number;
 }
+
+/** Body bytes since the last snapshot below which an idle member keeps its log. */
+export const IDLE_SNAPSHOT_MIN_BYTES = 256 * 1024;
+/** Entries since the last snapshot below which an idle member keeps its log (small bodies). */
+export const IDLE_SNAPSHOT_MIN_ENTRIES = 256;
 
 const MAGIC = 0xfe;
 const KIND_NONE = 0;
@@ -110,15 +124,25 @@ export class QuorumFsm implements FSM<void> {
   private readonly memoryLimit: number;
   private readonly snapshotBytes: number;
   private readonly node: string;
+  private readonly idleSnapshotMs: number | undefined;
+  private readonly now: () => number;
+  private lastApplyMs = 0;
+  private entriesSinceSnapshot = 0;
 
   constructor(o: QuorumFsmOptions = {}) {
     this.bodies = o.bodies;
     this.memoryLimit = o.bodies ? (o.memoryBytes ?? 8 * 1024 * 1024) : Infinity;
     this.snapshotBytes = o.snapshotBytes ?? Infinity;
     this.node = o.node ?? '';
+    this.idleSnapshotMs = o.idleSnapshotMs;
+    this.now = o.now ?? Date.now;
   }
 
   apply(entry: LogEntry): void {
+    if (this.idleSnapshotMs !== undefined) {
+      this.lastApplyMs = this.now();
+      this.entriesSinceSnapshot++;
+    }
     this.enqueuers.prune(entry.index);
     const data = entry.data;
     if (data[0] === CMD_WITH) {
@@ -203,9 +227,12 @@ export class QuorumFsm implements FSM<void> {
     return m.place && this.bodies ? this.bodies.read(m.place) : undefined;
   }
 
-  /** Raft: snapshot once enough body bytes went through, whatever the entry count. */
+  /** Raft: snapshot once enough body bytes went through, whatever the entry count, or once idle (idleSnapshotMs). */
   snapshotDue(): boolean {
-    return this.sinceSnapshot >= this.snapshotBytes;
+    if (this.sinceSnapshot >= this.snapshotBytes) return true;
+    if (this.idleSnapshotMs === undefined) return false;
+    const worth = this.sinceSnapshot >= IDLE_SNAPSHOT_MIN_BYTES || this.entriesSinceSnapshot >= IDLE_SNAPSHOT_MIN_ENTRIES;
+    return worth && this.now() - this.lastApplyMs >= this.idleSnapshotMs;
   }
 
   /**
@@ -219,12 +246,14 @@ export class QuorumFsm implements FSM<void> {
 
   snapshot(): Buffer {
     this.sinceSnapshot = 0;
+    this.entriesSinceSnapshot = 0;
     this.placeAll();
     return this.encode();
   }
 
   restore(data: Buffer): void | Promise<void> {
     this.sinceSnapshot = 0;
+    this.entriesSinceSnapshot = 0;
     if (data[0] !== MAGIC) return this.restoreInline(data);
     const r = new ByteReader(data, 2, data.length);
     const maker = r.shortstr();
@@ -519,8 +548,10 @@ export class QuorumFsm implements FSM<void> {
   /** This member's image of the state with its own places (bodies in memory written out first). */
   private snapshotOwn(): Buffer {
     const since = this.sinceSnapshot;
+    const entries = this.entriesSinceSnapshot;
     const out = this.snapshot();
     this.sinceSnapshot = since;
+    this.entriesSinceSnapshot = entries;
     return out;
   }
 }

@@ -34,6 +34,8 @@ const MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
 /** Body bytes in one enqueue entry at most (entries stay in memory until a snapshot). */
 const MAX_BATCH_BYTES = 256 * 1024;
+/** An idle member snapshots (letting go of its log, held in memory) after this long without entries. */
+const IDLE_SNAPSHOT_MS = 2000;
 
 export interface QuorumGroupOptions {
   groupId: string;
@@ -132,7 +134,7 @@ export class QuorumGroup implements FlowGate {
       if (!this.closed) this.raft?.apply(encodeWith(commands.slice(0, -1), commands[commands.length - 1])).catch(() => undefined);
     });
     this.bodies = new BodyStore(join(this.dir, 'bodies'));
-    this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName });
+    this.fsm = new QuorumFsm({ bodies: this.bodies, memoryBytes: o.memoryBytes, snapshotBytes: o.snapshotBytes, node: o.nodeName, idleSnapshotMs: IDLE_SNAPSHOT_MS });
     this.fsm.fetch = (ids) => this.fetchBodies(ids);
     o.transport.bodies = (request) => this.fsm.serve(decodeIdList(request));
     this.fsm.batchApplied = (id, refused) => this.batchApplied(id, refused);

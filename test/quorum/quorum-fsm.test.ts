@@ -106,3 +106,38 @@ function sectionStart(snap: Buffer): number {
   for (let at = snap.length - 5; at >= 0; at--) if (snap[at] === 1 && snap.readUInt32BE(at + 1) === snap.length - at - 5) return at;
   throw new Error('no section');
 }
+
+test('an idle member snapshots (its log, held in memory, goes) once idleSnapshotMs passed without entries after 256 KiB of bodies or 256 entries', () => {
+  let now = 1_000;
+  const fsm = new QuorumFsm({ idleSnapshotMs: 2000, now: () => now });
+  const body = (kib: number) => new Message('', 'rk', Buffer.from([0x00, 0x00]), Buffer.alloc(kib * 1024));
+  let index = 0;
+  const enqueue = (kib: number) => fsm.apply({ index: ++index, term: 1, type: EntryType.Command, data: encodeEnqueue(index, [body(kib)], now) });
+  enqueue(200);
+  now += 5000;
+  assert.equal(fsm.snapshotDue(), false, '200 KiB is not worth a snapshot');
+  enqueue(100);
+  assert.equal(fsm.snapshotDue(), false, 'entries are still coming');
+  now += 1999;
+  assert.equal(fsm.snapshotDue(), false, 'not idle long enough');
+  now += 1;
+  assert.equal(fsm.snapshotDue(), true, 'idle for 2 s after 300 KiB');
+  fsm.snapshot();
+  now += 10_000;
+  assert.equal(fsm.snapshotDue(), false, 'nothing new since the snapshot');
+  // Small bodies: 256 entries are enough.
+  const small = new QuorumFsm({ idleSnapshotMs: 2000, now: () => now });
+  for (let i = 1; i <= 256; i++) {
+    small.apply({ index: i, term: 1, type: EntryType.Command, data: encodeEnqueue(i, [body(0)], now) });
+    if (i === 255) {
+      now += 3000;
+      assert.equal(small.snapshotDue(), false, '255 entries of empty bodies');
+    }
+  }
+  now += 2000;
+  assert.equal(small.snapshotDue(), true, '256 entries, idle');
+  // Without the option nothing changes: only snapshotBytes (or the entry count) makes one due.
+  const plain = new QuorumFsm();
+  plain.apply({ index: 1, term: 1, type: EntryType.Command, data: encodeEnqueue(1, [body(1024)], now) });
+  assert.equal(plain.snapshotDue(), false);
+});
