@@ -364,9 +364,11 @@ describe('clustered messaging across three network namespaces', { skip: unavaila
     await timed(pub.waitForConfirms(), 5000, 'confirms');
     cluster.setLink(home, false);
     try {
-      await waitFor(`${name(home)} seen down and a leader among the others`, () => {
-        const s = cluster.status(0).status;
-        return s.members.some((m) => m.node === name(home) && !m.up) && s.leader !== '' && s.leader !== name(home);
+      // Both other nodes must see it down: one that has not yet would still try the home and
+      // answer when the request fails, without naming the queue durable.
+      await waitFor(`${name(home)} seen down by both others and a leader among them`, () => {
+        const views = [0, 1].map((i) => cluster.status(i).status);
+        return views.every((s) => s.members.some((m) => m.node === name(home) && !m.up)) && views[0].leader !== '' && views[0].leader !== name(home);
       }, 15_000, 200);
       const downText = `NOT_FOUND - home node '${name(home)}' of durable queue 'cut.q' in vhost '/' is down or inaccessible`;
       for (const i of [0, 1]) {
