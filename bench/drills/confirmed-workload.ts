@@ -254,7 +254,6 @@ export class ConfirmedWorkload {
     this.tickPauseAt = 0;
   }
 
-  /** Stops publishing, waits for outstanding confirms and for the consumer to catch up (bounded). */
   /**
    * Stops publishing and waits until every confirmed message is delivered, or nothing more
    * was delivered for `drainMs` (on a loaded machine the consumer may still be draining a

@@ -6,7 +6,7 @@ import { startNode } from './node';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  keepGcHeadroom(Math.max(0, config.gcHeadroomMb) * 1024 * 1024, (percent, liveBytes) =>
+  keepGcHeadroom(config.gcHeadroomMb * 1024 * 1024, (percent, liveBytes) =>
     logger.debug({ heapGrowingPercent: percent, liveMb: Math.round(liveBytes / 1e5) / 10 }, 'gc headroom: heap growing factor set'),
   );
   const node = await startNode(config);

@@ -52,10 +52,10 @@ export class Decimal {
   ) {}
 }
 
-/** RabbitMQ's names for the field types, as its error messages print them. */
 /** The field types that hold integers (signed and unsigned, 8 to 64 bits). */
 export const INTEGER_FIELD_TYPES: ReadonlySet<string> = new Set(['b', 's', 'I', 'l', 'L', 'B', 'u', 'i']);
 
+/** RabbitMQ's names for the field types, as its error messages print them. */
 export const FIELD_TYPE_NAMES: Record<string, string> = {
   t: 'bool',
   b: 'byte',

@@ -32,17 +32,11 @@ export function growingPercentFor(liveBytes: number, headroomBytes: number): num
   return Math.min(percent, MAX_PERCENT);
 }
 
-export interface GcHeadroom {
-  /** The growing percent in force (0: V8's own). */
-  readonly percent: number;
-  stop(): void;
-}
-
 /**
  * Starts adjusting the growing factor after each mark-compact; `onChange` sees each new
- * percent (for the log). headroomBytes 0: does nothing.
+ * percent (for the log). headroomBytes 0 (or less): does nothing. Returns the stop.
  */
-export function keepGcHeadroom(headroomBytes: number, onChange?: (percent: number, liveBytes: number) => void): GcHeadroom {
+export function keepGcHeadroom(headroomBytes: number, onChange?: (percent: number, liveBytes: number) => void): () => void {
   let percent = 0;
   const apply = (): void => {
     const live = getHeapStatistics().used_heap_size;
@@ -52,17 +46,12 @@ export function keepGcHeadroom(headroomBytes: number, onChange?: (percent: numbe
     setFlagsFromString(`--heap-growing-percent=${next}`);
     onChange?.(next, live);
   };
-  if (headroomBytes <= 0) return { percent: 0, stop: () => undefined };
+  if (headroomBytes <= 0) return () => undefined;
   apply();
   const observer = new PerformanceObserver((list) => {
     // One adjustment per batch of entries: the heap size read is the one after them.
     if (list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) apply();
   });
   observer.observe({ entryTypes: ['gc'] });
-  return {
-    get percent() {
-      return percent;
-    },
-    stop: () => observer.disconnect(),
-  };
+  return () => observer.disconnect();
 }
