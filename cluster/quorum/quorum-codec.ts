@@ -163,11 +163,10 @@ function writeBefore(w: ByteWriter, before: readonly Buffer[] | undefined): void
 /** Commands `first` then `last` as one CMD_WITH entry (`last` alone when `first` is empty). */
 export function encodeWith(first: readonly Buffer[], last: Buffer): Buffer {
   if (first.length === 0) return last;
-  const w = writer;
-  w.reset();
+  const w = writerFor(beforeBytes(first) + last.length);
   writeBefore(w, first);
   w.bytes(last);
-  return w.take();
+  return taken(w);
 }
 
 /**
